@@ -1,0 +1,6 @@
+// SQLite 3 (Debian 12: 3.40), plus what Swift cannot import from it.
+#pragma once
+#include <sqlite3.h>
+
+/// SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.
+static inline sqlite3_destructor_type CSQLite_SQLITE_TRANSIENT(void) { return SQLITE_TRANSIENT; }

@@ -1,0 +1,1 @@
+// GRPCServer: placeholder, replaced as the module is written.

@@ -1,0 +1,1 @@
+// GenealogyStore: placeholder, replaced as the module is written.

@@ -1,0 +1,1 @@
+// Gzip: placeholder, replaced as the module is written.

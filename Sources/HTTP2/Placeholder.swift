@@ -1,0 +1,1 @@
+// HTTP2: placeholder, replaced as the module is written.

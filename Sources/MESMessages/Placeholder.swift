@@ -1,0 +1,1 @@
+// MESMessages: placeholder, replaced as the module is written.

@@ -1,0 +1,1 @@
+// MESServices: placeholder, replaced as the module is written.

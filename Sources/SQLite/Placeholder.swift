@@ -1,0 +1,1 @@
+// SQLite: placeholder, replaced as the module is written.
