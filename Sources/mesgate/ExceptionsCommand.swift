@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+
+/// `mesgate exceptions`: stored events that need a person's attention (an unknown lot consumed or
+/// shipped, ...), counted by kind and listed newest first. Reads the store directly.
+struct ExceptionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exceptions",
+        abstract: "Count and list the exceptions flagged in the store (events stored but doubtful)."
+    )
+
+    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    @Option(help: "How many of the newest exceptions to list.")
+    var limit: Int = 50
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() async throws {
+        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
+            throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
+        }
+        let store: GenealogyStore
+        do {
+            store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.exceptions"))
+        } catch {
+            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+        }
+        defer { store.close() }
+        let counts = try store.exceptionCounts()
+        let listed = try store.exceptions(limit: max(0, limit))
+        if json {
+            let object: [String: Any] = [
+                "counts": counts,
+                "exceptions": listed.map {
+                    [
+                        "id": $0.id, "kind": $0.kind, "sequence": $0.sequence, "event_id": $0.eventID,
+                        "detail": $0.detail, "created_at_ms": $0.createdAtMs,
+                    ] as [String: Any]
+                },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if counts.isEmpty {
+            print("no exceptions")
+            return
+        }
+        for (kind, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(kind): \(count)") }
+        print("")
+        for x in listed {
+            print("#\(x.id) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)")
+        }
+    }
+}
