@@ -56,7 +56,7 @@ extension GRPCConnectionHandler {
             guard let amount = GRPCTimeout.parse(timeout) else {
                 return reject(streamID, GRPCStatus(.internalError, "malformed grpc-timeout"))
             }
-            deadline = .now() + amount
+            deadline = context.eventLoop.now + amount
         }
         let metadata = headers.filter { header in
             !header.name.hasPrefix(":") && !header.name.hasPrefix("grpc-") && header.name != "content-type"
