@@ -23,11 +23,14 @@ extension GRPCConnectionHandler {
                 guard let stream = streams.removeValue(forKey: streamID) else { continue }
                 if stream.deferredBytes > 0 { consume(streamID, stream.deferredBytes) }
                 if stream.isLive {
-                    logger.debug("grpc.call.reset", metadata: ["grpc.stream": "\(streamID)", "h2.error": "\(errorCode)"])
+                    logger.debug(
+                        "grpc.call.reset", metadata: ["grpc.stream": "\(streamID)", "h2.error": "\(errorCode)"])
                 }
                 cancel(stream)
             case .goAway(let lastStreamID, let errorCode):
-                logger.debug("grpc.connection.goaway_received", metadata: ["last": "\(lastStreamID)", "h2.error": "\(errorCode)"])
+                logger.debug(
+                    "grpc.connection.goaway_received",
+                    metadata: ["last": "\(lastStreamID)", "h2.error": "\(errorCode)"])
             }
         }
     }
@@ -40,7 +43,8 @@ extension GRPCConnectionHandler {
             return reject(streamID, httpStatus: "405", GRPCStatus(.internalError, "gRPC requires POST"))
         }
         guard let contentType = headers.first("content-type"), contentType.hasPrefix("application/grpc") else {
-            return reject(streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
+            return reject(
+                streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
         }
         guard let method = methods[path] else {
             return reject(streamID, GRPCStatus(.unimplemented, "unknown method \(path)"))
@@ -133,7 +137,8 @@ extension GRPCConnectionHandler {
             return ByteBuffer(bytes: plain)
         } catch {
             if error.code == .tooLarge {
-                throw GRPCStatus(.resourceExhausted, "decompressed message exceeds \(configuration.maxMessageBytes) bytes")
+                throw GRPCStatus(
+                    .resourceExhausted, "decompressed message exceeds \(configuration.maxMessageBytes) bytes")
             }
             throw GRPCStatus(.internalError, "cannot decompress message")
         }

@@ -35,7 +35,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// Made on the first gzip message of the connection.
     var decompressor: GzipDecompressor?
 
-    init(configuration: GRPCServerConfiguration, methods: [String: GRPCMethod], connectionNumber: UInt64, logger: Logger) {
+    init(
+        configuration: GRPCServerConfiguration, methods: [String: GRPCMethod], connectionNumber: UInt64, logger: Logger
+    ) {
         self.configuration = configuration
         self.methods = methods
         self.connectionNumber = connectionNumber

@@ -159,7 +159,9 @@ public final class GRPCServer: Service, Sendable {
         }
         let forceClose = group.next().scheduleTask(in: configuration.shutdownGracePeriod) {
             let left = self.state.withLock { Array($0.connections.values) }
-            if !left.isEmpty { self.logger.info("grpc.server.grace_expired", metadata: ["connections": "\(left.count)"]) }
+            if !left.isEmpty {
+                self.logger.info("grpc.server.grace_expired", metadata: ["connections": "\(left.count)"])
+            }
             for channel in left { channel.close(promise: nil) }
         }
         await withCheckedContinuation { continuation in

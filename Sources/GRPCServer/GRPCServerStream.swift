@@ -21,8 +21,10 @@ final class GRPCServerStream {
     /// Received bytes not yet given back to the client's window.
     var deferredBytes = 0
 
-    init(streamID: Int32, writer: GRPCResponseWriter, flowControl: GRPCMethod.FlowControl, gzip: Bool, maxMessageBytes: Int)
-    {
+    init(
+        streamID: Int32, writer: GRPCResponseWriter, flowControl: GRPCMethod.FlowControl, gzip: Bool,
+        maxMessageBytes: Int
+    ) {
         self.streamID = streamID
         self.writer = writer
         self.flowControl = flowControl

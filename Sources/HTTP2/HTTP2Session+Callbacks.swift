@@ -60,7 +60,8 @@ extension HTTP2Session {
             block.headers.removeAll()
         }
         if !block.tooLarge {
-            block.headers.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            block.headers.append(
+                HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
         return 0
     }

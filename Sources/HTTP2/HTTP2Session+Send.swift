@@ -102,7 +102,9 @@ extension HTTP2Session {
 
     /// The read callback: hands queued body bytes to nghttp2, DEFERRED when none are queued,
     /// EOF (with trailers submitted, NO_END_STREAM) when the body is complete.
-    func readBody(streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>)
+    func readBody(
+        streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
+    )
         -> Int
     {
         guard let body = outbound[streamID] else {

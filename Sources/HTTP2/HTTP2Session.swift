@@ -45,8 +45,10 @@ public final class HTTP2Session {
         // nghttp2_session_{server,client}_new2: 0 or NGHTTP2_ERR_NOMEM. user_data is set below,
         // once self is fully initialised.
         switch role {
-        case .server: try check(nghttp2_session_server_new2(&created, callbacks, nil, option), "nghttp2_session_server_new2")
-        case .client: try check(nghttp2_session_client_new2(&created, callbacks, nil, option), "nghttp2_session_client_new2")
+        case .server:
+            try check(nghttp2_session_server_new2(&created, callbacks, nil, option), "nghttp2_session_server_new2")
+        case .client:
+            try check(nghttp2_session_client_new2(&created, callbacks, nil, option), "nghttp2_session_client_new2")
         }
         guard let created else { throw HTTP2Error(code: NGHTTP2_ERR_NOMEM.rawValue, operation: "nghttp2_session_new") }
         self.session = created

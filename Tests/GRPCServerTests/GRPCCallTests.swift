@@ -200,7 +200,9 @@ import Testing
         #expect(GRPCStatus.percentDecoded(status.percentEncodedMessage) == status.message)
     }
 
-    @Test(arguments: [("1S", TimeAmount.seconds(1)), ("250m", .milliseconds(250)), ("12345678n", .nanoseconds(12_345_678))])
+    @Test(arguments: [
+        ("1S", TimeAmount.seconds(1)), ("250m", .milliseconds(250)), ("12345678n", .nanoseconds(12_345_678)),
+    ])
     func grpcTimeoutParses(text: String, amount: TimeAmount) {
         #expect(GRPCTimeout.parse(text) == amount)
     }

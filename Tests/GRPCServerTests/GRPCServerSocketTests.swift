@@ -123,8 +123,10 @@ func withServer(
             defer { try? FileManager.default.removeItem(at: body) }
             let post = try runTool(
                 nghttp,
-                ["-nv", "-d", body.path, "-H", "content-type: application/grpc", "-H", "te: trailers",
-                    "http://127.0.0.1:\(port)/test.Echo/Echo"])
+                [
+                    "-nv", "-d", body.path, "-H", "content-type: application/grpc", "-H", "te: trailers",
+                    "http://127.0.0.1:\(port)/test.Echo/Echo",
+                ])
             #expect(post.contains("grpc-status: 0"))
         }
     }

@@ -106,7 +106,8 @@ struct TestClient: Sendable {
             }
             .connect(to: address).get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
         }.get()
         return TestClient(channel: channel, handler: handler)
     }
