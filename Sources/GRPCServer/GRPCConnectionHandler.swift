@@ -159,7 +159,10 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             prefaceBytesSeen += expected.count
             return true
         }
-        if prefaceBytesSeen == 0 && received.prefix(while: { $0 >= 0x41 && $0 <= 0x5A }).count >= 3 {
+        // The bytes so far: the part of the preface already matched, then this read's.
+        let start = Self.preface[0..<prefaceBytesSeen] + bytes.readableBytesView.prefix(16)
+        let method = start.prefix(while: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        if method.count >= 3 && start.dropFirst(method.count).first == UInt8(ascii: " ") {
             let text = "This port speaks HTTP/2 (gRPC) only.\n"
             let response =
                 "HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\n"

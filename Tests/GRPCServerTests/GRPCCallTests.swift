@@ -212,9 +212,10 @@ import Testing
         #expect(GRPCTimeout.parse(text) == nil)
     }
 
-    @Test func http1RequestGetsA505Answer() throws {
+    @Test(arguments: ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "POST /a.B/C HTTP/1.1\r\n", "PRI * HTTP/1.1\r\n"])
+    func http1RequestGetsA505Answer(request: String) throws {
         let connection = try EmbeddedConnection(methods: [])
-        try connection.channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        try connection.channel.writeInbound(ByteBuffer(string: request))
         connection.channel.embeddedEventLoop.run()
         let answer = try connection.channel.readOutbound(as: ByteBuffer.self)
         #expect(answer.map { String(buffer: $0) }?.hasPrefix("HTTP/1.1 505") == true)
