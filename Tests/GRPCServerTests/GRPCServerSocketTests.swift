@@ -70,6 +70,27 @@ func withServer(
         }
     }
 
+    @Test func thousandsOfStreamsOpenedAndResetDoNotHurtOtherClients() async throws {
+        let log = CallLog()
+        try await withServer(methods: testMethods(log: log)) { _, address in
+            let other = try await TestClient.connect(to: address, group: clientGroup)
+            let flooder = try await TestClient.connect(to: address, group: clientGroup)
+            try await flooder.openAndReset("/test.Echo/Slow", count: 5_000)
+            #expect(try await other.call("/test.Echo/Echo", [[1]]).messages == [[1]])
+            // The flooding connection was either served (every handler cancelled) or closed.
+            for _ in 0..<200 {
+                let opened = log.all.filter { $0.hasPrefix("deadline") }.count
+                if log.all.filter({ $0 == "cancelled" }).count == opened && opened > 0 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let opened = log.all.filter { $0.hasPrefix("deadline") }.count
+            #expect(opened > 0)  // the streams did reach the server (nghttp2 closes after ~1,000)
+            #expect(log.all.filter { $0 == "cancelled" }.count == opened)
+            try await other.channel.close()
+            try? await flooder.channel.close()
+        }
+    }
+
     @Test func gracefulShutdownSendsGoAwayAndLetsAnOpenStreamFinish() async throws {
         let log = CallLog()
         var configuration = GRPCServerConfiguration()

@@ -85,6 +85,21 @@ final class ClientHandler: ChannelInboundHandler {
         return id
     }
 
+    /// Opens `count` streams and resets each at once (the rapid-reset pattern).
+    func openAndReset(path: String, count: Int) throws {
+        guard let session else { throw ChannelError.ioOnClosedChannel }
+        for _ in 0..<count {
+            let id = try session.sendRequest(
+                headers: [
+                    HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+                    HTTP2Header(":authority", "localhost"), HTTP2Header("content-type", "application/grpc"),
+                ], endStream: false)
+            flush()  // HEADERS must leave first: nghttp2 drops a request reset before it was sent
+            try session.resetStream(streamID: id, errorCode: HTTP2ErrorCode.cancel)
+        }
+        flush()
+    }
+
     func send(_ id: Int32, messages: [[UInt8]], end: Bool) {
         for message in messages { session?.sendData(streamID: id, ByteBuffer(bytes: grpcFrame(message))) }
         if end { session?.endStream(streamID: id) }
@@ -131,6 +146,11 @@ struct TestClient: Sendable {
     func send(_ id: Int32, _ messages: [[UInt8]], end: Bool) async throws {
         let handler = self.handler
         try await channel.eventLoop.submit { handler.value.send(id, messages: messages, end: end) }.get()
+    }
+
+    func openAndReset(_ path: String, count: Int) async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit { try handler.value.openAndReset(path: path, count: count) }.get()
     }
 
     var goAways: [Int32] {
