@@ -34,6 +34,12 @@ public final class GRPCResponseWriter {
         connection?.finishCall(status, trailers: trailers, for: self)
     }
 
+    /// Response bytes queued for this call that the client's flow-control window has not let out
+    /// yet. A streaming handler can pause producing while this is large.
+    public var pendingBytes: Int {
+        connection?.session?.pendingOutboundBytes(streamID: streamID) ?? 0
+    }
+
     /// Manual flow control: the oldest delivered message is done with (e.g. durably committed);
     /// its bytes may go back to the client's window.
     public func releaseOldestMessage() {

@@ -143,6 +143,11 @@ public final class HTTP2Session {
         return n < 0 ? nil : Int(n)
     }
 
+    /// Body bytes queued on `streamID` that nghttp2 has not taken yet (waiting for the peer's window).
+    public func pendingOutboundBytes(streamID: Int32) -> Int {
+        outbound[streamID]?.pending.readableBytes ?? 0
+    }
+
     /// The highest stream ID the peer opened and we processed.
     public var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
 

@@ -230,3 +230,24 @@ import Testing
         #expect(!connection.channel.isActive)
     }
 }
+
+@Suite struct GRPCWriterTests {
+    @Test func pendingBytesShowWhatTheClientWindowHoldsBack() throws {
+        let writers = WriterBox()
+        let connection = try EmbeddedConnection(methods: testMethods(log: CallLog(), writers: writers))
+        let id = try connection.request("/test.Echo/Hold")
+        try connection.pump()
+        let writer = try #require(writers.writers.first)
+        writer.send(ByteBuffer(repeating: 3, count: 100_000))
+        #expect(writer.pendingBytes == 100_005)
+        try connection.pump()
+        #expect(writer.pendingBytes == 0)
+        writer.finish(.ok)
+        writer.send(ByteBuffer(repeating: 3, count: 10))  // ignored after finish
+        writer.finish(GRPCStatus(.internalError))  // idempotent
+        try connection.pump()
+        #expect(connection.messages(id).map(\.count) == [100_000])
+        #expect(connection.trailer(id, "grpc-status") == "0")
+        #expect(connection.closeCode(id) == 0)  // reset NO_ERROR: the client was still open
+    }
+}
