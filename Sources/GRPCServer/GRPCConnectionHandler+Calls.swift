@@ -12,7 +12,7 @@ extension GRPCConnectionHandler {
             case .headers(let streamID, let headers, let endStream):
                 if let stream = streams[streamID] {
                     if endStream { endOfInput(stream) }  // trailers from the client: ignored
-                } else {
+                } else if headers.first(":method") != nil {  // trailers carry no pseudo-headers
                     openCall(streamID: streamID, headers: headers, endStream: endStream)
                 }
             case .data(let streamID, let bytes):
@@ -47,12 +47,12 @@ extension GRPCConnectionHandler {
                 streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
         }
         guard let method = methods[path] else {
-            return reject(streamID, GRPCStatus(.unimplemented, "unknown method \(path)"))
+            return reject(streamID, GRPCStatus(.unimplemented, "unknown method \(path.prefix(200))"))
         }
         let encoding = headers.first("grpc-encoding") ?? "identity"
         guard encoding == "identity" || encoding == "gzip" else {
             return reject(
-                streamID, GRPCStatus(.unimplemented, "grpc-encoding \(encoding) is not supported"),
+                streamID, GRPCStatus(.unimplemented, "grpc-encoding \(encoding.prefix(40)) is not supported"),
                 extra: [HTTP2Header("grpc-accept-encoding", "identity,gzip")])
         }
         var deadline: NIODeadline?
