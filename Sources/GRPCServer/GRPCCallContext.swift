@@ -1,0 +1,36 @@
+public import NIOCore
+
+/// What a handler knows about its call. Made on the connection's event loop when the request
+/// headers arrive.
+public struct GRPCCallContext: Sendable {
+    /// The `:path`, for example "/mes.v1.EventIngest/Publish".
+    public let path: String
+    /// Request headers minus pseudo-headers and gRPC-reserved ones (content-type, te, grpc-*);
+    /// `-bin` values are left base64 as sent.
+    public let metadata: [(name: String, value: String)]
+    /// When the call must be over, from grpc-timeout.
+    public let deadline: NIODeadline?
+    /// The remote address, for logs and audit.
+    public let peer: String
+    /// The connection's loop; every handler and writer call happens on it.
+    public let eventLoop: any EventLoop
+    /// A short unique id for logs: connection number and stream ID.
+    public let requestID: String
+
+    public init(
+        path: String, metadata: [(name: String, value: String)], deadline: NIODeadline?, peer: String,
+        eventLoop: any EventLoop, requestID: String
+    ) {
+        self.path = path
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peer = peer
+        self.eventLoop = eventLoop
+        self.requestID = requestID
+    }
+
+    /// The first metadata value named `name` (lower-case).
+    public func metadata(_ name: String) -> String? {
+        metadata.first(where: { $0.name == name })?.value
+    }
+}

@@ -1,0 +1,248 @@
+internal import Gzip
+internal import HTTP2
+internal import Logging
+internal import NIOCore
+
+/// gRPC semantics on top of HTTP/2 events: routing, validation, message delivery, flow
+/// control, deadlines, and the writer's operations. All on the connection's event loop.
+extension GRPCConnectionHandler {
+    func handle(_ events: [HTTP2Event]) {
+        for event in events {
+            switch event {
+            case .headers(let streamID, let headers, let endStream):
+                if let stream = streams[streamID] {
+                    if endStream { endOfInput(stream) }  // trailers from the client: ignored
+                } else if headers.first(":method") != nil {  // trailers carry no pseudo-headers
+                    openCall(streamID: streamID, headers: headers, endStream: endStream)
+                }
+            case .data(let streamID, let bytes):
+                receiveData(streamID: streamID, bytes)
+            case .endStream(let streamID):
+                if let stream = streams[streamID] { endOfInput(stream) }
+            case .streamClosed(let streamID, let errorCode):
+                guard let stream = streams.removeValue(forKey: streamID) else { continue }
+                if stream.deferredBytes > 0 { consume(streamID, stream.deferredBytes) }
+                if stream.isLive {
+                    logger.debug(
+                        "grpc.call.reset", metadata: ["grpc.stream": "\(streamID)", "h2.error": "\(errorCode)"])
+                }
+                cancel(stream)
+            case .goAway(let lastStreamID, let errorCode):
+                logger.debug(
+                    "grpc.connection.goaway_received",
+                    metadata: ["last": "\(lastStreamID)", "h2.error": "\(errorCode)"])
+            }
+        }
+    }
+
+    /// Validates request headers and starts a call, or answers at once (Trailers-Only).
+    func openCall(streamID: Int32, headers: [HTTP2Header], endStream: Bool) {
+        guard let context else { return }
+        let path = headers.first(":path") ?? ""
+        guard headers.first(":method") == "POST" else {
+            return reject(streamID, httpStatus: "405", GRPCStatus(.internalError, "gRPC requires POST"))
+        }
+        guard let contentType = headers.first("content-type"), contentType.hasPrefix("application/grpc") else {
+            return reject(
+                streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
+        }
+        guard let method = methods[path] else {
+            return reject(streamID, GRPCStatus(.unimplemented, "unknown method \(path.prefix(200))"))
+        }
+        let encoding = headers.first("grpc-encoding") ?? "identity"
+        guard encoding == "identity" || encoding == "gzip" else {
+            return reject(
+                streamID, GRPCStatus(.unimplemented, "grpc-encoding \(encoding.prefix(40)) is not supported"),
+                extra: [HTTP2Header("grpc-accept-encoding", "identity,gzip")])
+        }
+        var deadline: NIODeadline?
+        if let timeout = headers.first("grpc-timeout") {
+            guard let amount = GRPCTimeout.parse(timeout) else {
+                return reject(streamID, GRPCStatus(.internalError, "malformed grpc-timeout"))
+            }
+            deadline = context.eventLoop.now + amount
+        }
+        let metadata = headers.filter { header in
+            !header.name.hasPrefix(":") && !header.name.hasPrefix("grpc-") && header.name != "content-type"
+                && header.name != "te"
+        }.map { (name: $0.name, value: $0.value) }
+        let requestID = "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
+        let callContext = GRPCCallContext(
+            path: path, metadata: metadata, deadline: deadline, peer: peer, eventLoop: context.eventLoop,
+            requestID: requestID)
+        let writer = GRPCResponseWriter(connection: self, streamID: streamID)
+        let stream = GRPCServerStream(
+            streamID: streamID, writer: writer, flowControl: method.flowControl, gzip: encoding == "gzip",
+            maxMessageBytes: configuration.maxMessageBytes)
+        stream.inputClosed = endStream
+        streams[streamID] = stream
+        if let deadline {
+            stream.deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+                self.deadlineExpired(streamID: streamID)
+            }
+        }
+        stream.handler = method.makeHandler(callContext, writer)
+        if endStream && stream.isLive { stream.handler?.endOfInput() }
+    }
+
+    /// Answers a call that will not reach a handler, in one HEADERS frame with END_STREAM.
+    func reject(_ streamID: Int32, httpStatus: String = "200", _ status: GRPCStatus, extra: [HTTP2Header] = []) {
+        guard let session else { return }
+        logger.debug("grpc.call.rejected", metadata: ["grpc.stream": "\(streamID)", "grpc.status": "\(status.code)"])
+        do {
+            try session.sendResponseHeaders(
+                streamID: streamID,
+                headers: [HTTP2Header(":status", httpStatus), HTTP2Header("content-type", "application/grpc")]
+                    + statusTrailers(status, extra.map { ($0.name, $0.value) }),
+                endStream: true)
+            session.resetAfterEndStream(streamID: streamID)
+        } catch {
+            logger.debug("grpc.call.reject_failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Delivers the messages a DATA chunk completes and gives its bytes back to the window
+    /// according to the method's flow control.
+    func receiveData(streamID: Int32, _ bytes: ByteBuffer) {
+        let count = bytes.readableBytes
+        guard let stream = streams[streamID], stream.isLive else { return consume(streamID, count) }
+        let automatic = stream.flowControl == .automatic
+        if !automatic {
+            if stream.heldBytes < configuration.heldBytesHighWater {
+                consume(streamID, count)
+            } else {
+                stream.deferredBytes += count
+            }
+        }
+        defer { if automatic { consume(streamID, count) } }
+        stream.deframer.append(bytes)
+        do {
+            while stream.isLive, let message = try stream.deframer.next() {
+                let payload = try decode(message, gzip: stream.gzip)
+                if !automatic { stream.hold(message.wireBytes) }
+                stream.handler?.receive(payload)
+            }
+        } catch {
+            fail(stream, error)
+        }
+    }
+
+    func decode(_ message: GRPCMessageDeframer.Message, gzip: Bool) throws(GRPCStatus) -> ByteBuffer {
+        guard message.compressed else { return message.payload }
+        guard gzip else { throw GRPCStatus(.internalError, "compressed message without grpc-encoding") }
+        do {
+            if decompressor == nil { decompressor = try GzipDecompressor() }
+            let plain = try decompressor!.decompress(  // made on the line above
+                message.payload.readableBytesView, maxOutputBytes: configuration.maxMessageBytes)
+            return ByteBuffer(bytes: plain)
+        } catch {
+            if error.code == .tooLarge {
+                throw GRPCStatus(
+                    .resourceExhausted, "decompressed message exceeds \(configuration.maxMessageBytes) bytes")
+            }
+            throw GRPCStatus(.internalError, "cannot decompress message")
+        }
+    }
+
+    func endOfInput(_ stream: GRPCServerStream) {
+        stream.inputClosed = true
+        guard stream.isLive else { return }
+        if stream.deframer.hasPartialMessage {
+            fail(stream, GRPCStatus(.internalError, "truncated message"))
+        } else {
+            stream.handler?.endOfInput()
+        }
+    }
+
+    /// Ends a call the transport found broken: sends `status`, then tells the handler to stop.
+    func fail(_ stream: GRPCServerStream, _ status: GRPCStatus) {
+        stream.writer.finish(status)
+        stream.deadlineTask?.cancel()
+        stream.handler?.cancelled()
+        stream.handler = nil
+    }
+
+    func deadlineExpired(streamID: Int32) {
+        guard let stream = streams[streamID], stream.isLive else { return }
+        fail(stream, GRPCStatus(.deadlineExceeded, "deadline exceeded"))
+    }
+
+    /// The stream is gone: stop its handler if it had not finished.
+    func cancel(_ stream: GRPCServerStream) {
+        stream.deadlineTask?.cancel()
+        let wasLive = stream.isLive
+        stream.writer.finished = true
+        stream.writer.connection = nil
+        if wasLive { stream.handler?.cancelled() }
+        stream.handler = nil
+    }
+
+    func consume(_ streamID: Int32, _ count: Int) {
+        do {
+            try session?.consume(streamID: streamID, bytes: count)
+        } catch {
+            logger.debug("grpc.connection.consume_failed", metadata: ["error": "\(error)"])
+        }
+        scheduleFlush()
+    }
+
+    func statusTrailers(_ status: GRPCStatus, _ extra: [(name: String, value: String)]) -> [HTTP2Header] {
+        var trailers = [HTTP2Header("grpc-status", String(status.code.rawValue))]
+        if !status.message.isEmpty { trailers.append(HTTP2Header("grpc-message", status.percentEncodedMessage)) }
+        trailers += extra.map { HTTP2Header($0.name.lowercased(), $0.value) }
+        return trailers
+    }
+
+    // MARK: - Writer operations
+
+    func sendMessage(_ message: ByteBuffer, for writer: GRPCResponseWriter) {
+        guard let session, let context else { return }
+        if !writer.headersSent {
+            writer.headersSent = true
+            do {
+                try session.sendResponseHeaders(
+                    streamID: writer.streamID,
+                    headers: [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")],
+                    endStream: false)
+            } catch {
+                logger.debug("grpc.call.headers_failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        var frame = context.channel.allocator.buffer(capacity: 5 + message.readableBytes)
+        frame.writeInteger(UInt8(0))
+        frame.writeInteger(UInt32(message.readableBytes))
+        frame.writeImmutableBuffer(message)
+        session.sendData(streamID: writer.streamID, frame)
+        scheduleFlush()
+    }
+
+    func finishCall(_ status: GRPCStatus, trailers: [(name: String, value: String)], for writer: GRPCResponseWriter) {
+        guard let session else { return }
+        let fields = statusTrailers(status, trailers)
+        if writer.headersSent {
+            session.sendTrailers(streamID: writer.streamID, fields)
+        } else {
+            do {
+                try session.sendResponseHeaders(
+                    streamID: writer.streamID,
+                    headers: [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")] + fields,
+                    endStream: true)
+            } catch {
+                logger.debug("grpc.call.trailers_failed", metadata: ["error": "\(error)"])
+            }
+        }
+        session.resetAfterEndStream(streamID: writer.streamID)
+        streams[writer.streamID]?.deadlineTask?.cancel()
+        scheduleFlush()
+    }
+
+    func releaseOldestMessage(streamID: Int32) {
+        guard let stream = streams[streamID], stream.flowControl == .manual, stream.releaseOldest() else { return }
+        if stream.heldBytes < configuration.heldBytesHighWater && stream.deferredBytes > 0 {
+            let count = stream.deferredBytes
+            stream.deferredBytes = 0
+            consume(streamID, count)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+public import NIOCore
+
+/// Sends one call's responses. Event-loop confined: use only on `GRPCCallContext.eventLoop`.
+///
+/// Holds its connection weakly: once the connection is gone every call is ignored.
+public final class GRPCResponseWriter {
+    weak var connection: GRPCConnectionHandler?
+    let streamID: Int32
+    var headersSent = false
+    var finished = false
+
+    init(connection: GRPCConnectionHandler, streamID: Int32) {
+        self.connection = connection
+        self.streamID = streamID
+    }
+
+    /// True after `finish`, or once the call was cancelled.
+    public var isFinished: Bool { finished }
+
+    /// Sends one response message (the 5-byte prefix is added here). The response HEADERS
+    /// (:status 200, content-type application/grpc) go first automatically. Ignored after
+    /// finish or cancel.
+    public func send(_ message: ByteBuffer) {
+        guard !finished, let connection else { return }
+        connection.sendMessage(message, for: self)
+    }
+
+    /// Ends the call: trailers with grpc-status and percent-encoded grpc-message (Trailers-Only
+    /// when nothing was sent), then RST_STREAM NO_ERROR if the client had not finished sending.
+    /// Idempotent.
+    public func finish(_ status: GRPCStatus, trailers: [(name: String, value: String)] = []) {
+        guard !finished else { return }
+        finished = true
+        connection?.finishCall(status, trailers: trailers, for: self)
+    }
+
+    /// Response bytes queued for this call that the client's flow-control window has not let out
+    /// yet. A streaming handler can pause producing while this is large.
+    public var pendingBytes: Int {
+        connection?.session?.pendingOutboundBytes(streamID: streamID) ?? 0
+    }
+
+    /// Manual flow control: the oldest delivered message is done with (e.g. durably committed);
+    /// its bytes may go back to the client's window.
+    public func releaseOldestMessage() {
+        connection?.releaseOldestMessage(streamID: streamID)
+    }
+}
+
+@available(*, unavailable, message: "GRPCResponseWriter is confined to its call's event loop")
+extension GRPCResponseWriter: Sendable {}

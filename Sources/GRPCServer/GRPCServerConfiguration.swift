@@ -1,0 +1,27 @@
+public import NIOCore
+
+/// Where the server listens and the limits it enforces per connection and per call.
+public struct GRPCServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 picks a free port; read it from `GRPCServer.localAddress`.
+    public var port: Int = 50051
+    /// Largest request message (decided from the 5-byte prefix, and after gzip decoding).
+    public var maxMessageBytes: Int = 4 * 1024 * 1024
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
+    public var maxConcurrentStreams: Int = 256
+    /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced: a larger request header list gets 431 and a reset.
+    public var maxHeaderListBytes: Int = 16 * 1024
+    /// SETTINGS_INITIAL_WINDOW_SIZE.
+    public var initialStreamWindowBytes: Int = 1 << 20
+    /// The connection window, raised by WINDOW_UPDATE on stream 0 at start.
+    public var connectionWindowBytes: Int = 16 << 20
+    /// Manual flow control: bytes held per stream before the window stops being given back.
+    public var heldBytesHighWater: Int = 1 << 20
+    public var eventLoopThreads: Int = System.coreCount
+    /// How long open streams may run after a graceful shutdown began.
+    public var shutdownGracePeriod: TimeAmount = .seconds(10)
+    /// Between the GOAWAY shutdown notice and the final GOAWAY (about one round trip).
+    public var goAwayNoticeDelay: TimeAmount = .milliseconds(500)
+
+    public init() {}
+}

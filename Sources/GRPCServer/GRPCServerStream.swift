@@ -1,0 +1,58 @@
+internal import NIOCore
+
+/// One call's state inside a connection: its handler, writer, message reassembly and manual
+/// flow-control accounting. Owned by `GRPCConnectionHandler.streams`; confined to its loop.
+final class GRPCServerStream {
+    let streamID: Int32
+    let writer: GRPCResponseWriter
+    let flowControl: GRPCMethod.FlowControl
+    let gzip: Bool
+    var handler: (any GRPCCallHandler)?
+    var deframer: GRPCMessageDeframer
+    /// The client half-closed the stream.
+    var inputClosed = false
+    /// Fires DEADLINE_EXCEEDED; cancelled when the stream closes.
+    var deadlineTask: Scheduled<Void>?
+
+    /// Manual flow control: wire sizes of delivered, unreleased messages (FIFO from `heldHead`).
+    private var heldSizes: [Int] = []
+    private var heldHead = 0
+    private(set) var heldBytes = 0
+    /// Received bytes not yet given back to the client's window.
+    var deferredBytes = 0
+
+    init(
+        streamID: Int32, writer: GRPCResponseWriter, flowControl: GRPCMethod.FlowControl, gzip: Bool,
+        maxMessageBytes: Int
+    ) {
+        self.streamID = streamID
+        self.writer = writer
+        self.flowControl = flowControl
+        self.gzip = gzip
+        self.deframer = GRPCMessageDeframer(maxMessageBytes: maxMessageBytes)
+    }
+
+    /// Records a delivered message's wire size (manual flow control).
+    func hold(_ wireBytes: Int) {
+        heldSizes.append(wireBytes)
+        heldBytes += wireBytes
+    }
+
+    /// Forgets the oldest held message; false when none is held.
+    func releaseOldest() -> Bool {
+        guard heldHead < heldSizes.count else { return false }
+        heldBytes -= heldSizes[heldHead]
+        heldHead += 1
+        if heldHead == heldSizes.count {
+            heldSizes.removeAll(keepingCapacity: true)
+            heldHead = 0
+        } else if heldHead >= 64 && heldHead * 2 >= heldSizes.count {
+            heldSizes.removeFirst(heldHead)
+            heldHead = 0
+        }
+        return true
+    }
+
+    /// Whether the handler still wants input (it has not finished or been cancelled).
+    var isLive: Bool { !writer.finished && handler != nil }
+}

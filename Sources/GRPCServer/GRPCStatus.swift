@@ -1,0 +1,56 @@
+/// A gRPC call's outcome: a code and a message for the client (no secrets, no payloads).
+public struct GRPCStatus: Error, Sendable, Hashable {
+    /// The status codes of grpc/grpc doc/statuscodes.md.
+    public enum Code: Int, Sendable {
+        case ok = 0, cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists
+        case permissionDenied, resourceExhausted, failedPrecondition, aborted, outOfRange
+        case unimplemented, internalError, unavailable, dataLoss, unauthenticated
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String = "") {
+        self.code = code
+        self.message = message
+    }
+
+    public static let ok = GRPCStatus(.ok)
+}
+
+extension GRPCStatus {
+    /// `message` percent-encoded for the grpc-message trailer: bytes outside 0x20–0x7E and '%'
+    /// become %XX of their UTF-8 encoding.
+    var percentEncodedMessage: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(message.utf8.count)
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in message.utf8 {
+            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
+                out.append(byte)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes a percent-encoded grpc-message (for clients and tests); invalid escapes stay as sent.
+    static func percentDecoded(_ text: String) -> String {
+        var bytes = Array(text.utf8)[...]
+        var out: [UInt8] = []
+        while let byte = bytes.popFirst() {
+            if byte == UInt8(ascii: "%"), bytes.count >= 2,
+                let value = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+            {
+                out.append(value)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,1 +1,0 @@
-// GRPCServer: placeholder, replaced as the module is written.

@@ -1,1 +1,0 @@
-// Gzip: placeholder, replaced as the module is written.

@@ -1,0 +1,120 @@
+internal import CNGHTTP2
+internal import NIOCore
+
+/// nghttp2 callbacks. Each recovers the session from `user_data` (set unretained in `init`;
+/// the session outlives its `nghttp2_session`), records an event, and returns 0 or an nghttp2
+/// error code: no Swift error crosses into C.
+extension HTTP2Session {
+    static func install(_ callbacks: OpaquePointer?) {
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
+            guard let frame, let userData else { return 0 }
+            HTTP2Session.from(userData).incoming[frame.pointee.hd.stream_id] = IncomingHeaders()
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _, frame, name, nameCount, value, valueCount, _, userData in
+            guard let frame, let name, let value, let userData else { return 0 }
+            return HTTP2Session.from(userData).onHeader(
+                streamID: frame.pointee.hd.stream_id,
+                name: UnsafeBufferPointer(start: name, count: nameCount),
+                value: UnsafeBufferPointer(start: value, count: valueCount))
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
+            guard let frame, let userData else { return 0 }
+            return HTTP2Session.from(userData).onFrameReceived(frame.pointee)
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {
+            _, _, streamID, data, count, userData in
+            guard let data, let userData else { return 0 }
+            let me = HTTP2Session.from(userData)
+            var bytes = me.allocator.buffer(capacity: count)
+            bytes.writeBytes(UnsafeBufferPointer(start: data, count: count))
+            me.events.append(.data(streamID: streamID, bytes: bytes))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
+            guard let userData else { return 0 }
+            let me = HTTP2Session.from(userData)
+            me.incoming[streamID] = nil
+            me.outbound[streamID] = nil
+            me.resetAfterEndStream.remove(streamID)
+            me.events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            guard let frame, let userData else { return 0 }
+            HTTP2Session.from(userData).onFrameSent(frame.pointee)
+            return 0
+        }
+    }
+
+    static func from(_ userData: UnsafeMutableRawPointer) -> HTTP2Session {
+        Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    }
+
+    func onHeader(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let block = incoming[streamID] else { return 0 }
+        block.size += name.count + value.count + 32
+        if role == .server && block.size > maxHeaderListBytes {
+            block.tooLarge = true
+            block.headers.removeAll()
+        }
+        if !block.tooLarge {
+            block.headers.append(
+                HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        return 0
+    }
+
+    func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
+        let streamID = frame.hd.stream_id
+        let endStream = frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(frame.hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            guard let block = incoming.removeValue(forKey: streamID) else { return 0 }
+            if block.tooLarge {
+                rejectHeaderListTooLarge(streamID: streamID)
+            } else {
+                events.append(.headers(streamID: streamID, headers: block.headers, endStream: endStream))
+            }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { events.append(.endStream(streamID: streamID)) }
+        case NGHTTP2_GOAWAY.rawValue:
+            events.append(.goAway(lastStreamID: frame.goaway.last_stream_id, errorCode: frame.goaway.error_code))
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// Answers 431 (with a gRPC status for gRPC clients) and resets the stream if the client is
+    /// still sending. The owner never hears of the stream except its close.
+    func rejectHeaderListTooLarge(streamID: Int32) {
+        let headers = [
+            HTTP2Header(":status", "431"), HTTP2Header("content-type", "application/grpc"),
+            HTTP2Header("grpc-status", "8"), HTTP2Header("grpc-message", "header list too large"),
+        ]
+        resetAfterEndStream.insert(streamID)
+        // nghttp2_submit_response codes as in sendResponseHeaders; on failure reset instead.
+        let rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, nil) }
+        if rv < 0 {
+            // nghttp2_submit_rst_stream: 0, NGHTTP2_ERR_NOMEM (mem_send will report it).
+            _ = nghttp2_submit_rst_stream(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_INTERNAL_ERROR.rawValue)
+        }
+    }
+
+    func onFrameSent(_ frame: nghttp2_frame) {
+        let type = UInt32(frame.hd.type)
+        guard type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
+            frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+            resetAfterEndStream.remove(frame.hd.stream_id) != nil
+        else { return }
+        // nghttp2_session_get_stream_remote_close: 1 closed, 0 open, -1 no such stream.
+        if nghttp2_session_get_stream_remote_close(session, frame.hd.stream_id) == 0 {
+            // nghttp2_submit_rst_stream: 0, NGHTTP2_ERR_NOMEM (mem_send will report it).
+            _ = nghttp2_submit_rst_stream(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), frame.hd.stream_id, NGHTTP2_NO_ERROR.rawValue)
+        }
+    }
+}

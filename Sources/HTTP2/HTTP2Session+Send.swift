@@ -1,0 +1,178 @@
+internal import CNGHTTP2
+public import NIOCore
+
+extension HTTP2Session {
+    /// Server: submits response headers. With `endStream` they end the stream (a Trailers-Only
+    /// gRPC response); otherwise a body follows through `sendData` and `sendTrailers`/`endStream`.
+    public func sendResponseHeaders(streamID: Int32, headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) {
+        let rv: Int32
+        if endStream {
+            // nghttp2_submit_response: 0, NGHTTP2_ERR_INVALID_ARGUMENT (stream 0, unknown or
+            // closed stream, headers already sent), NGHTTP2_ERR_DATA_EXIST, NGHTTP2_ERR_PROTO
+            // (client session), NGHTTP2_ERR_NOMEM.
+            rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, nil) }
+        } else {
+            outbound[streamID] = OutboundStream(allocator: allocator)
+            var provider = HTTP2Session.dataProvider()
+            rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, &provider) }
+            if rv < 0 { outbound[streamID] = nil }
+        }
+        try check(rv, "nghttp2_submit_response")
+    }
+
+    /// Client: opens a stream with request headers; returns its stream ID. Without `endStream`
+    /// a body follows through `sendData` and `endStream(streamID:)`.
+    public func sendRequest(headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) -> Int32 {
+        let body = OutboundStream(allocator: allocator)
+        var provider = HTTP2Session.dataProvider()
+        // nghttp2_submit_request: the new stream ID, or NGHTTP2_ERR_NOMEM,
+        // NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE (IDs exhausted), NGHTTP2_ERR_PROTO (server session),
+        // NGHTTP2_ERR_INVALID_ARGUMENT (self dependency).
+        let streamID = withNameValues(headers) { nva, count in
+            endStream
+                ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
+                : nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        }
+        try check(streamID, "nghttp2_submit_request")
+        if !endStream { outbound[streamID] = body }
+        return streamID
+    }
+
+    /// Queues body bytes on a stream whose headers went out without END_STREAM. Bytes leave as
+    /// the peer's windows allow. Ignored for a stream that has ended or closed.
+    public func sendData(streamID: Int32, _ bytes: ByteBuffer) {
+        guard let body = outbound[streamID], !body.ending else { return }
+        var bytes = bytes
+        body.pending.writeBuffer(&bytes)
+        resume(streamID, body)
+    }
+
+    /// Ends the body with trailers (HEADERS with END_STREAM after the last DATA frame).
+    public func sendTrailers(streamID: Int32, _ trailers: [HTTP2Header]) {
+        guard let body = outbound[streamID], !body.ending else { return }
+        body.ending = true
+        body.trailers = trailers
+        resume(streamID, body)
+    }
+
+    /// Ends the body without trailers (END_STREAM on the last DATA frame).
+    public func endStream(streamID: Int32) {
+        sendTrailers(streamID: streamID, [])
+    }
+
+    /// Asks for RST_STREAM NO_ERROR right after our END_STREAM goes out, if the peer has not
+    /// finished sending by then (gRPC: a server that answered before the request ended).
+    public func resetAfterEndStream(streamID: Int32) {
+        resetAfterEndStream.insert(streamID)
+    }
+
+    /// Sends RST_STREAM with `errorCode`; pending output for the stream is dropped.
+    public func resetStream(streamID: Int32, errorCode: UInt32) throws(HTTP2Error) {
+        outbound[streamID] = nil
+        // nghttp2_submit_rst_stream: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT (stream 0).
+        try check(
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode),
+            "nghttp2_submit_rst_stream")
+    }
+
+    /// Server: the first of the two GOAWAYs of a graceful shutdown (last stream ID 2^31-1).
+    public func sendShutdownNotice() throws(HTTP2Error) {
+        // nghttp2_submit_shutdown_notice: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_STATE (client
+        // session, or a GOAWAY already went out).
+        try check(nghttp2_submit_shutdown_notice(session), "nghttp2_submit_shutdown_notice")
+    }
+
+    /// Sends GOAWAY naming the last stream we processed; streams up to it may finish.
+    public func sendGoAway(errorCode: UInt32) throws(HTTP2Error) {
+        // nghttp2_submit_goaway: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT (bad last
+        // stream ID). After it, want_read/want_write fall to 0 once open streams are done.
+        try check(
+            nghttp2_submit_goaway(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastProcessedStreamID, errorCode, nil, 0),
+            "nghttp2_submit_goaway")
+    }
+
+    func resume(_ streamID: Int32, _ body: OutboundStream) {
+        guard body.deferred else { return }
+        body.deferred = false
+        // nghttp2_session_resume_data: 0, NGHTTP2_ERR_INVALID_ARGUMENT (stream gone or not
+        // deferred: nothing to do), NGHTTP2_ERR_NOMEM (the next mem_send will report it).
+        _ = nghttp2_session_resume_data(session, streamID)
+    }
+
+    /// The read callback: hands queued body bytes to nghttp2, DEFERRED when none are queued,
+    /// EOF (with trailers submitted, NO_END_STREAM) when the body is complete.
+    func readBody(
+        streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
+    )
+        -> Int
+    {
+        guard let body = outbound[streamID] else {
+            // The stream was reset by us; nghttp2 resets it (TEMPORAL_CALLBACK_FAILURE).
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        let count = min(length, body.pending.readableBytes)
+        if count > 0 {
+            body.pending.withUnsafeReadableBytes { raw in
+                UnsafeMutableRawPointer(buf).copyMemory(from: raw.baseAddress!, byteCount: count)  // count > 0: non-nil
+            }
+            body.pending.moveReaderIndex(forwardBy: count)
+            if body.pending.readableBytes == 0 { body.pending.clear() }
+        }
+        if body.pending.readableBytes == 0 && body.ending {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            outbound[streamID] = nil
+            if !body.trailers.isEmpty {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                // nghttp2_submit_trailer: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT
+                // (stream 0 or gone). On failure the stream ends without trailers.
+                let rv = withNameValues(body.trailers) { nghttp2_submit_trailer(session, streamID, $0, $1) }
+                if rv < 0 { flags.pointee &= ~NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
+            }
+            return count
+        }
+        if count == 0 {
+            body.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return count
+    }
+
+    static func dataProvider() -> nghttp2_data_provider {
+        var provider = nghttp2_data_provider()
+        provider.read_callback = { _, streamID, buf, length, flags, _, userData in
+            guard let userData, let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+            let me = Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+            return me.readBody(streamID: streamID, into: buf, length: length, flags: flags)
+        }
+        return provider
+    }
+}
+
+/// Calls `body` with an `nghttp2_nv` array pointing into one contiguous copy of the headers'
+/// bytes. nghttp2 copies the fields during the submit call, so the memory lives only for the call.
+func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
+    for header in headers {
+        bytes.append(contentsOf: header.name.utf8)
+        bytes.append(contentsOf: header.value.utf8)
+    }
+    return bytes.withUnsafeMutableBufferPointer { raw in
+        var fields: [nghttp2_nv] = []
+        fields.reserveCapacity(headers.count)
+        var offset = 0
+        for header in headers {
+            let nameCount = header.name.utf8.count
+            let valueCount = header.value.utf8.count
+            let name = raw.baseAddress.map { $0 + offset }
+            let value = raw.baseAddress.map { $0 + offset + nameCount }
+            fields.append(
+                nghttp2_nv(
+                    name: name, value: value, namelen: nameCount, valuelen: valueCount,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+            offset += nameCount + valueCount
+        }
+        return fields.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,179 @@
+internal import CNGHTTP2
+public import NIOCore
+
+/// One HTTP/2 connection's framing state: an owned `nghttp2_session` (freed in `deinit`).
+///
+/// Confined to one thread (the connection's event loop); deliberately not `Sendable`. The owner
+/// feeds received bytes to `receive(_:)`, writes what `drainOutput(into:)` produces, and acts on the
+/// returned `HTTP2Event`s. nghttp2 callbacks only record events and copy bytes; no owner code runs
+/// inside them and no Swift error crosses into C.
+public final class HTTP2Session {
+    /// Which end of the connection this session is.
+    public enum Role: Sendable { case server, client }
+
+    public let role: Role
+    let session: OpaquePointer
+    let maxHeaderListBytes: Int
+    let allocator = ByteBufferAllocator()
+    /// Events recorded by callbacks, handed out by `receive` and `drainOutput`.
+    var events: [HTTP2Event] = []
+    /// Header blocks being received, by stream.
+    var incoming: [Int32: IncomingHeaders] = [:]
+    /// Bodies being sent through a data provider, by stream.
+    var outbound: [Int32: OutboundStream] = [:]
+    /// Streams to reset with NO_ERROR once our END_STREAM is out, if the peer is still sending.
+    var resetAfterEndStream: Set<Int32> = []
+
+    /// Creates the session and queues its SETTINGS (and, for a client, the connection preface).
+    public init(role: Role, settings: HTTP2Settings = HTTP2Settings()) throws(HTTP2Error) {
+        self.role = role
+        self.maxHeaderListBytes = settings.maxHeaderListBytes
+
+        var callbacks: OpaquePointer?
+        // nghttp2_session_callbacks_new: 0 or NGHTTP2_ERR_NOMEM.
+        try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        HTTP2Session.install(callbacks)
+
+        var option: OpaquePointer?
+        // nghttp2_option_new: 0 or NGHTTP2_ERR_NOMEM.
+        try check(nghttp2_option_new(&option), "nghttp2_option_new")
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_no_auto_window_update(option, settings.automaticWindowUpdate ? 0 : 1)
+
+        var created: OpaquePointer?
+        // nghttp2_session_{server,client}_new2: 0 or NGHTTP2_ERR_NOMEM. user_data is set below,
+        // once self is fully initialised.
+        switch role {
+        case .server:
+            try check(nghttp2_session_server_new2(&created, callbacks, nil, option), "nghttp2_session_server_new2")
+        case .client:
+            try check(nghttp2_session_client_new2(&created, callbacks, nil, option), "nghttp2_session_client_new2")
+        }
+        guard let created else { throw HTTP2Error(code: NGHTTP2_ERR_NOMEM.rawValue, operation: "nghttp2_session_new") }
+        self.session = created
+        nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
+
+        var entries = [
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: UInt32(clamping: settings.maxConcurrentStreams)),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(clamping: min(settings.initialWindowBytes, Int(Int32.max)))),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                value: UInt32(clamping: settings.maxHeaderListBytes)),
+        ]
+        // nghttp2_submit_settings: 0, NGHTTP2_ERR_INVALID_ARGUMENT (bad value), NGHTTP2_ERR_NOMEM.
+        try check(
+            nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count),
+            "nghttp2_submit_settings")
+        if settings.connectionWindowBytes > 65_535 {
+            // nghttp2_session_set_local_window_size: 0, NGHTTP2_ERR_INVALID_ARGUMENT
+            // (size out of range), NGHTTP2_ERR_NOMEM. Queues WINDOW_UPDATE on stream 0.
+            try check(
+                nghttp2_session_set_local_window_size(
+                    session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(clamping: settings.connectionWindowBytes)),
+                "nghttp2_session_set_local_window_size")
+        }
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    /// Feeds received bytes to nghttp2 and returns what they carried, in order.
+    /// A thrown error is fatal for the connection (bad preface, flood, protocol error): drain the
+    /// output once more (it may hold a GOAWAY) and close.
+    public func receive(_ bytes: ByteBuffer) throws(HTTP2Error) -> [HTTP2Event] {
+        let rv = bytes.withUnsafeReadableBytes { raw -> Int in
+            guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
+            // nghttp2_session_mem_recv: bytes processed, or NGHTTP2_ERR_NOMEM,
+            // NGHTTP2_ERR_CALLBACK_FAILURE, NGHTTP2_ERR_BAD_CLIENT_MAGIC, NGHTTP2_ERR_FLOODED
+            // (all fatal). NGHTTP2_ERR_PAUSE is never used here.
+            return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), raw.count)
+        }
+        if rv < 0 {
+            events.removeAll()
+            throw HTTP2Error(code: Int32(clamping: rv), operation: "nghttp2_session_mem_recv")
+        }
+        return takeEvents()
+    }
+
+    /// Appends every frame nghttp2 has ready to `buffer`; returns events that sending caused
+    /// (streams that closed because our END_STREAM or RST_STREAM went out).
+    public func drainOutput(into buffer: inout ByteBuffer) throws(HTTP2Error) -> [HTTP2Event] {
+        while true {
+            var data: UnsafePointer<UInt8>?
+            // nghttp2_session_mem_send: bytes ready (0 = nothing more), or NGHTTP2_ERR_NOMEM,
+            // NGHTTP2_ERR_CALLBACK_FAILURE (both fatal). The pointer is valid until the next call.
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 { throw HTTP2Error(code: Int32(clamping: n), operation: "nghttp2_session_mem_send") }
+            guard n > 0, let data else { break }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+        }
+        return takeEvents()
+    }
+
+    /// True while nghttp2 wants more input; false after GOAWAY exchange or a fatal error.
+    public var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    /// True while nghttp2 has frames to send or streams to serve.
+    public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    /// Gives `bytes` of a stream's received DATA back to the peer's stream and connection windows.
+    /// Works after the stream closed too (then only the connection window is updated).
+    public func consume(streamID: Int32, bytes: Int) throws(HTTP2Error) {
+        guard bytes > 0 else { return }
+        // nghttp2_session_consume: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT (stream 0),
+        // NGHTTP2_ERR_INVALID_STATE (automatic window update is on). A closed stream only
+        // credits the connection window, like nghttp2_session_consume_connection.
+        try check(nghttp2_session_consume(session, streamID, bytes), "nghttp2_session_consume")
+    }
+
+    /// How many more bytes we may send on `streamID` (the peer's window), or nil for an unknown stream.
+    public func remoteWindow(streamID: Int32) -> Int? {
+        let n = nghttp2_session_get_stream_remote_window_size(session, streamID)
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// How many more bytes the peer may send us on `streamID`, or nil for an unknown stream.
+    public func localWindow(streamID: Int32) -> Int? {
+        let n = nghttp2_session_get_stream_local_window_size(session, streamID)
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// Body bytes queued on `streamID` that nghttp2 has not taken yet (waiting for the peer's window).
+    public func pendingOutboundBytes(streamID: Int32) -> Int {
+        outbound[streamID]?.pending.readableBytes ?? 0
+    }
+
+    /// The highest stream ID the peer opened and we processed.
+    public var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
+
+    func takeEvents() -> [HTTP2Event] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+}
+
+/// A header block on its way in: its fields and their size as counted by RFC 9113 §6.5.2.
+final class IncomingHeaders {
+    var headers: [HTTP2Header] = []
+    var size = 0
+    var tooLarge = false
+}
+
+/// A body on its way out through an `nghttp2_data_provider`.
+final class OutboundStream {
+    var pending: ByteBuffer
+    /// Set when the body is complete; then `trailers` (if any) follow the last DATA frame.
+    var ending = false
+    var trailers: [HTTP2Header] = []
+    /// True while the read callback returned NGHTTP2_ERR_DEFERRED and waits for resume.
+    var deferred = false
+
+    init(allocator: ByteBufferAllocator) {
+        self.pending = allocator.buffer(capacity: 0)
+    }
+}

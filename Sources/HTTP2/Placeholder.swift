@@ -1,1 +1,0 @@
-// HTTP2: placeholder, replaced as the module is written.

@@ -1,0 +1,93 @@
+import GRPCServer
+import NIOCore
+import Synchronization
+
+/// What handlers saw, readable from tests on any thread.
+final class CallLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func add(_ entry: String) { entries.withLock { $0.append(entry) } }
+    var all: [String] { entries.withLock { $0 } }
+}
+
+/// Test-only box for writers of manual-flow-control calls. Used only on the thread that drives
+/// the EmbeddedChannel, so no two threads touch it.
+final class WriterBox: @unchecked Sendable {
+    var writers: [GRPCResponseWriter] = []
+}
+
+/// Echoes every message back; finishes OK when the client half-closes.
+final class EchoHandler: GRPCCallHandler {
+    let writer: GRPCResponseWriter
+    let log: CallLog
+    init(_ writer: GRPCResponseWriter, _ log: CallLog) {
+        self.writer = writer
+        self.log = log
+    }
+    func receive(_ message: ByteBuffer) {
+        log.add("receive \(message.readableBytes)")
+        writer.send(message)
+    }
+    func endOfInput() {
+        log.add("end")
+        writer.finish(.ok)
+    }
+    func cancelled() { log.add("cancelled") }
+}
+
+/// Server streaming: for a one-byte request N, sends N messages [i], then OK.
+final class CountHandler: GRPCCallHandler {
+    let writer: GRPCResponseWriter
+    var count = 0
+    init(_ writer: GRPCResponseWriter) { self.writer = writer }
+    func receive(_ message: ByteBuffer) { count = Int(message.readableBytesView.first ?? 0) }
+    func endOfInput() {
+        for i in 0..<count { writer.send(ByteBuffer(bytes: [UInt8(i)])) }
+        writer.finish(GRPCStatus(.ok, "done"), trailers: [(name: "x-count", value: "\(count)")])
+    }
+    func cancelled() {}
+}
+
+/// Holds messages (manual flow control); never finishes by itself.
+final class HoldingHandler: GRPCCallHandler {
+    let log: CallLog
+    init(_ log: CallLog) { self.log = log }
+    func receive(_ message: ByteBuffer) { log.add("receive \(message.readableBytes)") }
+    func endOfInput() { log.add("end") }
+    func cancelled() { log.add("cancelled") }
+}
+
+func testMethods(log: CallLog, writers: WriterBox = WriterBox()) -> [GRPCMethod] {
+    [
+        GRPCMethod(path: "/test.Echo/Echo") { _, writer in EchoHandler(writer, log) },
+        GRPCMethod(path: "/test.Echo/Count") { _, writer in CountHandler(writer) },
+        GRPCMethod(path: "/test.Echo/Hold", flowControl: .manual) { context, writer in
+            writers.writers.append(writer)
+            log.add("open \(context.path) \(context.metadata("x-user") ?? "-")")
+            return HoldingHandler(log)
+        },
+        GRPCMethod(path: "/test.Echo/Slow") { context, writer in
+            log.add("deadline \(context.deadline != nil)")
+            return HoldingHandler(log)
+        },
+    ]
+}
+
+/// Frames one gRPC message.
+func grpcFrame(_ payload: [UInt8], compressed: Bool = false) -> [UInt8] {
+    let n = UInt32(payload.count)
+    return [compressed ? 1 : 0, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+        + payload
+}
+
+/// Splits a response body into message payloads.
+func grpcMessages(_ body: [UInt8]) -> [[UInt8]] {
+    var messages: [[UInt8]] = []
+    var rest = body[...]
+    while rest.count >= 5 {
+        let n = rest.dropFirst().prefix(4).reduce(0) { $0 << 8 | Int($1) }
+        guard rest.count >= 5 + n else { break }
+        messages.append(Array(rest.dropFirst(5).prefix(n)))
+        rest = rest.dropFirst(5 + n)
+    }
+    return messages
+}
