@@ -158,11 +158,20 @@ public final class SQLiteConnection {
         }
     }
 
-    /// `PRAGMA wal_checkpoint(mode)`; returns (busy, WAL frames, frames checkpointed).
+    /// The modes of `PRAGMA wal_checkpoint`.
+    public enum CheckpointMode: String, Sendable {
+        case passive = "PASSIVE"
+        case full = "FULL"
+        case restart = "RESTART"
+        /// Like RESTART, then truncates the WAL file to zero bytes.
+        case truncate = "TRUNCATE"
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)`: whether readers kept it from completing, the WAL's size
+    /// in frames, and the frames moved into the database.
     @discardableResult
-    public func checkpoint(_ mode: String = "TRUNCATE") throws(SQLiteError) -> (busy: Bool, log: Int, checkpointed: Int)
-    {
-        let statement = try prepare("PRAGMA wal_checkpoint(\(mode))")
+    public func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (busy: Bool, log: Int, checkpointed: Int) {
+        let statement = try prepare("PRAGMA wal_checkpoint(\(mode.rawValue))")
         let row = try statement.first { ($0.int(at: 0) != 0, $0.int(at: 1), $0.int(at: 2)) }
         return row ?? (false, 0, 0)
     }
