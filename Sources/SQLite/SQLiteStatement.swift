@@ -35,7 +35,18 @@ public final class SQLiteStatement {
         switch value {
         case .integer(let v): code = sqlite3_bind_int64(handle, i, v)
         case .real(let v): code = sqlite3_bind_double(handle, i, v)
-        case .text(let v): code = sqlite3_bind_text(handle, i, v, -1, CSQLite_SQLITE_TRANSIENT())
+        case .text(let v):
+            // With its byte length, so text with embedded NULs is kept whole.
+            var text = v
+            code = text.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { chars in
+                    // An empty buffer may have no base address, and a NULL pointer would bind NULL.
+                    guard let base = chars.baseAddress else {
+                        return sqlite3_bind_text(handle, i, "", 0, CSQLite_SQLITE_TRANSIENT())
+                    }
+                    return sqlite3_bind_text(handle, i, base, Int32(chars.count), CSQLite_SQLITE_TRANSIENT())
+                }
+            }
         case .blob(let v):
             // An empty array has no base address, and a NULL pointer would bind NULL: bind a zero blob.
             if v.isEmpty {
