@@ -22,26 +22,21 @@ struct EventRecorder {
     func record(_ request: IngestRequest) throws(SQLiteError) -> Result {
         let event = request.event
         let kind = event.body?.name ?? ""
-        let insert = try db.cachedStatement(
+        // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
+        let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
+        if case .integer(let sequence) = original { return .duplicate(sequence) }
+        try db.run(
             """
             INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
               work_order, client, recorded_at_ms, raw)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING sequence
-            """)
-        let values: [SQLiteValue] = [
-            .text(event.eventID), .text(kind), .integer(event.occurredAtMs), .text(event.tzOffset),
-            .text(event.plant), .text(event.workCenter), .text(event.operatorID), .text(event.workOrder),
-            .text(request.client), .integer(rows.nowMs), .blob(request.raw),
-        ]
-        guard let sequence = try insert.first(values, { $0.int64(at: 0) }) else {
-            let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
-            guard case .integer(let sequence) = original else {
-                throw SQLiteError(code: .error, message: "event_id conflict without a row", operation: "ingest")
-            }
-            return .duplicate(sequence)
-        }
+            """,
+            [
+                .text(event.eventID), .text(kind), .integer(event.occurredAtMs), .text(event.tzOffset),
+                .text(event.plant), .text(event.workCenter), .text(event.operatorID), .text(event.workOrder),
+                .text(request.client), .integer(rows.nowMs), .blob(request.raw),
+            ])
+        let sequence = db.lastInsertRowID
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
         return .stored(sequence)
     }
