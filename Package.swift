@@ -89,5 +89,13 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "GenealogyStoreTests",
+            dependencies: [
+                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
     ]
 )
