@@ -67,10 +67,12 @@ public final class SQLiteConnection {
 
     // MARK: Statements
 
-    /// Prepares one statement; the caller owns it (finalized when released).
-    public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+    /// Prepares one statement; the caller owns it (finalized when released). `persistent` tells
+    /// SQLite the statement will be kept and reused (it then avoids its lookaside memory).
+    public func prepare(_ sql: String, persistent: Bool = false) throws(SQLiteError) -> SQLiteStatement {
         var stmt: OpaquePointer?
-        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let code = sqlite3_prepare_v3(handle, sql, -1, flags, &stmt, nil)
         try check(code, "prepare", sql: sql)
         guard let stmt else {
             // SQLite returns OK and no statement for text that is only whitespace or comments.
@@ -86,7 +88,7 @@ public final class SQLiteConnection {
             statement.reset()
             return statement
         }
-        let statement = try prepare(sql)
+        let statement = try prepare(sql, persistent: true)
         statementCache[sql] = statement
         return statement
     }
