@@ -27,6 +27,7 @@ public final class GenealogyStore: Sendable {
         self.logger = logger
     }
 
+    /// Closes the store if nobody did (see `close`).
     deinit { close() }
 
     /// Opens (or creates) the store in `directory`: creates the directory and `genealogy.sqlite`,
@@ -94,10 +95,17 @@ public final class GenealogyStore: Sendable {
 
     /// Stops accepting, lets the writer commit everything queued and complete every completion,
     /// checkpoints the WAL (TRUNCATE) and waits for the writer thread to end. Idempotent; blocks.
+    ///
+    /// Called from a completion (on the writer thread) it cannot wait for that thread: it only
+    /// stops accepting, and the writer drains and stops after the current batch.
     public func close() {
         let wakeWriter = inbox.queue.withLock { $0.beginClosing() }
         if wakeWriter { inbox.wakeup.signal() }
         readers.close()
+        if inbox.isWriterThread {
+            logger.warning("store.close.from_writer_thread")
+            return
+        }
         inbox.finished.wait()
     }
 

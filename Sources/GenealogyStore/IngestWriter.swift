@@ -4,6 +4,12 @@ import Logging
 import SQLite
 import Synchronization
 
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
 /// What the submitting threads and the writer thread share: the queue behind a lock, the signal
 /// that wakes the writer, and the group `close()` waits on.
 final class WriterInbox: Sendable {
@@ -14,9 +20,25 @@ final class WriterInbox: Sendable {
     let finished = DispatchGroup()
     /// Transactions committed so far (one per batch).
     let committedBatches = Atomic<Int>(0)
+    /// The writer thread's `pthread_self()`, 0 until it runs.
+    private let writerThreadID = Atomic<UInt>(0)
 
     init(capacity: Int) {
         queue = Mutex(SubmissionQueue(capacity: capacity))
+    }
+
+    /// Called first thing on the writer thread.
+    func markWriterThread() { writerThreadID.store(Self.currentThreadID(), ordering: .releasing) }
+
+    /// Whether the caller runs on the writer thread (inside a completion).
+    var isWriterThread: Bool { writerThreadID.load(ordering: .acquiring) == Self.currentThreadID() }
+
+    private static func currentThreadID() -> UInt {
+        #if canImport(Darwin)
+            UInt(bitPattern: pthread_self())
+        #else
+            UInt(pthread_self())
+        #endif
     }
 }
 
@@ -55,6 +77,7 @@ final class IngestWriter: @unchecked Sendable {
     /// The writer thread's loop: wait for work, take a batch, commit it, complete it; on close,
     /// drain the queue, checkpoint and close the connection.
     private func run() {
+        inbox.markWriterThread()
         while true {
             let step = inbox.queue.withLock { queue -> Step in
                 let batch = queue.take(max: maxBatchEvents)
