@@ -1,20 +1,19 @@
+import SQLite
 import Testing
-
-@testable import SQLite
 
 @Suite struct SQLiteConnectionTests {
     @Test func valuesRoundTrip() throws {
         let db = try SQLiteConnection(path: ":memory:")
-        try db.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n)")
+        try db.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n, e TEXT)")
         let text = "Größe \u{0}nul ✓"
         let blob: [UInt8] = [0, 1, 2, 255]
         try db.run(
-            "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)",
-            [.integer(Int64.max), .real(-1.5), .text(text), .blob(blob), .null])
-        let row = try db.cachedStatement("SELECT i, r, s, b, n FROM t").first {
-            [$0.value(at: 0), $0.value(at: 1), $0.value(at: 2), $0.value(at: 3), $0.value(at: 4)]
+            "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            [.integer(Int64.max), .real(-1.5), .text(text), .blob(blob), .null, .text("")])
+        let row = try db.cachedStatement("SELECT i, r, s, b, n, e FROM t").first { row in
+            (0..<row.columnCount).map { row.value(at: $0) }
         }
-        #expect(row == [.integer(Int64.max), .real(-1.5), .text(text), .blob(blob), .null])
+        #expect(row == [.integer(Int64.max), .real(-1.5), .text(text), .blob(blob), .null, .text("")])
     }
 
     @Test func emptyBlobIsNotNull() throws {
