@@ -103,6 +103,12 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "GenealogyStoreTests",
+            dependencies: [
+                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
     ]

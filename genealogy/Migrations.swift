@@ -1,1 +1,24 @@
-// placeholder
+/// One versioned change of the genealogy schema: a SQL script from `genealogy/migrations/`.
+public struct Migration: Sendable, Hashable {
+    /// Applied in ascending order; recorded in `schema_migrations` and `PRAGMA user_version`.
+    public let version: Int
+    public let name: String
+    public let sql: String
+}
+
+/// The schema's history, oldest first. A new migration is a new file in `migrations/` plus a line
+/// here; released files are never edited.
+public enum Migrations {
+    public static let all: [Migration] = [
+        // SwiftPM embeds `migrations/0001_initial.sql` as `_001_initial_sql` (a leading digit becomes `_`).
+        Migration(version: 1, name: "initial", sql: text(PackageResources._001_initial_sql))
+    ]
+
+    /// The version a database has when every migration is applied.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// `PRAGMA application_id` of a mesgate store ('MESG'), set by migration 1.
+    public static let applicationID: Int32 = 0x4D45_5347
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,172 @@
+import MESDomain
+import SQLite
+
+/// Turns one event into rows: the event itself, then its nodes, edges, receipts or shipments,
+/// status changes, exceptions and outbox row (see genealogy/MODEL.md).
+///
+/// Writer thread only, inside the batch's transaction and the event's savepoint.
+struct EventRecorder {
+    /// What became of one event inside the transaction.
+    enum Result {
+        case stored(Int64)
+        case duplicate(Int64)
+    }
+
+    let rows: GenealogyRows
+    private var db: SQLiteConnection { rows.db }
+
+    init(db: SQLiteConnection, nowMs: Int64) {
+        self.rows = GenealogyRows(db: db, nowMs: nowMs)
+    }
+
+    func record(_ request: IngestRequest) throws(SQLiteError) -> Result {
+        let event = request.event
+        let kind = event.body?.name ?? ""
+        // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
+        let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
+        if case .integer(let sequence) = original { return .duplicate(sequence) }
+        try db.run(
+            """
+            INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
+              work_order, client, recorded_at_ms, raw)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            """,
+            [
+                .text(event.eventID), .text(kind), .integer(event.occurredAtMs), .text(event.tzOffset),
+                .text(event.plant), .text(event.workCenter), .text(event.operatorID), .text(event.workOrder),
+                .text(request.client), .integer(rows.nowMs), .blob(request.raw),
+            ])
+        let sequence = db.lastInsertRowID
+        if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
+        return .stored(sequence)
+    }
+
+    private func recordBody(_ body: EventBody, of event: Event, sequence: Int64) throws(SQLiteError) {
+        let p = body.name
+        let workOrder = event.workOrder
+        let order: Int64? = workOrder.isEmpty ? nil : try rows.order(workOrder, sequence: sequence)
+        switch body {
+        case .received(let b):
+            let lot = try rows.node(
+                b.lot, origin: .received, flagUnknown: false, role: "lot", sequence: sequence, field: "\(p).lot")
+            try rows.setLocation(lot, b.location)
+            try db.run(
+                """
+                INSERT INTO receipts (node_id, supplier, supplier_lot, purchase_order, qty, uom, location, sequence)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                """,
+                [
+                    .integer(lot), .text(b.supplier), .text(b.supplierLot), .text(b.purchaseOrder),
+                    .optionalReal(b.qty?.value), .text(b.qty?.uom ?? ""), .text(b.location), .integer(sequence),
+                ])
+
+        case .consumed(let b):
+            // Untracked material (product only) makes no node and no edge: event and outbox row only.
+            guard b.component.isTracked else { break }
+            let component = try input(b.component, role: "component", sequence: sequence, field: "\(p).component")
+            if let into = b.into, into.isTracked {
+                let output = try rows.node(
+                    into, origin: .produced, flagUnknown: false, role: "into", sequence: sequence, field: "\(p).into")
+                try rows.edge(
+                    "direct", from: component, to: output, qty: b.qty, workOrder: workOrder, sequence: sequence)
+                if let order {
+                    try rows.orderOutput(
+                        order: order, output: output, qty: nil, workOrder: workOrder, sequence: sequence)
+                }
+            } else if let order {
+                try rows.edge(
+                    "order_input", from: component, to: order, qty: b.qty, workOrder: workOrder, sequence: sequence)
+            } else {
+                try rows.exception(
+                    StoreException.Kind.unlinkedConsumption, sequence: sequence, node: component,
+                    detail: "\(p) names neither into nor a work order: no genealogy edge")
+            }
+
+        case .produced(let b):
+            let output = try rows.node(
+                b.output, origin: .produced, flagUnknown: false, role: "output", sequence: sequence,
+                field: "\(p).output")
+            try rows.setLocation(output, b.location)
+            if let order {
+                try rows.orderOutput(
+                    order: order, output: output, qty: b.good, workOrder: workOrder, sequence: sequence)
+            }
+
+        case .operation, .downtime:
+            break
+
+        case .quality(let b):
+            let lot = try rows.node(
+                b.lot, origin: .unknown, flagUnknown: false, role: "lot", sequence: sequence, field: "\(p).lot")
+            let outcome =
+                switch b.outcome {
+                case .pass: "pass"
+                case .fail: "fail"
+                case .warn: "warn"
+                case .unspecified: ""
+                }
+            try rows.setQuality(lot, outcome)
+
+        case .shipped(let b):
+            let lot = try input(b.lot, role: "lot", sequence: sequence, field: "\(p).lot")
+            try rows.setStatus(lot, "shipped")
+            try db.run(
+                """
+                INSERT INTO shipments (node_id, customer, delivery, destination, qty, uom, sequence)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """,
+                [
+                    .integer(lot), .text(b.customer), .text(b.delivery), .text(b.destination),
+                    .optionalReal(b.qty?.value), .text(b.qty?.uom ?? ""), .integer(sequence),
+                ])
+
+        case .scrapped(let b):
+            guard b.lot.isTracked else { break }
+            let lot = try input(b.lot, role: "lot", sequence: sequence, field: "\(p).lot")
+            try rows.setStatus(lot, "scrapped")
+
+        case .packed(let b):
+            try recordPacked(b, workOrder: workOrder, sequence: sequence)
+
+        case .moved(let b):
+            let lot = try input(b.lot, role: "lot", sequence: sequence, field: "\(p).lot")
+            if let newLot = b.newLot, newLot.isTracked {
+                let split = try rows.node(
+                    newLot, origin: .split, flagUnknown: false, role: "new_lot", sequence: sequence,
+                    field: "\(p).new_lot")
+                try rows.setLocation(split, b.toLocation)
+                try rows.edge("split", from: lot, to: split, qty: b.qty, workOrder: workOrder, sequence: sequence)
+            } else {
+                try rows.setLocation(lot, b.toLocation)
+            }
+        }
+        if let outbox = OutboxRoute(event: event, body: body) {
+            try rows.outbox(
+                sequence: sequence, kind: p, documentKey: outbox.documentKey, latencyClass: outbox.latencyClass)
+        }
+    }
+
+    private func recordPacked(_ b: Packed, workOrder: String, sequence: Int64) throws(SQLiteError) {
+        let adding = b.action != .delete
+        let container = try rows.node(
+            b.container, origin: adding ? .packed : .unknown, flagUnknown: !adding, role: "container",
+            sequence: sequence, field: "packed.container")
+        for (i, item) in b.contents.enumerated() {
+            let field = "packed.contents[\(i)]"
+            let node = try input(item, role: "content", sequence: sequence, field: field)
+            if adding {
+                try rows.edge(
+                    "containment", from: node, to: container, qty: nil, workOrder: workOrder, sequence: sequence)
+            } else if try !rows.unpack(item: node, container: container, sequence: sequence) {
+                try rows.exception(
+                    StoreException.Kind.notInContainer, sequence: sequence, node: node,
+                    detail: "\(field) \(item) is not packed in \(b.container)")
+            }
+        }
+    }
+
+    /// A node named as an input: flagged `unknown_lot` when nothing created it.
+    private func input(_ ref: LotRef, role: String, sequence: Int64, field: String) throws(SQLiteError) -> Int64 {
+        try rows.node(ref, origin: .unknown, flagUnknown: true, role: role, sequence: sequence, field: field)
+    }
+}

@@ -1,0 +1,193 @@
+import MESDomain
+import SQLite
+
+/// The row-level writes of the genealogy: nodes, edges, event links, exceptions, outbox rows.
+///
+/// Writer thread only, inside the batch's transaction. Every statement comes from the connection's
+/// statement cache, so it is prepared once and reused across batches.
+struct GenealogyRows {
+    /// How a node came to be; `unknown` until an event that creates it arrives.
+    enum Origin: String {
+        case received, produced, split, packed, order, unknown
+    }
+
+    let db: SQLiteConnection
+    /// The batch's wall-clock time, Unix ms.
+    let nowMs: Int64
+
+    // MARK: Nodes
+
+    /// The node for a tracked reference, created if missing. An existing `unknown` node takes
+    /// `origin` when that is a creating origin. With `flagUnknown`, naming a node nobody created is
+    /// recorded as an `unknown_lot` exception. Links the node to the event under `role`.
+    func node(
+        _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String, sequence: Int64, field: String
+    ) throws(SQLiteError) -> Int64 {
+        let found = try lookup(ref)
+        let id: Int64
+        var unknown: Bool
+        if let found {
+            id = found.id
+            unknown = found.origin == Origin.unknown.rawValue
+            try db.run(
+                """
+                UPDATE nodes SET last_sequence = ?2,
+                  origin = CASE WHEN origin = 'unknown' THEN ?3 ELSE origin END,
+                  lot = CASE WHEN kind = 'serial' AND lot = '' THEN ?4 ELSE lot END
+                WHERE id = ?1
+                """, [.integer(id), .integer(sequence), .text(origin.rawValue), .text(ref.lot)])
+            if origin != .unknown { unknown = false }
+        } else {
+            id = try create(ref, origin: origin, sequence: sequence)
+            unknown = origin == .unknown
+        }
+        if unknown && flagUnknown {
+            try exception(
+                StoreException.Kind.unknownLot, sequence: sequence, node: id,
+                detail: "\(field) names \(ref), which no receipt, production, split or packing created")
+        }
+        try link(node: id, sequence: sequence, role: role)
+        return id
+    }
+
+    /// The node of a production order, created if missing, linked to the event as "order".
+    func order(_ name: String, sequence: Int64) throws(SQLiteError) -> Int64 {
+        let select = try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1")
+        let id: Int64
+        if let found = try select.first([.text(name)], { $0.int64(at: 0) }) {
+            id = found
+            try db.run("UPDATE nodes SET last_sequence = ?2 WHERE id = ?1", [.integer(id), .integer(sequence)])
+        } else {
+            try db.run(
+                """
+                INSERT INTO nodes (kind, name, origin, first_sequence, last_sequence)
+                VALUES ('order', ?1, 'order', ?2, ?2)
+                """, [.text(name), .integer(sequence)])
+            id = db.lastInsertRowID
+        }
+        try link(node: id, sequence: sequence, role: "order")
+        return id
+    }
+
+    private func lookup(_ ref: LotRef) throws(SQLiteError) -> (id: Int64, origin: String)? {
+        let (sql, values): (String, [SQLiteValue]) =
+            switch ref.kind {
+            case .serial:
+                (
+                    "SELECT id, origin FROM nodes WHERE kind = 'serial' AND product = ?1 AND serial = ?2",
+                    [.text(ref.product), .text(ref.serial)]
+                )
+            case .container:
+                ("SELECT id, origin FROM nodes WHERE kind = 'container' AND container = ?1", [.text(ref.container)])
+            default:
+                (
+                    "SELECT id, origin FROM nodes WHERE kind = 'lot' AND product = ?1 AND lot = ?2",
+                    [.text(ref.product), .text(ref.lot)]
+                )
+            }
+        return try db.cachedStatement(sql).first(values) { ($0.int64(at: 0), $0.string(at: 1)) }
+    }
+
+    private func create(_ ref: LotRef, origin: Origin, sequence: Int64) throws(SQLiteError) -> Int64 {
+        let kind =
+            switch ref.kind {
+            case .serial: "serial"
+            case .container: "container"
+            default: "lot"
+            }
+        try db.run(
+            """
+            INSERT INTO nodes (kind, product, lot, serial, container, origin, first_sequence, last_sequence)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+            """,
+            [
+                .text(kind), .text(ref.product), .text(ref.lot), .text(ref.serial), .text(ref.container),
+                .text(origin.rawValue), .integer(sequence),
+            ])
+        return db.lastInsertRowID
+    }
+
+    func link(node: Int64, sequence: Int64, role: String) throws(SQLiteError) {
+        try db.run(
+            "INSERT OR IGNORE INTO event_nodes (node_id, sequence, role) VALUES (?1, ?2, ?3)",
+            [.integer(node), .integer(sequence), .text(role)])
+    }
+
+    func setStatus(_ node: Int64, _ status: String) throws(SQLiteError) {
+        try db.run("UPDATE nodes SET status = ?2 WHERE id = ?1 AND status != 'held'", [.integer(node), .text(status)])
+    }
+
+    func setQuality(_ node: Int64, _ outcome: String) throws(SQLiteError) {
+        try db.run("UPDATE nodes SET quality = ?2 WHERE id = ?1", [.integer(node), .text(outcome)])
+    }
+
+    func setLocation(_ node: Int64, _ location: String) throws(SQLiteError) {
+        guard !location.isEmpty else { return }
+        try db.run("UPDATE nodes SET location = ?2 WHERE id = ?1", [.integer(node), .text(location)])
+    }
+
+    // MARK: Edges
+
+    /// One "went into" edge made by the event `sequence`. Containment is not doubled: packing an
+    /// item into the container it is already in adds nothing.
+    func edge(
+        _ kind: String, from: Int64, to: Int64, qty: Quantity?, workOrder: String, sequence: Int64
+    ) throws(SQLiteError) {
+        let insert = kind == "containment" ? "INSERT OR IGNORE" : "INSERT"
+        try db.run(
+            """
+            \(insert) INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """,
+            [
+                .text(kind), .integer(from), .integer(to), .optionalReal(qty?.value), .text(qty?.uom ?? ""),
+                .text(workOrder), .integer(sequence),
+            ])
+    }
+
+    /// The order → output edge, one per pair: made by whichever event names the output first;
+    /// later production reports add their quantity.
+    func orderOutput(order: Int64, output: Int64, qty: Quantity?, workOrder: String, sequence: Int64)
+        throws(SQLiteError)
+    {
+        try db.run(
+            """
+            INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
+            VALUES ('order_output', ?1, ?2, ?3, ?4, ?5, ?6)
+            ON CONFLICT (from_node, to_node) WHERE kind = 'order_output' DO UPDATE SET
+              qty = CASE WHEN excluded.qty IS NULL THEN qty ELSE coalesce(qty, 0) + excluded.qty END,
+              uom = CASE WHEN uom = '' THEN excluded.uom ELSE uom END
+            """,
+            [
+                .integer(order), .integer(output), .optionalReal(qty?.value), .text(qty?.uom ?? ""),
+                .text(workOrder), .integer(sequence),
+            ])
+    }
+
+    /// Ends the open containment of `item` in `container`; false when it was not packed there.
+    func unpack(item: Int64, container: Int64, sequence: Int64) throws(SQLiteError) -> Bool {
+        try db.run(
+            """
+            UPDATE edges SET ended_sequence = ?3
+            WHERE kind = 'containment' AND from_node = ?1 AND to_node = ?2 AND ended_sequence IS NULL
+            """, [.integer(item), .integer(container), .integer(sequence)])
+        return db.changes > 0
+    }
+
+    // MARK: Side tables
+
+    func exception(_ kind: String, sequence: Int64, node: Int64?, detail: String) throws(SQLiteError) {
+        try db.run(
+            "INSERT INTO exceptions (kind, sequence, node_id, detail, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            [.text(kind), .integer(sequence), node.map { .integer($0) } ?? .null, .text(detail), .integer(nowMs)])
+    }
+
+    func outbox(sequence: Int64, kind: String, documentKey: String, latencyClass: String) throws(SQLiteError) {
+        try db.run(
+            """
+            INSERT INTO outbox (sequence, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,
+              updated_at_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
+            """, [.integer(sequence), .text(kind), .text(documentKey), .text(latencyClass), .integer(nowMs)])
+    }
+}

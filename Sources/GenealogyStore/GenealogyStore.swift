@@ -1,0 +1,133 @@
+import Foundation
+import GenealogySchema
+public import Logging
+public import SQLite
+
+/// The durable lot/serial genealogy: one writer thread that commits submitted events in batches
+/// (group commit), and read-only connections for queries.
+///
+/// Thread use: `submit` never blocks and may be called from any thread (event loops included);
+/// completions run on the writer thread. `read` and the queries run SQLite on the caller's
+/// thread, so keep them off event loops and the Swift cooperative pool. `close` blocks until the
+/// writer has drained its queue; never call it from a completion.
+public final class GenealogyStore: Sendable {
+    /// The database file inside the store's directory.
+    public static let fileName = "genealogy.sqlite"
+
+    /// The path of the database file.
+    public let path: String
+    private let inbox: WriterInbox
+    private let readers: ReaderPool
+    private let logger: Logger
+
+    private init(path: String, inbox: WriterInbox, readers: ReaderPool, logger: Logger) {
+        self.path = path
+        self.inbox = inbox
+        self.readers = readers
+        self.logger = logger
+    }
+
+    /// Closes the store if nobody did (see `close`).
+    deinit { close() }
+
+    /// Opens (or creates) the store in `directory`: creates the directory and `genealogy.sqlite`,
+    /// switches to WAL, checks the file is a mesgate store no newer than this build, migrates it,
+    /// and starts the writer thread. Runs SQLite on the calling thread.
+    public static func open(directory: String, options: StoreOptions = StoreOptions(), logger: Logger)
+        throws(GenealogyStoreError) -> GenealogyStore
+    {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw GenealogyStoreError(.directoryNotWritable, "cannot create the store directory \(directory)")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw GenealogyStoreError(.directoryNotWritable, "the store directory \(directory) is not writable")
+        }
+        let db: SQLiteConnection
+        do throws(SQLiteError) {
+            db = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        } catch {
+            let code: GenealogyStoreError.Code = error.code ~= .cannotOpen ? .directoryNotWritable : .openFailed
+            throw GenealogyStoreError(code, "cannot open \(path)", underlying: error)
+        }
+        let migrator = SchemaMigrator(
+            db: db, migrations: Migrations.all, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        let version = try migrator.check()
+        do throws(SQLiteError) {
+            try db.enableWAL()
+            try db.setSynchronous(options.synchronous.connectionLevel)
+            try db.execute("PRAGMA foreign_keys = ON")
+        } catch {
+            throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
+        }
+        try migrator.migrate(from: version)
+
+        let inbox = WriterInbox(capacity: options.queueCapacity)
+        let writer = IngestWriter(db: db, inbox: inbox, maxBatchEvents: options.maxBatchEvents, logger: logger)
+        writer.start()
+        logger.info(
+            "store.opened",
+            metadata: [
+                "path": "\(path)", "schema_version": "\(Migrations.latestVersion)",
+                "synchronous": "\(options.synchronous.rawValue)",
+            ])
+        return GenealogyStore(
+            path: path, inbox: inbox, readers: ReaderPool(path: path, capacity: options.readerCount), logger: logger)
+    }
+
+    /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
+    /// on the writer thread, after the batch commits (or fails), in submission order; on `.full`
+    /// or `.closed` it never runs.
+    public func submit(_ request: IngestRequest, completion: @escaping @Sendable (IngestOutcome) -> Void)
+        -> SubmitResult
+    {
+        let offer = inbox.queue.withLock { $0.offer(Submission(request: request, completion: completion)) }
+        switch offer {
+        case .queued(let wakeWriter):
+            if wakeWriter { inbox.wakeup.signal() }
+            return .queued
+        case .full: return .full
+        case .closed: return .closed
+        }
+    }
+
+    /// Stops accepting, lets the writer commit everything queued and complete every completion,
+    /// checkpoints the WAL (TRUNCATE) and waits for the writer thread to end. Idempotent; blocks.
+    ///
+    /// Called from a completion (on the writer thread) it cannot wait for that thread: it only
+    /// stops accepting, and the writer drains and stops after the current batch.
+    public func close() {
+        let wakeWriter = inbox.queue.withLock { $0.beginClosing() }
+        if wakeWriter { inbox.wakeup.signal() }
+        readers.close()
+        if inbox.isWriterThread {
+            logger.warning("store.close.from_writer_thread")
+            return
+        }
+        inbox.finished.wait()
+    }
+
+    /// Runs `body` on a read-only pooled connection, on the calling thread. Throws
+    /// `GenealogyStoreError.closed` after `close()`, or what `body` throws.
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try readers.withReader(body)
+    }
+
+    /// Events waiting for the writer.
+    public var queueDepth: Int { inbox.queue.withLock { $0.count } }
+
+    /// Transactions the writer has committed; fewer than events when group commit batches.
+    public var committedBatchCount: Int { inbox.committedBatches.load(ordering: .relaxed) }
+}
+
+extension StoreOptions.Synchronous {
+    var connectionLevel: SQLiteConnection.Synchronous {
+        switch self {
+        case .full: .full
+        case .normal: .normal
+        case .off: .off
+        }
+    }
+}

@@ -1,0 +1,39 @@
+public import SQLite
+
+/// Why the store could not do something: a code to match on, a message for people, and the SQLite
+/// error underneath when there is one. Never contains event payloads or SQL arguments.
+public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The store's directory cannot be created or written.
+        case directoryNotWritable
+        /// The file exists but is not a mesgate genealogy store.
+        case notAStore
+        /// The file was written by a newer mesgate (its schema version is above this build's).
+        case newerSchema
+        /// Opening, configuring or migrating the database failed.
+        case openFailed
+        /// One event could not be stored (its savepoint was rolled back; the batch went on).
+        case eventFailed
+        /// The batch's transaction could not begin or commit (disk full, I/O error): nothing of it is stored.
+        case commitFailed
+        /// A query failed.
+        case queryFailed
+        /// The store is closed.
+        case closed
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: SQLiteError?
+
+    public init(_ code: Code, _ message: String, underlying: SQLiteError? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        guard let underlying else { return "\(code.rawValue): \(message)" }
+        return "\(code.rawValue): \(message) (\(underlying))"
+    }
+}

@@ -1,0 +1,59 @@
+public import MESDomain
+
+/// Tunables of the store; the defaults suit production.
+public struct StoreOptions: Sendable {
+    /// `PRAGMA synchronous` of the write connection (WAL mode).
+    public enum Synchronous: String, Sendable {
+        /// Every commit is synced: an ack survives power loss. The default.
+        case full
+        /// Synced at checkpoints: an ack survives a crash of mesgate, not of the machine.
+        case normal
+        /// Never synced: for tests and benchmarks only.
+        case off
+    }
+
+    public var synchronous: Synchronous = .full
+    /// Requests the writer queue holds before `submit` answers `.full`.
+    public var queueCapacity: Int = 65_536
+    /// Events committed in one transaction at most.
+    public var maxBatchEvents: Int = 4_096
+    /// Idle read-only connections kept for `read`.
+    public var readerCount: Int = 4
+
+    public init() {}
+}
+
+/// One validated event to store, with the protobuf bytes it came in and the client that sent it.
+public struct IngestRequest: Sendable {
+    public var event: Event
+    /// The `mes.v1.Event` message as received, kept for audits and exports.
+    public var raw: [UInt8]
+    /// Who sent it (the authenticated client's name).
+    public var client: String
+
+    public init(event: Event, raw: [UInt8], client: String) {
+        self.event = event
+        self.raw = raw
+        self.client = client
+    }
+}
+
+/// What became of one submitted event, known after its batch committed (or failed).
+public enum IngestOutcome: Sendable, Hashable {
+    /// Stored with this commit sequence.
+    case accepted(sequence: Int64)
+    /// An event with the same `event_id` is stored already (or earlier in the batch): nothing stored.
+    case duplicate(sequence: Int64)
+    /// Not stored.
+    case failed(GenealogyStoreError)
+}
+
+/// The answer of `submit`, right away.
+public enum SubmitResult: Sendable, Hashable {
+    /// Queued: the completion will run.
+    case queued
+    /// The queue is at capacity: the completion will not run; slow down and retry.
+    case full
+    /// The store is closing or closed: the completion will not run.
+    case closed
+}

@@ -1,0 +1,166 @@
+import Dispatch
+import Foundation
+import Logging
+import SQLite
+import Synchronization
+
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
+/// What the submitting threads and the writer thread share: the queue behind a lock, the signal
+/// that wakes the writer, and the group `close()` waits on.
+final class WriterInbox: Sendable {
+    let queue: Mutex<SubmissionQueue>
+    /// Signalled once per wait, by whoever finds `writerWaiting` set (see `SubmissionQueue`).
+    let wakeup = DispatchSemaphore(value: 0)
+    /// Entered before the writer thread starts, left when it has stopped and checkpointed.
+    let finished = DispatchGroup()
+    /// Transactions committed so far (one per batch).
+    let committedBatches = Atomic<Int>(0)
+    /// The writer thread's `pthread_self()`, 0 until it runs.
+    private let writerThreadID = Atomic<UInt>(0)
+
+    init(capacity: Int) {
+        queue = Mutex(SubmissionQueue(capacity: capacity))
+    }
+
+    /// Called first thing on the writer thread.
+    func markWriterThread() { writerThreadID.store(Self.currentThreadID(), ordering: .releasing) }
+
+    /// Whether the caller runs on the writer thread (inside a completion).
+    var isWriterThread: Bool { writerThreadID.load(ordering: .acquiring) == Self.currentThreadID() }
+
+    private static func currentThreadID() -> UInt {
+        #if canImport(Darwin)
+            UInt(bitPattern: pthread_self())
+        #else
+            UInt(pthread_self())
+        #endif
+    }
+}
+
+/// The single writer: owns the write connection and commits batches on its own thread.
+///
+/// `@unchecked Sendable` because it is handed to that thread once: the opening thread creates it
+/// and never touches it again after `Thread.start()`; from then on only the writer thread uses
+/// `db` (and the statements it caches). The connection is closed when the thread ends.
+final class IngestWriter: @unchecked Sendable {
+    private var db: SQLiteConnection?
+    private let inbox: WriterInbox
+    private let maxBatchEvents: Int
+    private let logger: Logger
+
+    init(db: SQLiteConnection, inbox: WriterInbox, maxBatchEvents: Int, logger: Logger) {
+        self.db = db
+        self.inbox = inbox
+        self.maxBatchEvents = max(1, maxBatchEvents)
+        self.logger = logger
+    }
+
+    /// Starts the writer thread. Called once, by `GenealogyStore.open`.
+    func start() {
+        inbox.finished.enter()
+        let thread = Thread { [self] in self.run() }
+        thread.name = "mesgate-store-writer"
+        thread.start()
+    }
+
+    private enum Step {
+        case commit([Submission])
+        case wait
+        case stop
+    }
+
+    /// The writer thread's loop: wait for work, take a batch, commit it, complete it; on close,
+    /// drain the queue, checkpoint and close the connection.
+    private func run() {
+        inbox.markWriterThread()
+        while true {
+            let step = inbox.queue.withLock { queue -> Step in
+                let batch = queue.take(max: maxBatchEvents)
+                if !batch.isEmpty { return .commit(batch) }
+                if queue.lifecycle != .open { return .stop }
+                queue.writerWaiting = true
+                return .wait
+            }
+            switch step {
+            case .commit(let batch): commit(batch)
+            case .wait: inbox.wakeup.wait()
+            case .stop:
+                finish()
+                return
+            }
+        }
+    }
+
+    private func finish() {
+        if let db {
+            do {
+                let result = try db.checkpoint(.truncate)
+                logger.debug("store.checkpoint", metadata: ["busy": "\(result.busy)", "frames": "\(result.log)"])
+            } catch {
+                logger.error("store.checkpoint.failed", metadata: ["error": "\(error)"])
+            }
+        }
+        db = nil  // closes the write connection on this thread
+        inbox.queue.withLock { $0.markClosed() }
+        inbox.finished.leave()
+    }
+
+    /// One transaction for the whole batch, one savepoint per event; completions after COMMIT, in order.
+    private func commit(_ batch: [Submission]) {
+        let outcomes: [IngestOutcome]
+        if let db {
+            outcomes = commit(batch, on: db)
+        } else {
+            let error = GenealogyStoreError(.closed, "the store's write connection is closed")
+            outcomes = Array(repeating: .failed(error), count: batch.count)
+        }
+        for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
+    }
+
+    private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
+        let recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(batch.count)
+        do throws(SQLiteError) {
+            try db.run("BEGIN IMMEDIATE")
+            for submission in batch { outcomes.append(try record(submission.request, recorder, db)) }
+            try db.run("COMMIT")
+            inbox.committedBatches.add(1, ordering: .relaxed)
+            return outcomes
+        } catch {
+            if db.isInTransaction { try? db.run("ROLLBACK") }
+            logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
+            let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)
+            return Array(repeating: .failed(failure), count: batch.count)
+        }
+    }
+
+    /// Records one event inside its own savepoint. A failure of the event rolls back only the
+    /// savepoint; a failure that ended the transaction (SQLite rolls back on I/O errors and the
+    /// like) is thrown so the batch fails.
+    private func record(_ request: IngestRequest, _ recorder: EventRecorder, _ db: SQLiteConnection)
+        throws(SQLiteError) -> IngestOutcome
+    {
+        try db.run("SAVEPOINT event")
+        do throws(SQLiteError) {
+            let result = try recorder.record(request)
+            try db.run("RELEASE event")
+            switch result {
+            case .stored(let sequence): return .accepted(sequence: sequence)
+            case .duplicate(let sequence): return .duplicate(sequence: sequence)
+            }
+        } catch {
+            guard db.isInTransaction else { throw error }
+            try db.run("ROLLBACK TO event")
+            try db.run("RELEASE event")
+            logger.warning(
+                "store.event.failed", metadata: ["event_id": "\(request.event.eventID)", "error": "\(error)"])
+            return .failed(GenealogyStoreError(.eventFailed, "the event could not be stored", underlying: error))
+        }
+    }
+}

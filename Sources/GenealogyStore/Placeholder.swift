@@ -1,1 +1,0 @@
-// GenealogyStore: placeholder, replaced as the module is written.

@@ -1,1 +1,0 @@
-// SQLite: placeholder, replaced as the module is written.

@@ -1,0 +1,187 @@
+internal import CSQLite
+
+/// One SQLite database connection (`sqlite3*`), closed in `deinit`.
+///
+/// Not `Sendable`: one thread at a time uses it (SQLite is opened with `SQLITE_OPEN_NOMUTEX`, so the
+/// owner guarantees exclusive use). Its statements, including the cached ones, are finalized before
+/// the handle is closed.
+public final class SQLiteConnection {
+    /// How to open the file.
+    public enum Mode: Sendable, Hashable {
+        /// Read and write; create the file if it does not exist.
+        case readWriteCreate
+        /// Read and write an existing file.
+        case readWrite
+        /// Read only: every write fails with `.readOnly`.
+        case readOnly
+    }
+
+    /// `PRAGMA synchronous` in WAL mode: FULL syncs the WAL on every commit (a commit survives power
+    /// loss), NORMAL only at checkpoints (a commit survives a crash of the process, not of the machine).
+    public enum Synchronous: String, Sendable, Hashable {
+        case full = "FULL"
+        case normal = "NORMAL"
+        case off = "OFF"
+    }
+
+    /// Owned: closed in `deinit` with `sqlite3_close_v2`.
+    private let handle: OpaquePointer
+    /// The path given to `open`.
+    public let path: String
+    public let mode: Mode
+    private var statementCache: [String: SQLiteStatement] = [:]
+
+    /// Opens `path` (":memory:" for a private in-memory database) with extended result codes.
+    public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        switch mode {
+        case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        }
+        var db: OpaquePointer?
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            // Even on failure SQLite usually allocates a handle that carries the message: free it.
+            let error = SQLiteError.last(db, code: code, operation: "open")
+            sqlite3_close_v2(db)
+            throw error
+        }
+        self.handle = db
+        self.path = path
+        self.mode = mode
+        sqlite3_extended_result_codes(db, 1)
+        // Always SQLITE_OK for a valid handle.
+        sqlite3_busy_timeout(db, busyTimeoutMs)
+    }
+
+    deinit {
+        statementCache.removeAll()  // finalizes the cached statements
+        // close_v2 defers the close until any statement still alive elsewhere is finalized.
+        sqlite3_close_v2(handle)
+    }
+
+    private func check(_ code: Int32, _ operation: String, sql: String? = nil) throws(SQLiteError) {
+        if code != SQLITE_OK { throw SQLiteError.last(handle, code: code, operation: operation, sql: sql) }
+    }
+
+    // MARK: Statements
+
+    /// Prepares one statement; the caller owns it (finalized when released). `persistent` tells
+    /// SQLite the statement will be kept and reused (it then avoids its lookaside memory).
+    public func prepare(_ sql: String, persistent: Bool = false) throws(SQLiteError) -> SQLiteStatement {
+        var stmt: OpaquePointer?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let code = sqlite3_prepare_v3(handle, sql, -1, flags, &stmt, nil)
+        try check(code, "prepare", sql: sql)
+        guard let stmt else {
+            // SQLite returns OK and no statement for text that is only whitespace or comments.
+            throw SQLiteError(code: .misuse, message: "no SQL statement in text", operation: "prepare", sql: sql)
+        }
+        return SQLiteStatement(handle: stmt, sql: sql)
+    }
+
+    /// The statement for `sql`, prepared once per connection and kept until the connection closes.
+    /// It is reset before it is returned.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try prepare(sql, persistent: true)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// The number of statements in the cache.
+    public var cachedStatementCount: Int { statementCache.count }
+
+    /// Runs a script of one or more statements without arguments (schema, PRAGMA, BEGIN/COMMIT).
+    public func execute(_ sql: String) throws(SQLiteError) {
+        // sqlite3_exec's error message is allocated by SQLite; it is freed here after copying.
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        defer { sqlite3_free(errorMessage) }
+        if code != SQLITE_OK {
+            var error = SQLiteError.last(handle, code: code, operation: "execute", sql: sql)
+            if let errorMessage { error.message = String(cString: errorMessage) }
+            throw error
+        }
+    }
+
+    /// Runs `sql` with `values` through the statement cache; for single statements that return no rows.
+    public func run(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) {
+        try cachedStatement(sql).run(values)
+    }
+
+    /// The first column of the first row of `sql`, or nil when there is no row.
+    public func scalar(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
+        try cachedStatement(sql).first(values) { $0.value(at: 0) }
+    }
+
+    // MARK: State
+
+    /// The rowid of the last successful INSERT on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes64(handle)) }
+
+    /// Whether a transaction is open (autocommit is off).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Whether the main database was opened read-only.
+    public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    // MARK: Configuration
+
+    /// Switches the database to WAL and checks SQLite agreed (it answers with the mode in force;
+    /// an in-memory database, for one, stays in "memory").
+    public func enableWAL() throws(SQLiteError) {
+        let mode = try scalar("PRAGMA journal_mode = WAL")
+        guard case .text(let text) = mode, text.lowercased() == "wal" else {
+            throw SQLiteError(
+                code: .error, message: "journal_mode WAL refused, mode is \(mode.map { "\($0)" } ?? "unknown")",
+                operation: "journal_mode")
+        }
+    }
+
+    /// Sets `PRAGMA synchronous` and checks it took effect.
+    public func setSynchronous(_ level: Synchronous) throws(SQLiteError) {
+        try execute("PRAGMA synchronous = \(level.rawValue)")
+        let expected: Int64 =
+            switch level {
+            case .off: 0
+            case .normal: 1
+            case .full: 2
+            }
+        guard try scalar("PRAGMA synchronous") == .integer(expected) else {
+            throw SQLiteError(code: .error, message: "synchronous \(level.rawValue) refused", operation: "synchronous")
+        }
+    }
+
+    /// The modes of `PRAGMA wal_checkpoint`.
+    public enum CheckpointMode: String, Sendable {
+        case passive = "PASSIVE"
+        case full = "FULL"
+        case restart = "RESTART"
+        /// Like RESTART, then truncates the WAL file to zero bytes.
+        case truncate = "TRUNCATE"
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)`: whether readers kept it from completing, the WAL's size
+    /// in frames, and the frames moved into the database.
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (busy: Bool, log: Int, checkpointed: Int) {
+        let statement = try prepare("PRAGMA wal_checkpoint(\(mode.rawValue))")
+        let row = try statement.first { ($0.int(at: 0) != 0, $0.int(at: 1), $0.int(at: 2)) }
+        return row ?? (false, 0, 0)
+    }
+
+    /// The SQLite library version, like "3.40.1".
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+/// A connection is confined to one thread at a time; hand it over only through a type that says how.
+@available(*, unavailable)
+extension SQLiteConnection: Sendable {}

@@ -1,0 +1,92 @@
+import Foundation
+import GenealogyStore
+import Logging
+import MESDomain
+import SQLite
+import Synchronization
+
+/// A fresh store directory per test, removed when the fixture goes away.
+final class StoreFixture {
+    let directory: String
+    var path: String { (directory as NSString).appendingPathComponent(GenealogyStore.fileName) }
+    static let logger = Logger(label: "mesgate.store.tests") { _ in SwiftLogNoOpLogHandler() }
+
+    init() {
+        directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("mesgate-store-\(UUID().uuidString)")
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    func open(_ configure: (inout StoreOptions) -> Void = { _ in }) throws -> GenealogyStore {
+        var options = StoreOptions()
+        options.synchronous = .normal  // tests do not need power-loss durability; the throughput test sets its own
+        configure(&options)
+        return try GenealogyStore.open(directory: directory, options: options, logger: Self.logger)
+    }
+
+    /// A write connection of the test's own, for setting up odd files; closed when it goes away.
+    func rawConnection() throws -> SQLiteConnection {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try SQLiteConnection(path: path)
+    }
+}
+
+/// Builds requests with a fixed time and client.
+func request(_ id: String, workOrder: String = "", workCenter: String = "WC1", _ body: EventBody) -> IngestRequest {
+    let event = Event(
+        eventID: id, occurredAtMs: 1_750_000_000_000, tzOffset: "+02:00", plant: "P1", workCenter: workCenter,
+        operatorID: "op7", workOrder: workOrder, body: body)
+    return IngestRequest(event: event, raw: Array(id.utf8), client: "test-client")
+}
+
+func lot(_ product: String, _ lot: String) -> LotRef { LotRef(product: product, lot: lot) }
+func qty(_ value: Double, _ uom: String = "kg") -> Quantity { Quantity(value: value, uom: uom) }
+
+extension GenealogyStore {
+    /// Submits every request (in order, from this task) and waits for all their outcomes.
+    func ingest(_ requests: [IngestRequest]) async -> [IngestOutcome] {
+        let outcomes = Mutex<[IngestOutcome?]>(Array(repeating: nil, count: requests.count))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            guard !requests.isEmpty else { return continuation.resume() }
+            let remaining = Atomic<Int>(requests.count)
+            for (i, request) in requests.enumerated() {
+                let result = submit(request) { outcome in
+                    outcomes.withLock { $0[i] = outcome }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
+                }
+                if result != .queued {
+                    outcomes.withLock { $0[i] = .failed(GenealogyStoreError(.closed, "submit: \(result)")) }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
+                }
+            }
+        }
+        return outcomes.withLock { $0.map { $0! } }
+    }
+
+    func ingest(_ request: IngestRequest) async -> IngestOutcome { await ingest([request])[0] }
+
+    /// Every row of `sql` as values.
+    func rows(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+        try read { db in
+            var rows: [[SQLiteValue]] = []
+            try db.prepare(sql).query(values) { row in
+                rows.append((0..<row.columnCount).map { row.value(at: $0) })
+            }
+            return rows
+        }
+    }
+
+    func count(_ sql: String, _ values: [SQLiteValue] = []) throws -> Int {
+        guard case .integer(let n) = try rows(sql, values).first?.first else { return -1 }
+        return Int(n)
+    }
+}
+
+extension IngestOutcome {
+    var sequence: Int64? {
+        switch self {
+        case .accepted(let s), .duplicate(let s): s
+        case .failed: nil
+        }
+    }
+}
