@@ -89,5 +89,6 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
+        .testTarget(name: "MESMessagesTests", dependencies: ["MESMessages", "MESDomain"], swiftSettings: strict),
     ]
 )

@@ -1,1 +1,0 @@
-// MESMessages: placeholder, replaced as the module is written.

@@ -1,0 +1,80 @@
+import GRPCServer
+import GenealogyStore
+import Logging
+import MESDomain
+import MESMessages
+import NIOCore
+
+/// `mes.v1.EventIngest`: decode, validate, commit through the store's writer thread, ack.
+///
+/// Handlers run on their connection's event loop; the store calls back on its writer thread
+/// after COMMIT and the answer hops back to the loop. Flow control is manual: a request's
+/// HTTP/2 window is given back only once its event is acked, so a client that sends faster
+/// than the store commits is slowed down instead of buffered without bound.
+public struct EventIngestService: Sendable {
+    public static let serviceName = "mes.v1.EventIngest"
+
+    let store: GenealogyStore
+    let validator: EventValidator
+    let logger: Logger
+
+    public init(store: GenealogyStore, validator: EventValidator, logger: Logger) {
+        self.store = store
+        self.validator = validator
+        self.logger = logger
+    }
+
+    public var methods: [GRPCMethod] {
+        [
+            GRPCMethod(path: "/\(Self.serviceName)/Publish", flowControl: .manual) { context, writer in
+                PublishHandler(service: self, context: context, writer: writer)
+            },
+            GRPCMethod(path: "/\(Self.serviceName)/PublishStream", flowControl: .manual) { context, writer in
+                PublishStreamHandler(service: self, context: context, writer: writer)
+            },
+        ]
+    }
+
+    /// What became of one request message before the store saw it.
+    enum Admission {
+        case submitted(eventID: String)
+        case refused(EventValidationError, eventID: String)
+        case unavailable(String)
+    }
+
+    /// Decodes, validates and submits one event; `completion` runs on the writer thread.
+    func admit(
+        _ message: ByteBuffer, context: GRPCCallContext,
+        completion: @escaping @Sendable (IngestOutcome) -> Void
+    ) -> Admission {
+        let event: Event
+        do {
+            event = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in
+                try EventCodec.decode(bytes)
+            }
+        } catch {
+            let field = error.field.isEmpty ? "event" : error.field
+            return .refused(EventValidationError(field: field, reason: error.reason), eventID: "")
+        }
+        do {
+            try validator.validate(event)
+        } catch {
+            return .refused(error, eventID: event.eventID)
+        }
+        let request = IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.peer)
+        switch store.submit(request, completion: completion) {
+        case .queued: return .submitted(eventID: event.eventID)
+        case .full: return .unavailable("the ingest queue is full; retry with backoff")
+        case .closed: return .unavailable("the server is shutting down; retry on another instance or later")
+        }
+    }
+
+    /// The Ack for a stored event.
+    static func ack(eventID: String, outcome: IngestOutcome) -> Result<Ack, GRPCStatus> {
+        switch outcome {
+        case .accepted(let sequence): .success(Ack(eventID: eventID, result: .accepted, sequence: sequence))
+        case .duplicate(let sequence): .success(Ack(eventID: eventID, result: .duplicate, sequence: sequence))
+        case .failed: .failure(GRPCStatus(.unavailable, "the store could not commit the event; retry"))
+        }
+    }
+}

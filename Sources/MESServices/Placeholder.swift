@@ -1,1 +1,0 @@
-// MESServices: placeholder, replaced as the module is written.

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `mesgate` executable: wires the store, the gRPC server and the services together.
+@main
+struct MESGateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesgate",
+        abstract: "The gateway between a plant's MES and Odoo: gRPC ingest into a lot/serial genealogy store.",
+        version: "0.1.0",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import GRPCServer
+import GenealogyStore
+import Logging
+import MESDomain
+import MESMessages
+import MESServices
+import ServiceLifecycle
+
+/// `mesgate serve`: the gateway itself.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve gRPC (EventIngest, Genealogy, Quality, WorkOrders, health, reflection) over h2c.",
+        discussion: """
+            Events published by MES clients are acked only once they are committed to the SQLite
+            genealogy store in --data. SIGTERM or SIGINT: stop accepting, let open streams finish for
+            up to --shutdown-grace-seconds, commit what is queued, checkpoint, exit 0.
+            """
+    )
+
+    @OptionGroup var options: ServeOptions
+
+    func run() async throws {
+        let settings: ServeSettings
+        do {
+            settings = try await options.resolve()
+        } catch {
+            throw Self.fail(error.description)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "mesgate")
+
+        var storeOptions = StoreOptions()
+        storeOptions.synchronous = settings.synchronous
+        storeOptions.queueCapacity = settings.queueCapacity
+        let store: GenealogyStore
+        do {
+            store = try GenealogyStore.open(directory: settings.dataDirectory, options: storeOptions, logger: logger)
+        } catch {
+            throw Self.fail("cannot open the store in \(settings.dataDirectory): \(error)")
+        }
+
+        let descriptors: DescriptorSet
+        do {
+            descriptors = try DescriptorSet.embedded()
+        } catch {
+            preconditionFailure("the descriptor set embedded at build time does not decode: \(error)")
+        }
+        let health = HealthService(services: descriptors.files.flatMap(\.services))
+        let ingest = EventIngestService(
+            store: store,
+            validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
+            logger: logger)
+        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+
+        var serverConfiguration = GRPCServerConfiguration()
+        serverConfiguration.host = settings.host
+        serverConfiguration.port = settings.port
+        serverConfiguration.maxMessageBytes = settings.maxMessageBytes
+        serverConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
+        serverConfiguration.shutdownGracePeriod = .seconds(Int64(settings.shutdownGraceSeconds))
+        let server = GRPCServer(configuration: serverConfiguration, methods: methods, logger: logger)
+
+        // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: StoreService(store: store, logger: logger)),
+                    .init(service: server),
+                    .init(service: ServingStatusService(health: health)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info(
+            "mesgate starting",
+            metadata: [
+                "listen": "\(settings.host):\(settings.port)", "data": "\(settings.dataDirectory)",
+                "sync": "\(settings.synchronous.rawValue)",
+            ])
+        do {
+            try await group.run()
+        } catch let error as GRPCServerError {
+            store.close()
+            throw Self.fail("\(error)")
+        }
+        logger.info("mesgate stopped")
+    }
+
+    /// Prints one line for the user and makes the command exit 1.
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("mesgate: \(message)\n".utf8))
+        return ExitCode.failure
+    }
+}

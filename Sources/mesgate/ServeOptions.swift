@@ -1,0 +1,142 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import GenealogyStore
+import SystemPackage
+
+/// Options of `mesgate serve`. Each comes, in this order of precedence, from the command line,
+/// a `MESGATE_*` environment variable, the `--config` JSON file, or its default.
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Where to listen for gRPC over h2c, as HOST:PORT. [env: MESGATE_LISTEN] (default: 127.0.0.1:50051)")
+    var listen: String?
+
+    @Option(
+        help:
+            "The folder holding the genealogy store; created if missing. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    @Option(
+        help:
+            "A JSON file of options, keys as the long option names: {\"listen\": \"127.0.0.1:50051\"}. [env: MESGATE_CONFIG]"
+    )
+    var config: String?
+
+    @Option(
+        help:
+            "SQLite durability: full (an ack survives power loss), normal (survives a crash of mesgate, not of the machine) or off. [env: MESGATE_SYNC] (default: full)"
+    )
+    var sync: String?
+
+    @Option(
+        help:
+            "The largest gRPC message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. [env: MESGATE_MAX_MESSAGE_BYTES] (default: 4194304)"
+    )
+    var maxMessageBytes: Int?
+
+    @Option(
+        help:
+            "HTTP/2 streams one connection may have open at once. [env: MESGATE_MAX_CONCURRENT_STREAMS] (default: 256)")
+    var maxConcurrentStreams: Int?
+
+    @Option(
+        help:
+            "Events the store may have queued before publishers get UNAVAILABLE. [env: MESGATE_QUEUE_CAPACITY] (default: 65536)"
+    )
+    var queueCapacity: Int?
+
+    @Option(
+        help: "Seconds to let open streams finish after SIGTERM. [env: MESGATE_SHUTDOWN_GRACE_SECONDS] (default: 10)")
+    var shutdownGraceSeconds: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    /// Every key a config file may hold.
+    static let keys = [
+        "listen", "data", "sync", "max-message-bytes", "max-concurrent-streams", "queue-capacity",
+        "shutdown-grace-seconds", "log-level",
+    ]
+
+    /// The options resolved against the environment and the config file, checked.
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError)
+        -> ServeSettings
+    {
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "mesgate")
+        ]
+        if let path = config ?? environment["MESGATE_CONFIG"] {
+            try ConfigFileCheck.check(path: path, allowedKeys: Self.keys)
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ConfigurationError("cannot read config file \(path): \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        var settings = ServeSettings()
+        let listenText = listen ?? reader.string(forKey: "listen") ?? "127.0.0.1:50051"
+        (settings.host, settings.port) = try ServeSettings.parseListen(listenText)
+        settings.dataDirectory = data ?? reader.string(forKey: "data") ?? "./mesgate-data"
+        let syncText = sync ?? reader.string(forKey: "sync") ?? "full"
+        guard let synchronous = StoreOptions.Synchronous(rawValue: syncText) else {
+            throw ConfigurationError("sync must be full, normal or off, not \(syncText)")
+        }
+        settings.synchronous = synchronous
+        settings.maxMessageBytes = try positive(
+            "max-message-bytes", maxMessageBytes, reader, default: settings.maxMessageBytes)
+        settings.maxConcurrentStreams = try positive(
+            "max-concurrent-streams", maxConcurrentStreams, reader, default: settings.maxConcurrentStreams)
+        settings.queueCapacity = try positive("queue-capacity", queueCapacity, reader, default: settings.queueCapacity)
+        settings.shutdownGraceSeconds = try positive(
+            "shutdown-grace-seconds", shutdownGraceSeconds, reader, default: settings.shutdownGraceSeconds)
+        let level = logLevel ?? reader.string(forKey: "log-level") ?? "info"
+        guard let logLevel = ServeSettings.LogLevel(rawValue: level) else {
+            throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        settings.logLevel = logLevel
+        return settings
+    }
+
+    /// An integer option that must be > 0; a value that is present but not a number is an error.
+    private func positive(_ key: String, _ flag: Int?, _ reader: ConfigReader, default value: Int)
+        throws(ConfigurationError) -> Int
+    {
+        let resolved: Int
+        if let flag {
+            resolved = flag
+        } else if let number = reader.int(forKey: ConfigKey(key)) {
+            resolved = number
+        } else if let text = reader.string(forKey: ConfigKey(key)) {
+            guard let number = Int(text) else { throw ConfigurationError("\(key) must be a whole number, not \(text)") }
+            resolved = number
+        } else {
+            return value
+        }
+        guard resolved > 0 else { throw ConfigurationError("\(key) must be greater than 0") }
+        return resolved
+    }
+}
+
+/// A configuration problem, told to the user in one line.
+struct ConfigurationError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Refuses a config file that is not a JSON object of known keys, so that a typo is not silently ignored.
+enum ConfigFileCheck {
+    static func check(path: String, allowedKeys: [String]) throws(ConfigurationError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read config file \(path)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigurationError("config file \(path) is not a JSON object")
+        }
+        let unknown = object.keys.filter { !allowedKeys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw ConfigurationError(
+                "config file \(path) has unknown keys: \(unknown.joined(separator: ", ")); known: \(allowedKeys.joined(separator: ", "))"
+            )
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import GenealogyStore
+import Logging
+
+/// The resolved, checked options of `mesgate serve`.
+struct ServeSettings {
+    typealias LogLevel = Logger.Level
+
+    var host = "127.0.0.1"
+    var port = 50051
+    var dataDirectory = "./mesgate-data"
+    var synchronous = StoreOptions.Synchronous.full
+    var maxMessageBytes = 4 * 1024 * 1024
+    var maxConcurrentStreams = 256
+    var queueCapacity = 65_536
+    var shutdownGraceSeconds = 10
+    var logLevel = LogLevel.info
+
+    /// `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (loopback).
+    static func parseListen(_ text: String) throws(ConfigurationError) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ConfigurationError("listen must be HOST:PORT, like 127.0.0.1:50051, not \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "127.0.0.1" }
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigurationError("listen port must be a number from 0 to 65535 in \(text)")
+        }
+        return (host, port)
+    }
+}

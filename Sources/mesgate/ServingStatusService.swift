@@ -1,0 +1,13 @@
+import MESServices
+import ServiceLifecycle
+
+/// Turns health NOT_SERVING as soon as graceful shutdown begins, so probes and load balancers
+/// stop sending new work while open streams drain.
+struct ServingStatusService: Service {
+    let health: HealthService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        health.shutDown()
+    }
+}
