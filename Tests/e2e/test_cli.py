@@ -46,17 +46,25 @@ def test_busy_port_exits_non_zero_with_a_clear_line(binary, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "config",
-    ['{"listen": ', '{"listen": 42}', '{"listen": "not-a-host-port"}', '{"sync": "sometimes"}'],
-    ids=["truncated-json", "listen-not-a-string", "listen-not-host-port", "sync-unknown"],
+    "config,mentions",
+    [
+        ('{"listen": ', "mesgate.json"),
+        ('{"listen": 42}', "listen"),
+        ('{"listen": "not-a-host-port"}', "listen"),
+        ('{"sync": "sometimes"}', "sync"),
+        ('{"bogus": 1}', "bogus"),
+    ],
+    ids=["truncated-json", "listen-not-a-string", "listen-not-host-port", "sync-unknown", "unknown-key"],
 )
-def test_bad_config_file_exits_non_zero(binary, tmp_path, config):
+def test_bad_config_file_exits_non_zero(binary, tmp_path, config, mentions):
     cfg = tmp_path / "mesgate.json"
     cfg.write_text(config)
     r = _run_to_exit(binary, ["serve", "--config", str(cfg), "--data", str(tmp_path / "d")])
     assert r.returncode != 0, f"started with config {config!r}"
     assert r.stderr.strip(), "no message on stderr"
     assert len(r.stderr.strip().splitlines()) <= 3, f"not one clear line:\n{r.stderr}"
+    # Names what is wrong (and so is not, say, a busy default port).
+    assert mentions in r.stderr, f"stderr does not mention {mentions!r}:\n{r.stderr}"
 
 
 @pytest.mark.parametrize(

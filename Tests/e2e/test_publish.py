@@ -76,6 +76,17 @@ def test_edge_cases_the_rules_allow_are_accepted(server, ingest, pb, case):
     assert server.scalar("SELECT COUNT(*) FROM events WHERE event_id = ?", (e.event_id,)) == 1
 
 
+# The results Odoo needs (production, consumption, operations, scrap, downtime, quality) get an
+# outbox row in the same transaction as the event: one row per accepted event, under its sequence.
+@pytest.mark.parametrize("kind", ["produced", "consumed", "operation", "scrapped", "downtime", "quality"])
+def test_event_odoo_needs_has_one_outbox_row_under_its_sequence(server, ingest, pb, kind):
+    e = event(kind)
+    ack = ingest.Publish(e, timeout=RPC_TIMEOUT_S)
+    assert ack.result == pb.events_pb2.Ack.ACCEPTED, str(ack)
+    rows = server.query("SELECT COUNT(*) FROM outbox WHERE sequence = ?", (ack.sequence,))
+    assert rows == [(1,)], f"outbox rows for {kind} sequence {ack.sequence}: {rows}"
+
+
 def _unknown_lot_exceptions(server) -> int:
     return server.scalar("SELECT COUNT(*) FROM exceptions WHERE kind = 'unknown_lot'")
 
