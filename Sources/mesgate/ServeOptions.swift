@@ -51,10 +51,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
-    /// Every key a config file may hold.
-    static let keys = [
-        "listen", "data", "sync", "max-message-bytes", "max-concurrent-streams", "queue-capacity",
-        "shutdown-grace-seconds", "log-level",
+    /// Every key a config file may hold, and whether its value is text or a whole number.
+    static let keys: [String: ConfigFileCheck.ValueType] = [
+        "listen": .string, "data": .string, "sync": .string, "log-level": .string,
+        "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
+        "shutdown-grace-seconds": .integer,
     ]
 
     /// The options resolved against the environment and the config file, checked.
@@ -123,20 +124,35 @@ struct ConfigurationError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Refuses a config file that is not a JSON object of known keys, so that a typo is not silently ignored.
+/// Refuses a config file that is not a JSON object of known keys with values of the right type,
+/// so that a typo or a mistake is not silently replaced by a default.
 enum ConfigFileCheck {
-    static func check(path: String, allowedKeys: [String]) throws(ConfigurationError) {
+    enum ValueType {
+        case string, integer
+    }
+
+    static func check(path: String, allowedKeys: [String: ValueType]) throws(ConfigurationError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read config file \(path)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigurationError("config file \(path) is not a JSON object")
         }
-        let unknown = object.keys.filter { !allowedKeys.contains($0) }.sorted()
+        let unknown = object.keys.filter { allowedKeys[$0] == nil }.sorted()
         if !unknown.isEmpty {
             throw ConfigurationError(
-                "config file \(path) has unknown keys: \(unknown.joined(separator: ", ")); known: \(allowedKeys.joined(separator: ", "))"
+                "config file \(path) has unknown keys: \(unknown.joined(separator: ", ")); known: \(allowedKeys.keys.sorted().joined(separator: ", "))"
             )
+        }
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            switch allowedKeys[key] {
+            case .string where !(value is String):
+                throw ConfigurationError("config file \(path): \(key) must be a string")
+            case .integer where (value as? NSNumber).map({ Int(exactly: $0.doubleValue) == nil || $0 is Bool }) ?? true:
+                throw ConfigurationError("config file \(path): \(key) must be a whole number")
+            default:
+                continue
+            }
         }
     }
 }
