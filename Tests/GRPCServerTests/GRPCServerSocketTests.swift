@@ -72,8 +72,8 @@ func withServer(
 
     @Test func grpcioClientTalksToTheServer() async throws {
         let python = URL(fileURLWithPath: "/usr/bin/env")
-        guard (try? runTool(python, ["python3", "-c", "import grpc"], status: true)) == "0" else { return }  // no grpcio
-
+        // Without grpcio on this machine there is nothing to run.
+        guard (try? runTool(python, ["python3", "-c", "import grpc"], status: true)) == "0" else { return }
         try await withServer(methods: testMethods(log: CallLog())) { _, address in
             let port = try #require(address.port)
             let output = try runTool(python, ["python3", "-c", grpcioScript, "127.0.0.1:\(port)"])
