@@ -136,6 +136,30 @@ func withServer(
         try await client.channel.closeFuture.get()
     }
 
+    @Test func streamsStillOpenWhenTheGracePeriodEndsAreCancelled() async throws {
+        let log = CallLog()
+        var configuration = GRPCServerConfiguration()
+        configuration.port = 0
+        configuration.eventLoopThreads = 1
+        configuration.goAwayNoticeDelay = .milliseconds(20)
+        configuration.shutdownGracePeriod = .milliseconds(200)
+        let logger = Logger(label: "test")
+        let server = GRPCServer(configuration: configuration, methods: testMethods(log: log), logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let running = Task { try await group.run() }
+        let address = try #require(await server.localAddress)
+        let client = try await TestClient.connect(to: address, group: clientGroup)
+        let (_, result) = try await client.start("/test.Echo/Slow", [], end: false)
+        while !log.all.contains("deadline false") { try await Task.sleep(for: .milliseconds(10)) }
+        let start = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(log.all == ["deadline false", "cancelled"])
+        _ = try await result.get()  // the client saw its connection go
+        #expect(await server.localAddress == nil)
+    }
+
     @Test func busyPortIsOneClearError() async throws {
         try await withServer(methods: []) { _, address in
             var configuration = GRPCServerConfiguration()
