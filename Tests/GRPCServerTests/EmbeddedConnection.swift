@@ -24,6 +24,11 @@ final class EmbeddedConnection {
         client = try HTTP2Session(role: .client, settings: settings)
     }
 
+    deinit {
+        // Closing breaks the channel ↔ pipeline ↔ handler cycle, so the session is freed.
+        _ = try? channel.finish(acceptAlreadyClosed: true)
+    }
+
     /// Moves bytes both ways and runs the loop until quiet.
     func pump() throws {
         for _ in 0..<200 {

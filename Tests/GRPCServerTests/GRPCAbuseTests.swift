@@ -69,3 +69,16 @@ import Testing
         #expect(connection.trailer(id, ":status") == "405")
     }
 }
+
+@Suite struct GRPCBackpressureTests {
+    @Test func readsAreHeldWhileTheChannelIsNotWritable() throws {
+        let connection = try EmbeddedConnection(methods: [])
+        let handler = try connection.channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self)
+        connection.channel.isWritable = false
+        connection.channel.read()
+        #expect(handler.readHeldBack)
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(!handler.readHeldBack)
+    }
+}

@@ -70,6 +70,21 @@ func withServer(
         }
     }
 
+    @Test func grpcioClientTalksToTheServer() async throws {
+        let python = URL(fileURLWithPath: "/usr/bin/env")
+        // Without grpcio on this machine there is nothing to run.
+        guard (try? runTool(python, ["python3", "-c", "import grpc"], status: true)) == "0" else { return }
+        try await withServer(methods: testMethods(log: CallLog())) { _, address in
+            let port = try #require(address.port)
+            let output = try runTool(python, ["python3", "-c", grpcioScript, "127.0.0.1:\(port)"])
+            #expect(
+                output.split(separator: "\n") == [
+                    "unary b'abc'", "gzip True", "stream [b'\\x00', b'\\x01', b'\\x02']", "bidi [b'x', b'yy']",
+                    "unknown UNIMPLEMENTED", "slow DEADLINE_EXCEEDED",
+                ])
+        }
+    }
+
     @Test func thousandsOfStreamsOpenedAndResetDoNotHurtOtherClients() async throws {
         let log = CallLog()
         try await withServer(methods: testMethods(log: log)) { _, address in
@@ -121,6 +136,30 @@ func withServer(
         try await client.channel.closeFuture.get()
     }
 
+    @Test func streamsStillOpenWhenTheGracePeriodEndsAreCancelled() async throws {
+        let log = CallLog()
+        var configuration = GRPCServerConfiguration()
+        configuration.port = 0
+        configuration.eventLoopThreads = 1
+        configuration.goAwayNoticeDelay = .milliseconds(20)
+        configuration.shutdownGracePeriod = .milliseconds(200)
+        let logger = Logger(label: "test")
+        let server = GRPCServer(configuration: configuration, methods: testMethods(log: log), logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let running = Task { try await group.run() }
+        let address = try #require(await server.localAddress)
+        let client = try await TestClient.connect(to: address, group: clientGroup)
+        let (_, result) = try await client.start("/test.Echo/Slow", [], end: false)
+        while !log.all.contains("deadline false") { try await Task.sleep(for: .milliseconds(10)) }
+        let start = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(log.all == ["deadline false", "cancelled"])
+        _ = try await result.get()  // the client saw its connection go
+        #expect(await server.localAddress == nil)
+    }
+
     @Test func busyPortIsOneClearError() async throws {
         try await withServer(methods: []) { _, address in
             var configuration = GRPCServerConfiguration()
@@ -153,15 +192,37 @@ func withServer(
     }
 }
 
+/// grpcio (Python), a real gRPC client nobody here wrote: unary, gzip, server streaming, bidi,
+/// unknown method and deadline, printed one result per line.
+let grpcioScript = """
+    import grpc, sys
+    ch = grpc.insecure_channel(sys.argv[1])
+    echo = ch.unary_unary("/test.Echo/Echo")
+    print("unary", echo(b"abc", timeout=5))
+    print("gzip", echo(b"z" * 5000, timeout=5, compression=grpc.Compression.Gzip) == b"z" * 5000)
+    print("stream", list(ch.unary_stream("/test.Echo/Count")(bytes([3]), timeout=5)))
+    print("bidi", list(ch.stream_stream("/test.Echo/Echo")(iter([b"x", b"yy"]), timeout=5)))
+    try:
+        ch.unary_unary("/test.Echo/Nope")(b"", timeout=5)
+    except grpc.RpcError as e:
+        print("unknown", e.code().name)
+    try:
+        ch.unary_unary("/test.Echo/Slow")(b"", timeout=0.2)
+    except grpc.RpcError as e:
+        print("slow", e.code().name)
+    """
+
 /// Runs a tool to completion and returns its standard output.
-func runTool(_ tool: URL, _ arguments: [String]) throws -> String {
+/// With `status`, returns the exit status instead.
+func runTool(_ tool: URL, _ arguments: [String], status: Bool = false) throws -> String {
     let process = Process()
     process.executableURL = tool
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
     try process.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return String(decoding: output, as: UTF8.self)
+    return status ? String(process.terminationStatus) : String(decoding: output, as: UTF8.self)
 }

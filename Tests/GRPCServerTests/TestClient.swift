@@ -30,6 +30,11 @@ final class ClientHandler: ChannelInboundHandler {
         session = try? HTTP2Session(role: .client, settings: settings)
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil  // breaks the handler ↔ context cycle
+        session = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         flush()
         context.fireChannelActive()
