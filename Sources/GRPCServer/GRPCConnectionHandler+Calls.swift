@@ -35,6 +35,14 @@ extension GRPCConnectionHandler {
         }
     }
 
+    /// `application/grpc`, optionally with a `+subtype` (`+proto`) or parameters; not `application/grpc-web`.
+    static func isGRPCContentType(_ value: String) -> Bool {
+        let base = "application/grpc"
+        guard value.lowercased().hasPrefix(base) else { return false }
+        let rest = value.utf8.dropFirst(base.utf8.count)
+        return rest.first.map { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ";") } ?? true
+    }
+
     /// Validates request headers and starts a call, or answers at once (Trailers-Only).
     func openCall(streamID: Int32, headers: [HTTP2Header], endStream: Bool) {
         guard let context else { return }
@@ -42,7 +50,7 @@ extension GRPCConnectionHandler {
         guard headers.first(":method") == "POST" else {
             return reject(streamID, httpStatus: "405", GRPCStatus(.internalError, "gRPC requires POST"))
         }
-        guard let contentType = headers.first("content-type"), contentType.hasPrefix("application/grpc") else {
+        guard let contentType = headers.first("content-type"), Self.isGRPCContentType(contentType) else {
             return reject(
                 streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
         }

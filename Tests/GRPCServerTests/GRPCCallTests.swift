@@ -71,6 +71,15 @@ import Testing
         #expect(connection.trailer(id, "grpc-status") == "12")
     }
 
+    @Test(arguments: [
+        ("application/grpc", true), ("application/grpc+proto", true), ("application/grpc;charset=utf-8", true),
+        ("Application/GRPC", true), ("application/grpc-web", false), ("application/grpcx", false),
+        ("application/json", false), ("text/plain", false),
+    ])
+    func grpcContentTypes(value: String, accepted: Bool) {
+        #expect(GRPCConnectionHandler.isGRPCContentType(value) == accepted)
+    }
+
     @Test func wrongContentTypeIs415() throws {
         let connection = try EmbeddedConnection(methods: testMethods(log: CallLog()))
         let id = try connection.request("/test.Echo/Echo", contentType: "application/json")
