@@ -23,20 +23,22 @@ struct GenealogyRows {
     func node(
         _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String, sequence: Int64, field: String
     ) throws(SQLiteError) -> Int64 {
-        let found = try lookup(ref)
         let id: Int64
-        var unknown: Bool
-        if let found {
+        let unknown: Bool
+        if let found = try lookup(ref) {
             id = found.id
-            unknown = found.origin == Origin.unknown.rawValue
-            try db.run(
-                """
-                UPDATE nodes SET last_sequence = ?2,
-                  origin = CASE WHEN origin = 'unknown' THEN ?3 ELSE origin END,
-                  lot = CASE WHEN kind = 'serial' AND lot = '' THEN ?4 ELSE lot END
-                WHERE id = ?1
-                """, [.integer(id), .integer(sequence), .text(origin.rawValue), .text(ref.lot)])
-            if origin != .unknown { unknown = false }
+            let wasUnknown = found.origin == Origin.unknown.rawValue
+            unknown = wasUnknown && origin == .unknown
+            // Write only when something changes: most events name nodes that exist already.
+            let fillSerialLot = ref.kind == .serial && found.lot.isEmpty && !ref.lot.isEmpty
+            if (wasUnknown && origin != .unknown) || fillSerialLot {
+                try db.run(
+                    """
+                    UPDATE nodes SET origin = CASE WHEN origin = 'unknown' THEN ?2 ELSE origin END,
+                      lot = CASE WHEN lot = '' THEN ?3 ELSE lot END
+                    WHERE id = ?1
+                    """, [.integer(id), .text(origin.rawValue), .text(ref.lot)])
+            }
         } else {
             id = try create(ref, origin: origin, sequence: sequence)
             unknown = origin == .unknown
@@ -56,12 +58,10 @@ struct GenealogyRows {
         let id: Int64
         if let found = try select.first([.text(name)], { $0.int64(at: 0) }) {
             id = found
-            try db.run("UPDATE nodes SET last_sequence = ?2 WHERE id = ?1", [.integer(id), .integer(sequence)])
         } else {
             try db.run(
                 """
-                INSERT INTO nodes (kind, name, origin, first_sequence, last_sequence)
-                VALUES ('order', ?1, 'order', ?2, ?2)
+                INSERT INTO nodes (kind, name, origin, first_sequence) VALUES ('order', ?1, 'order', ?2)
                 """, [.text(name), .integer(sequence)])
             id = db.lastInsertRowID
         }
@@ -69,23 +69,26 @@ struct GenealogyRows {
         return id
     }
 
-    private func lookup(_ ref: LotRef) throws(SQLiteError) -> (id: Int64, origin: String)? {
+    private func lookup(_ ref: LotRef) throws(SQLiteError) -> (id: Int64, origin: String, lot: String)? {
         let (sql, values): (String, [SQLiteValue]) =
             switch ref.kind {
             case .serial:
                 (
-                    "SELECT id, origin FROM nodes WHERE kind = 'serial' AND product = ?1 AND serial = ?2",
+                    "SELECT id, origin, lot FROM nodes WHERE kind = 'serial' AND product = ?1 AND serial = ?2",
                     [.text(ref.product), .text(ref.serial)]
                 )
             case .container:
-                ("SELECT id, origin FROM nodes WHERE kind = 'container' AND container = ?1", [.text(ref.container)])
+                (
+                    "SELECT id, origin, lot FROM nodes WHERE kind = 'container' AND container = ?1",
+                    [.text(ref.container)]
+                )
             default:
                 (
-                    "SELECT id, origin FROM nodes WHERE kind = 'lot' AND product = ?1 AND lot = ?2",
+                    "SELECT id, origin, lot FROM nodes WHERE kind = 'lot' AND product = ?1 AND lot = ?2",
                     [.text(ref.product), .text(ref.lot)]
                 )
             }
-        return try db.cachedStatement(sql).first(values) { ($0.int64(at: 0), $0.string(at: 1)) }
+        return try db.cachedStatement(sql).first(values) { ($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2)) }
     }
 
     private func create(_ ref: LotRef, origin: Origin, sequence: Int64) throws(SQLiteError) -> Int64 {
@@ -97,8 +100,8 @@ struct GenealogyRows {
             }
         try db.run(
             """
-            INSERT INTO nodes (kind, product, lot, serial, container, origin, first_sequence, last_sequence)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+            INSERT INTO nodes (kind, product, lot, serial, container, origin, first_sequence)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """,
             [
                 .text(kind), .text(ref.product), .text(ref.lot), .text(ref.serial), .text(ref.container),

@@ -1,28 +1,5 @@
 public import MESDomain
 
-/// Tunables of the store; the defaults suit production.
-public struct StoreOptions: Sendable {
-    /// `PRAGMA synchronous` of the write connection (WAL mode).
-    public enum Synchronous: String, Sendable {
-        /// Every commit is synced: an ack survives power loss. The default.
-        case full
-        /// Synced at checkpoints: an ack survives a crash of mesgate, not of the machine.
-        case normal
-        /// Never synced: for tests and benchmarks only.
-        case off
-    }
-
-    public var synchronous: Synchronous = .full
-    /// Requests the writer queue holds before `submit` answers `.full`.
-    public var queueCapacity: Int = 65_536
-    /// Events committed in one transaction at most.
-    public var maxBatchEvents: Int = 4_096
-    /// Idle read-only connections kept for `read`.
-    public var readerCount: Int = 4
-
-    public init() {}
-}
-
 /// One validated event to store, with the protobuf bytes it came in and the client that sent it.
 public struct IngestRequest: Sendable {
     public var event: Event

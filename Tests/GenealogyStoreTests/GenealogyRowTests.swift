@@ -80,6 +80,26 @@ import Testing
         #expect(try store.count("SELECT count(*) FROM nodes WHERE kind = 'order'") == 1)
     }
 
+    @Test func aSerialLearnsItsLotFromALaterEvent() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest([
+            request(
+                "c1", workOrder: "MO1",
+                .consumed(.init(component: lot("A", "1"), qty: qty(1), into: LotRef(product: "BIKE", serial: "B1")))),
+            request(
+                "p1", workOrder: "MO1",
+                .produced(.init(output: LotRef(product: "BIKE", lot: "L9", serial: "B1"), good: qty(1, "pc")))),
+        ])
+        #expect(
+            try store.rows("SELECT kind, lot, serial, origin, first_sequence FROM nodes WHERE product = 'BIKE'")
+                == [["serial", "L9", "B1", "produced", 1]])
+        // The component was never received: flagged, and made a node of unknown origin.
+        #expect(try store.rows("SELECT origin FROM nodes WHERE product = 'A'") == [["unknown"]])
+        #expect(try store.exceptionCounts() == ["unknown_lot": 1])
+    }
+
     @Test func repeatedProductionAddsToTheOrderOutputEdge() async throws {
         let fixture = StoreFixture()
         let store = try fixture.open()

@@ -14,14 +14,15 @@ import Testing
     @Test func duplicatesWithinABatchAndAcrossReopen() async throws {
         let fixture = StoreFixture()
         var store = try fixture.open()
-        let first = await store.ingest([Self.received(1), Self.received(2), Self.received(1)])
-        #expect(first == [.accepted(sequence: 1), .accepted(sequence: 2), .duplicate(sequence: 1)])
+        // Sequence 1 is the event that holds the writer so the three share one batch.
+        let first = await store.ingestInOneBatch([Self.received(1), Self.received(2), Self.received(1)])
+        #expect(first == [.accepted(sequence: 2), .accepted(sequence: 3), .duplicate(sequence: 2)])
         store.close()
         store = try fixture.open()
         defer { store.close() }
         let again = await store.ingest([Self.received(2), Self.received(3)])
-        #expect(again == [.duplicate(sequence: 2), .accepted(sequence: 3)])
-        #expect(try store.eventCount() == 3)
+        #expect(again == [.duplicate(sequence: 3), .accepted(sequence: 4)])
+        #expect(try store.eventCount() == 4)
         #expect(try store.count("SELECT count(*) FROM receipts") == 3)
     }
 
@@ -167,20 +168,22 @@ import Testing
         }
         let store = try fixture.open()
         defer { store.close() }
-        let outcomes = await store.ingest([
+        let batchesBefore = store.committedBatchCount
+        let outcomes = await store.ingestInOneBatch([
             Self.received(1),
             request("bad-1", .received(.init(lot: lot("X", "1"), qty: qty(1)))),
             Self.received(2),
         ])
-        #expect(outcomes[0] == .accepted(sequence: 1))
+        #expect(store.committedBatchCount == batchesBefore + 2)  // the holding event's batch, then the three
+        #expect(outcomes[0] == .accepted(sequence: 2))
         guard case .failed(let error) = outcomes[1] else {
             Issue.record("expected failure, got \(outcomes[1])")
             return
         }
         #expect(error.code == .eventFailed)
         #expect(error.underlying.map { SQLiteResultCode.constraint ~= $0.code } == true)
-        #expect(outcomes[2].sequence != nil)
-        #expect(try store.eventCount() == 2)
+        #expect(outcomes[2] == .accepted(sequence: 3))
+        #expect(try store.eventCount() == 3)
         #expect(try store.event(id: "bad-1") == nil)
         #expect(try store.count("SELECT count(*) FROM nodes WHERE product = 'X'") == 0)
     }
@@ -198,9 +201,11 @@ import Testing
         }
         let store = try fixture.open()
         defer { store.close() }
-        let outcomes = await store.ingest([
+        let batchesBefore = store.committedBatchCount
+        let outcomes = await store.ingestInOneBatch([
             Self.received(1), request("poison", .downtime(.init(reason: "x", loss: .availability, startedAtMs: 1))),
         ])
+        #expect(store.committedBatchCount == batchesBefore + 1)  // only the holding event's batch
         for outcome in outcomes {
             guard case .failed(let error) = outcome else {
                 Issue.record("expected failure, got \(outcome)")
@@ -208,8 +213,8 @@ import Testing
             }
             #expect(error.code == .commitFailed)
         }
-        #expect(await store.ingest(Self.received(2)).sequence != nil)
-        #expect(try store.eventCount() == 1)
+        #expect(await store.ingest(Self.received(2)) == .accepted(sequence: 2))
+        #expect(try store.eventCount() == 2)  // the holding event and the last one
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GenealogyStore
 import Logging
@@ -45,20 +46,37 @@ func qty(_ value: Double, _ uom: String = "kg") -> Quantity { Quantity(value: va
 extension GenealogyStore {
     /// Submits every request (in order, from this task) and waits for all their outcomes.
     func ingest(_ requests: [IngestRequest]) async -> [IngestOutcome] {
+        await ingest(requests, afterSubmitting: {})
+    }
+
+    /// Holds the writer thread in a completion while `requests` are submitted, so that they are
+    /// all committed in one batch. The holding event, `hold-<uuid>`, is stored first.
+    func ingestInOneBatch(_ requests: [IngestRequest]) async -> [IngestOutcome] {
+        let writerHeld = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let hold = request("hold-\(UUID().uuidString)", .operation(.init(operation: "hold", state: .started)))
+        _ = submit(hold) { _ in
+            writerHeld.signal()
+            release.wait()
+        }
+        writerHeld.wait()
+        return await ingest(requests, afterSubmitting: { release.signal() })
+    }
+
+    private func ingest(_ requests: [IngestRequest], afterSubmitting: () -> Void) async -> [IngestOutcome] {
         let outcomes = Mutex<[IngestOutcome?]>(Array(repeating: nil, count: requests.count))
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             guard !requests.isEmpty else { return continuation.resume() }
             let remaining = Atomic<Int>(requests.count)
-            for (i, request) in requests.enumerated() {
-                let result = submit(request) { outcome in
-                    outcomes.withLock { $0[i] = outcome }
-                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
-                }
-                if result != .queued {
-                    outcomes.withLock { $0[i] = .failed(GenealogyStoreError(.closed, "submit: \(result)")) }
-                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
-                }
+            let record = { @Sendable (i: Int, outcome: IngestOutcome) in
+                outcomes.withLock { $0[i] = outcome }
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
             }
+            for (i, request) in requests.enumerated() {
+                let result = submit(request) { record(i, $0) }
+                if result != .queued { record(i, .failed(GenealogyStoreError(.closed, "submit: \(result)"))) }
+            }
+            afterSubmitting()
         }
         return outcomes.withLock { $0.map { $0! } }
     }

@@ -43,8 +43,7 @@ CREATE TABLE nodes (
     status         TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'shipped', 'scrapped', 'held')),
     quality        TEXT    NOT NULL DEFAULT '' CHECK (quality IN ('', 'pass', 'fail', 'warn')),
     location       TEXT    NOT NULL DEFAULT '',
-    first_sequence INTEGER NOT NULL REFERENCES events (sequence),
-    last_sequence  INTEGER NOT NULL REFERENCES events (sequence)
+    first_sequence INTEGER NOT NULL REFERENCES events (sequence)
 );
 CREATE UNIQUE INDEX nodes_lot ON nodes (product, lot) WHERE kind = 'lot';
 CREATE UNIQUE INDEX nodes_serial ON nodes (product, serial) WHERE kind = 'serial';
