@@ -64,6 +64,15 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Odoo's external API over libcurl (JSON-RPC for 17/18, JSON-2 for 19+), and the outbox poster.
+        .target(name: "Odoo", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(
+            name: "OutboxPoster",
+            dependencies: [
+                "Odoo", "GenealogyStore", "MESMessages", "MESDomain", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // The mes.v1 services, health and reflection.
         .target(
             name: "MESServices",
@@ -78,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore",
+                "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +115,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(name: "OdooTests", dependencies: ["Odoo"], swiftSettings: strict),
         .testTarget(
             name: "GenealogyStoreTests",
             dependencies: [

@@ -6,6 +6,7 @@ import Logging
 import MESDomain
 import MESMessages
 import MESServices
+import OutboxPoster
 import ServiceLifecycle
 
 /// `mesgate serve`: the gateway itself.
@@ -21,11 +22,14 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServeOptions
+    @OptionGroup(title: "Odoo") var odoo: OdooOptions
 
     func run() async throws {
         let settings: ServeSettings
+        let posting: PosterConfiguration?
         do {
             settings = try await options.resolve()
+            posting = try await odoo.resolve(configPath: options.config)
         } catch {
             throw Self.fail(error.description)
         }
@@ -68,10 +72,18 @@ struct ServeCommand: AsyncParsableCommand {
         let server = GRPCServer(configuration: serverConfiguration, methods: methods, logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store, logger: logger))
+        ]
+        if let posting {
+            let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
+            services.append(.init(service: PosterService(poster: poster, logger: logger)))
+        } else {
+            logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: StoreService(store: store, logger: logger)),
+                services: services + [
                     .init(service: server),
                     .init(service: ServingStatusService(health: health)),
                 ],

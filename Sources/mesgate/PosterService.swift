@@ -1,0 +1,24 @@
+import Foundation
+import Logging
+import OutboxPoster
+import ServiceLifecycle
+
+/// Runs the Odoo poster while the gateway runs; on graceful shutdown lets the posting in flight
+/// finish and stops its thread (before the store closes).
+struct PosterService: Service {
+    let poster: OutboxPoster
+    let logger: Logger
+
+    func run() async throws {
+        poster.start()
+        try? await gracefulShutdown()
+        // stop() joins the poster thread: block a thread of our own, not the cooperative pool.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                poster.stop()
+                continuation.resume()
+            }
+        }
+        logger.info("odoo poster stopped")
+    }
+}
