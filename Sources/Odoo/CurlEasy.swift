@@ -30,9 +30,13 @@ final class CurlEasy {
     deinit { curl_easy_cleanup(handle) }
 
     /// Sends one request and waits for the whole answer, on the calling thread.
-    /// - Parameters: `body` nil for GET; `timeoutMs` bounds the whole exchange.
+    /// - Parameters: `body` nil for GET; `timeoutMs` bounds the whole exchange; `freshConnection`
+    ///   for a request that must not be sent twice: libcurl silently resends a request whose
+    ///   reused keep-alive connection closed before any answer, which after "Odoo committed, then
+    ///   the connection reset" would make a second record. On a new connection it never does.
     func perform(
-        url: String, headers: [String], body: [UInt8]?, connectTimeoutMs: Int, timeoutMs: Int, verifyTLS: Bool
+        url: String, headers: [String], body: [UInt8]?, connectTimeoutMs: Int, timeoutMs: Int, verifyTLS: Bool,
+        freshConnection: Bool = false
     ) throws(OdooError) -> Response {
         var list: UnsafeMutablePointer<curl_slist>?
         for header in headers { list = curl_slist_append(list, header) }
@@ -43,6 +47,7 @@ final class CurlEasy {
             set(CURLOPT_URL, url)
             set(CURLOPT_NOSIGNAL, 1)  // no SIGALRM for timeouts: we run on our own thread
             set(CURLOPT_TCP_KEEPALIVE, 1)
+            set(CURLOPT_FRESH_CONNECT, freshConnection ? 1 : 0)
             set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMs)
             set(CURLOPT_TIMEOUT_MS, timeoutMs)
             set(CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)

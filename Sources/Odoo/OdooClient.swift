@@ -133,7 +133,9 @@ public final class OdooClient {
             "jsonrpc": "2.0", "method": "call", "id": .int(nextID),
             "params": ["service": .string(service), "method": .string(method), "args": .array(args)],
         ]
-        let response = try send(path: "/jsonrpc", body: request.encoded(), headers: ["Content-Type: application/json"])
+        let ormMethod = service == "object" ? (args.count > 4 ? args[4].string ?? "" : "") : method
+        let response = try send(
+            path: "/jsonrpc", body: request.encoded(), headers: ["Content-Type: application/json"], method: ormMethod)
         guard response.status == 200, let answer = JSONValue.decode(response.body) else {
             throw httpError(response)
         }
@@ -157,7 +159,8 @@ public final class OdooClient {
             "X-Odoo-Database: \(configuration.database)",
         ]
         let response = try send(
-            path: "/json/2/\(model)/\(method)", body: JSONValue.object(body).encoded(), headers: headers)
+            path: "/json/2/\(model)/\(method)", body: JSONValue.object(body).encoded(), headers: headers, method: method
+        )
         guard response.status == 200 else {
             if let answer = JSONValue.decode(response.body), let name = answer["name"]?.string {
                 let message = answer["message"]?.string ?? ""
@@ -179,11 +182,18 @@ public final class OdooClient {
             message: "Odoo answered HTTP \(response.status)", httpStatus: response.status)
     }
 
-    private func send(path: String, body: [UInt8]?, headers: [String]) throws(OdooError) -> CurlEasy.Response {
+    /// Methods that change nothing, or set absolute values, and so may reach Odoo twice.
+    static let repeatable: Set<String> = [
+        "search", "search_read", "search_count", "read", "write", "fields_get", "authenticate", "version",
+    ]
+
+    private func send(path: String, body: [UInt8]?, headers: [String], method: String = "version")
+        throws(OdooError) -> CurlEasy.Response
+    {
         requestCount += 1
         return try curl.perform(
             url: configuration.url + path, headers: headers, body: body,
             connectTimeoutMs: configuration.connectTimeoutMs, timeoutMs: configuration.timeoutMs,
-            verifyTLS: configuration.verifyTLS)
+            verifyTLS: configuration.verifyTLS, freshConnection: !Self.repeatable.contains(method))
     }
 }

@@ -258,7 +258,7 @@ public final class OdooPostings {
         return id
     }
 
-    private func productCode(_ id: Int) throws(OdooError) -> String {
+    func productCode(_ id: Int) throws(OdooError) -> String {
         if let code = productIDs.first(where: { $0.value == id })?.key { return code }
         let code =
             try client.read("product.product", [id], fields: ["default_code"]).first?["default_code"]?.string ?? ""

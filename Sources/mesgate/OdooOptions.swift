@@ -41,11 +41,14 @@ struct OdooOptions: ParsableArguments {
     )
     var odooAuthPauseMs: Int?
 
+    @Option(help: "Longest retry delay, in ms. [env: MESGATE_ODOO_RETRY_MAX_MS] (default: 300000)")
+    var odooRetryMaxMs: Int?
+
     /// Config-file keys these options add.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
-        "odoo-auth-pause-ms": .integer,
+        "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -88,6 +91,7 @@ struct OdooOptions: ParsableArguments {
         configuration.coalesceMs = Int64(try number(odooCoalesceMs, "odoo-coalesce-ms", Int(configuration.coalesceMs)))
         configuration.retryBaseMs = Int64(
             try number(odooRetryBaseMs, "odoo-retry-base-ms", Int(configuration.retryBaseMs)))
+        configuration.retryMaxMs = Int64(try number(odooRetryMaxMs, "odoo-retry-max-ms", Int(configuration.retryMaxMs)))
         configuration.authPauseMs = Int64(
             try number(odooAuthPauseMs, "odoo-auth-pause-ms", Int(configuration.authPauseMs)))
         return configuration

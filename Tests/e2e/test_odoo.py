@@ -1,0 +1,174 @@
+"""The Odoo poster end to end: mesgate posts a plant day to the Odoo emulator (a real HTTP
+server, JSON-RPC for 17/18, JSON-2 for 19) through libcurl, with and without faults, and the
+emulator's records end equal to what the plant reported, nothing missing, nothing duplicated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from odoo_harness import Emulator, PlantDay, gateway_args, outbox_states, wait_drained
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    made = []
+
+    def make(version: int) -> Emulator:
+        emu = Emulator(version, tmp_path / "logs")
+        made.append(emu)
+        return emu
+
+    yield make
+    for emu in made:
+        emu.stop()
+
+
+def mesgate(binary, server, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary), *args, "--data", str(server.data)], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("version", [17, 18, 19])
+def test_plant_day_reaches_odoo_exactly(binary, server_factory, emulator_factory, version):
+    emu = emulator_factory(version)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    states = wait_drained(srv)
+    assert states == {"posted": 14}, states
+    day.check(emu)
+    # Reconcile agrees with Odoo, and says so with exit 0.
+    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 difference(s)" in r.stdout
+
+
+def test_without_odoo_url_the_outbox_accumulates(server_factory):
+    srv = server_factory()
+    PlantDay().publish(srv)
+    time.sleep(0.5)
+    assert outbox_states(srv) == {"pending": 14}
+
+
+FAULTS = [
+    ("down", {"times": 4}),
+    ("slow", {"times": 2, "seconds": 3}),
+    ("http500", {"times": 4}),
+    ("serialization", {"times": 4}),
+    ("reset_after_commit", {"times": 3, "method": "create"}),
+    ("reset_after_commit", {"times": 2, "method": "button_mark_done"}),
+    ("auth", {"times": 2}),
+]
+
+
+@pytest.mark.parametrize("version", [17, 19])
+@pytest.mark.parametrize("kind,spec", FAULTS, ids=[f"{k}-{s.get('method', '')}" for k, s in FAULTS])
+def test_fault_during_a_day_loses_and_duplicates_nothing(server_factory, emulator_factory, version, kind, spec):
+    emu = emulator_factory(version)
+    day = PlantDay()
+    day.seed(emu)
+    emu.fault(kind, **spec)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    states = wait_drained(srv, timeout=90)
+    assert states == {"posted": 14}, (states, srv.query("SELECT kind, last_error FROM outbox WHERE state != 'posted'"))
+    assert emu.stats()["faults"].get(kind), "the fault never fired"
+    day.check(emu)
+    if kind in ("down", "http500", "serialization", "slow"):
+        assert srv.scalar("SELECT max(attempts) FROM outbox") >= 1
+
+
+def test_validation_error_dead_letters_exactly_that_record_and_replay_clears_it(
+        binary, server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    # Odoo refuses every scrap of this day (a ValidationError on the chosen record).
+    emu.fault("validation", match="offcut-never", method="nothing")  # a fault that never applies
+    emu.fault("validation", match=f"MES:pd-{day.tag}-8", method="create")
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    states = wait_drained(srv)
+    assert states == {"posted": 13, "dead": 1}, states
+    dead = srv.query("SELECT id, sequence, kind, last_error FROM outbox WHERE state = 'dead'")
+    assert dead[0][2] == "scrapped" and "ValidationError" in dead[0][3], dead
+    listed = json.loads(mesgate(binary, srv, "outbox", "list", "--state", "dead", "--json").stdout)
+    assert [r["id"] for r in listed["rows"]] == [dead[0][0]]
+    shown = json.loads(mesgate(binary, srv, "outbox", "show", str(dead[0][0]), "--json").stdout)
+    assert "Injected validation error" in shown["odoo_answer"]
+    assert not [s for s in emu.records("stock.scrap") if s["origin"] == f"MES:pd-{day.tag}-8"]
+    # Fix the data in Odoo, replay the range: the scrap arrives once.
+    emu.clear_faults()
+    r = mesgate(binary, srv, "outbox", "replay", "--from", str(dead[0][1]), "--reason", "fixed in Odoo")
+    assert r.returncode == 0, r.stderr
+    assert wait_drained(srv) == {"posted": 14}
+    day.check(emu)
+    assert srv.query("SELECT action, rows, reason FROM outbox_audit") == [("replay", 1, "fixed in Odoo")]
+
+
+def test_missing_lot_on_tracked_component_is_dead_then_replayed_after_fixing_odoo(
+        binary, server_factory, emulator_factory):
+    emu = emulator_factory(18)
+    day = PlantDay()
+    day.seed(emu)
+    emu.set_product("BOLT", tracking="lot")  # Odoo tracks bolts; the plant consumes them loose
+    srv = server_factory(gateway_args(emu))
+    acks = day.publish(srv)
+    states = wait_drained(srv)
+    dead = srv.query("SELECT kind, last_error FROM outbox WHERE state = 'dead'")
+    assert states == {"posted": 7, "dead": 7}, (states, dead)  # MO-A: 2 operations, 3 consumptions, 2 productions
+    assert all("Lot/Serial number for products BOLT" in e for _, e in dead), dead
+    emu.set_product("BOLT", tracking="none")
+    r = mesgate(binary, srv, "outbox", "replay", "--from", str(acks[0].sequence), "--to", str(acks[-1].sequence))
+    assert r.returncode == 0, r.stderr
+    assert wait_drained(srv) == {"posted": 14}
+    day.check(emu)
+
+
+def test_skip_is_audited(binary, server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu, odoo_url="http://127.0.0.1:9"))  # nothing listens
+    day.publish(srv)
+    time.sleep(0.5)
+    row = srv.scalar("SELECT min(id) FROM outbox")
+    r = mesgate(binary, srv, "outbox", "skip", str(row), "--reason", "booked by hand")
+    assert r.returncode == 0, r.stderr
+    assert srv.query("SELECT state, skipped_reason FROM outbox WHERE id = ?", (row,)) == [("posted", "booked by hand")]
+    assert srv.query("SELECT action, outbox_id, reason FROM outbox_audit") == [("skip", row, "booked by hand")]
+
+
+def test_reconcile_reports_differences_and_exits_non_zero(binary, server_factory, emulator_factory):
+    emu = emulator_factory(19)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory()  # posting off: Odoo never hears of the day
+    day.publish(srv)
+    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"{day.mo_a}: produced plant 10.0, Odoo 0.0" in r.stdout
+
+
+def test_long_outage_is_absorbed_and_drained(server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    days = [PlantDay() for _ in range(5)]
+    for d in days:
+        d.seed(emu)
+    emu.fault("down", times=-1)
+    srv = server_factory(gateway_args(emu))
+    for d in days:
+        d.publish(srv)
+    time.sleep(3)  # "hours" of outage, compressed
+    states = outbox_states(srv)
+    assert not states.get("posted") and not states.get("dead"), states
+    emu.clear_faults()
+    assert wait_drained(srv, timeout=60) == {"posted": 14 * len(days)}
+    for d in days:
+        d.check(emu)
