@@ -9,7 +9,7 @@ public import SQLite
 /// Thread use: `submit` never blocks and may be called from any thread (event loops included);
 /// completions run on the writer thread. `read` and the queries run SQLite on the caller's
 /// thread, so keep them off event loops and the Swift cooperative pool. `close` blocks until the
-/// writer has drained its queue; never call it from a completion.
+/// writer has drained its queue (called from a completion it only stops accepting).
 public final class GenealogyStore: Sendable {
     /// The database file inside the store's directory.
     public static let fileName = "genealogy.sqlite"
