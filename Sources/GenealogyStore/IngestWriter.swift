@@ -63,8 +63,11 @@ final class IngestWriter: @unchecked Sendable {
     /// Starts the writer thread. Called once, by `GenealogyStore.open`.
     func start() {
         inbox.finished.enter()
-        let thread = Thread { [self] in self.run() }
-        thread.name = "mesgate-store-writer"
+        let thread = Thread { [self] in
+            // Named from inside: on Linux a thread otherwise keeps its creator's name.
+            Thread.current.name = "mesgate-writer"
+            self.run()
+        }
         thread.start()
     }
 
