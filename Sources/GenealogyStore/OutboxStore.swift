@@ -15,6 +15,9 @@ public final class OutboxStore {
         do throws(SQLiteError) {
             db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
             try db.execute("PRAGMA foreign_keys = ON")
+            // A state change lost to a power cut only makes the poster post again, which changes
+            // nothing in Odoo (postings are idempotent): no fsync per change.
+            try db.execute("PRAGMA synchronous = NORMAL")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot open the outbox of \(path)", underlying: error)
         }

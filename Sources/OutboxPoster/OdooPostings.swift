@@ -19,6 +19,9 @@ public final class OdooPostings {
     private var writtenMoves: [Int: [String: Double]] = [:]
     /// Raw moves of an order: move id and product code.
     private var orderMoves: [Int: [(id: Int, product: String)]] = [:]
+    /// Orders as this poster last left them (its own writes applied), so a coalesced posting
+    /// does not read the order again; forgotten after any failure.
+    private var knownOrders: [String: JSONValue] = [:]
 
     public init(client: OdooClient) { self.client = client }
 
@@ -26,6 +29,7 @@ public final class OdooPostings {
     public func forgetWrites() {
         writtenMoves = [:]
         orderMoves = [:]
+        knownOrders = [:]
     }
 
     /// The fields an order is read with; `lot_producing_ids` from 19 on.
@@ -38,7 +42,9 @@ public final class OdooPostings {
     /// Returns a summary of what Odoo holds now.
     public func postOrder(_ name: String, report: OrderReport) throws(OdooError) -> String {
         try client.connect()
-        guard let order = try findOrder(name) else {
+        var found = knownOrders[name]
+        if found == nil { found = try findOrder(name) }
+        guard let order = found else {
             throw OdooError(.permanent, name: "mesgate.NoSuchOrder", message: "no mrp.production named \(name) in Odoo")
         }
         let id = order["id"]?.int ?? 0
@@ -79,6 +85,15 @@ public final class OdooPostings {
         }
         if abs(producing - report.good) > 1e-9 { vals["qty_producing"] = .double(report.good) }
         if !vals.isEmpty { try client.write("mrp.production", [id], vals) }
+        if case .object(var known) = order {
+            known["qty_producing"] = .double(report.good)
+            if client.usesJSON2 {
+                known["lot_producing_ids"] = .array(lotIDs.map { .int($0) })
+            } else if let lot = lotIDs.first {
+                known["lot_producing_id"] = [.int(lot), .string(lotName(report.outputs[0]))]
+            }
+            knownOrders[name] = .object(known)
+        }
 
         // Component lots on the raw moves: the move lines are replaced by the reported totals.
         let moves = try rawMoves(order: id, moveIDs: order["move_raw_ids"]?.array?.compactMap(\.int) ?? [])
@@ -99,6 +114,7 @@ public final class OdooPostings {
             writtenMoves[move.id] = lots
         }
         guard report.completed else { return "order \(name) (\(id)): producing \(report.good)" }
+        knownOrders[name] = nil
         let answer = try client.call("mrp.production", "button_mark_done", ids: [id], context: ["skip_backorder": true])
         if answer != .bool(true) {
             // A wizard instead of true: look at what Odoo did.

@@ -220,6 +220,7 @@ JSON2_STATUS = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer at once (headers and body are separate writes)
     server_version = "Werkzeug/3.0.1"
     sys_version = "Python/3.12"
 
