@@ -16,6 +16,8 @@ public struct PosterConfiguration: Sendable {
     public var maxAttempts = 100
     /// How long posting pauses after Odoo refused the credentials.
     public var authPauseMs: Int64 = 60_000
+    /// How often released production orders are read from Odoo.
+    public var releasePollMs: Int64 = 10_000
     /// Rows taken per look at the outbox.
     public var claimLimit = 5_000
 

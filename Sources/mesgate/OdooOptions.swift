@@ -44,11 +44,17 @@ struct OdooOptions: ParsableArguments {
     @Option(help: "Longest retry delay, in ms. [env: MESGATE_ODOO_RETRY_MAX_MS] (default: 300000)")
     var odooRetryMaxMs: Int?
 
+    @Option(
+        help:
+            "How often released production orders are read from Odoo, in ms. [env: MESGATE_ODOO_RELEASE_POLL_MS] (default: 10000)"
+    )
+    var odooReleasePollMs: Int?
+
     /// Config-file keys these options add.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
-        "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer,
+        "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -92,6 +98,8 @@ struct OdooOptions: ParsableArguments {
         configuration.retryBaseMs = Int64(
             try number(odooRetryBaseMs, "odoo-retry-base-ms", Int(configuration.retryBaseMs)))
         configuration.retryMaxMs = Int64(try number(odooRetryMaxMs, "odoo-retry-max-ms", Int(configuration.retryMaxMs)))
+        configuration.releasePollMs = Int64(
+            try number(odooReleasePollMs, "odoo-release-poll-ms", Int(configuration.releasePollMs)))
         configuration.authPauseMs = Int64(
             try number(odooAuthPauseMs, "odoo-auth-pause-ms", Int(configuration.authPauseMs)))
         return configuration

@@ -61,7 +61,10 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        let board = WorkOrderBoard()
+        let methods =
+            ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+            + WorkOrdersService(board: board).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
@@ -77,7 +80,10 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if let posting {
             let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
-            services.append(.init(service: PosterService(poster: poster, logger: logger)))
+            let release = ReleasePoller(
+                configuration: posting.odoo, intervalMs: posting.releasePollMs, logger: logger,
+                onOrder: { board.update($0) })
+            services.append(.init(service: PosterService(poster: poster, release: release, logger: logger)))
         } else {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
