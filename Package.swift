@@ -129,6 +129,12 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
         .testTarget(name: "OdooTests", dependencies: ["Odoo"], swiftSettings: strict),
         .testTarget(
+            name: "OutboxPosterTests",
+            dependencies: [
+                "OutboxPoster", "Odoo", "MESDomain", "MESMessages", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "GenealogyStoreTests",
             dependencies: [
                 "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",

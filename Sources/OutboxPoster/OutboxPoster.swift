@@ -219,7 +219,7 @@ public final class OutboxPoster: Sendable {
     }
 
     /// Exponential backoff with jitter: half the doubled delay fixed, half random.
-    func backoff(attempts: Int) -> Int64 {
+    public func backoff(attempts: Int) -> Int64 {
         let exponent = min(attempts, 30)
         let delay = min(configuration.retryMaxMs, configuration.retryBaseMs << Int64(exponent))
         return delay / 2 + Int64.random(in: 0...max(1, delay / 2))
