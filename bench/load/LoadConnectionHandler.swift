@@ -100,7 +100,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 allowed = min(stream.end, stream.start + Int(elapsed * perStreamRate) + 1)
             }
             while stream.next < allowed && stream.inFlight < plan.window {
-                session.sendData(streamID: id, ByteBuffer(bytes: bytes.framed(stream.next)))
+                session.sendData(
+                    streamID: id,
+                    ByteBuffer(bytes: bytes.framed(stream.next, firstOfStream: stream.next == stream.start)))
                 stream.sentAt.append(now)
                 stream.next += 1
             }
@@ -142,7 +144,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             case .headers(_, let headers, _):
                 if let status = headers.first(where: { $0.name == "grpc-status" })?.value, status != "0" {
                     stats.failed += 1
-                    stats.errors.append("grpc-status \(status) \(headers.first { $0.name == "grpc-message" }?.value ?? "")")
+                    stats.errors.append(
+                        "grpc-status \(status) \(headers.first { $0.name == "grpc-message" }?.value ?? "")")
                 }
             case .streamClosed(let id, _):
                 if streams.removeValue(forKey: id) != nil { open -= 1 }

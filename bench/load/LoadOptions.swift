@@ -23,12 +23,14 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Events per second in total; 0 means as fast as possible.") var rate = 0
     @Option(help: "A prefix for event ids, so runs against one store do not collide.") var runID = "load"
     @Option(help: "Give up after this many seconds.") var timeout = 300
+    @Flag(help: "Unary EventIngest/Publish calls instead of streams: --streams calls in flight per connection.")
+    var unary = false
 
     func run() throws {
         let (host, port) = try parse(target)
         let plan = LoadPlan(
             totalEvents: events, connections: connections, streamsPerConnection: streams, window: window,
-            ratePerSecond: rate, runID: runID)
+            ratePerSecond: rate, runID: runID, unary: unary)
         let report = try LoadRun(plan: plan, host: host, port: port, timeoutSeconds: timeout).run()
         print(report.json)
         if report.failed > 0 || report.acked < events { throw ExitCode.failure }
@@ -50,6 +52,7 @@ struct LoadPlan: Sendable {
     var window: Int
     var ratePerSecond: Int
     var runID: String
+    var unary: Bool
 
     var streamCount: Int { connections * streamsPerConnection }
 

@@ -13,22 +13,24 @@ struct LoadRun {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        var handlers: [NIOLoopBound<LoadConnectionHandler>] = []
+        var handlers: [NIOLoopBound<any LoadHandler>] = []
         var finished: [EventLoopFuture<Void>] = []
         let started = Date()
         for c in 0..<plan.connections {
             let done = loop.makePromise(of: Void.self)
             let plan = self.plan
             let handler = try loop.submit {
-                NIOLoopBound(
-                    LoadConnectionHandler(plan: plan, firstStream: c * plan.streamsPerConnection, done: done),
-                    eventLoop: loop)
+                let handler: any LoadHandler =
+                    plan.unary
+                    ? UnaryLoadHandler(plan: plan, connection: c, done: done)
+                    : LoadConnectionHandler(plan: plan, firstStream: c * plan.streamsPerConnection, done: done)
+                return NIOLoopBound(handler, eventLoop: loop)
             }.wait()
             _ = try ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(handler.value)
+                        try handler.value.add(to: channel.pipeline.syncOperations)
                     }
                 }
                 .connect(host: host, port: port).wait()
@@ -46,6 +48,21 @@ struct LoadRun {
         let timedOut = stats.contains { $0.errors.contains { $0.hasPrefix("timed out") } }
         return LoadReport(plan: plan, seconds: seconds, stats: stats, timedOut: timedOut)
     }
+}
+
+/// A connection handler of either mode.
+protocol LoadHandler: AnyObject {
+    var stats: LoadStats { get }
+    func timeOut()
+    func add(to pipeline: ChannelPipeline.SynchronousOperations) throws
+}
+
+extension LoadConnectionHandler: LoadHandler {
+    func add(to pipeline: ChannelPipeline.SynchronousOperations) throws { try pipeline.addHandler(self) }
+}
+
+extension UnaryLoadHandler: LoadHandler {
+    func add(to pipeline: ChannelPipeline.SynchronousOperations) throws { try pipeline.addHandler(self) }
 }
 
 /// The figures of one run.
@@ -90,7 +107,8 @@ struct LoadReport {
             ("p999_ms", String(format: "%.3f", percentileMs(99.9))),
             ("max_ms", String(format: "%.3f", Double(latencies.last ?? 0) / 1000)),
             ("connections", "\(plan.connections)"), ("streams", "\(plan.streamCount)"), ("window", "\(plan.window)"),
-            ("rate", "\(plan.ratePerSecond)"), ("timed_out", timedOut ? "true" : "false"),
+            ("rate", "\(plan.ratePerSecond)"), ("mode", plan.unary ? "\"unary\"" : "\"stream\""),
+            ("timed_out", timedOut ? "true" : "false"),
         ]
         let errorList = errors.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + ", \"errors\": [\(errorList)]}"
