@@ -102,20 +102,32 @@ public final class OutboxPoster: Sendable {
         var worked = false
         for key in order {
             guard !stopping.load(ordering: .acquiring), let entries = groups[key] else { break }
-            let batch = entries.filter { $0.latencyClass == "batch" }
-            for entry in entries where entry.latencyClass != "batch" {
+            // Production, consumption and operations are posted together as the order's totals.
+            let orderRows = entries.filter { Self.orderKinds.contains($0.kind) }
+            for entry in entries where !Self.orderKinds.contains(entry.kind) && ready([entry], now: now) {
                 guard try post(single: entry, outbox, postings) else { return worked }
                 worked = true
             }
-            if !batch.isEmpty && ready(batch, now: now) {
-                guard try post(order: key, batch, outbox, postings) else { return worked }
+            if !orderRows.isEmpty && ready(orderRows, now: now) {
+                guard try post(order: key, orderRows, outbox, postings) else { return worked }
                 worked = true
             }
         }
         return worked
     }
 
+    /// Event kinds posted per order, as totals.
+    static let orderKinds: Set<String> = ["produced", "consumed", "operation"]
+
+    /// The row's latency class: the configured one for its kind, else the store's.
+    private func latencyClass(_ entry: OutboxEntry) -> String {
+        configuration.latencyByKind[entry.kind] ?? entry.latencyClass
+    }
+
+    /// Whether rows of one document are to be posted now: any not `batch`, a retry, or a batch that
+    /// has waited long enough or grown large enough.
     private func ready(_ batch: [OutboxEntry], now: Int64) -> Bool {
+        if batch.contains(where: { latencyClass($0) != "batch" }) { return true }
         let oldest = batch.map(\.createdAtMs).min() ?? now
         return now - oldest >= configuration.coalesceMs || batch.count >= configuration.coalesceMaxEvents
             || batch.contains { $0.attempts > 0 }

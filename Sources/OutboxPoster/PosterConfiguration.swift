@@ -16,6 +16,9 @@ public struct PosterConfiguration: Sendable {
     public var maxAttempts = 100
     /// How long posting pauses after Odoo refused the credentials.
     public var authPauseMs: Int64 = 60_000
+    /// Latency class per event kind (`quality` → `batch`, ...), overriding the class the store
+    /// gave the row: `immediate` and `normal` are posted at once, `batch` waits to be coalesced.
+    public var latencyByKind: [String: String] = [:]
     /// How often released production orders are read from Odoo.
     public var releasePollMs: Int64 = 10_000
     /// Rows taken per look at the outbox.

@@ -50,11 +50,18 @@ struct OdooOptions: ParsableArguments {
     )
     var odooReleasePollMs: Int?
 
+    @Option(
+        help:
+            "Latency class per event kind, overriding the defaults: e.g. quality=batch,scrapped=immediate (classes: immediate, normal, batch). [env: MESGATE_ODOO_LATENCY]"
+    )
+    var odooLatency: String?
+
     /// Config-file keys these options add.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
+        "odoo-latency": .string,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -100,6 +107,16 @@ struct OdooOptions: ParsableArguments {
         configuration.retryMaxMs = Int64(try number(odooRetryMaxMs, "odoo-retry-max-ms", Int(configuration.retryMaxMs)))
         configuration.releasePollMs = Int64(
             try number(odooReleasePollMs, "odoo-release-poll-ms", Int(configuration.releasePollMs)))
+        for pair in (odooLatency ?? reader.string(forKey: "odoo-latency") ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+            let kinds = ["produced", "consumed", "operation", "scrapped", "downtime", "quality"]
+            guard parts.count == 2, kinds.contains(parts[0]), ["immediate", "normal", "batch"].contains(parts[1]) else {
+                throw ConfigurationError(
+                    "odoo-latency must be KIND=CLASS,... with kinds \(kinds.joined(separator: ", ")) and classes immediate, normal, batch; not \(pair)"
+                )
+            }
+            configuration.latencyByKind[parts[0]] = parts[1]
+        }
         configuration.authPauseMs = Int64(
             try number(odooAuthPauseMs, "odoo-auth-pause-ms", Int(configuration.authPauseMs)))
         return configuration

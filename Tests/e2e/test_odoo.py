@@ -172,3 +172,43 @@ def test_long_outage_is_absorbed_and_drained(server_factory, emulator_factory):
     assert wait_drained(srv, timeout=60) == {"posted": 14 * len(days)}
     for d in days:
         d.check(emu)
+
+
+def test_crash_while_posting_duplicates_nothing(server_factory, emulator_factory):
+    """SIGKILL mesgate while Odoo is answering slowly (postings done in Odoo, not yet marked), then
+    restart it on the same data: every posting is found again, nothing is made twice."""
+    emu = emulator_factory(18)
+    day = PlantDay()
+    day.seed(emu)
+    emu.fault("slow", times=-1, seconds=0.3)
+    srv = server_factory(gateway_args(emu, odoo_timeout_ms=5000))
+    day.publish(srv)
+    deadline = time.monotonic() + 20
+    while emu.stats()["calls"] < 12 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    srv.kill()
+    assert outbox_states(srv).get("pending", 0) + outbox_states(srv).get("failed", 0) > 0
+    emu.clear_faults()
+    srv.start()
+    assert wait_drained(srv) == {"posted": 14}
+    day.check(emu)
+
+
+def test_latency_classes_coalesce_orders_and_post_immediates_at_once(server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu, odoo_coalesce_ms=60000))
+    day.publish(srv)
+    time.sleep(2)
+    by_kind = dict(srv.query("SELECT kind || ':' || state, count(*) FROM outbox GROUP BY 1"))
+    # Downtime and quality (immediate) and scrap (normal) are in Odoo; production waits to be coalesced.
+    assert by_kind == {"downtime:posted": 2, "quality:posted": 1, "scrapped:posted": 1, "consumed:pending": 4,
+                       "produced:pending": 3, "operation:pending": 3}, by_kind
+    srv.stop()
+    # Configured as immediate, the same rows go at once.
+    srv2 = server_factory(gateway_args(emu, odoo_coalesce_ms=60000,
+                                       odoo_latency="produced=immediate,consumed=immediate,operation=immediate"),
+                          data=srv.data)
+    assert wait_drained(srv2, timeout=20) == {"posted": 14}
+    day.check(emu)
