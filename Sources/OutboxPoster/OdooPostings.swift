@@ -84,19 +84,12 @@ public final class OdooPostings {
             }
         }
         if abs(producing - report.good) > 1e-9 { vals["qty_producing"] = .double(report.good) }
-        if !vals.isEmpty { try client.write("mrp.production", [id], vals) }
-        if case .object(var known) = order {
-            known["qty_producing"] = .double(report.good)
-            if client.usesJSON2 {
-                known["lot_producing_ids"] = .array(lotIDs.map { .int($0) })
-            } else if let lot = lotIDs.first {
-                known["lot_producing_id"] = [.int(lot), .string(lotName(report.outputs[0]))]
-            }
-            knownOrders[name] = .object(known)
-        }
 
-        // Component lots on the raw moves: the move lines are replaced by the reported totals.
+        // Component lots on the raw moves: the move lines are replaced by the reported totals,
+        // in the same write as the order (one-to-many update commands), so one call per posting.
         let moves = try rawMoves(order: id, moveIDs: order["move_raw_ids"]?.array?.compactMap(\.int) ?? [])
+        var moveUpdates: [JSONValue] = []
+        var written: [Int: [String: Double]] = [:]
         for (product, lots) in report.consumed.sorted(by: { $0.key < $1.key }) {
             guard let move = moves.first(where: { $0.product == product }) else {
                 throw OdooError(
@@ -110,8 +103,20 @@ public final class OdooPostings {
                 if !lot.isEmpty { line["lot_id"] = .int(try self.lot(lot, productID: nil, product: product)) }
                 commands.append([0, 0, .object(line)])
             }
-            try client.write("stock.move", [move.id], ["move_line_ids": .array(commands), "picked": true])
-            writtenMoves[move.id] = lots
+            moveUpdates.append([1, .int(move.id), ["move_line_ids": .array(commands), "picked": true]])
+            written[move.id] = lots
+        }
+        if !moveUpdates.isEmpty { vals["move_raw_ids"] = .array(moveUpdates) }
+        if !vals.isEmpty { try client.write("mrp.production", [id], vals) }
+        writtenMoves.merge(written) { _, new in new }
+        if case .object(var known) = order {
+            known["qty_producing"] = .double(report.good)
+            if client.usesJSON2 {
+                known["lot_producing_ids"] = .array(lotIDs.map { .int($0) })
+            } else if let lot = lotIDs.first {
+                known["lot_producing_id"] = [.int(lot), .string(lotName(report.outputs[0]))]
+            }
+            knownOrders[name] = .object(known)
         }
         guard report.completed else { return "order \(name) (\(id)): producing \(report.good)" }
         knownOrders[name] = nil

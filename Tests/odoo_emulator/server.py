@@ -30,6 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from models import Database, OdooError
 
 
+READ_ONLY = {"search", "search_read", "search_count", "read", "fields_get"}
+
+
 class Fault:
     def __init__(self, spec: dict):
         self.kind = spec["kind"]
@@ -148,6 +151,8 @@ class Emulator:
             if self.fault_for(method, raw_text, ("serialization",)):
                 raise OdooError("psycopg2.errors.SerializationFailure",
                                 "could not serialize access due to concurrent update")
+            if method in READ_ONLY:
+                return self._dispatch(model, method, ids, args, kwargs, context)
             saved = self.db.snapshot_state()
             try:
                 return self._dispatch(model, method, ids, args, kwargs, context)
