@@ -20,12 +20,13 @@ EMULATOR = REPO / "Tests" / "odoo_emulator"
 class Emulator:
     """One emulator process. `url` is what mesgate is given."""
 
-    def __init__(self, version: int, logs: Path):
+    def __init__(self, version: int, logs: Path, tls: tuple[Path, Path] | None = None):
         self.version = version
         logs.mkdir(parents=True, exist_ok=True)
         self.log = open(logs / f"odoo-emulator-{uuid.uuid4().hex[:6]}.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, str(EMULATOR), "--port", "0", "--version", str(version)],
+            [sys.executable, str(EMULATOR), "--port", "0", "--version", str(version),
+             *(["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else [])],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
@@ -38,9 +39,12 @@ class Emulator:
         self.log.close()
 
     def _call(self, path: str, body=None):
+        import ssl
+
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        context = ssl._create_unverified_context() if self.url.startswith("https") else None  # the test's own cert
+        with urllib.request.urlopen(req, timeout=30, context=context) as r:
             return json.loads(r.read())
 
     def seed(self, **spec):

@@ -66,7 +66,7 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("version", [17, 19])
+@pytest.mark.parametrize("version", [17, 18, 19])
 @pytest.mark.parametrize("kind,spec", FAULTS, ids=[f"{k}-{s.get('method', '')}" for k, s in FAULTS])
 def test_fault_during_a_day_loses_and_duplicates_nothing(server_factory, emulator_factory, version, kind, spec):
     emu = emulator_factory(version)
@@ -212,3 +212,51 @@ def test_latency_classes_coalesce_orders_and_post_immediates_at_once(server_fact
                           data=srv.data)
     assert wait_drained(srv2, timeout=20) == {"posted": 14}
     day.check(emu)
+
+
+def test_odoo_settings_from_config_file_and_environment(server_factory, emulator_factory, tmp_path):
+    emu = emulator_factory(19)
+    day = PlantDay()
+    day.seed(emu)
+    config = tmp_path / "mesgate.json"
+    config.write_text(json.dumps({"odoo-url": emu.url, "odoo-db": "plant", "odoo-login": "mesgate",
+                                  "odoo-coalesce-ms": 300, "odoo-latency": "quality=immediate"}))
+    srv = server_factory(["--config", str(config)], env={"MESGATE_ODOO_API_KEY": "secret-key"})
+    day.publish(srv)
+    assert wait_drained(srv) == {"posted": 14}
+    day.check(emu)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--odoo-url", "http://127.0.0.1:9"], "odoo-db is needed with odoo-url"),
+    (["--odoo-url", "ftp://x", "--odoo-db", "d"], "odoo-url must start with http:// or https://"),
+    (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
+      "--odoo-latency", "scrap=now"], "odoo-latency must be KIND=CLASS"),
+])
+def test_bad_odoo_settings_are_one_line_and_exit_1(binary, tmp_path, args, message):
+    r = subprocess.run([str(binary), "serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "d"), *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_tls_certificates_are_verified(server_factory, tmp_path):
+    """An Odoo whose certificate no CA vouches for gets nothing: postings fail (retryable) with
+    libcurl's certificate error, and the emulator sees no call."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days",
+                    "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    emu = Emulator(17, tmp_path / "logs", tls=(cert, key))
+    try:
+        assert emu.url.startswith("https://")
+        day = PlantDay()
+        day.seed(emu)
+        srv = server_factory(gateway_args(emu))
+        day.publish(srv)
+        deadline = time.monotonic() + 10
+        while not srv.query("SELECT 1 FROM outbox WHERE state = 'failed'") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        errors = {e for (e,) in srv.query("SELECT last_error FROM outbox WHERE state = 'failed'")}
+        assert errors and all("certificate" in e.lower() and e.startswith("retryable") for e in errors), errors
+        assert emu.stats()["requests"] == 0
+    finally:
+        emu.stop()

@@ -23,9 +23,13 @@ def main() -> None:
     p.add_argument("--db", default="plant")
     p.add_argument("--login", default="mesgate")
     p.add_argument("--api-key", default="secret-key")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) ...")
+    p.add_argument("--tls-key", help="... and this key")
     a = p.parse_args()
-    srv = serve(a.host, a.port, a.version, db=a.db, login=a.login, api_key=a.api_key)
-    print(f"odoo-emulator listening on http://{a.host}:{srv.server_address[1]} (Odoo {a.version})", flush=True)
+    tls = (a.tls_cert, a.tls_key) if a.tls_cert else None
+    srv = serve(a.host, a.port, a.version, tls=tls, db=a.db, login=a.login, api_key=a.api_key)
+    scheme = "https" if tls else "http"
+    print(f"odoo-emulator listening on {scheme}://{a.host}:{srv.server_address[1]} (Odoo {a.version})", flush=True)
     threading.Event().wait()
 
 

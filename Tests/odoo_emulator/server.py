@@ -427,8 +427,15 @@ class EmulatorServer(ThreadingHTTPServer):
         self.emulator = emulator
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, version: int = 17, **kwargs) -> EmulatorServer:
-    """Starts a server on a thread; returns it (`server.server_address[1]` is the port)."""
+def serve(host: str = "127.0.0.1", port: int = 0, version: int = 17, tls=None, **kwargs) -> EmulatorServer:
+    """Starts a server on a thread; returns it (`server.server_address[1]` is the port).
+    `tls` = (certificate file, key file) serves HTTPS."""
     srv = EmulatorServer((host, port), Emulator(version, **kwargs))
+    if tls:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        srv.socket = context.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, name="odoo-emulator", daemon=True).start()
     return srv
