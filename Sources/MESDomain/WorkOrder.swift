@@ -1,10 +1,10 @@
 /// A production order released by Odoo to the plant (`mes.v1.WorkOrder`).
-public struct WorkOrder: Sendable, Hashable {
-    public enum Tracking: Int32, Sendable, Hashable {
+public struct WorkOrder: Sendable, Hashable, Codable {
+    public enum Tracking: Int32, Sendable, Hashable, Codable {
         case unspecified = 0, none, lot, serial
     }
 
-    public struct Component: Sendable, Hashable {
+    public struct Component: Sendable, Hashable, Codable {
         public var product: String
         public var qty: Double
         public var tracking: Tracking
@@ -16,7 +16,7 @@ public struct WorkOrder: Sendable, Hashable {
         }
     }
 
-    public struct Operation: Sendable, Hashable {
+    public struct Operation: Sendable, Hashable, Codable {
         public var sequence: UInt32
         public var name: String
         public var workCenter: String

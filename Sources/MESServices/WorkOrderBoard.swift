@@ -18,16 +18,21 @@ public final class WorkOrderBoard: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    /// A board holding `orders` (as stored at the last run), revisions kept.
+    public init(orders: [WorkOrder] = []) {
+        state.withLock { state in
+            for order in orders { state.orders[order.id] = order }
+        }
+    }
 
     /// The released orders, by name.
     public var current: [WorkOrder] { state.withLock { $0.orders.values.sorted { $0.id < $1.id } } }
 
     /// Records what Odoo says of an order. New or changed: its revision grows and subscribers hear
     /// of it; no longer released (done, cancelled): subscribers hear once and it leaves the set.
-    /// Returns whether anything changed.
+    /// Returns the order with its new revision when anything changed.
     @discardableResult
-    public func update(_ order: WorkOrder) -> Bool {
+    public func update(_ order: WorkOrder) -> WorkOrder? {
         let (changed, subscribers) = state.withLock { state -> (WorkOrder?, [Subscriber]) in
             let old = state.orders[order.id]
             var new = order
@@ -38,9 +43,9 @@ public final class WorkOrderBoard: Sendable {
             state.orders[order.id] = order.isReleased ? new : nil
             return (new, Array(state.subscribers.values))
         }
-        guard let changed else { return false }
+        guard let changed else { return nil }
         for subscriber in subscribers { subscriber.loop.execute { subscriber.notify(changed) } }
-        return true
+        return changed
     }
 
     func subscribe(loop: any EventLoop, notify: @escaping @Sendable (WorkOrder) -> Void) -> (

@@ -1,4 +1,5 @@
 import Foundation
+import GenealogyStore
 public import Logging
 public import MESDomain
 public import Odoo
@@ -6,21 +7,24 @@ import Synchronization
 
 /// Polls Odoo for released production orders (`mrp.production` confirmed or in progress, by a
 /// `write_date` cursor) with their components, tracking and operations, on a thread of its own,
-/// and hands every order it reads to `onOrder` (which keeps the set and tells subscribers).
+/// and hands every order it reads to `onOrder` (which keeps the set and tells subscribers, and
+/// returns the order when it changed); changed orders are saved in the store's `work_orders`.
 /// Orders that leave the released states (done, cancelled) are handed over once more.
 public final class ReleasePoller: Sendable {
     private let configuration: OdooConfiguration
     private let intervalMs: Int64
     private let logger: Logger
-    private let onOrder: @Sendable (WorkOrder) -> Void
+    private let storePath: String
+    private let onOrder: @Sendable (WorkOrder) -> WorkOrder?
     private let stopping = Atomic<Bool>(false)
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
 
     public init(
-        configuration: OdooConfiguration, intervalMs: Int64, logger: Logger,
-        onOrder: @escaping @Sendable (WorkOrder) -> Void
+        configuration: OdooConfiguration, storePath: String, intervalMs: Int64, logger: Logger,
+        onOrder: @escaping @Sendable (WorkOrder) -> WorkOrder?
     ) {
+        self.storePath = storePath
         self.configuration = configuration
         self.intervalMs = intervalMs
         self.logger = logger
@@ -45,7 +49,9 @@ public final class ReleasePoller: Sendable {
     }
 
     private func run() {
-        guard let client = try? OdooClient(configuration: configuration) else {
+        guard let client = try? OdooClient(configuration: configuration),
+            let stored = try? WorkOrderStore(path: storePath)
+        else {
             logger.critical("odoo.release.start_failed")
             return
         }
@@ -54,7 +60,13 @@ public final class ReleasePoller: Sendable {
         var workcenters: [Int: String] = [:]
         while !stopping.load(ordering: .acquiring) {
             do throws(OdooError) {
-                cursor = try poll(client, since: cursor, &productCodes, &workcenters)
+                cursor = try poll(client, since: cursor, &productCodes, &workcenters) { changed in
+                    do {
+                        try stored.save(changed, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+                    } catch {
+                        logger.error("odoo.release.save_failed", metadata: ["error": "\(error)"])
+                    }
+                }
             } catch {
                 let level: Logger.Level = error.kind == .auth ? .error : .info
                 logger.log(level: level, "odoo.release.poll_failed", metadata: ["error": "\(error)"])
@@ -67,7 +79,7 @@ public final class ReleasePoller: Sendable {
     /// writes are not missed, repeats are filtered by whoever receives them).
     private func poll(
         _ client: OdooClient, since cursor: String?, _ productCodes: inout [Int: String],
-        _ workcenters: inout [Int: String]
+        _ workcenters: inout [Int: String], save: (WorkOrder) -> Void
     ) throws(OdooError) -> String? {
         let domain: JSONValue =
             if let cursor { [["write_date", ">=", .string(cursor)]] } else {
@@ -116,13 +128,14 @@ public final class ReleasePoller: Sendable {
                             workCenter: center, expectedMinutes: wo["duration_expected"]?.double ?? 0))
                 }
             }
-            onOrder(
+            let changed = onOrder(
                 WorkOrder(
                     id: order["name"]?.string ?? "", odooID: Int64(order["id"]?.int ?? 0),
                     product: try code(order["product_id"]?.many2oneID ?? 0), qty: order["product_qty"]?.double ?? 0,
                     state: order["state"]?.string ?? "", scheduledStartMs: Self.ms(order["date_start"]?.string),
                     outputTracking: Self.tracking(order["product_tracking"]), components: components,
                     operations: operations.sorted { $0.sequence < $1.sequence }))
+            if let changed { save(changed) }
             if let written = order["write_date"]?.string, written > (newest ?? "") { newest = written }
         }
         return newest

@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let board = WorkOrderBoard()
+        let board = WorkOrderBoard(orders: (try? store.releasedWorkOrders()) ?? [])
         let methods =
             ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
             + WorkOrdersService(board: board).methods
@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let posting {
             let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
             let release = ReleasePoller(
-                configuration: posting.odoo, intervalMs: posting.releasePollMs, logger: logger,
+                configuration: posting.odoo, storePath: store.path, intervalMs: posting.releasePollMs, logger: logger,
                 onOrder: { board.update($0) })
             services.append(.init(service: PosterService(poster: poster, release: release, logger: logger)))
         } else {

@@ -97,3 +97,19 @@ def test_list_is_empty_without_odoo(server_factory):
     wo = stubs().work_orders_pb2
     stub = stubs().work_orders_pb2_grpc.WorkOrdersStub(srv.channel())
     assert list(stub.List(wo.WorkOrderFilter(), timeout=5).work_orders) == []
+
+
+def test_released_orders_are_stored_and_served_after_a_restart_while_odoo_is_down(server_factory, emulator):
+    day = PlantDay()
+    day.seed(emulator)
+    srv = server_factory(gateway_args(emulator, odoo_release_poll_ms=200))
+    wait_for(lambda: srv.query("SELECT count(*) FROM work_orders")[0][0] == 2)
+    assert sorted(srv.query("SELECT name, state, revision FROM work_orders")) == [
+        (day.mo_a, "confirmed", 1), (day.mo_b, "confirmed", 1)]
+    srv.stop()
+    emulator.fault("down", times=-1)
+    srv2 = server_factory(gateway_args(emulator, odoo_release_poll_ms=200), data=srv.data)
+    wo = stubs().work_orders_pb2
+    listed = stubs().work_orders_pb2_grpc.WorkOrdersStub(srv2.channel()).List(wo.WorkOrderFilter(), timeout=5)
+    assert sorted((o.id, o.revision, len(o.components)) for o in listed.work_orders) == [
+        (day.mo_a, 1, 2), (day.mo_b, 1, 1)]

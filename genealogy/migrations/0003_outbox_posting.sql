@@ -20,3 +20,14 @@ CREATE TABLE outbox_audit (
     actor          TEXT    NOT NULL DEFAULT '',
     at_ms          INTEGER NOT NULL
 );
+
+-- Production orders Odoo released to the plant, as last read (WorkOrders.List/Subscribe serve
+-- them; a restart starts from here). `body` is the order as JSON (MESDomain.WorkOrder).
+CREATE TABLE work_orders (
+    name          TEXT    PRIMARY KEY,
+    odoo_id       INTEGER NOT NULL,
+    state         TEXT    NOT NULL,
+    revision      INTEGER NOT NULL,
+    body          TEXT    NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
