@@ -142,7 +142,13 @@ public final class OutboxPoster: Sendable {
             switch body {
             case .scrapped(let s): return try postings.postScrap(event, s)
             case .downtime(let d): return try postings.postDowntime(event, d)
-            case .quality(let q): return try postings.postQuality(event, q)
+            case .quality(let q):
+                switch (configuration.qualityNotes, q.outcome) {
+                case ("none", _), ("failures", .pass):
+                    return "not posted: odoo-quality-notes is \(configuration.qualityNotes)"
+                default:
+                    return try postings.postQuality(event, q)
+                }
             default:
                 throw OdooError(
                     .permanent, name: "mesgate.NotPosted", message: "\(body.name) events are not posted one by one")

@@ -19,6 +19,9 @@ public struct PosterConfiguration: Sendable {
     /// Latency class per event kind (`quality` → `batch`, ...), overriding the class the store
     /// gave the row: `immediate` and `normal` are posted at once, `batch` waits to be coalesced.
     public var latencyByKind: [String: String] = [:]
+    /// Which quality results become notes on the lot in Odoo: `all`, `failures` (FAIL and WARN) or
+    /// `none` (Community Odoo has no quality models; the note is where a person sees them).
+    public var qualityNotes = "all"
     /// How often released production orders are read from Odoo.
     public var releasePollMs: Int64 = 10_000
     /// Rows taken per look at the outbox.

@@ -56,12 +56,18 @@ struct OdooOptions: ParsableArguments {
     )
     var odooLatency: String?
 
+    @Option(
+        help:
+            "Which quality results become notes on the lot in Odoo: all, failures (FAIL and WARN) or none. [env: MESGATE_ODOO_QUALITY_NOTES] (default: all)"
+    )
+    var odooQualityNotes: String?
+
     /// Config-file keys these options add.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
-        "odoo-latency": .string,
+        "odoo-latency": .string, "odoo-quality-notes": .string,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -117,6 +123,11 @@ struct OdooOptions: ParsableArguments {
             }
             configuration.latencyByKind[parts[0]] = parts[1]
         }
+        let notes = odooQualityNotes ?? reader.string(forKey: "odoo-quality-notes") ?? "all"
+        guard ["all", "failures", "none"].contains(notes) else {
+            throw ConfigurationError("odoo-quality-notes must be all, failures or none, not \(notes)")
+        }
+        configuration.qualityNotes = notes
         configuration.authPauseMs = Int64(
             try number(odooAuthPauseMs, "odoo-auth-pause-ms", Int(configuration.authPauseMs)))
         return configuration

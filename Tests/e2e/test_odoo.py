@@ -41,6 +41,13 @@ def test_plant_day_reaches_odoo_exactly(binary, server_factory, emulator_factory
     states = wait_drained(srv)
     assert states == {"posted": 14}, states
     day.check(emu)
+    # Keep-alive: reads and writes share connections; only calls that must not be sent twice
+    # (create, mark done, validate, message_post) open a fresh one. Besides those: the poster's and
+    # the release poller's kept-alive connections and this test's control calls (seed, state, stats).
+    stats = emu.stats()
+    fresh = sum(n for k, n in stats["by_method"].items() if k.rsplit(".", 1)[1] not in
+                ("search", "search_read", "read", "write"))
+    assert stats["connections"] <= fresh + 2 + 3 < stats["requests"], stats
     # Reconcile agrees with Odoo, and says so with exit 0.
     r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
                        capture_output=True, text=True, timeout=60)
@@ -231,6 +238,8 @@ def test_odoo_settings_from_config_file_and_environment(server_factory, emulator
     (["--odoo-url", "http://127.0.0.1:9"], "odoo-db is needed with odoo-url"),
     (["--odoo-url", "ftp://x", "--odoo-db", "d"], "odoo-url must start with http:// or https://"),
     (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
+      "--odoo-quality-notes", "some"], "odoo-quality-notes must be all, failures or none"),
+    (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
       "--odoo-latency", "scrap=now"], "odoo-latency must be KIND=CLASS"),
 ])
 def test_bad_odoo_settings_are_one_line_and_exit_1(binary, tmp_path, args, message):
@@ -260,3 +269,27 @@ def test_tls_certificates_are_verified(server_factory, tmp_path):
         assert emu.stats()["requests"] == 0
     finally:
         emu.stop()
+
+
+def test_quality_notes_can_be_limited_to_failures(server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    events = day.build()
+    passed = stubs_pass(events[-5])  # a PASS result on the same lot
+    srv = server_factory(gateway_args(emu, odoo_quality_notes="failures"))
+    day.publish(srv, events + [passed])
+    assert wait_drained(srv) == {"posted": 15}
+    day.check(emu)  # exactly one note: the FAIL
+    assert srv.scalar("SELECT odoo_answer FROM outbox o JOIN events e ON e.sequence = o.sequence WHERE e.event_id = ?",
+                      (passed.event_id,)) == "not posted: odoo-quality-notes is failures"
+
+
+def stubs_pass(fail_event):
+    from conftest import stubs
+
+    e = stubs().events_pb2.Event()
+    e.CopyFrom(fail_event)
+    e.event_id = fail_event.event_id + "-pass"
+    e.quality.outcome = stubs().events_pb2.QualityResult.PASS
+    return e

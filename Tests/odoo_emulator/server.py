@@ -70,7 +70,7 @@ class Emulator:
             self.api_key = spec.get("api_key", "secret-key")
             self.db = Database(self.version)
             self.faults: list[Fault] = []
-            self.stats = {"requests": 0, "calls": 0, "by_method": {}, "faults": {}}
+            self.stats = {"requests": 0, "connections": 0, "calls": 0, "by_method": {}, "faults": {}}
 
     # ------------------------------------------------------------------ seeding
 
@@ -235,6 +235,11 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def emu(self) -> Emulator:
         return self.server.emulator
+
+    def setup(self):
+        super().setup()
+        with self.server.emulator.lock:
+            self.server.emulator.stats["connections"] += 1
 
     def send_json(self, status: int, obj, headers=None) -> None:
         body = json.dumps(obj).encode()
