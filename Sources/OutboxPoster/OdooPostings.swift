@@ -23,7 +23,14 @@ public final class OdooPostings {
     /// does not read the order again; forgotten after any failure.
     private var knownOrders: [String: JSONValue] = [:]
 
-    public init(client: OdooClient) { self.client = client }
+    /// Whether marking an order done with less than planned keeps a backorder for the rest
+    /// (`mo_ids_to_backorder`) instead of closing it (`skip_backorder`).
+    public let keepBackorders: Bool
+
+    public init(client: OdooClient, keepBackorders: Bool = false) {
+        self.client = client
+        self.keepBackorders = keepBackorders
+    }
 
     /// Forgets what was written (after a failure, Odoo's state is no longer known).
     public func forgetWrites() {
@@ -120,7 +127,9 @@ public final class OdooPostings {
         }
         guard report.completed else { return "order \(name) (\(id)): producing \(report.good)" }
         knownOrders[name] = nil
-        let answer = try client.call("mrp.production", "button_mark_done", ids: [id], context: ["skip_backorder": true])
+        let context: [String: JSONValue] =
+            keepBackorders ? ["mo_ids_to_backorder": [.int(id)]] : ["skip_backorder": true]
+        let answer = try client.call("mrp.production", "button_mark_done", ids: [id], context: context)
         if answer != .bool(true) {
             // A wizard instead of true: look at what Odoo did.
             let after = try client.read("mrp.production", [id], fields: ["state"]).first?["state"]?.string

@@ -65,7 +65,8 @@ public final class OutboxPoster: Sendable {
         let postings: OdooPostings
         do {
             outbox = try OutboxStore(path: storePath)
-            postings = OdooPostings(client: try OdooClient(configuration: configuration.odoo))
+            postings = OdooPostings(
+                client: try OdooClient(configuration: configuration.odoo), keepBackorders: configuration.keepBackorders)
         } catch {
             logger.critical("odoo.poster.start_failed", metadata: ["error": "\(error)"])
             return

@@ -22,6 +22,8 @@ public struct PosterConfiguration: Sendable {
     /// Which quality results become notes on the lot in Odoo: `all`, `failures` (FAIL and WARN) or
     /// `none` (Community Odoo has no quality models; the note is where a person sees them).
     public var qualityNotes = "all"
+    /// An order finished with less than planned keeps a backorder in Odoo for the rest.
+    public var keepBackorders = false
     /// How often released production orders are read from Odoo.
     public var releasePollMs: Int64 = 10_000
     /// Rows taken per look at the outbox.

@@ -62,12 +62,18 @@ struct OdooOptions: ParsableArguments {
     )
     var odooQualityNotes: String?
 
+    @Option(
+        help:
+            "When the plant completes an order with less than planned: close it (no) or keep a backorder for the rest (yes). [env: MESGATE_ODOO_BACKORDERS] (default: no)"
+    )
+    var odooBackorders: String?
+
     /// Config-file keys these options add.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
-        "odoo-latency": .string, "odoo-quality-notes": .string,
+        "odoo-latency": .string, "odoo-quality-notes": .string, "odoo-backorders": .string,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -128,6 +134,11 @@ struct OdooOptions: ParsableArguments {
             throw ConfigurationError("odoo-quality-notes must be all, failures or none, not \(notes)")
         }
         configuration.qualityNotes = notes
+        switch odooBackorders ?? reader.string(forKey: "odoo-backorders") ?? "no" {
+        case "yes": configuration.keepBackorders = true
+        case "no": configuration.keepBackorders = false
+        case let other: throw ConfigurationError("odoo-backorders must be yes or no, not \(other)")
+        }
         configuration.authPauseMs = Int64(
             try number(odooAuthPauseMs, "odoo-auth-pause-ms", Int(configuration.authPauseMs)))
         return configuration

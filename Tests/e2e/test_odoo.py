@@ -293,3 +293,26 @@ def stubs_pass(fail_event):
     e.event_id = fail_event.event_id + "-pass"
     e.quality.outcome = stubs().events_pb2.QualityResult.PASS
     return e
+
+
+@pytest.mark.parametrize("version", [18, 19])
+def test_wizards_scrap_beyond_stock_and_backorder_for_the_rest(server_factory, emulator_factory, version):
+    """Odoo answers a wizard instead of true: scrapping more than it thinks is on hand (confirmed
+    through stock.warn.insufficient.qty.scrap), and an order done short of plan (a backorder kept
+    with --odoo-backorders yes)."""
+    emu = emulator_factory(version)
+    day = PlantDay()
+    day.seed(emu)
+    emu.set_product("STEEL", qty_available=0.1)
+    events = [e for e in day.build() if not (e.work_order == day.mo_a and e.WhichOneof("body") == "produced"
+                                             and e.produced.good.value == 6)]  # MO-A makes 4 of 10
+    srv = server_factory(gateway_args(emu, odoo_backorders="yes"))
+    day.publish(srv, events)
+    assert wait_drained(srv) == {"posted": 13}
+    st = emu.state()
+    scraps = [s for s in st["stock.scrap"].values() if s["origin"].startswith(f"MES:pd-{day.tag}")]
+    assert len(scraps) == 1 and scraps[0]["state"] == "done"
+    assert len(st["stock.warn.insufficient.qty.scrap"]) == 1
+    mos = {r["name"]: r for r in st["mrp.production"].values()}
+    assert mos[day.mo_a]["state"] == "done" and mos[day.mo_a]["qty_producing"] == 4
+    assert mos[f"{day.mo_a}-001"]["product_qty"] == 6 and mos[f"{day.mo_a}-001"]["state"] == "confirmed"
