@@ -1,3 +1,4 @@
+import AdminServer
 import ArgumentParser
 import Foundation
 import GRPCServer
@@ -29,12 +30,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw Self.fail(error.description)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
-        }
+        Self.bootstrapLogging(settings)
         let logger = Logger(label: "mesgate")
+        let metrics = GatewayMetrics()
+        metrics.bootstrap()
+        let access: AccessGuard
+        do {
+            access = try Self.accessGuard(settings, logger: logger)
+        } catch {
+            throw Self.fail(error.description)
+        }
 
         var storeOptions = StoreOptions()
         storeOptions.synchronous = settings.synchronous
@@ -57,7 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        let methods = access.wrap(
+            ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods)
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
@@ -65,16 +71,24 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.maxMessageBytes = settings.maxMessageBytes
         serverConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
         serverConfiguration.shutdownGracePeriod = .seconds(Int64(settings.shutdownGraceSeconds))
+        do {
+            serverConfiguration.connectionPreamble = try Self.tlsPreamble(settings)
+        } catch {
+            store.close()
+            throw Self.fail(error.description)
+        }
         let server = GRPCServer(configuration: serverConfiguration, methods: methods, logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: StoreService(store: store, logger: logger)),
-                    .init(service: server),
-                    .init(service: ServingStatusService(health: health)),
-                ],
+                services: [.init(service: StoreService(store: store, logger: logger))]
+                    + Self.operationsServices(
+                        settings, store: store, metrics: metrics, health: health, access: access, logger: logger)
+                    + [
+                        .init(service: server),
+                        .init(service: ServingStatusService(health: health)),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info(
@@ -86,6 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as GRPCServerError {
+            store.close()
+            throw Self.fail("\(error)")
+        } catch let error as AdminHTTPServer.BindError {
             store.close()
             throw Self.fail("\(error)")
         }
