@@ -32,11 +32,14 @@ struct AuthFailureLimiter {
     mutating func recordFailure(_ host: String, now: ContinuousClock.Instant) {
         if failures[host] == nil && failures.count >= maxHosts {
             failures = failures.filter { now - ($0.value.last ?? now) < window }
-            if failures.count >= maxHosts, let stalest = failures.min(by: { $0.value.last! < $1.value.last! }) {  // lists are never empty
+            let newest = { (times: [ContinuousClock.Instant]) in times.last ?? now }
+            if failures.count >= maxHosts, let stalest = failures.min(by: { newest($0.value) < newest($1.value) }) {
                 failures[stalest.key] = nil
             }
         }
-        failures[host, default: []].append(now)
-        if failures[host]!.count > maxFailures * 2 { failures[host]!.removeFirst() }  // set on the line above
+        var times = failures[host] ?? []
+        times.append(now)
+        if times.count > maxFailures * 2 { times.removeFirst() }
+        failures[host] = times
     }
 }
