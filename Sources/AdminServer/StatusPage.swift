@@ -126,7 +126,10 @@ struct StatusPage {
         out += table(
             ["When", "From", "Method", "Why"],
             live.recentAuthFailures.prefix(20).map {
-                [Self.ago(nowMs - $0.atMs), $0.peer, $0.method, $0.reason.replacingOccurrences(of: "_", with: " ")]
+                [
+                    Self.ago(nowMs - $0.atMs), Self.address($0.peer), $0.method,
+                    $0.reason.replacingOccurrences(of: "_", with: " "),
+                ]
             },
             empty: live.authenticationEnabled ? "No refused calls." : "Authentication is off (no token file).")
         out +=
@@ -168,6 +171,11 @@ struct StatusPage {
         if s < 7200 { return "\(s / 60) min" }
         if s < 172_800 { return "\(s / 3600) h" }
         return "\(s / 86400) days"
+    }
+
+    /// "[IPv4]10.0.0.5/10.0.0.5:41000" → "10.0.0.5:41000".
+    static func address(_ peer: String) -> String {
+        peer.split(separator: "/").last.map(String.init) ?? peer
     }
 
     static func ago(_ ms: Int64) -> String { duration(Double(ms) / 1000) + " ago" }
