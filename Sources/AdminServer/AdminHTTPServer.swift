@@ -45,8 +45,13 @@ public final class AdminHTTPServer: Service, Sendable {
             throw BindError(description: "cannot listen for admin HTTP on \(host):\(port): \(error)")
         }
         logger.info("admin.listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+        // Ends on graceful shutdown, or when the group is cancelled (another service failed).
         await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
+            await withTaskCancellationHandler {
+                try? await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }

@@ -116,7 +116,7 @@ public final class AccessGuard: Sendable {
     private func makeHandler(_ method: GRPCMethod, _ context: GRPCCallContext, _ writer: GRPCResponseWriter)
         -> any GRPCCallHandler
     {
-        let record = CallRecord(path: method.path)
+        let record = CallRecord(path: method.path, requestID: context.requestID, logger: logger)
         writer.onFinish = { status in record.finished(status.code) }
         switch decide(path: context.path, peer: context.peer, authorization: context.metadata("authorization")) {
         case .allow(let client):
@@ -146,18 +146,28 @@ public final class AccessGuard: Sendable {
     }
 }
 
-/// Counts one call once, when it finishes or is cancelled. On the call's event loop.
+/// Counts one call once, when it finishes or is cancelled, and logs it at debug level with its
+/// request id. On the call's event loop.
 final class CallRecord {
     let path: String
+    let requestID: String
+    let logger: Logger
     private var done = false
 
-    init(path: String) { self.path = path }
+    init(path: String, requestID: String, logger: Logger) {
+        self.path = path
+        self.requestID = requestID
+        self.logger = logger
+    }
 
     func finished(_ code: GRPCStatus.Code) {
         guard !done else { return }
         done = true
-        Counter(label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", GRPCStatusName.of(code))])
-            .increment()
+        let name = GRPCStatusName.of(code)
+        Counter(label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", name)]).increment()
+        logger.debug(
+            "grpc.call.finished",
+            metadata: ["request_id": "\(requestID)", "grpc.method": "\(path)", "grpc.status": "\(name)"])
     }
 }
 

@@ -200,3 +200,17 @@ def test_status_page_in_headless_chromium(busy, tmp_path):
     with open(shot, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     print(f"status page screenshot: {shot} ({shot.stat().st_size} bytes)")
+
+
+def test_busy_admin_port_exits_non_zero_with_a_clear_line(binary, tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = subprocess.run([str(binary), "serve", "--listen", f"127.0.0.1:{free_port()}", "--data", str(tmp_path / "d"),
+                            "--admin-listen", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=15,
+                           stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert f"mesgate: cannot listen for admin HTTP on 127.0.0.1:{port}" in r.stderr, r.stderr
