@@ -57,16 +57,15 @@ extension ServeCommand {
         return try TLSSetup.preamble(certificate: certificate, key: key, clientCA: settings.security.tlsClientCAPath)
     }
 
-    /// The admin listener and the SIGHUP token reloader, placed between the store and the gRPC
-    /// server so that they stop after the server has drained (readiness says 503 meanwhile).
-    static func operationsServices(
-        _ settings: ServeSettings, store: GenealogyStore, metrics: GatewayMetrics, health: HealthService,
-        access: AccessGuard, logger: Logger
-    ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: TokenReloadService(path: settings.security.tokensPath, access: access, logger: logger))
-        ]
-        guard let admin = settings.security.adminListen else { return services }
+    /// The admin listener and the SIGHUP token reloader, as one service placed between the store
+    /// and the gRPC server so that it stops after the server has drained (readiness says 503
+    /// meanwhile).
+    static func operations(
+        _ settings: ServeSettings, _ store: GenealogyStore, _ metrics: GatewayMetrics, _ health: HealthService,
+        _ access: AccessGuard, _ logger: Logger
+    ) -> OperationsService {
+        let reload = TokenReloadService(path: settings.security.tokensPath, access: access, logger: logger)
+        guard let admin = settings.security.adminListen else { return OperationsService(services: [reload]) }
         let startedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         let listen = "\(settings.host):\(settings.port)"
         let tls =
@@ -80,8 +79,21 @@ extension ServeCommand {
                     LiveStatus.AuthFailure(atMs: $0.atMs, peer: $0.peer, method: $0.method, reason: $0.reason)
                 })
         }
-        services.append(
-            .init(service: AdminHTTPServer(host: admin.host, port: admin.port, routes: routes, logger: logger)))
-        return services
+        let server = AdminHTTPServer(host: admin.host, port: admin.port, routes: routes, logger: logger)
+        return OperationsService(services: [reload, server])
+    }
+}
+
+/// Runs several services as one: until all end; the first error ends the others and is thrown.
+/// Graceful shutdown reaches each of them (it is inherited by child tasks).
+struct OperationsService: Service {
+    let services: [any Service]
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in services {
+                group.addTask { try await service.run() }
+            }
+        }
     }
 }

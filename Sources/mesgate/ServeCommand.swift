@@ -62,8 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let methods = access.wrap(
-            ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods)
+        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
@@ -77,18 +76,18 @@ struct ServeCommand: AsyncParsableCommand {
             store.close()
             throw Self.fail(error.description)
         }
-        let server = GRPCServer(configuration: serverConfiguration, methods: methods, logger: logger)
+        // Every method goes behind tokens and roles (AccessPolicy), whichever service it is from.
+        let server = GRPCServer(configuration: serverConfiguration, methods: access.wrap(methods), logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: StoreService(store: store, logger: logger))]
-                    + Self.operationsServices(
-                        settings, store: store, metrics: metrics, health: health, access: access, logger: logger)
-                    + [
-                        .init(service: server),
-                        .init(service: ServingStatusService(health: health)),
-                    ],
+                services: [
+                    .init(service: StoreService(store: store, logger: logger)),
+                    .init(service: Self.operations(settings, store, metrics, health, access, logger)),
+                    .init(service: server),
+                    .init(service: ServingStatusService(health: health)),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info(
