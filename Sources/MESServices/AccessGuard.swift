@@ -107,16 +107,17 @@ public final class AccessGuard: Sendable {
     /// The methods, each behind the access check and the call counter.
     public func wrap(_ methods: [GRPCMethod]) -> [GRPCMethod] {
         methods.map { method in
-            GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
-                self.makeHandler(method, context, writer)
+            let counters = CallCounters(path: method.path)
+            return GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
+                self.makeHandler(method, counters, context, writer)
             }
         }
     }
 
-    private func makeHandler(_ method: GRPCMethod, _ context: GRPCCallContext, _ writer: GRPCResponseWriter)
-        -> any GRPCCallHandler
-    {
-        let record = CallRecord(path: method.path, requestID: context.requestID, logger: logger)
+    private func makeHandler(
+        _ method: GRPCMethod, _ counters: CallCounters, _ context: GRPCCallContext, _ writer: GRPCResponseWriter
+    ) -> any GRPCCallHandler {
+        let record = CallRecord(counters: counters, requestID: context.requestID, logger: logger)
         writer.onFinish = { status in record.finished(status.code) }
         switch decide(path: context.path, peer: context.peer, authorization: context.metadata("authorization")) {
         case .allow(let client):
@@ -149,13 +150,13 @@ public final class AccessGuard: Sendable {
 /// Counts one call once, when it finishes or is cancelled, and logs it at debug level with its
 /// request id. On the call's event loop.
 final class CallRecord {
-    let path: String
+    let counters: CallCounters
     let requestID: String
     let logger: Logger
     private var done = false
 
-    init(path: String, requestID: String, logger: Logger) {
-        self.path = path
+    init(counters: CallCounters, requestID: String, logger: Logger) {
+        self.counters = counters
         self.requestID = requestID
         self.logger = logger
     }
@@ -163,11 +164,32 @@ final class CallRecord {
     func finished(_ code: GRPCStatus.Code) {
         guard !done else { return }
         done = true
-        let name = GRPCStatusName.of(code)
-        Counter(label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", name)]).increment()
+        counters.counter(code).increment()
         logger.debug(
             "grpc.call.finished",
-            metadata: ["request_id": "\(requestID)", "grpc.method": "\(path)", "grpc.status": "\(name)"])
+            metadata: [
+                "request_id": "\(requestID)", "grpc.method": "\(counters.path)",
+                "grpc.status": "\(GRPCStatusName.of(code))",
+            ])
+    }
+}
+
+/// One method's `mesgate_grpc_calls_total` counters, one per status code, made on first use and
+/// kept, so that a call costs a lock and an array index rather than a registry lookup.
+final class CallCounters: Sendable {
+    let path: String
+    private let made = Mutex([Counter?](repeating: nil, count: 17))
+
+    init(path: String) { self.path = path }
+
+    func counter(_ code: GRPCStatus.Code) -> Counter {
+        made.withLock { made in
+            if let counter = made[code.rawValue] { return counter }
+            let counter = Counter(
+                label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", GRPCStatusName.of(code))])
+            made[code.rawValue] = counter
+            return counter
+        }
     }
 }
 
