@@ -69,31 +69,32 @@ public final class AccessGuard: Sendable {
         if requirement == .open { return .allow(client: nil) }
         let host = AuthFailureLimiter.host(ofPeer: peer)
         let now = ContinuousClock.now
-        return state.withLock { state -> Decision in
-            guard let tokens = state.tokens else { return .allow(client: nil) }
-            if state.limiter.isLockedOut(host, now: now) {
-                return .refuse(
-                    GRPCStatus(
-                        .resourceExhausted, "too many failed authentication attempts from this address; retry later"),
-                    reason: "locked_out")
-            }
-            guard let token = Self.bearerToken(authorization) else {
-                state.limiter.recordFailure(host, now: now)
-                return .refuse(
-                    GRPCStatus(.unauthenticated, "missing authorization: Bearer <token> metadata"),
-                    reason: "missing_token")
-            }
-            guard let entry = tokens.authenticate(token: token) else {
-                state.limiter.recordFailure(host, now: now)
-                return .refuse(GRPCStatus(.unauthenticated, "unknown token"), reason: "unknown_token")
-            }
-            guard AccessPolicy.allows(entry.role, path) else {
-                return .refuse(
-                    GRPCStatus(.permissionDenied, "role \(entry.role.rawValue) may not call \(path)"),
-                    reason: "role_not_allowed")
-            }
-            return .allow(client: entry.client)
+        let (tokens, lockedOut) = state.withLock { state in
+            (state.tokens, state.tokens != nil && state.limiter.isLockedOut(host, now: now))
         }
+        guard let tokens else { return .allow(client: nil) }
+        if lockedOut {
+            return .refuse(
+                GRPCStatus(
+                    .resourceExhausted, "too many failed authentication attempts from this address; retry later"),
+                reason: "locked_out")
+        }
+        // Hashing and comparing happen outside the lock; only a failure takes it again.
+        guard let token = Self.bearerToken(authorization) else {
+            state.withLock { $0.limiter.recordFailure(host, now: now) }
+            return .refuse(
+                GRPCStatus(.unauthenticated, "missing authorization: Bearer <token> metadata"), reason: "missing_token")
+        }
+        guard let entry = tokens.authenticate(token: token) else {
+            state.withLock { $0.limiter.recordFailure(host, now: now) }
+            return .refuse(GRPCStatus(.unauthenticated, "unknown token"), reason: "unknown_token")
+        }
+        guard AccessPolicy.allows(entry.role, path) else {
+            return .refuse(
+                GRPCStatus(.permissionDenied, "role \(entry.role.rawValue) may not call \(path)"),
+                reason: "role_not_allowed")
+        }
+        return .allow(client: entry.client)
     }
 
     static func bearerToken(_ value: String?) -> String? {
