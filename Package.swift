@@ -100,17 +100,17 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore", "AdminServer",
+                "MESServices", "GRPCServer", "GenealogyStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // Security and operations (issue 7).
+                "AdminServer",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
@@ -145,19 +145,19 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
         .testTarget(
+            name: "GenealogyStoreTests",
+            dependencies: [
+                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "MESServicesTests",
             dependencies: ["MESServices", "GRPCServer", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "AdminServerTests",
             dependencies: ["AdminServer", .product(name: "Prometheus", package: "swift-prometheus")],
-            swiftSettings: strict),
-        .testTarget(
-            name: "GenealogyStoreTests",
-            dependencies: [
-                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
-                .product(name: "Logging", package: "swift-log"),
-            ],
             swiftSettings: strict),
     ]
 )
