@@ -20,17 +20,34 @@ public struct LiveStatus: Sendable {
         }
     }
 
+    /// A client's last call.
+    public struct ClientActivity: Sendable {
+        public var client: String
+        public var lastCallAtMs: Int64
+        public var lastMethod: String
+        public var calls: Int
+
+        public init(client: String, lastCallAtMs: Int64, lastMethod: String, calls: Int) {
+            self.client = client
+            self.lastCallAtMs = lastCallAtMs
+            self.lastMethod = lastMethod
+            self.calls = calls
+        }
+    }
+
     public var serving: Bool
     public var authenticationEnabled: Bool
     public var grpcListen: String
     public var tls: String
     public var startedAtMs: Int64
     public var recentAuthFailures: [AuthFailure]
+    public var clients: [ClientActivity]
 
     public init(
         serving: Bool, authenticationEnabled: Bool, grpcListen: String, tls: String, startedAtMs: Int64,
-        recentAuthFailures: [AuthFailure]
+        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = []
     ) {
+        self.clients = clients
         self.serving = serving
         self.authenticationEnabled = authenticationEnabled
         self.grpcListen = grpcListen

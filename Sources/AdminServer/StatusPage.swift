@@ -45,6 +45,14 @@ struct StatusPage {
             found.append(
                 Concern(level: .warn, text: "\(doubtful) stored event(s) are doubtful (exceptions) and need a check."))
         }
+        let silent = live.clients.filter { nowMs - $0.lastCallAtMs > Self.silentAfterMs }
+        if !silent.isEmpty {
+            found.append(
+                Concern(
+                    level: .warn,
+                    text: "No call for over 10 minutes from: \(silent.map(\.client).sorted().joined(separator: ", ")).")
+            )
+        }
         if !live.recentAuthFailures.isEmpty {
             found.append(
                 Concern(
@@ -121,6 +129,12 @@ struct StatusPage {
             ["Kind", "Event", "Detail", "When"],
             exceptions.prefix(20).map { [$0.kind, $0.eventID, $0.detail, Self.ago(nowMs - $0.createdAtMs)] },
             empty: "No doubtful events.")
+        out += "<h2>Clients</h2>"
+        out += table(
+            ["Client", "Last call", "Method", "Calls since start"],
+            live.clients.prefix(50).map {
+                [$0.client, Self.ago(nowMs - $0.lastCallAtMs), $0.lastMethod, "\($0.calls)"]
+            }, empty: "No client has called since the gateway started.")
         out += "<h2>Held lots</h2><p class=\"muted\">Holds are not tracked by this build yet.</p>"
         out += "<h2>Refused calls</h2>"
         out += table(
@@ -148,6 +162,9 @@ struct StatusPage {
     }
 
     private func e(_ text: String) -> String { Self.escape(text) }
+
+    /// A client that called before and has been silent this long is pointed out.
+    static let silentAfterMs: Int64 = 600_000
 
     static func escape(_ text: String) -> String {
         var out = ""

@@ -25,11 +25,24 @@ public final class AccessGuard: Sendable {
         public var reason: String
     }
 
+    /// A client's last admitted call, for the status page ("is line 3 still sending?").
+    public struct ClientActivity: Sendable {
+        /// The token's client name, or the peer's address without authentication.
+        public var client: String
+        public var lastCallAtMs: Int64
+        public var lastMethod: String
+        public var calls: Int
+    }
+
     private struct State {
         var tokens: TokenTable?
         var limiter: AuthFailureLimiter
         var recent: [Failure] = []
+        /// Bounded: at most `maxClients` names (token clients, or peer hosts without tokens).
+        var clients: [String: ClientActivity] = [:]
     }
+
+    private static let maxClients = 1000
 
     private let state: Mutex<State>
     private let logger: Logger
@@ -56,6 +69,25 @@ public final class AccessGuard: Sendable {
 
     /// The newest refused attempts, newest first (at most 50).
     public var recentFailures: [Failure] { state.withLock { $0.recent.reversed() } }
+
+    /// Every client seen since start with its last call, most recent first.
+    public var clientActivity: [ClientActivity] {
+        state.withLock { $0.clients.values.sorted { $0.lastCallAtMs > $1.lastCallAtMs } }
+    }
+
+    /// Notes an admitted call of `client` (open methods such as health are not noted).
+    private func noteCall(client: String, path: String) {
+        let now = nowMs()
+        state.withLock { state in
+            if state.clients[client] == nil && state.clients.count >= Self.maxClients { return }
+            var activity =
+                state.clients[client] ?? ClientActivity(client: client, lastCallAtMs: now, lastMethod: path, calls: 0)
+            activity.lastCallAtMs = now
+            activity.lastMethod = path
+            activity.calls += 1
+            state.clients[client] = activity
+        }
+    }
 
     /// What to do with one call.
     enum Decision: Equatable {
@@ -122,6 +154,9 @@ public final class AccessGuard: Sendable {
         writer.onFinish = { status in record.finished(status.code) }
         switch decide(path: context.path, peer: context.peer, authorization: context.metadata("authorization")) {
         case .allow(let client):
+            if AccessPolicy.requirement(for: method.path) != .open {
+                noteCall(client: client ?? AuthFailureLimiter.host(ofPeer: context.peer), path: method.path)
+            }
             var context = context
             context.client = client
             return ObservedCallHandler(inner: method.makeHandler(context, writer), record: record)

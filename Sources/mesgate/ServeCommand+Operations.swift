@@ -77,6 +77,10 @@ extension ServeCommand {
                 tls: tls, startedAtMs: startedAtMs,
                 recentAuthFailures: access.recentFailures.map {
                     LiveStatus.AuthFailure(atMs: $0.atMs, peer: $0.peer, method: $0.method, reason: $0.reason)
+                },
+                clients: access.clientActivity.map {
+                    LiveStatus.ClientActivity(
+                        client: $0.client, lastCallAtMs: $0.lastCallAtMs, lastMethod: $0.lastMethod, calls: $0.calls)
                 })
         }
         let server = AdminHTTPServer(host: admin.host, port: admin.port, routes: routes, logger: logger)

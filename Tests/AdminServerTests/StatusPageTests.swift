@@ -37,6 +37,20 @@ import Testing
         #expect(!html.contains("<script>"))
     }
 
+    @Test func aClientSilentForTenMinutesIsPointedOut() {
+        var live = Self.live()
+        live.clients = [
+            LiveStatus.ClientActivity(
+                client: "line-3", lastCallAtMs: 0, lastMethod: "/mes.v1.EventIngest/Publish", calls: 9),
+            LiveStatus.ClientActivity(client: "line-4", lastCallAtMs: 590_000, lastMethod: "/x/y", calls: 1),
+        ]
+        var figures = StoreFigures()
+        figures.readable = true
+        let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], nowMs: 700_000)
+        #expect(page.concerns.map(\.text) == ["No call for over 10 minutes from: line-3."])
+        #expect(page.html().contains("<td>line-4</td>"))
+    }
+
     @Test func escapesEveryMarkupCharacter() {
         #expect(StatusPage.escape("a&b<c>\"d'") == "a&amp;b&lt;c&gt;&quot;d&#39;")
     }

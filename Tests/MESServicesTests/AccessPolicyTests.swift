@@ -1,4 +1,5 @@
 import GRPCServer
+import NIOCore
 import Testing
 
 @testable import MESServices
@@ -82,6 +83,16 @@ import Testing
                 == .allow(client: nil))
     }
 
+    @Test func wrapKeepsEveryMethodAndNotesNoClientBeforeACall() {
+        let access = makeGuard()
+        let methods = access.wrap([
+            GRPCMethod(path: AccessPolicyTests.publish) { _, _ in NoHandler() },
+            GRPCMethod(path: "/grpc.health.v1.Health/Check") { _, _ in NoHandler() },
+        ])
+        #expect(methods.map(\.path) == [AccessPolicyTests.publish, "/grpc.health.v1.Health/Check"])
+        #expect(access.clientActivity.isEmpty)
+    }
+
     @Test func withoutATokenFileEverythingIsAllowed() {
         let access = makeGuard(tokens: nil)
         #expect(!access.authenticationEnabled)
@@ -125,4 +136,10 @@ import Testing
             Issue.record("the old token still works")
         }
     }
+}
+
+final class NoHandler: GRPCCallHandler {
+    func receive(_ message: ByteBuffer) {}
+    func endOfInput() {}
+    func cancelled() {}
 }
