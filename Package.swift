@@ -76,6 +76,7 @@ let package = Package(
             name: "OutboxPoster",
             dependencies: [
                 "Odoo", "GenealogyStore", "MESMessages", "MESDomain", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
 

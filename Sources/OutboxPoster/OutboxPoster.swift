@@ -75,6 +75,7 @@ public final class OutboxPoster: Sendable {
         while !stopping.load(ordering: .acquiring) {
             let now = Self.nowMs()
             let paused = state.withLock { $0.pausedUntilMs > now }
+            PosterMetrics.paused.record(paused ? 1 : 0)
             var worked = false
             if !paused {
                 do {
@@ -196,6 +197,8 @@ public final class OutboxPoster: Sendable {
         case .success(let answer):
             try outbox.markPosted(ids, answer: answer, nowMs: Self.nowMs())
             state.withLock { $0.posted += ids.count }
+            PosterMetrics.posted.increment(by: Int64(ids.count))
+            PosterMetrics.requests.increment(by: Int64(postings.client.requestCount - requestsBefore))
             logger.debug(
                 "odoo.posted",
                 metadata: [
@@ -204,6 +207,7 @@ public final class OutboxPoster: Sendable {
                 ])
             return true
         case .failure(let error):
+            PosterMetrics.requests.increment(by: Int64(postings.client.requestCount - requestsBefore))
             postings.forgetWrites()
             let now = Self.nowMs()
             switch error.kind {
@@ -212,6 +216,8 @@ public final class OutboxPoster: Sendable {
                     $0.authFailures += 1
                     $0.pausedUntilMs = now + configuration.authPauseMs
                 }
+                PosterMetrics.authFailures.increment()
+                PosterMetrics.paused.record(1)
                 logger.error(
                     "odoo.auth.failed",
                     metadata: ["error": "\(error)", "paused_ms": "\(configuration.authPauseMs)"])
@@ -219,6 +225,7 @@ public final class OutboxPoster: Sendable {
             case .permanent:
                 try outbox.markDead(ids, error: error.description, nowMs: now)
                 state.withLock { $0.dead += ids.count }
+                PosterMetrics.dead.increment(by: Int64(ids.count))
                 logger.warning("odoo.posting.dead", metadata: ["rows": "\(ids.count)", "error": "\(error)"])
             case .retryable:
                 let attempts = entries.map(\.attempts).max() ?? 0
@@ -226,10 +233,12 @@ public final class OutboxPoster: Sendable {
                     try outbox.markDead(
                         ids, error: "gave up after \(attempts + 1) attempts: \(error.description)", nowMs: now)
                     state.withLock { $0.dead += ids.count }
+                    PosterMetrics.dead.increment(by: Int64(ids.count))
                 } else {
                     try outbox.markFailed(
                         ids, error: error.description, nextAttemptAtMs: now + backoff(attempts: attempts), nowMs: now)
                     state.withLock { $0.failed += ids.count }
+                    PosterMetrics.failed.increment(by: Int64(ids.count))
                 }
                 logger.info("odoo.posting.failed", metadata: ["rows": "\(ids.count)", "error": "\(error)"])
             }

@@ -316,3 +316,22 @@ def test_wizards_scrap_beyond_stock_and_backorder_for_the_rest(server_factory, e
     mos = {r["name"]: r for r in st["mrp.production"].values()}
     assert mos[day.mo_a]["state"] == "done" and mos[day.mo_a]["qty_producing"] == 4
     assert mos[f"{day.mo_a}-001"]["product_qty"] == 6 and mos[f"{day.mo_a}-001"]["state"] == "confirmed"
+
+
+def test_auth_failure_pauses_posting_and_alerts_by_metric_and_log(server_factory, emulator_factory):
+    import urllib.request
+
+    emu = emulator_factory(19)
+    day = PlantDay()
+    day.seed(emu)
+    emu.fault("auth", times=3)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    assert wait_drained(srv) == {"posted": 14}
+    with urllib.request.urlopen(f"http://127.0.0.1:{srv.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    failures = [line for line in text.splitlines() if line.startswith("mesgate_odoo_auth_failures_total")]
+    assert failures and float(failures[0].split()[-1]) >= 1, failures
+    assert 'mesgate_odoo_postings_total{outcome="posted"} 14' in text
+    assert srv.query("SELECT max(attempts) FROM outbox") == [(0,)]  # no retries burnt on the key
+    assert "odoo.auth.failed" in srv.stderr_tail(200_000)
