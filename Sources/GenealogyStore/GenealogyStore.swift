@@ -16,7 +16,7 @@ public final class GenealogyStore: Sendable {
 
     /// The path of the database file.
     public let path: String
-    private let inbox: WriterInbox
+    let inbox: WriterInbox
     private let readers: ReaderPool
     private let logger: Logger
 

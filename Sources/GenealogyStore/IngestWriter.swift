@@ -128,7 +128,13 @@ final class IngestWriter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            for submission in batch { outcomes.append(try record(submission.request, recorder, db)) }
+            for submission in batch {
+                if let command = submission.command {
+                    outcomes.append(try run(command, db))
+                } else {
+                    outcomes.append(try record(submission.request, recorder, db))
+                }
+            }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
             return outcomes
@@ -153,6 +159,7 @@ final class IngestWriter: @unchecked Sendable {
             switch result {
             case .stored(let sequence): return .accepted(sequence: sequence)
             case .duplicate(let sequence): return .duplicate(sequence: sequence)
+            case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
             }
         } catch {
             guard db.isInTransaction else { throw error }

@@ -74,6 +74,9 @@ public struct EventIngestService: Sendable {
         switch outcome {
         case .accepted(let sequence): .success(Ack(eventID: eventID, result: .accepted, sequence: sequence))
         case .duplicate(let sequence): .success(Ack(eventID: eventID, result: .duplicate, sequence: sequence))
+        case .failed(let error) where error.code == .refused:
+            // A Shipped of a held item: REJECTED on a stream; Publish turns it into FAILED_PRECONDITION.
+            .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "shipped.lot"))
         case .failed: .failure(GRPCStatus(.unavailable, "the store could not commit the event; retry"))
         }
     }

@@ -57,7 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        var methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        methods += GenealogyService(store: store, logger: logger).methods
+        methods += QualityService(store: store, logger: logger).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
