@@ -32,14 +32,21 @@ struct ExceptionsCommand: AsyncParsableCommand {
             throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
         }
         defer { store.close() }
-        let counts = try store.exceptionCounts()
+        let counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
         let listed = try store.exceptions(limit: max(0, limit))
+        let refused = try store.refusedEvents(limit: max(0, limit))
         if json {
             let object: [String: Any] = [
                 "counts": counts,
                 "exceptions": listed.map {
                     [
                         "id": $0.id, "kind": $0.kind, "sequence": $0.sequence, "event_id": $0.eventID,
+                        "detail": $0.detail, "created_at_ms": $0.createdAtMs,
+                    ] as [String: Any]
+                },
+                "refused": refused.map {
+                    [
+                        "id": $0.id, "kind": $0.kind, "event_id": $0.eventID, "client": $0.client,
                         "detail": $0.detail, "created_at_ms": $0.createdAtMs,
                     ] as [String: Any]
                 },
@@ -57,5 +64,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         for x in listed {
             print("#\(x.id) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)")
         }
+        // Refused events (a Shipped of a held item) are not stored as events: no sequence.
+        for x in refused { print("refused #\(x.id) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)") }
     }
 }
