@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore",
+                "MESServices", "GRPCServer", "GenealogyStore", "MESDomain", "MESMessages", "HTTP2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
