@@ -88,6 +88,18 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // bench/load: the PublishStream load client of bench/ingest (HTTP/2 client over nghttp2).
+        .executableTarget(
+            name: "mesgate-load",
+            dependencies: [
+                "HTTP2", "MESMessages", "MESDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "bench/load",
+            swiftSettings: strict),
+
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
         .testTarget(name: "MESMessagesTests", dependencies: ["MESMessages", "MESDomain"], swiftSettings: strict),
         .testTarget(

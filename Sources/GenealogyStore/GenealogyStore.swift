@@ -9,7 +9,7 @@ public import SQLite
 /// Thread use: `submit` never blocks and may be called from any thread (event loops included);
 /// completions run on the writer thread. `read` and the queries run SQLite on the caller's
 /// thread, so keep them off event loops and the Swift cooperative pool. `close` blocks until the
-/// writer has drained its queue; never call it from a completion.
+/// writer has drained its queue (called from a completion it only stops accepting).
 public final class GenealogyStore: Sendable {
     /// The database file inside the store's directory.
     public static let fileName = "genealogy.sqlite"
@@ -59,6 +59,14 @@ public final class GenealogyStore: Sendable {
             try db.enableWAL()
             try db.setSynchronous(options.synchronous.connectionLevel)
             try db.execute("PRAGMA foreign_keys = ON")
+            // After a checkpoint, shrink the WAL file back to at most 64 MiB.
+            try db.execute("PRAGMA journal_size_limit = 67108864")
+            // 64 MiB of page cache, so a batch's pages stay in memory until COMMIT instead of
+            // spilling to the WAL and being written again.
+            try db.execute("PRAGMA cache_size = -65536")
+            // Savepoint (statement) journals in memory: one savepoint per event would otherwise
+            // write every page it touches to a temporary file.
+            try db.execute("PRAGMA temp_store = MEMORY")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }
@@ -79,7 +87,8 @@ public final class GenealogyStore: Sendable {
 
     /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
     /// on the writer thread, after the batch commits (or fails), in submission order; on `.full`
-    /// or `.closed` it never runs.
+    /// or `.closed` it never runs. Keep completions short (hop to your event loop): the next batch
+    /// waits for them.
     public func submit(_ request: IngestRequest, completion: @escaping @Sendable (IngestOutcome) -> Void)
         -> SubmitResult
     {

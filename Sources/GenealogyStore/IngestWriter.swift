@@ -63,8 +63,11 @@ final class IngestWriter: @unchecked Sendable {
     /// Starts the writer thread. Called once, by `GenealogyStore.open`.
     func start() {
         inbox.finished.enter()
-        let thread = Thread { [self] in self.run() }
-        thread.name = "mesgate-store-writer"
+        let thread = Thread { [self] in
+            // Named from inside: on Linux a thread otherwise keeps its creator's name.
+            Thread.current.name = "mesgate-writer"
+            self.run()
+        }
         thread.start()
     }
 
@@ -110,7 +113,7 @@ final class IngestWriter: @unchecked Sendable {
         inbox.finished.leave()
     }
 
-    /// One transaction for the whole batch, one savepoint per event; completions after COMMIT, in order.
+    /// One transaction for the whole batch; completions after COMMIT, in order.
     private func commit(_ batch: [Submission]) {
         let outcomes: [IngestOutcome]
         if let db {
@@ -122,8 +125,40 @@ final class IngestWriter: @unchecked Sendable {
         for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
     }
 
+    /// Tries the batch without savepoints first (the common case: every event stores); if any
+    /// event fails, rolls the batch back and records it again with one savepoint per event, so
+    /// only the failing events fail.
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
         let recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        do throws(SQLiteError) {
+            try db.run("BEGIN IMMEDIATE")
+            var outcomes: [IngestOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            for submission in batch {
+                if let command = submission.command {
+                    try command.body(db, recorder.rows.nowMs)
+                    outcomes.append(.accepted(sequence: 0))
+                    continue
+                }
+                switch try recorder.record(submission.request) {
+                case .stored(let sequence): outcomes.append(.accepted(sequence: sequence))
+                case .duplicate(let sequence): outcomes.append(.duplicate(sequence: sequence))
+                case .refused(let reason): outcomes.append(.failed(GenealogyStoreError(.refused, reason)))
+                }
+            }
+            try db.run("COMMIT")
+            inbox.committedBatches.add(1, ordering: .relaxed)
+            return outcomes
+        } catch {
+            if db.isInTransaction { try? db.run("ROLLBACK") }
+            logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
+        }
+        return commitWithSavepoints(batch, recorder, on: db)
+    }
+
+    private func commitWithSavepoints(_ batch: [Submission], _ recorder: EventRecorder, on db: SQLiteConnection)
+        -> [IngestOutcome]
+    {
         var outcomes: [IngestOutcome] = []
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {

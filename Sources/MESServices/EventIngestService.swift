@@ -69,15 +69,19 @@ public struct EventIngestService: Sendable {
         }
     }
 
-    /// The Ack for a stored event.
-    static func ack(eventID: String, outcome: IngestOutcome) -> Result<Ack, GRPCStatus> {
+    /// The Ack for a stored event; a store failure becomes UNAVAILABLE (the client retries) and is logged.
+    func ack(eventID: String, outcome: IngestOutcome, context: GRPCCallContext) -> Result<Ack, GRPCStatus> {
         switch outcome {
-        case .accepted(let sequence): .success(Ack(eventID: eventID, result: .accepted, sequence: sequence))
-        case .duplicate(let sequence): .success(Ack(eventID: eventID, result: .duplicate, sequence: sequence))
+        case .accepted(let sequence): return .success(Ack(eventID: eventID, result: .accepted, sequence: sequence))
+        case .duplicate(let sequence): return .success(Ack(eventID: eventID, result: .duplicate, sequence: sequence))
         case .failed(let error) where error.code == .refused:
             // A Shipped of a held item: REJECTED on a stream; Publish turns it into FAILED_PRECONDITION.
-            .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "shipped.lot"))
-        case .failed: .failure(GRPCStatus(.unavailable, "the store could not commit the event; retry"))
+            return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "shipped.lot"))
+        case .failed(let error):
+            logger.error(
+                "ingest.commit.failed",
+                metadata: ["request_id": "\(context.requestID)", "peer": "\(context.peer)", "error": "\(error)"])
+            return .failure(GRPCStatus(.unavailable, "the store could not commit the event; retry"))
         }
     }
 }

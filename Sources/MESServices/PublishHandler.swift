@@ -48,7 +48,7 @@ final class PublishHandler: GRPCCallHandler {
     private func committed(_ outcome: IngestOutcome) {
         writer.releaseOldestMessage()
         guard !writer.isFinished else { return }
-        switch EventIngestService.ack(eventID: eventID, outcome: outcome) {
+        switch service.ack(eventID: eventID, outcome: outcome, context: context) {
         case .success(let ack) where ack.result == .rejected:
             writer.finish(GRPCStatus(.failedPrecondition, "\(ack.field): \(ack.reason)"))
         case .success(let ack):

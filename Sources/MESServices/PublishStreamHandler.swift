@@ -17,7 +17,7 @@ final class PublishStreamHandler: GRPCCallHandler {
     private let service: EventIngestService
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
-    /// Answers not yet sent, oldest first; `firstIndex` is the number already sent.
+    /// Answers from `head` on are not sent yet, oldest first; `sent` answers went out before them.
     private var slots: [Slot] = []
     private var head = 0
     private var sent = 0
@@ -54,7 +54,7 @@ final class PublishStreamHandler: GRPCCallHandler {
     private func committed(index: Int, _ outcome: IngestOutcome) {
         let position = head + (index - sent)
         guard position >= head, position < slots.count, case .waiting(let eventID) = slots[position] else { return }
-        switch EventIngestService.ack(eventID: eventID, outcome: outcome) {
+        switch service.ack(eventID: eventID, outcome: outcome, context: context) {
         case .success(let ack): slots[position] = .answered(ack)
         case .failure(let status): slots[position] = .failed(status)
         }

@@ -24,6 +24,13 @@ public final class SQLiteConnection {
         case off = "OFF"
     }
 
+    /// Process-wide settings applied once, before the first connection initializes SQLite:
+    /// memory statistics off (they serialize every allocation on a global mutex). SQLITE_MISUSE,
+    /// when SQLite was initialized by someone else first, leaves the default: harmless.
+    private static let configureLibrary: Void = {
+        _ = CSQLite_sqlite3_config_memstatus_off()
+    }()
+
     /// Owned: closed in `deinit` with `sqlite3_close_v2`.
     private let handle: OpaquePointer
     /// The path given to `open`.
@@ -33,6 +40,7 @@ public final class SQLiteConnection {
 
     /// Opens `path` (":memory:" for a private in-memory database) with extended result codes.
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {
+        Self.configureLibrary
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// A rough number for our own information: never asserted, printed in the test log.
-@Suite struct ThroughputTests {
+@Suite(.serialized) struct ThroughputTests {
     static let events = 100_000
 
     /// A realistic mix: a receipt, then consumption into a serial, production and packing per unit.

@@ -249,7 +249,7 @@ def report(runs: list[dict], args) -> str:
     lines.append(f"  nghttpd peak RSS: {last['nghttpd']['server_peak_rss_mib']:.1f} MiB")
     lines.append("")
     lines.append(f"(b) storage ceiling, SQLite WAL synchronous=FULL 1000/txn: {med('sqlite', 'events_per_s'):,.0f} "
-                 f"events/s  [{last['sqlite']['line']}]")
+                 f"events/s  [last run: {last['sqlite']['line']}]")
     lines.append("")
     h2("(c) mesgate grpc.health.v1.Health/Check", "health")
     lines.append("")

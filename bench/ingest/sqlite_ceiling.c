@@ -1,13 +1,19 @@
-// The storage ceiling for ingest: how many events per second SQLite commits on this machine
-// when each event writes what mesgate writes per event, with nothing else in the way (no
-// network, no protobuf, no Swift). Compile: cc -O2 -o sqlite_ceiling sqlite_ceiling.c -lsqlite3
+// The storage ceiling for ingest: how many events per second SQLite commits on this machine when
+// each event writes exactly the rows mesgate writes for it, with nothing else in the way (no
+// network, no HTTP/2, no protobuf, no Swift). Compile: cc -O2 -o sqlite_ceiling sqlite_ceiling.c -lsqlite3
 //
-// Usage: sqlite_ceiling DB_PATH [EVENTS=200000] [PER_TXN=1000] [SYNC=FULL]
-// Per event, in one transaction of PER_TXN events (WAL, synchronous=SYNC):
-//   - one events row: sequence, unique event_id (36 chars), kind, occurred_at_ms, ~200-byte raw blob
-//   - one node upsert (a lot: product + lot, unique), returning its id
-//   - one edge row (component node -> output node, with the event's sequence and qty)
-//   - one outbox row (the event's sequence, a document key, a ~100-byte payload, state)
+// Usage: sqlite_ceiling DB_PATH SCHEMA_SQL [EVENTS=200000] [PER_TXN=1000] [SYNC=FULL]
+// SCHEMA_SQL is mesgate's genealogy/migrations/0001_initial.sql, so the tables and indexes are
+// mesgate's own; the connection settings are the store writer's (WAL, synchronous, 64 MiB cache,
+// temp_store memory, foreign keys on, memory statistics off).
+//
+// The events are bench/load's (mesgate-load): event n receives lot L-(n/100) when n % 100 == 0,
+// otherwise consumes it into serial S-n for work order WH/MO/(n/500). Per event, the statements
+// mesgate's EventRecorder runs for it (Sources/GenealogyStore/EventRecorder.swift, GenealogyRows.swift):
+//   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once) + event link
+//   receipt:     lot look-up + insert + event link; receipts row
+//   consumption: lot look-up + event link; serial insert + event link; direct edge; order_output
+//                edge upsert; outbox row
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC)".
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,29 +21,41 @@
 #include <string.h>
 #include <time.h>
 
-static void die(sqlite3 *db, const char *what) {
+static sqlite3 *db;
+
+static void die(const char *what) {
     fprintf(stderr, "sqlite_ceiling: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
     exit(1);
 }
 
-static void exec(sqlite3 *db, const char *sql) {
+static void exec(const char *sql) {
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "sqlite_ceiling: %s: %s\n", sql, err ? err : "?");
+        fprintf(stderr, "sqlite_ceiling: %.80s: %s\n", sql, err ? err : "?");
         exit(1);
     }
 }
 
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql) {
+static sqlite3_stmt *prepare(const char *sql) {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) die(db, sql);
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) die(sql);
     return s;
 }
 
-static void step_done(sqlite3 *db, sqlite3_stmt *s, const char *what) {
+/// Steps once; returns 1 with a row, 0 when done. The statement is reset by the caller.
+static int step(sqlite3_stmt *s) {
     int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) die(db, what);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc != SQLITE_DONE) die(sqlite3_sql(s));
+    return 0;
 }
+
+static void run(sqlite3_stmt *s) {
+    step(s);
+    sqlite3_reset(s);
+}
+
+static void text(sqlite3_stmt *s, int i, const char *v) { sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT); }
 
 static double now_s(void) {
     struct timespec ts;
@@ -45,118 +63,202 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); exit(1); }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(n + 1);
+    if (fread(buf, 1, n, f) != (size_t)n) { perror(path); exit(1); }
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s DB_PATH [EVENTS] [PER_TXN] [SYNC]\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s DB_PATH SCHEMA_SQL [EVENTS] [PER_TXN] [SYNC]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
-    long events = argc > 2 ? atol(argv[2]) : 200000;
-    long per_txn = argc > 3 ? atol(argv[3]) : 1000;
-    const char *sync = argc > 4 ? argv[4] : "FULL";
+    long events = argc > 3 ? atol(argv[3]) : 200000;
+    long per_txn = argc > 4 ? atol(argv[4]) : 1000;
+    const char *sync = argc > 5 ? argv[5] : "FULL";
     if (events <= 0 || per_txn <= 0) return 2;
 
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK) die(db, "open");
-    sqlite3_stmt *wal = prepare(db, "PRAGMA journal_mode=WAL");
-    if (sqlite3_step(wal) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(wal, 0), "wal") != 0)
-        die(db, "journal_mode=WAL");
-    sqlite3_finalize(wal);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        die("open");
+    exec("PRAGMA journal_mode=WAL");
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%s", sync);
-    exec(db, pragma);
-    exec(db,
-         "CREATE TABLE IF NOT EXISTS events(sequence INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,"
-         " kind TEXT NOT NULL, occurred_at_ms INTEGER NOT NULL, tz_offset TEXT, work_order TEXT, raw BLOB NOT NULL);"
-         "CREATE TABLE IF NOT EXISTS nodes(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, product TEXT NOT NULL,"
-         " lot TEXT NOT NULL, serial TEXT NOT NULL, container TEXT NOT NULL, first_sequence INTEGER,"
-         " last_sequence INTEGER, UNIQUE(product, lot, serial, container));"
-         "CREATE TABLE IF NOT EXISTS edges(id INTEGER PRIMARY KEY, from_node INTEGER NOT NULL,"
-         " to_node INTEGER NOT NULL, sequence INTEGER NOT NULL, qty REAL, uom TEXT);"
-         "CREATE INDEX IF NOT EXISTS edges_from ON edges(from_node);"
-         "CREATE INDEX IF NOT EXISTS edges_to ON edges(to_node);"
-         "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL,"
-         " document TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');"
-         "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, id);");
+    exec(pragma);
+    exec("PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-65536;"
+         "PRAGMA temp_store=MEMORY");
+    exec("BEGIN");
+    exec(slurp(argv[2]));
+    exec("COMMIT");
 
+    sqlite3_stmt *dup = prepare("SELECT sequence FROM events WHERE event_id = ?1");
     sqlite3_stmt *ins_event = prepare(
-        db, "INSERT INTO events(event_id, kind, occurred_at_ms, tz_offset, work_order, raw) VALUES(?,?,?,?,?,?)");
-    sqlite3_stmt *upsert_node = prepare(
-        db,
-        "INSERT INTO nodes(kind, product, lot, serial, container, first_sequence, last_sequence)"
-        " VALUES('lot', ?, ?, '', '', ?1, ?1) ON CONFLICT(product, lot, serial, container)"
-        " DO UPDATE SET last_sequence = excluded.last_sequence RETURNING id");
-    sqlite3_stmt *ins_edge = prepare(db, "INSERT INTO edges(from_node, to_node, sequence, qty, uom) VALUES(?,?,?,?,?)");
-    sqlite3_stmt *ins_outbox = prepare(db, "INSERT INTO outbox(sequence, document, payload) VALUES(?,?,?)");
-    sqlite3_stmt *begin = prepare(db, "BEGIN IMMEDIATE");
-    sqlite3_stmt *commit = prepare(db, "COMMIT");
+        "INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,"
+        " work_order, client, recorded_at_ms, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    sqlite3_stmt *find_order = prepare("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1");
+    sqlite3_stmt *ins_order = prepare(
+        "INSERT INTO nodes (kind, name, origin, first_sequence) VALUES ('order', ?1, 'order', ?2)");
+    sqlite3_stmt *find_lot = prepare(
+        "SELECT id, origin, lot FROM nodes WHERE kind = 'lot' AND product = ?1 AND lot = ?2");
+    sqlite3_stmt *find_serial = prepare(
+        "SELECT id, origin, lot FROM nodes WHERE kind = 'serial' AND product = ?1 AND serial = ?2");
+    sqlite3_stmt *ins_node = prepare(
+        "INSERT INTO nodes (kind, product, lot, serial, container, origin, first_sequence)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    sqlite3_stmt *link = prepare("INSERT OR IGNORE INTO event_nodes (node_id, sequence, role) VALUES (?1, ?2, ?3)");
+    sqlite3_stmt *receipt = prepare(
+        "INSERT INTO receipts (node_id, supplier, supplier_lot, purchase_order, qty, uom, location, sequence)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    sqlite3_stmt *edge = prepare(
+        "INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    sqlite3_stmt *order_output = prepare(
+        "INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)"
+        " VALUES ('order_output', ?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (from_node, to_node) WHERE kind = 'order_output' DO UPDATE SET"
+        " qty = CASE WHEN excluded.qty IS NULL THEN qty ELSE coalesce(qty, 0) + excluded.qty END,"
+        " uom = CASE WHEN uom = '' THEN excluded.uom ELSE uom END");
+    sqlite3_stmt *outbox = prepare(
+        "INSERT INTO outbox (sequence, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,"
+        " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)");
 
-    unsigned char raw[200];
-    for (int i = 0; i < (int)sizeof raw; i++) raw[i] = (unsigned char)(i * 37 + 11);
-    char event_id[64], lot[32], payload[128];
-    const long lots = events / 10 > 0 ? events / 10 : 1;  // each lot seen ~10 times: inserts and updates
-    const sqlite3_int64 output_node = 1;
-    srand(42);
+    unsigned char raw[150];
+    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(i * 31 + 7);
+    char event_id[64], order[64], lot[64], serial[64], key[80];
+    long long now_ms = (long long)time(NULL) * 1000;
 
-    double t0 = now_s();
-    for (long i = 0; i < events; i++) {
-        if (i % per_txn == 0) {
-            step_done(db, begin, "BEGIN");
-            sqlite3_reset(begin);
+    double start = now_s();
+    for (long n = 0; n < events; n++) {
+        if (n % per_txn == 0) exec("BEGIN IMMEDIATE");
+        int receiving = n % 100 == 0;
+        snprintf(event_id, sizeof event_id, "ceiling-%ld", n);
+        snprintf(order, sizeof order, "WH/MO/%ld", n / 500);
+        snprintf(lot, sizeof lot, "L-ceiling-%ld", n / 100);
+        snprintf(serial, sizeof serial, "S-ceiling-%ld", n);
+
+        text(dup, 1, event_id);
+        if (step(dup)) die("duplicate event id");
+        sqlite3_reset(dup);
+        text(ins_event, 1, event_id);
+        text(ins_event, 2, receiving ? "received" : "consumed");
+        sqlite3_bind_int64(ins_event, 3, now_ms);
+        text(ins_event, 4, "+02:00");
+        text(ins_event, 5, "plant-1");
+        text(ins_event, 6, "wc-1");
+        text(ins_event, 7, "");
+        text(ins_event, 8, order);
+        text(ins_event, 9, "127.0.0.1");
+        sqlite3_bind_int64(ins_event, 10, now_ms);
+        sqlite3_bind_blob(ins_event, 11, raw, sizeof raw, SQLITE_TRANSIENT);
+        run(ins_event);
+        long long seq = sqlite3_last_insert_rowid(db);
+
+        text(find_order, 1, order);
+        long long order_id;
+        if (step(find_order)) {
+            order_id = sqlite3_column_int64(find_order, 0);
+            sqlite3_reset(find_order);
+        } else {
+            sqlite3_reset(find_order);
+            text(ins_order, 1, order);
+            sqlite3_bind_int64(ins_order, 2, seq);
+            run(ins_order);
+            order_id = sqlite3_last_insert_rowid(db);
         }
-        snprintf(event_id, sizeof event_id, "bench-%08lx-%04x-%04x-%012ld", (long)t0, rand() & 0xffff,
-                 rand() & 0xffff, i);
-        memcpy(raw, event_id, 36 < sizeof raw ? 36 : sizeof raw);
-        sqlite3_bind_text(ins_event, 1, event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins_event, 2, "consumed", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins_event, 3, 1764000000000LL + i);
-        sqlite3_bind_text(ins_event, 4, "+02:00", -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins_event, 5, "WH/MO/00042", -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins_event, 6, raw, sizeof raw, SQLITE_STATIC);
-        step_done(db, ins_event, "insert event");
-        sqlite3_reset(ins_event);
-        sqlite3_int64 sequence = sqlite3_last_insert_rowid(db);
+        sqlite3_bind_int64(link, 1, order_id);
+        sqlite3_bind_int64(link, 2, seq);
+        text(link, 3, "order");
+        run(link);
 
-        snprintf(lot, sizeof lot, "LOT-%06ld", (long)(rand() % lots));
-        sqlite3_bind_text(upsert_node, 1, "STEEL-S235", -1, SQLITE_STATIC);
-        sqlite3_bind_text(upsert_node, 2, lot, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(upsert_node, 3, sequence);
-        if (sqlite3_step(upsert_node) != SQLITE_ROW) die(db, "upsert node");
-        sqlite3_int64 node = sqlite3_column_int64(upsert_node, 0);
-        sqlite3_reset(upsert_node);
-
-        sqlite3_bind_int64(ins_edge, 1, node);
-        sqlite3_bind_int64(ins_edge, 2, output_node);
-        sqlite3_bind_int64(ins_edge, 3, sequence);
-        sqlite3_bind_double(ins_edge, 4, 12.5);
-        sqlite3_bind_text(ins_edge, 5, "kg", -1, SQLITE_STATIC);
-        step_done(db, ins_edge, "insert edge");
-        sqlite3_reset(ins_edge);
-
-        snprintf(payload, sizeof payload,
-                 "{\"model\":\"stock.move.line\",\"lot\":\"%s\",\"qty\":12.5,\"uom\":\"kg\",\"sequence\":%lld}", lot,
-                 (long long)sequence);
-        sqlite3_bind_int64(ins_outbox, 1, sequence);
-        sqlite3_bind_text(ins_outbox, 2, "mrp.production:WH/MO/00042", -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins_outbox, 3, payload, -1, SQLITE_STATIC);
-        step_done(db, ins_outbox, "insert outbox");
-        sqlite3_reset(ins_outbox);
-
-        if (i % per_txn == per_txn - 1 || i == events - 1) {
-            step_done(db, commit, "COMMIT");
-            sqlite3_reset(commit);
+        text(find_lot, 1, "STEEL");
+        text(find_lot, 2, lot);
+        long long lot_id;
+        if (step(find_lot)) {
+            lot_id = sqlite3_column_int64(find_lot, 0);
+            sqlite3_reset(find_lot);
+        } else {
+            sqlite3_reset(find_lot);
+            text(ins_node, 1, "lot");
+            text(ins_node, 2, "STEEL");
+            text(ins_node, 3, lot);
+            text(ins_node, 4, "");
+            text(ins_node, 5, "");
+            text(ins_node, 6, receiving ? "received" : "unknown");
+            sqlite3_bind_int64(ins_node, 7, seq);
+            run(ins_node);
+            lot_id = sqlite3_last_insert_rowid(db);
         }
+        sqlite3_bind_int64(link, 1, lot_id);
+        sqlite3_bind_int64(link, 2, seq);
+        text(link, 3, receiving ? "lot" : "component");
+        run(link);
+
+        if (receiving) {
+            sqlite3_bind_int64(receipt, 1, lot_id);
+            text(receipt, 2, "ACME");
+            text(receipt, 3, lot);
+            text(receipt, 4, "PO-1");
+            sqlite3_bind_double(receipt, 5, 1000);
+            text(receipt, 6, "kg");
+            text(receipt, 7, "");
+            sqlite3_bind_int64(receipt, 8, seq);
+            run(receipt);
+        } else {
+            text(find_serial, 1, "FRAME");
+            text(find_serial, 2, serial);
+            if (step(find_serial)) die("serial exists");
+            sqlite3_reset(find_serial);
+            text(ins_node, 1, "serial");
+            text(ins_node, 2, "FRAME");
+            text(ins_node, 3, "");
+            text(ins_node, 4, serial);
+            text(ins_node, 5, "");
+            text(ins_node, 6, "produced");
+            sqlite3_bind_int64(ins_node, 7, seq);
+            run(ins_node);
+            long long serial_id = sqlite3_last_insert_rowid(db);
+            sqlite3_bind_int64(link, 1, serial_id);
+            sqlite3_bind_int64(link, 2, seq);
+            text(link, 3, "into");
+            run(link);
+
+            text(edge, 1, "direct");
+            sqlite3_bind_int64(edge, 2, lot_id);
+            sqlite3_bind_int64(edge, 3, serial_id);
+            sqlite3_bind_double(edge, 4, 1.5);
+            text(edge, 5, "kg");
+            text(edge, 6, order);
+            sqlite3_bind_int64(edge, 7, seq);
+            run(edge);
+            sqlite3_bind_int64(order_output, 1, order_id);
+            sqlite3_bind_int64(order_output, 2, serial_id);
+            sqlite3_bind_null(order_output, 3);
+            text(order_output, 4, "");
+            text(order_output, 5, order);
+            sqlite3_bind_int64(order_output, 6, seq);
+            run(order_output);
+
+            snprintf(key, sizeof key, "work_order:%s", order);
+            sqlite3_bind_int64(outbox, 1, seq);
+            text(outbox, 2, "consumed");
+            text(outbox, 3, key);
+            text(outbox, 4, "batch");
+            sqlite3_bind_int64(outbox, 5, now_ms);
+            run(outbox);
+        }
+        if (n % per_txn == per_txn - 1 || n == events - 1) exec("COMMIT");
     }
-    double elapsed = now_s() - t0;
+    double elapsed = now_s() - start;
     printf("sqlite ceiling: %ld events in %.3f s = %.0f events/s (per_txn=%ld, synchronous=%s)\n", events, elapsed,
            events / elapsed, per_txn, sync);
-
-    sqlite3_finalize(ins_event);
-    sqlite3_finalize(upsert_node);
-    sqlite3_finalize(ins_edge);
-    sqlite3_finalize(ins_outbox);
-    sqlite3_finalize(begin);
-    sqlite3_finalize(commit);
-    if (sqlite3_close(db) != SQLITE_OK) die(db, "close");
+    sqlite3_close(db);
     return 0;
 }
