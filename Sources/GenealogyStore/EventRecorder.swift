@@ -15,6 +15,8 @@ struct EventRecorder {
     }
 
     let rows: GenealogyRows
+    /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
+    var holdOnQualityFail = false
     private var db: SQLiteConnection { rows.db }
 
     init(db: SQLiteConnection, nowMs: Int64) {
@@ -41,6 +43,7 @@ struct EventRecorder {
             ])
         let sequence = db.lastInsertRowID
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
+        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
         return .stored(sequence)
     }
 

@@ -81,6 +81,7 @@ public final class GenealogyStore: Sendable {
 
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let writer = IngestWriter(db: db, inbox: inbox, maxBatchEvents: options.maxBatchEvents, logger: logger)
+        writer.holdOnQualityFail = options.holdOnQualityFail
         writer.start()
         let checkpointer = WALCheckpointer(path: path, logger: logger)
         checkpointer.start()

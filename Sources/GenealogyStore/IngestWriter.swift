@@ -51,6 +51,8 @@ final class IngestWriter: @unchecked Sendable {
     private var db: SQLiteConnection?
     private let inbox: WriterInbox
     private let maxBatchEvents: Int
+    /// `StoreOptions.holdOnQualityFail`; set before `start()`.
+    var holdOnQualityFail = false
     private let logger: Logger
 
     init(db: SQLiteConnection, inbox: WriterInbox, maxBatchEvents: Int, logger: Logger) {
@@ -129,7 +131,8 @@ final class IngestWriter: @unchecked Sendable {
     /// event fails, rolls the batch back and records it again with one savepoint per event, so
     /// only the failing events fail.
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
-        let recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        recorder.holdOnQualityFail = holdOnQualityFail
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             var outcomes: [IngestOutcome] = []

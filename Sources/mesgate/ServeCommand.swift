@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         var storeOptions = StoreOptions()
         storeOptions.synchronous = settings.synchronous
         storeOptions.queueCapacity = settings.queueCapacity
+        storeOptions.holdOnQualityFail = settings.holdOnQualityFail
         let store: GenealogyStore
         do {
             store = try GenealogyStore.open(directory: settings.dataDirectory, options: storeOptions, logger: logger)

@@ -51,6 +51,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
+    @Flag(
+        help: "A QualityResult FAIL places a hold on its lot, propagated forward. [env: MESGATE_HOLD_ON_QUALITY_FAIL=1]"
+    )
+    var holdOnQualityFail = false
+
     /// Every key a config file may hold, and whether its value is text or a whole number.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
@@ -95,6 +100,8 @@ struct ServeOptions: ParsableArguments {
             throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         settings.logLevel = logLevel
+        settings.holdOnQualityFail =
+            holdOnQualityFail || ["1", "true", "yes"].contains(environment["MESGATE_HOLD_ON_QUALITY_FAIL"] ?? "")
         return settings
     }
 

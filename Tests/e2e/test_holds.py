@@ -164,3 +164,18 @@ def test_exceptions_command_lists_refused_shipments(pb, server, ids, binary):
                          timeout=30)
     assert out.returncode == 0, out.stderr
     assert "shipment_refused:" in out.stdout and f"{ids}-ship-S" in out.stdout
+
+
+def test_quality_fail_places_a_hold_when_configured(pb, server, server_factory, ids):
+    m = pb.events_pb2
+    for srv, expect in ((server, "active"), (server_factory(extra_args=["--hold-on-quality-fail"]), "hold")):
+        R, I, S, P, X = build(pb, srv, ids)
+        fail = mk(pb, f"{ids}-qc", quality=m.QualityResult(lot=I, check="moisture", outcome=m.QualityResult.FAIL))
+        with srv.channel() as ch:
+            assert pb.events_pb2_grpc.EventIngestStub(ch).Publish(fail, timeout=10).result == m.Ack.ACCEPTED
+        st = statuses(pb, srv, R)
+        assert st[k(I)] == st[k(S)] == st[k(P)] == expect and st[k(R)] == "active"
+        if expect == "hold":
+            assert "moisture" in srv.scalar("SELECT reason FROM holds ORDER BY id DESC LIMIT 1")
+            released = quality(pb, srv).ReleaseHold(pb.quality_pb2.HoldRequest(lot=I), timeout=10).held
+            assert keyset(released) == {k(I), k(S), k(P)}
