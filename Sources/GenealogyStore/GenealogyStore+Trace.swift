@@ -8,12 +8,20 @@ extension GenealogyStore {
     /// the shipments of every node reached, and of every container reached through a containment
     /// that was open when the container shipped ("shipping a pallet ships its contents").
     public func trace(_ request: TraceRequest) throws -> TraceResult? {
-        try storeQuery { db throws(SQLiteError) in try Self.trace(request, on: db) }
+        try storeQuery { db throws(SQLiteError) in
+            // One read transaction for the whole walk: one snapshot, and no lock/unlock of the
+            // file per statement (in autocommit every query takes and drops its own read lock).
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            return try Self.trace(request, on: db)
+        }
     }
 
     /// Every stored event that names the lot (under any role), oldest first; nil for an unknown lot.
     public func lotHistory(_ lot: LotRef) throws -> [StoredEvent]? {
         try storeQuery { db throws(SQLiteError) -> [StoredEvent]? in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
             guard let node = try TraceWalker(db: db).node(lot) else { return nil }
             var events: [StoredEvent] = []
             try db.cachedStatement(
@@ -64,19 +72,32 @@ extension GenealogyStore {
         return node.status == "held" ? "hold" : node.status
     }
 
+    /// The ids of `nodes` (orders left out) as JSON arrays of at most `chunk` ids, for
+    /// `node_id IN (SELECT value FROM json_each(?1))`: one statement per chunk instead of one per node.
+    private static func idChunks(_ nodes: [WalkNode], chunk: Int = 2_000) -> [String] {
+        let ids = nodes.filter { $0.kind != "order" }.map { String($0.id) }
+        return stride(from: 0, to: ids.count, by: chunk).map {
+            "[" + ids[$0..<min($0 + chunk, ids.count)].joined(separator: ",") + "]"
+        }
+    }
+
     private static func receipts(of nodes: [WalkNode], on db: SQLiteConnection) throws(SQLiteError)
         -> [TraceReceipt]
     {
+        let refs = Dictionary(nodes.map { ($0.id, $0.ref.lot) }, uniquingKeysWith: { a, _ in a })
         let select = try db.cachedStatement(
-            "SELECT supplier, supplier_lot, purchase_order, qty, uom FROM receipts WHERE node_id = ?1 ORDER BY id")
+            """
+            SELECT node_id, supplier, supplier_lot, purchase_order, qty, uom FROM receipts
+            WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
+            """)
         var found: [TraceReceipt] = []
-        for node in nodes where node.kind != "order" {
-            guard let lot = node.ref.lot else { continue }
-            try select.query([.integer(node.id)]) {
+        for chunk in idChunks(nodes) {
+            try select.query([.text(chunk)]) {
+                guard let lot = refs[$0.int64(at: 0)] ?? nil else { return }
                 found.append(
                     TraceReceipt(
-                        lot: lot, supplier: $0.string(at: 0), supplierLot: $0.string(at: 1),
-                        purchaseOrder: $0.string(at: 2), qty: quantity($0, 3)))
+                        lot: lot, supplier: $0.string(at: 1), supplierLot: $0.string(at: 2),
+                        purchaseOrder: $0.string(at: 3), qty: quantity($0, 4)))
             }
         }
         return found
@@ -90,23 +111,25 @@ extension GenealogyStore {
         for edge in walk.edges where edge.kind == "containment" {
             windows[edge.to, default: []].append((edge.sequence, edge.endedSequence))
         }
+        let nodes = Dictionary(walk.nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let select = try db.cachedStatement(
-            "SELECT customer, delivery, qty, uom, sequence FROM shipments WHERE node_id = ?1 ORDER BY id")
+            """
+            SELECT node_id, customer, delivery, qty, uom, sequence FROM shipments
+            WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
+            """)
         var found: [TraceShipment] = []
-        for node in walk.nodes where node.kind != "order" {
-            guard let lot = node.ref.lot else { continue }
-            let reachedThrough = node.kind == "container" && node.id != startID ? windows[node.id] : nil
-            try select.query([.integer(node.id)]) { row throws(SQLiteError) in
-                let sequence = row.int64(at: 4)
-                if let reachedThrough,
-                    !reachedThrough.contains(where: { $0.packed < sequence && ($0.ended ?? .max) > sequence })
+        for chunk in idChunks(walk.nodes) {
+            try select.query([.text(chunk)]) { row throws(SQLiteError) in
+                guard let node = nodes[row.int64(at: 0)], let lot = node.ref.lot else { return }
+                let sequence = row.int64(at: 5)
+                if node.kind == "container" && node.id != startID,
+                    !(windows[node.id] ?? []).contains(where: { $0.packed < sequence && ($0.ended ?? .max) > sequence })
                 {
                     return
                 }
                 found.append(
                     TraceShipment(
-                        lot: lot, customer: row.string(at: 0), delivery: row.string(at: 1),
-                        qty: quantity(row, 2)))
+                        lot: lot, customer: row.string(at: 1), delivery: row.string(at: 2), qty: quantity(row, 3)))
             }
         }
         return found
