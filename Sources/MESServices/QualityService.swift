@@ -6,8 +6,8 @@ import MESMessages
 import NIOCore
 
 /// `mes.v1.Quality`: PlaceHold and ReleaseHold, run on the store's writer thread so that a hold
-/// and the Shipped events around it are serialized. Who placed it: the `x-mes-user` metadata when
-/// given, else the peer address (authentication will name the client).
+/// and the Shipped events around it are serialized. Who placed it: the client named by the bearer
+/// token, else the peer address (when the server runs without authentication).
 public struct QualityService: Sendable {
     public static let serviceName = "mes.v1.Quality"
 
@@ -49,7 +49,7 @@ public struct QualityService: Sendable {
         guard request.lot.isTracked else {
             return done(.failure(GRPCStatus(.invalidArgument, "lot: must name a lot, serial or container")))
         }
-        let who = context.metadata("x-mes-user") ?? context.peer
+        let who = context.client ?? context.peer
         let logger = self.logger
         let completion: @Sendable (HoldOutcome) -> Void = { outcome in
             switch outcome {
