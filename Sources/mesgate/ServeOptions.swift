@@ -52,7 +52,8 @@ struct ServeOptions: ParsableArguments {
     var logLevel: String?
 
     @Flag(
-        help: "A QualityResult FAIL places a hold on its lot, propagated forward. [env: MESGATE_HOLD_ON_QUALITY_FAIL=1]"
+        help:
+            "A QualityResult FAIL places a hold on its lot, propagated forward. [env: MESGATE_HOLD_ON_QUALITY_FAIL=true]"
     )
     var holdOnQualityFail = false
 
@@ -87,7 +88,7 @@ struct ServeOptions: ParsableArguments {
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
-        "shutdown-grace-seconds": .integer,
+        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
@@ -127,8 +128,11 @@ struct ServeOptions: ParsableArguments {
             throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         settings.logLevel = logLevel
-        settings.holdOnQualityFail =
-            holdOnQualityFail || ["1", "true", "yes"].contains(environment["MESGATE_HOLD_ON_QUALITY_FAIL"] ?? "")
+        let holdText = reader.string(forKey: "hold-on-quality-fail") ?? "false"
+        guard let holdOnFail = ["true": true, "false": false, "1": true, "0": false][holdText] else {
+            throw ConfigurationError("hold-on-quality-fail must be true or false, not \(holdText)")
+        }
+        settings.holdOnQualityFail = holdOnQualityFail || holdOnFail
         try resolveSecurity(into: &settings, reader)
         return settings
     }
