@@ -110,7 +110,8 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster",
+                "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
+                "HTTP2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

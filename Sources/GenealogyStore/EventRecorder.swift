@@ -10,9 +10,13 @@ struct EventRecorder {
     enum Result {
         case stored(Int64)
         case duplicate(Int64)
+        /// Not stored: a Shipped of a held item (recorded in `refused_events`).
+        case refused(String)
     }
 
     let rows: GenealogyRows
+    /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
+    var holdOnQualityFail = false
     private var db: SQLiteConnection { rows.db }
 
     init(db: SQLiteConnection, nowMs: Int64) {
@@ -25,6 +29,7 @@ struct EventRecorder {
         // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
         let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
         if case .integer(let sequence) = original { return .duplicate(sequence) }
+        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) { return .refused(reason) }
         try db.run(
             """
             INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
@@ -38,6 +43,7 @@ struct EventRecorder {
             ])
         let sequence = db.lastInsertRowID
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
+        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
         return .stored(sequence)
     }
 

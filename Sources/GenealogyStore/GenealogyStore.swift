@@ -17,7 +17,7 @@ public final class GenealogyStore: Sendable {
 
     /// The path of the database file.
     public let path: String
-    private let inbox: WriterInbox
+    let inbox: WriterInbox
     private let readers: ReaderPool
     private let checkpointer: WALCheckpointer
     private let logger: Logger
@@ -81,6 +81,7 @@ public final class GenealogyStore: Sendable {
 
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let writer = IngestWriter(db: db, inbox: inbox, maxBatchEvents: options.maxBatchEvents, logger: logger)
+        writer.holdOnQualityFail = options.holdOnQualityFail
         writer.start()
         let checkpointer = WALCheckpointer(path: path, logger: logger)
         checkpointer.start()

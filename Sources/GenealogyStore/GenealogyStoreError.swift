@@ -20,6 +20,8 @@ public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConver
         case queryFailed
         /// The store is closed.
         case closed
+        /// The event was refused (a Shipped of a held item); it is not stored.
+        case refused
     }
 
     public var code: Code

@@ -51,6 +51,8 @@ final class IngestWriter: @unchecked Sendable {
     private var db: SQLiteConnection?
     private let inbox: WriterInbox
     private let maxBatchEvents: Int
+    /// `StoreOptions.holdOnQualityFail`; set before `start()`.
+    var holdOnQualityFail = false
     private let logger: Logger
 
     init(db: SQLiteConnection, inbox: WriterInbox, maxBatchEvents: Int, logger: Logger) {
@@ -130,15 +132,22 @@ final class IngestWriter: @unchecked Sendable {
     /// event fails, rolls the batch back and records it again with one savepoint per event, so
     /// only the failing events fail.
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
-        let recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        recorder.holdOnQualityFail = holdOnQualityFail
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for submission in batch {
+                if let command = submission.command {
+                    try command.body(db, recorder.rows.nowMs)
+                    outcomes.append(.accepted(sequence: 0))
+                    continue
+                }
                 switch try recorder.record(submission.request) {
                 case .stored(let sequence): outcomes.append(.accepted(sequence: sequence))
                 case .duplicate(let sequence): outcomes.append(.duplicate(sequence: sequence))
+                case .refused(let reason): outcomes.append(.failed(GenealogyStoreError(.refused, reason)))
                 }
             }
             try db.run("COMMIT")
@@ -158,7 +167,13 @@ final class IngestWriter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            for submission in batch { outcomes.append(try record(submission.request, recorder, db)) }
+            for submission in batch {
+                if let command = submission.command {
+                    outcomes.append(try run(command, db))
+                } else {
+                    outcomes.append(try record(submission.request, recorder, db))
+                }
+            }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
             return outcomes
@@ -183,6 +198,7 @@ final class IngestWriter: @unchecked Sendable {
             switch result {
             case .stored(let sequence): return .accepted(sequence: sequence)
             case .duplicate(let sequence): return .duplicate(sequence: sequence)
+            case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
             }
         } catch {
             guard db.isInTransaction else { throw error }

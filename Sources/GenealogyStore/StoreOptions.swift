@@ -17,6 +17,8 @@ public struct StoreOptions: Sendable {
     public var maxBatchEvents: Int = 4_096
     /// Idle read-only connections kept for `read`.
     public var readerCount: Int = 4
+    /// Whether a QualityResult FAIL places a (propagating) hold on its lot.
+    public var holdOnQualityFail = false
 
     public init() {}
 }

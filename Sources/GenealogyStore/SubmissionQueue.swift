@@ -2,6 +2,8 @@
 struct Submission: Sendable {
     var request: IngestRequest
     var completion: @Sendable (IngestOutcome) -> Void
+    /// A store command (a hold, a release) to run in the batch instead of recording `request`.
+    var command: WriterCommand? = nil
 }
 
 /// The writer's inbox: a FIFO of submissions with a capacity, plus the store's lifecycle.

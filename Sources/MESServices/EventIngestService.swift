@@ -80,6 +80,9 @@ public struct EventIngestService: Sendable {
         switch outcome {
         case .accepted(let sequence): return .success(Ack(eventID: eventID, result: .accepted, sequence: sequence))
         case .duplicate(let sequence): return .success(Ack(eventID: eventID, result: .duplicate, sequence: sequence))
+        case .failed(let error) where error.code == .refused:
+            // A Shipped of a held item: REJECTED on a stream; Publish turns it into FAILED_PRECONDITION.
+            return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "shipped.lot"))
         case .failed(let error):
             logger.error(
                 "ingest.commit.failed",

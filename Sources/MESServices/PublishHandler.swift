@@ -49,6 +49,8 @@ final class PublishHandler: GRPCCallHandler {
         writer.releaseOldestMessage()
         guard !writer.isFinished else { return }
         switch service.ack(eventID: eventID, outcome: outcome, context: context) {
+        case .success(let ack) where ack.result == .rejected:
+            writer.finish(GRPCStatus(.failedPrecondition, "\(ack.field): \(ack.reason)"))
         case .success(let ack):
             writer.send(ByteBuffer(bytes: AckCodec.encode(ack)))
             writer.finish(.ok)

@@ -20,6 +20,13 @@ struct ExceptionsCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(
+        help: """
+            Mass balance tolerance per production order, a fraction of the quantity consumed (0.05: 5 %); \
+            orders outside it are listed as mass_balance exceptions. Negative: skip the mass balance.
+            """)
+    var massBalanceTolerance: Double = 0.05
+
     func run() async throws {
         let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
         guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
@@ -32,14 +39,30 @@ struct ExceptionsCommand: AsyncParsableCommand {
             throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
         }
         defer { store.close() }
-        let counts = try store.exceptionCounts()
+        var counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
         let listed = try store.exceptions(limit: max(0, limit))
+        let refused = try store.refusedEvents(limit: max(0, limit))
+        let balance =
+            massBalanceTolerance < 0 ? [] : try MassBalance(tolerance: massBalanceTolerance).findings(in: store)
+        if !balance.isEmpty { counts["mass_balance"] = balance.count }
         if json {
             let object: [String: Any] = [
                 "counts": counts,
                 "exceptions": listed.map {
                     [
                         "id": $0.id, "kind": $0.kind, "sequence": $0.sequence, "event_id": $0.eventID,
+                        "detail": $0.detail, "created_at_ms": $0.createdAtMs,
+                    ] as [String: Any]
+                },
+                "mass_balance": balance.prefix(max(0, limit)).map {
+                    [
+                        "work_order": $0.workOrder, "uom": $0.uom, "consumed": $0.consumed, "reported": $0.reported,
+                        "sequence": $0.lastSequence, "detail": $0.detail,
+                    ] as [String: Any]
+                },
+                "refused": refused.map {
+                    [
+                        "id": $0.id, "kind": $0.kind, "event_id": $0.eventID, "client": $0.client,
                         "detail": $0.detail, "created_at_ms": $0.createdAtMs,
                     ] as [String: Any]
                 },
@@ -57,5 +80,8 @@ struct ExceptionsCommand: AsyncParsableCommand {
         for x in listed {
             print("#\(x.id) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)")
         }
+        // Refused events (a Shipped of a held item) are not stored as events: no sequence.
+        for x in balance.prefix(max(0, limit)) { print("mass_balance \(x.detail)") }
+        for x in refused { print("refused #\(x.id) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)") }
     }
 }

@@ -48,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         var storeOptions = StoreOptions()
         storeOptions.synchronous = settings.synchronous
         storeOptions.queueCapacity = settings.queueCapacity
+        storeOptions.holdOnQualityFail = settings.holdOnQualityFail
         let store: GenealogyStore
         do {
             store = try GenealogyStore.open(directory: settings.dataDirectory, options: storeOptions, logger: logger)
@@ -67,9 +68,10 @@ struct ServeCommand: AsyncParsableCommand {
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
         let board = WorkOrderBoard(orders: (try? store.releasedWorkOrders()) ?? [])
-        let methods =
-            ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
-            + WorkOrdersService(board: board).methods
+        var methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        methods += WorkOrdersService(board: board).methods
+        methods += GenealogyService(store: store, logger: logger).methods
+        methods += QualityService(store: store, logger: logger).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host

@@ -51,6 +51,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
+    @Flag(
+        help:
+            "A QualityResult FAIL places a hold on its lot, propagated forward. [env: MESGATE_HOLD_ON_QUALITY_FAIL=true]"
+    )
+    var holdOnQualityFail = false
+
     @Option(
         help:
             "Token file: one line per token, <client-name> <role> sha256:<hex>; reloaded on SIGHUP. Without it, no authentication (loopback development only). [env: MESGATE_TOKENS]"
@@ -82,7 +88,7 @@ struct ServeOptions: ParsableArguments {
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
-        "shutdown-grace-seconds": .integer,
+        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
@@ -122,6 +128,11 @@ struct ServeOptions: ParsableArguments {
             throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         settings.logLevel = logLevel
+        let holdText = reader.string(forKey: "hold-on-quality-fail") ?? "false"
+        guard let holdOnFail = ["true": true, "false": false, "1": true, "0": false][holdText] else {
+            throw ConfigurationError("hold-on-quality-fail must be true or false, not \(holdText)")
+        }
+        settings.holdOnQualityFail = holdOnQualityFail || holdOnFail
         try resolveSecurity(into: &settings, reader)
         return settings
     }

@@ -12,6 +12,7 @@ struct ServeSettings {
     var maxMessageBytes = 4 * 1024 * 1024
     var maxConcurrentStreams = 256
     var queueCapacity = 65_536
+    var holdOnQualityFail = false
     var shutdownGraceSeconds = 10
     var logLevel = LogLevel.info
     var security = SecuritySettings()

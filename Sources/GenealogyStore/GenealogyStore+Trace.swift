@@ -1,0 +1,152 @@
+public import MESDomain
+import SQLite
+
+/// Traces and lot histories, on a pooled read-only connection on the caller's thread.
+extension GenealogyStore {
+    /// Walks the genealogy from `request.lot` (see `TraceWalker`); nil when the store never saw the
+    /// lot. Backward traces list the supplier receipts of every node reached; forward traces list
+    /// the shipments of every node reached, and of every container reached through a containment
+    /// that was open when the container shipped ("shipping a pallet ships its contents").
+    public func trace(_ request: TraceRequest) throws -> TraceResult? {
+        try storeQuery { db throws(SQLiteError) in
+            // One read transaction for the whole walk: one snapshot, and no lock/unlock of the
+            // file per statement (in autocommit every query takes and drops its own read lock).
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            return try Self.trace(request, on: db)
+        }
+    }
+
+    /// Every stored event that names the lot (under any role), oldest first; nil for an unknown lot.
+    public func lotHistory(_ lot: LotRef) throws -> [StoredEvent]? {
+        try storeQuery { db throws(SQLiteError) -> [StoredEvent]? in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            guard let node = try TraceWalker(db: db).node(lot) else { return nil }
+            var events: [StoredEvent] = []
+            try db.cachedStatement(
+                """
+                SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw
+                FROM event_nodes en JOIN events e ON e.sequence = en.sequence
+                WHERE en.node_id = ?1 ORDER BY en.sequence
+                """
+            ).query([.integer(node.id)]) {
+                events.append(
+                    StoredEvent(
+                        sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
+                        client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5)))
+            }
+            return events
+        }
+    }
+
+    static func trace(_ request: TraceRequest, on db: SQLiteConnection) throws(SQLiteError) -> TraceResult? {
+        let walker = TraceWalker(db: db)
+        guard let start = try walker.node(request.lot) else { return nil }
+        let direction: TraceDirection = request.direction == .backward ? .backward : .forward
+        let walk = try walker.walk(
+            from: start, direction: direction, maxDepth: max(0, request.maxDepth), maxNodes: max(0, request.maxNodes))
+        var refs: [Int64: TraceNodeRef] = [:]
+        refs.reserveCapacity(walk.nodes.count)
+        var result = TraceResult(truncated: walk.truncated)
+        result.nodes.reserveCapacity(walk.nodes.count)
+        for node in walk.nodes {
+            refs[node.id] = node.ref
+            result.nodes.append(TraceNode(ref: node.ref, depth: node.depth, status: traceStatus(node)))
+        }
+        result.edges = walk.edges.compactMap { edge in
+            guard let from = refs[edge.from], let to = refs[edge.to] else { return nil }
+            return TraceEdge(from: from, to: to, kind: edge.kind, qty: edge.qty, workOrder: edge.workOrder)
+        }
+        if direction == .backward {
+            result.receipts = try receipts(of: walk.nodes, on: db)
+        } else {
+            result.shipments = try shipments(of: walk, startID: start.id, on: db)
+        }
+        return result
+    }
+
+    /// The status a trace shows: `hold` for a held item, `order` for a production order.
+    static func traceStatus(_ node: WalkNode) -> String {
+        if node.kind == "order" { return "order" }
+        return node.status == "held" ? "hold" : node.status
+    }
+
+    /// The ids of `nodes` (orders left out) as JSON arrays of at most `chunk` ids, for
+    /// `node_id IN (SELECT value FROM json_each(?1))`: one statement per chunk instead of one per node.
+    private static func idChunks(_ nodes: [WalkNode], chunk: Int = 2_000) -> [String] {
+        let ids = nodes.filter { $0.kind != "order" }.map { String($0.id) }
+        return stride(from: 0, to: ids.count, by: chunk).map {
+            "[" + ids[$0..<min($0 + chunk, ids.count)].joined(separator: ",") + "]"
+        }
+    }
+
+    private static func receipts(of nodes: [WalkNode], on db: SQLiteConnection) throws(SQLiteError)
+        -> [TraceReceipt]
+    {
+        let refs = Dictionary(nodes.map { ($0.id, $0.ref.lot) }, uniquingKeysWith: { a, _ in a })
+        let select = try db.cachedStatement(
+            """
+            SELECT node_id, supplier, supplier_lot, purchase_order, qty, uom FROM receipts
+            WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
+            """)
+        var found: [TraceReceipt] = []
+        for chunk in idChunks(nodes) {
+            try select.query([.text(chunk)]) {
+                guard let lot = refs[$0.int64(at: 0)] ?? nil else { return }
+                found.append(
+                    TraceReceipt(
+                        lot: lot, supplier: $0.string(at: 1), supplierLot: $0.string(at: 2),
+                        purchaseOrder: $0.string(at: 3), qty: quantity($0, 4)))
+            }
+        }
+        return found
+    }
+
+    private static func shipments(of walk: TraceWalker.Walk, startID: Int64, on db: SQLiteConnection)
+        throws(SQLiteError) -> [TraceShipment]
+    {
+        // The containment windows through which each container was reached.
+        var windows: [Int64: [(packed: Int64, ended: Int64?)]] = [:]
+        for edge in walk.edges where edge.kind == "containment" {
+            windows[edge.to, default: []].append((edge.sequence, edge.endedSequence))
+        }
+        let nodes = Dictionary(walk.nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let select = try db.cachedStatement(
+            """
+            SELECT node_id, customer, delivery, qty, uom, sequence FROM shipments
+            WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
+            """)
+        var found: [TraceShipment] = []
+        for chunk in idChunks(walk.nodes) {
+            try select.query([.text(chunk)]) { row throws(SQLiteError) in
+                guard let node = nodes[row.int64(at: 0)], let lot = node.ref.lot else { return }
+                let sequence = row.int64(at: 5)
+                if node.kind == "container" && node.id != startID,
+                    !(windows[node.id] ?? []).contains(where: { $0.packed < sequence && ($0.ended ?? .max) > sequence })
+                {
+                    return
+                }
+                found.append(
+                    TraceShipment(
+                        lot: lot, customer: row.string(at: 1), delivery: row.string(at: 2), qty: quantity(row, 3)))
+            }
+        }
+        return found
+    }
+
+    private static func quantity(_ row: SQLiteStatement, _ i: Int) -> Quantity? {
+        row.isNull(at: i) ? nil : Quantity(value: row.double(at: i), uom: row.string(at: i + 1))
+    }
+
+    /// `read`, with SQLite errors turned into `GenealogyStoreError.queryFailed`.
+    func storeQuery<T>(_ body: (SQLiteConnection) throws(SQLiteError) -> T) throws -> T {
+        try read { db in
+            do throws(SQLiteError) {
+                return try body(db)
+            } catch {
+                throw GenealogyStoreError(.queryFailed, "a store query failed", underlying: error)
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import MESDomain
+import SQLite
+
+/// What became of a hold or a release.
+public enum HoldOutcome: Sendable, Hashable {
+    /// Done: the lots, serials and containers the hold covers (or the release freed).
+    case changed([LotRef])
+    /// The store never saw the lot.
+    case notFound
+    /// A release for a lot with no open hold placed on it.
+    case noOpenHold
+    /// Not done (store closed, queue full, or the transaction failed).
+    case failed(GenealogyStoreError)
+}
+
+/// Places and releases holds on the write connection. Writer thread only, inside a transaction.
+///
+/// A hold covers its root and, with `propagate`, every lot, serial and container reached forward
+/// from it (through orders, splits and open containment); each covered item is set `held` and
+/// listed in `hold_items` with its prior status. A release ends the holds placed on its lot and
+/// gives every item they covered that no other open hold covers its status back, derived from the
+/// item's events (shipped or scrapped, the later one, else active), so a Shipped or Scrapped stored
+/// while the item was held is not lost.
+struct HoldBook {
+    let db: SQLiteConnection
+    let nowMs: Int64
+
+    func place(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {
+        let walker = TraceWalker(db: db)
+        guard let root = try walker.node(request.lot) else { return .notFound }
+        try db.run(
+            """
+            INSERT INTO holds (node_id, reason, placed_by, propagate, placed_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+            """,
+            [
+                .integer(root.id), .text(request.reason), .text(who), .integer(request.propagate ? 1 : 0),
+                .integer(nowMs),
+            ])
+        let hold = db.lastInsertRowID
+        let covered =
+            request.propagate
+            ? try walker.walk(from: root, direction: .forward, openContainmentOnly: true).nodes : [root]
+        var held: [LotRef] = []
+        for node in covered where node.kind != "order" {
+            guard let lot = node.ref.lot else { continue }
+            try db.run(
+                "INSERT OR IGNORE INTO hold_items (hold_id, node_id, prior_status) VALUES (?1, ?2, ?3)",
+                [.integer(hold), .integer(node.id), .text(node.status)])
+            if node.status != "held" {
+                try db.run("UPDATE nodes SET status = 'held' WHERE id = ?1", [.integer(node.id)])
+            }
+            held.append(lot)
+        }
+        return .changed(held)
+    }
+
+    func release(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {
+        guard let root = try TraceWalker(db: db).node(request.lot) else { return .notFound }
+        var holds: [Int64] = []
+        try db.cachedStatement("SELECT id FROM holds WHERE node_id = ?1 AND released_at_ms IS NULL ORDER BY id")
+            .query([.integer(root.id)]) { holds.append($0.int64(at: 0)) }
+        guard !holds.isEmpty else { return .noOpenHold }
+        var freed: [LotRef] = []
+        var seen: Set<Int64> = []
+        for hold in holds {
+            try db.run(
+                "UPDATE holds SET released_at_ms = ?2, released_by = ?3, release_reason = ?4 WHERE id = ?1",
+                [.integer(hold), .integer(nowMs), .text(who), .text(request.reason)])
+            var items: [WalkNode] = []
+            try db.cachedStatement(
+                """
+                SELECT \(TraceWalker.nodeColumns) FROM hold_items h JOIN nodes n ON n.id = h.node_id
+                WHERE h.hold_id = ?1 ORDER BY n.id
+                """
+            ).query([.integer(hold)]) { items.append(TraceWalker.walkNode($0, at: 0, depth: 0)) }
+            for item in items where seen.insert(item.id).inserted {
+                guard try !stillHeld(item.id) else { continue }
+                try db.run(
+                    "UPDATE nodes SET status = ?2 WHERE id = ?1", [.integer(item.id), .text(try status(item.id))])
+                if let lot = item.ref.lot { freed.append(lot) }
+            }
+        }
+        return .changed(freed)
+    }
+
+    /// Whether another open hold covers the node.
+    private func stillHeld(_ node: Int64) throws(SQLiteError) -> Bool {
+        try db.cachedStatement(
+            """
+            SELECT 1 FROM hold_items i JOIN holds h ON h.id = i.hold_id
+            WHERE i.node_id = ?1 AND h.released_at_ms IS NULL LIMIT 1
+            """
+        ).first([.integer(node)]) { _ in true } ?? false
+    }
+
+    /// The status the node's events give it: its latest Shipped or Scrapped, else active.
+    private func status(_ node: Int64) throws(SQLiteError) -> String {
+        try db.cachedStatement(
+            """
+            SELECT e.kind FROM event_nodes en JOIN events e ON e.sequence = en.sequence
+            WHERE en.node_id = ?1 AND en.role = 'lot' AND e.kind IN ('shipped', 'scrapped')
+            ORDER BY en.sequence DESC LIMIT 1
+            """
+        ).first([.integer(node)]) { $0.string(at: 0) } ?? "active"
+    }
+}

@@ -1,0 +1,133 @@
+/// Which way a trace walks the genealogy: what went into a lot, or where it went.
+public enum TraceDirection: Int32, Sendable, Hashable {
+    case unspecified = 0
+    /// What went into the lot: components, suppliers, purchase orders (root cause).
+    case backward = 1
+    /// Where the lot went: products made from it, containers, customers (recall).
+    case forward = 2
+}
+
+/// A trace question: start lot, direction and limits (0 means no limit).
+public struct TraceRequest: Sendable, Hashable {
+    public var lot: LotRef
+    public var direction: TraceDirection
+    public var maxDepth: Int
+    public var maxNodes: Int
+
+    public init(lot: LotRef, direction: TraceDirection, maxDepth: Int = 0, maxNodes: Int = 0) {
+        self.lot = lot
+        self.direction = direction
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+    }
+}
+
+/// One node of a trace's graph: a lot, serial or container (`lot` set) or a production order
+/// (`workOrder` set, `lot` nil).
+public struct TraceNodeRef: Sendable, Hashable, CustomStringConvertible {
+    public var lot: LotRef?
+    public var workOrder: String
+
+    public init(lot: LotRef?, workOrder: String = "") {
+        self.lot = lot
+        self.workOrder = workOrder
+    }
+
+    public var description: String { lot.map { "\($0)" } ?? "order \(workOrder)" }
+}
+
+/// A node reached by a trace, with its distance from the start and its status (`active`,
+/// `shipped`, `scrapped`, `hold`; orders are `order`).
+public struct TraceNode: Sendable, Hashable {
+    public var ref: TraceNodeRef
+    public var depth: Int
+    public var status: String
+
+    public init(ref: TraceNodeRef, depth: Int, status: String) {
+        self.ref = ref
+        self.depth = depth
+        self.status = status
+    }
+}
+
+/// "from went into to": `kind` is direct, order_input, order_output, containment or split.
+public struct TraceEdge: Sendable, Hashable {
+    public var from: TraceNodeRef
+    public var to: TraceNodeRef
+    public var kind: String
+    public var qty: Quantity?
+    public var workOrder: String
+
+    public init(from: TraceNodeRef, to: TraceNodeRef, kind: String, qty: Quantity?, workOrder: String) {
+        self.from = from
+        self.to = to
+        self.kind = kind
+        self.qty = qty
+        self.workOrder = workOrder
+    }
+}
+
+/// A supplier receipt reached by a backward trace.
+public struct TraceReceipt: Sendable, Hashable {
+    public var lot: LotRef
+    public var supplier: String
+    public var supplierLot: String
+    public var purchaseOrder: String
+    public var qty: Quantity?
+
+    public init(lot: LotRef, supplier: String, supplierLot: String, purchaseOrder: String, qty: Quantity?) {
+        self.lot = lot
+        self.supplier = supplier
+        self.supplierLot = supplierLot
+        self.purchaseOrder = purchaseOrder
+        self.qty = qty
+    }
+}
+
+/// A customer shipment reached by a forward trace (of the lot itself or of a container it was in).
+public struct TraceShipment: Sendable, Hashable {
+    public var lot: LotRef
+    public var customer: String
+    public var delivery: String
+    public var qty: Quantity?
+
+    public init(lot: LotRef, customer: String, delivery: String, qty: Quantity?) {
+        self.lot = lot
+        self.customer = customer
+        self.delivery = delivery
+        self.qty = qty
+    }
+}
+
+/// The answer to a trace. `truncated` says a limit cut the walk short.
+public struct TraceResult: Sendable, Hashable {
+    public var nodes: [TraceNode]
+    public var edges: [TraceEdge]
+    public var receipts: [TraceReceipt]
+    public var shipments: [TraceShipment]
+    public var truncated: Bool
+
+    public init(
+        nodes: [TraceNode] = [], edges: [TraceEdge] = [], receipts: [TraceReceipt] = [],
+        shipments: [TraceShipment] = [], truncated: Bool = false
+    ) {
+        self.nodes = nodes
+        self.edges = edges
+        self.receipts = receipts
+        self.shipments = shipments
+        self.truncated = truncated
+    }
+}
+
+/// A quality hold to place or release: the lot, why, and whether it reaches everything made from it.
+public struct HoldRequest: Sendable, Hashable {
+    public var lot: LotRef
+    public var reason: String
+    public var propagate: Bool
+
+    public init(lot: LotRef, reason: String, propagate: Bool = true) {
+        self.lot = lot
+        self.reason = reason
+        self.propagate = propagate
+    }
+}

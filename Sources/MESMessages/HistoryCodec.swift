@@ -1,0 +1,47 @@
+import CProtobufC
+import MESDomain
+import MESProtoC
+
+/// `mes.v1.LotRef` requests and `mes.v1.HistoryEntry` answers of `Genealogy.LotHistory`.
+public enum HistoryCodec {
+    /// Decodes a top-level `mes.v1.LotRef`.
+    public static func decodeLotRef(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> LotRef {
+        guard
+            let message = mes__v1__lot_ref__unpack(
+                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        else { throw .malformed("mes.v1.LotRef") }
+        defer { mes__v1__lot_ref__free_unpacked(message, nil) }
+        return try lotRef(message, "")
+    }
+
+    /// Encodes a top-level `mes.v1.LotRef`.
+    public static func encodeLotRef(_ ref: LotRef) -> [UInt8] {
+        let arena = CArena()
+        return pack(&arena.lotRef(ref).pointee.base)
+    }
+
+    /// One `mes.v1.HistoryEntry`. `rawEvent` is the stored `mes.v1.Event` as received: it is
+    /// appended as field 4 (length-delimited) after the packed scalar fields, unparsed, so the
+    /// auditor gets exactly the bytes the client sent.
+    public static func encodeEntry(sequence: Int64, recordedAtMs: Int64, client: String, rawEvent: [UInt8])
+        -> [UInt8]
+    {
+        var bytes = withCStrings([client]) { strings in
+            var message = Mes__V1__HistoryEntry()
+            mes__v1__history_entry__init(&message)
+            message.sequence = sequence
+            message.recorded_at_ms = recordedAtMs
+            message.client = strings[0]
+            return pack(&message.base)
+        }
+        bytes.append(0x22)  // field 4, wire type 2
+        var length = UInt64(rawEvent.count)
+        while length >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        bytes.append(UInt8(length))
+        bytes.append(contentsOf: rawEvent)
+        return bytes
+    }
+}

@@ -1,0 +1,42 @@
+import CProtobufC
+import MESDomain
+import MESProtoC
+
+/// `mes.v1.HoldRequest` → `HoldRequest` and `[LotRef]` → `mes.v1.HoldResult`, with protobuf-c.
+public enum HoldCodec {
+    public static func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> HoldRequest {
+        guard
+            let message = mes__v1__hold_request__unpack(
+                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        else { throw .malformed("mes.v1.HoldRequest") }
+        defer { mes__v1__hold_request__free_unpacked(message, nil) }
+        let r = message.pointee
+        // proto2 `optional bool propagate = 3 [default = true]`: protobuf-c fills the default.
+        return HoldRequest(
+            lot: try lotRef(r.lot, "lot"), reason: try decodeString(r.reason, field: "reason"),
+            propagate: r.propagate != 0)
+    }
+
+    public static func encodeResult(_ held: [LotRef]) -> [UInt8] {
+        let arena = CArena()
+        var message = Mes__V1__HoldResult()
+        mes__v1__hold_result__init(&message)
+        let refs = arena.array(held.count, UnsafeMutablePointer<Mes__V1__LotRef>?.none)
+        for (i, ref) in held.enumerated() { refs[i] = arena.lotRef(ref) }
+        message.n_held = held.count
+        message.held = refs
+        return pack(&message.base)
+    }
+
+    /// Decodes `mes.v1.HoldResult` (for tests and the CLI).
+    public static func decodeResult(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> [LotRef] {
+        guard
+            let message = mes__v1__hold_result__unpack(
+                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        else { throw .malformed("mes.v1.HoldResult") }
+        defer { mes__v1__hold_result__free_unpacked(message, nil) }
+        var held: [LotRef] = []
+        for i in 0..<message.pointee.n_held { held.append(try lotRef(message.pointee.held[i], "held[\(i)]")) }
+        return held
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+import MESDomain
+import MESMessages
+import NIOPosix
+
+/// `mesgate trace`: where a lot went (forward) or what went into it (backward), from the store
+/// (`--data`) or a running server (`--server`), as a tree, JSON, Graphviz DOT or SVG.
+struct TraceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Trace a lot, serial or container backward or forward through the genealogy.",
+        discussion: """
+            Reads the store in --data directly (no server needed), or calls Genealogy.Trace on
+            --server HOST:PORT. Name the start with --product and --lot, --product and --serial, or
+            --container. --format svg needs graphviz's `dot` on PATH.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, dot, svg
+    }
+
+    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    @Option(help: "Ask a running server (HOST:PORT, h2c) instead of reading the store.")
+    var server: String?
+
+    @Flag(help: "What went into it (root cause: components, suppliers).")
+    var backward = false
+
+    @Flag(help: "Where it went (recall: products, containers, customers). The default.")
+    var forward = false
+
+    @Option(help: "The product of the lot or serial.")
+    var product = ""
+
+    @Option(help: "The lot.")
+    var lot = ""
+
+    @Option(help: "The serial number.")
+    var serial = ""
+
+    @Option(help: "The container (pallet, SSCC).")
+    var container = ""
+
+    @Option(help: "Stop this many steps from the start (0: no limit).")
+    var maxDepth = 0
+
+    @Option(help: "Stop after this many nodes (0: the server's limit, 100000).")
+    var maxNodes = 0
+
+    @Option(help: "text (an indented tree), json, dot or svg.")
+    var format: Format = .text
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        if backward && forward { throw ValidationError("give --backward or --forward, not both") }
+        if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+        if !start.isTracked {
+            throw ValidationError("name the start: --product and --lot, --product and --serial, or --container")
+        }
+    }
+
+    var start: LotRef { LotRef(product: product, lot: lot, serial: serial, container: container) }
+
+    func run() async throws {
+        let request = TraceRequest(
+            lot: start, direction: backward ? .backward : .forward, maxDepth: maxDepth,
+            maxNodes: maxNodes == 0 ? 100_000 : maxNodes)
+        let result: TraceResult
+        if let server {
+            result = try await remote(request, server)
+        } else {
+            result = try local(request)
+        }
+        let renderer = TraceRenderer(result: result, start: start, direction: request.direction)
+        let bytes: [UInt8]
+        switch format {
+        case .text: bytes = Array(renderer.text().utf8)
+        case .json: bytes = try renderer.json()
+        case .dot: bytes = Array(renderer.dot().utf8)
+        case .svg: bytes = try Self.svg(renderer.dot())
+        }
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
+                throw ServeCommand.fail("cannot write \(output)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
+
+    private func local(_ request: TraceRequest) throws -> TraceResult {
+        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
+            throw ServeCommand.fail("no store in \(directory) (give --data DIR or --server HOST:PORT)")
+        }
+        let store: GenealogyStore
+        do {
+            store = try GenealogyStore.open(
+                directory: directory, logger: Logger(label: "mesgate.trace") { _ in SwiftLogNoOpLogHandler() })
+        } catch {
+            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+        }
+        defer { store.close() }
+        guard let result = try store.trace(request) else { throw ServeCommand.fail("\(request.lot): not found") }
+        return result
+    }
+
+    private func remote(_ request: TraceRequest, _ address: String) async throws -> TraceResult {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ServeCommand.fail("--server must be HOST:PORT")
+        }
+        let group = MultiThreadedEventLoopGroup.singleton
+        let client: UnaryGRPCClient
+        do {
+            client = try await UnaryGRPCClient.connect(
+                host: String(address[..<colon]), port: port, group: group)
+        } catch {
+            throw ServeCommand.fail("cannot connect to \(address): \(error)")
+        }
+        let reply = try await client.call("/mes.v1.Genealogy/Trace", TraceCodec.encodeRequest(request))
+        await client.close()
+        guard reply.status == 0, let message = reply.messages.first else {
+            throw ServeCommand.fail("Trace failed: status \(reply.status): \(reply.message)")
+        }
+        return try message.withUnsafeBytes { bytes throws(MessageDecodingError) in try TraceCodec.decode(bytes) }
+    }
+
+    /// Renders DOT as SVG with graphviz's `dot`.
+    static func svg(_ dot: String) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["dot", "-Tsvg"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            throw ServeCommand.fail("cannot run graphviz's dot (apt-get install graphviz): \(error)")
+        }
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(dot.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let svg = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ServeCommand.fail("graphviz's dot exited with \(process.terminationStatus)")
+        }
+        return Array(svg)
+    }
+}

@@ -1,0 +1,181 @@
+"""Quality.PlaceHold / ReleaseHold end to end through grpcio: propagation forward (through an
+order, a direct consumption and a pallet), `hold` status in traces, refusal of a Shipped for a
+held item (FAILED_PRECONDITION on Publish, REJECTED Ack on PublishStream, recorded), and a release
+that undoes exactly what its hold did."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import grpc
+import pytest
+
+
+@pytest.fixture
+def ids():
+    t = uuid.uuid4().hex[:8]
+    return t
+
+
+def mk(pb, eid, wo="", **body):
+    m = pb.events_pb2
+    e = m.Event(event_id=eid, occurred_at_ms=1_780_000_000_000, tz_offset="+02:00", plant="P", work_center="WC",
+                operator_id="op", work_order=wo)
+    for k, v in body.items():
+        getattr(e, k).CopyFrom(v)
+    return e
+
+
+def lot(pb, product="", lot="", serial="", container=""):
+    return pb.common_pb2.LotRef(product=product, lot=lot, serial=serial, container=container)
+
+
+def q(pb, v, uom="kg"):
+    return pb.common_pb2.Quantity(value=v, uom=uom)
+
+
+def build(pb, server, t):
+    """Raw R → order MO (order-level) → intermediate I → (direct) serial S; I on pallet P; X apart."""
+    m = pb.events_pb2
+    R, I, S = lot(pb, "RAW", f"R-{t}"), lot(pb, "INT", f"I-{t}"), lot(pb, "FG", serial=f"S-{t}")
+    P, X = lot(pb, container=f"PAL-{t}"), lot(pb, "RAW", f"X-{t}")
+    evs = [
+        mk(pb, f"{t}-1", received=m.MaterialReceived(lot=R, qty=q(pb, 10), supplier="ACME", supplier_lot="A1")),
+        mk(pb, f"{t}-2", received=m.MaterialReceived(lot=X, qty=q(pb, 10), supplier="ACME", supplier_lot="A2")),
+        mk(pb, f"{t}-3", wo=f"MO-{t}", consumed=m.MaterialConsumed(component=R, qty=q(pb, 2))),
+        mk(pb, f"{t}-4", wo=f"MO-{t}", produced=m.ProductionReported(output=I, good=q(pb, 5, "Units"))),
+        mk(pb, f"{t}-5", wo=f"MO2-{t}", consumed=m.MaterialConsumed(component=I, qty=q(pb, 1, "Units"), into=S)),
+        mk(pb, f"{t}-6", packed=m.Packed(container=P, contents=[I], action=m.Packed.ADD)),
+    ]
+    with server.channel() as ch:
+        stub = pb.events_pb2_grpc.EventIngestStub(ch)
+        for e in evs:
+            assert stub.Publish(e, timeout=10).result == m.Ack.ACCEPTED
+    return R, I, S, P, X
+
+
+def keyset(refs):
+    return {(r.product, r.lot, r.serial, r.container) for r in refs}
+
+
+def k(r):
+    return (r.product, r.lot, r.serial, r.container)
+
+
+def statuses(pb, server, start):
+    g = pb.genealogy_pb2
+    with server.channel() as ch:
+        r = pb.genealogy_pb2_grpc.GenealogyStub(ch).Trace(
+            g.TraceRequest(lot=start, direction=pb.common_pb2.FORWARD), timeout=10)
+    return {k(n.lot): n.status for n in r.nodes if n.HasField("lot")}
+
+
+def quality(pb, server):
+    return pb.quality_pb2_grpc.QualityStub(server.channel())
+
+
+def ship(pb, eid, what):
+    m = pb.events_pb2
+    return mk(pb, eid, shipped=m.Shipped(lot=what, qty=q(pb, 1, "Units"), customer="CUST", delivery="OUT/1"))
+
+
+def test_hold_propagates_refuses_shipping_and_release_undoes_it(pb, server, ids):
+    R, I, S, P, X = build(pb, server, ids)
+    qs = quality(pb, server)
+    m = pb.events_pb2
+    held = qs.PlaceHold(pb.quality_pb2.HoldRequest(lot=R, reason="supplier recall"), timeout=10).held
+    assert keyset(held) == {k(R), k(I), k(S), k(P)}
+    st = statuses(pb, server, R)
+    assert st[k(R)] == st[k(I)] == st[k(S)] == st[k(P)] == "hold"
+    assert statuses(pb, server, X)[k(X)] == "active"
+
+    ingest = pb.events_pb2_grpc.EventIngestStub(server.channel())
+    with pytest.raises(grpc.RpcError) as e:
+        ingest.Publish(ship(pb, f"{ids}-ship-P", P), timeout=10)
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "hold" in e.value.details()
+    acks = list(ingest.PublishStream(iter([ship(pb, f"{ids}-ship-S", S), ship(pb, f"{ids}-ship-X", X)]), timeout=10))
+    assert [a.result for a in acks] == [m.Ack.REJECTED, m.Ack.ACCEPTED]
+    assert acks[0].field == "shipped.lot" and "hold" in acks[0].reason
+    assert server.scalar("SELECT count(*) FROM refused_events WHERE kind = 'shipment_refused' AND event_id LIKE ?",
+                         (f"{ids}-%",)) == 2
+    assert server.scalar("SELECT count(*) FROM events WHERE event_id = ?", (f"{ids}-ship-P",)) == 0
+
+    released = qs.ReleaseHold(pb.quality_pb2.HoldRequest(lot=R, reason="cleared"), timeout=10).held
+    assert keyset(released) == {k(R), k(I), k(S), k(P)}
+    st = statuses(pb, server, R)
+    assert set(st.values()) == {"active"}
+    # The refused event was not stored: the same event id goes through now.
+    assert ingest.Publish(ship(pb, f"{ids}-ship-P", P), timeout=10).result == m.Ack.ACCEPTED
+    assert statuses(pb, server, P)[k(P)] == "shipped"
+
+
+def test_overlapping_holds_and_no_propagation(pb, server, ids):
+    R, I, S, P, X = build(pb, server, ids)
+    qs = quality(pb, server)
+    hr = pb.quality_pb2.HoldRequest
+    assert keyset(qs.PlaceHold(hr(lot=I, reason="out of spec"), timeout=10).held) == {k(I), k(S), k(P)}
+    assert keyset(qs.PlaceHold(hr(lot=R, reason="recall"), timeout=10).held) == {k(R), k(I), k(S), k(P)}
+    # Releasing R frees only what no other hold covers: R itself.
+    assert keyset(qs.ReleaseHold(hr(lot=R), timeout=10).held) == {k(R)}
+    st = statuses(pb, server, R)
+    assert st[k(R)] == "active" and st[k(I)] == st[k(S)] == st[k(P)] == "hold"
+    assert keyset(qs.ReleaseHold(hr(lot=I), timeout=10).held) == {k(I), k(S), k(P)}
+    assert set(statuses(pb, server, R).values()) == {"active"}
+    # propagate = false holds the lot alone.
+    assert keyset(qs.PlaceHold(hr(lot=R, propagate=False), timeout=10).held) == {k(R)}
+    st = statuses(pb, server, R)
+    assert st[k(R)] == "hold" and st[k(I)] == "active"
+    qs.ReleaseHold(hr(lot=R), timeout=10)
+
+
+def test_scrap_while_held_survives_the_release(pb, server, ids):
+    R, I, S, P, X = build(pb, server, ids)
+    qs = quality(pb, server)
+    m = pb.events_pb2
+    qs.PlaceHold(pb.quality_pb2.HoldRequest(lot=X, reason="check"), timeout=10)
+    ingest = pb.events_pb2_grpc.EventIngestStub(server.channel())
+    assert ingest.Publish(mk(pb, f"{ids}-scrap", scrapped=m.Scrapped(lot=X, qty=q(pb, 10), reason="bad")),
+                          timeout=10).result == m.Ack.ACCEPTED
+    assert statuses(pb, server, X)[k(X)] == "hold"
+    qs.ReleaseHold(pb.quality_pb2.HoldRequest(lot=X), timeout=10)
+    assert statuses(pb, server, X)[k(X)] == "scrapped"
+
+
+def test_hold_errors(pb, server, ids):
+    R, I, S, P, X = build(pb, server, ids)
+    qs = quality(pb, server)
+    hr = pb.quality_pb2.HoldRequest
+    for call, req, code in ((qs.PlaceHold, hr(lot=lot(pb, "NOPE", "X")), grpc.StatusCode.NOT_FOUND),
+                            (qs.ReleaseHold, hr(lot=S), grpc.StatusCode.FAILED_PRECONDITION),
+                            (qs.PlaceHold, hr(lot=lot(pb, "GLUE")), grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as e:
+            call(req, timeout=10)
+        assert e.value.code() == code
+
+
+def test_exceptions_command_lists_refused_shipments(pb, server, ids, binary):
+    R, I, S, P, X = build(pb, server, ids)
+    quality(pb, server).PlaceHold(pb.quality_pb2.HoldRequest(lot=R, reason="recall"), timeout=10)
+    with pytest.raises(grpc.RpcError):
+        pb.events_pb2_grpc.EventIngestStub(server.channel()).Publish(ship(pb, f"{ids}-ship-S", S), timeout=10)
+    out = subprocess.run([str(binary), "exceptions", "--data", str(server.data)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "shipment_refused:" in out.stdout and f"{ids}-ship-S" in out.stdout
+
+
+def test_quality_fail_places_a_hold_when_configured(pb, server, server_factory, ids):
+    m = pb.events_pb2
+    for srv, expect in ((server, "active"), (server_factory(extra_args=["--hold-on-quality-fail"]), "hold")):
+        R, I, S, P, X = build(pb, srv, ids)
+        fail = mk(pb, f"{ids}-qc", quality=m.QualityResult(lot=I, check="moisture", outcome=m.QualityResult.FAIL))
+        with srv.channel() as ch:
+            assert pb.events_pb2_grpc.EventIngestStub(ch).Publish(fail, timeout=10).result == m.Ack.ACCEPTED
+        st = statuses(pb, srv, R)
+        assert st[k(I)] == st[k(S)] == st[k(P)] == expect and st[k(R)] == "active"
+        if expect == "hold":
+            assert "moisture" in srv.scalar("SELECT reason FROM holds ORDER BY id DESC LIMIT 1")
+            released = quality(pb, srv).ReleaseHold(pb.quality_pb2.HoldRequest(lot=I), timeout=10).held
+            assert keyset(released) == {k(I), k(S), k(P)}
