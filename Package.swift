@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages.
@@ -49,7 +52,10 @@ let package = Package(
             resources: [.embedInCode("migrations")], swiftSettings: strict),
         .target(
             name: "GenealogyStore",
-            dependencies: ["SQLite", "GenealogySchema", "MESDomain", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SQLite", "GenealogySchema", "MESDomain", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict),
 
         // gRPC over HTTP/2 on SwiftNIO sockets, one nghttp2 session per connection.
@@ -71,6 +77,22 @@ let package = Package(
                 "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
+
+        // The admin HTTP/1.1 listener: /metrics (Prometheus text), /healthz, /readyz, the status page.
+        .target(
+            name: "AdminServer",
+            dependencies: [
+                "GenealogyStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
@@ -85,6 +107,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // Security and operations (issue 7).
+                "AdminServer",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
@@ -124,6 +150,14 @@ let package = Package(
                 "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "MESServicesTests",
+            dependencies: ["MESServices", "GRPCServer", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "AdminServerTests",
+            dependencies: ["AdminServer", .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strict),
     ]
 )

@@ -16,6 +16,8 @@ public struct GRPCCallContext: Sendable {
     public let eventLoop: any EventLoop
     /// A short unique id for logs: connection number and stream ID.
     public let requestID: String
+    /// The authenticated client's name, set by an access-control wrapper; nil without one.
+    public var client: String?
 
     public init(
         path: String, metadata: [(name: String, value: String)], deadline: NIODeadline?, peer: String,

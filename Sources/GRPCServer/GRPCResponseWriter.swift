@@ -8,6 +8,9 @@ public final class GRPCResponseWriter {
     let streamID: Int32
     var headersSent = false
     var finished = false
+    /// Called once with the status when the call is finished through `finish` (by the handler or
+    /// by the transport: deadline, bad message); not when the stream is reset. For metrics.
+    public var onFinish: ((GRPCStatus) -> Void)?
 
     init(connection: GRPCConnectionHandler, streamID: Int32) {
         self.connection = connection
@@ -32,6 +35,7 @@ public final class GRPCResponseWriter {
         guard !finished else { return }
         finished = true
         connection?.finishCall(status, trailers: trailers, for: self)
+        onFinish?(status)
     }
 
     /// Response bytes queued for this call that the client's flow-control window has not let out

@@ -108,6 +108,7 @@ public final class GRPCServer: Service, Sendable {
         return channel.eventLoop.makeCompletedFuture {
             let handler = GRPCConnectionHandler(
                 configuration: configuration, methods: methods, connectionNumber: number, logger: logger)
+            try configuration.connectionPreamble?(channel)
             try channel.pipeline.syncOperations.addHandler(handler)
             if draining { handler.beginGracefulShutdown() }
         }

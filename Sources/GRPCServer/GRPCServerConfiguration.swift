@@ -22,6 +22,9 @@ public struct GRPCServerConfiguration: Sendable {
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
     /// Between the GOAWAY shutdown notice and the final GOAWAY (about one round trip).
     public var goAwayNoticeDelay: TimeAmount = .milliseconds(500)
+    /// Adds handlers in front of the gRPC handler of every accepted connection (TLS, for
+    /// example); called on the connection's event loop. Nil: plain h2c.
+    public var connectionPreamble: (@Sendable (any Channel) throws -> Void)?
 
     public init() {}
 }

@@ -4,7 +4,8 @@ public import Logging
 public import SQLite
 
 /// The durable lot/serial genealogy: one writer thread that commits submitted events in batches
-/// (group commit), and read-only connections for queries.
+/// (group commit), a checkpointer thread that copies the WAL back into the database, and
+/// read-only connections for queries.
 ///
 /// Thread use: `submit` never blocks and may be called from any thread (event loops included);
 /// completions run on the writer thread. `read` and the queries run SQLite on the caller's
@@ -18,12 +19,16 @@ public final class GenealogyStore: Sendable {
     public let path: String
     private let inbox: WriterInbox
     private let readers: ReaderPool
+    private let checkpointer: WALCheckpointer
     private let logger: Logger
 
-    private init(path: String, inbox: WriterInbox, readers: ReaderPool, logger: Logger) {
+    private init(
+        path: String, inbox: WriterInbox, readers: ReaderPool, checkpointer: WALCheckpointer, logger: Logger
+    ) {
         self.path = path
         self.inbox = inbox
         self.readers = readers
+        self.checkpointer = checkpointer
         self.logger = logger
     }
 
@@ -67,6 +72,8 @@ public final class GenealogyStore: Sendable {
             // Savepoint (statement) journals in memory: one savepoint per event would otherwise
             // write every page it touches to a temporary file.
             try db.execute("PRAGMA temp_store = MEMORY")
+            // No checkpoint inside a commit: WALCheckpointer does them on its own thread.
+            try db.execute("PRAGMA wal_autocheckpoint = 0")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }
@@ -75,6 +82,8 @@ public final class GenealogyStore: Sendable {
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let writer = IngestWriter(db: db, inbox: inbox, maxBatchEvents: options.maxBatchEvents, logger: logger)
         writer.start()
+        let checkpointer = WALCheckpointer(path: path, logger: logger)
+        checkpointer.start()
         logger.info(
             "store.opened",
             metadata: [
@@ -82,7 +91,8 @@ public final class GenealogyStore: Sendable {
                 "synchronous": "\(options.synchronous.rawValue)",
             ])
         return GenealogyStore(
-            path: path, inbox: inbox, readers: ReaderPool(path: path, capacity: options.readerCount), logger: logger)
+            path: path, inbox: inbox, readers: ReaderPool(path: path, capacity: options.readerCount),
+            checkpointer: checkpointer, logger: logger)
     }
 
     /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
@@ -111,6 +121,8 @@ public final class GenealogyStore: Sendable {
         let wakeWriter = inbox.queue.withLock { $0.beginClosing() }
         if wakeWriter { inbox.wakeup.signal() }
         readers.close()
+        // Before the writer's final TRUNCATE checkpoint, which a running PASSIVE one would make busy.
+        checkpointer.stop()
         if inbox.isWriterThread {
             logger.warning("store.close.from_writer_thread")
             return

@@ -122,6 +122,7 @@ final class IngestWriter: @unchecked Sendable {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)
         }
+        StoreMetrics.committed(outcomes)
         for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
     }
 

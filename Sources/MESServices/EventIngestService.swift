@@ -61,8 +61,14 @@ public struct EventIngestService: Sendable {
         } catch {
             return .refused(error, eventID: event.eventID)
         }
-        let request = IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.peer)
-        switch store.submit(request, completion: completion) {
+        let request = IngestRequest(
+            event: event, raw: Array(message.readableBytesView), client: context.client ?? context.peer)
+        let submitted = ContinuousClock.now
+        let timed: @Sendable (IngestOutcome) -> Void = { outcome in
+            IngestMetrics.ackLatency.recordInterval(since: submitted)
+            completion(outcome)
+        }
+        switch store.submit(request, completion: timed) {
         case .queued: return .submitted(eventID: event.eventID)
         case .full: return .unavailable("the ingest queue is full; retry with backoff")
         case .closed: return .unavailable("the server is shutting down; retry on another instance or later")

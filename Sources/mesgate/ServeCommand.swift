@@ -1,3 +1,4 @@
+import AdminServer
 import ArgumentParser
 import Foundation
 import GRPCServer
@@ -29,12 +30,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw Self.fail(error.description)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
-        }
+        Self.bootstrapLogging(settings)
         let logger = Logger(label: "mesgate")
+        let metrics = GatewayMetrics()
+        metrics.bootstrap()
+        let access: AccessGuard
+        do {
+            access = try Self.accessGuard(settings, logger: logger)
+        } catch {
+            throw Self.fail(error.description)
+        }
 
         var storeOptions = StoreOptions()
         storeOptions.synchronous = settings.synchronous
@@ -65,13 +70,21 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.maxMessageBytes = settings.maxMessageBytes
         serverConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
         serverConfiguration.shutdownGracePeriod = .seconds(Int64(settings.shutdownGraceSeconds))
-        let server = GRPCServer(configuration: serverConfiguration, methods: methods, logger: logger)
+        do {
+            serverConfiguration.connectionPreamble = try Self.tlsPreamble(settings)
+        } catch {
+            store.close()
+            throw Self.fail(error.description)
+        }
+        // Every method goes behind tokens and roles (AccessPolicy), whichever service it is from.
+        let server = GRPCServer(configuration: serverConfiguration, methods: access.wrap(methods), logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: StoreService(store: store, logger: logger)),
+                    .init(service: Self.operations(settings, store, metrics, health, access, logger)),
                     .init(service: server),
                     .init(service: ServingStatusService(health: health)),
                 ],
@@ -86,6 +99,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as GRPCServerError {
+            store.close()
+            throw Self.fail("\(error)")
+        } catch let error as AdminHTTPServer.BindError {
             store.close()
             throw Self.fail("\(error)")
         }

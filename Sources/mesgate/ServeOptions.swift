@@ -51,12 +51,39 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
+    @Option(
+        help:
+            "Token file: one line per token, <client-name> <role> sha256:<hex>; reloaded on SIGHUP. Without it, no authentication (loopback development only). [env: MESGATE_TOKENS]"
+    )
+    var tokens: String?
+
+    @Option(help: "PEM certificate chain for TLS (ALPN h2, TLS 1.2+); without it, h2c. [env: MESGATE_TLS_CERT]")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert. [env: MESGATE_TLS_KEY]")
+    var tlsKey: String?
+
+    @Option(
+        help:
+            "PEM CA certificates: when given, clients must present a certificate signed by one. [env: MESGATE_TLS_CLIENT_CA]"
+    )
+    var tlsClientCa: String?
+
+    @Option(
+        help:
+            "Where the admin HTTP/1.1 listener (/metrics, /healthz, /readyz, status page) listens, HOST:PORT, or \"off\". [env: MESGATE_ADMIN_LISTEN] (default: 127.0.0.1:9464)"
+    )
+    var adminListen: String?
+
+    @Option(help: "Log lines as json (one object per line) or text. [env: MESGATE_LOG_FORMAT] (default: text)")
+    var logFormat: String?
+
     /// Every key a config file may hold, and whether its value is text or a whole number.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
         "shutdown-grace-seconds": .integer,
-    ]
+    ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError)
@@ -95,6 +122,7 @@ struct ServeOptions: ParsableArguments {
             throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         settings.logLevel = logLevel
+        try resolveSecurity(into: &settings, reader)
         return settings
     }
 

@@ -14,6 +14,7 @@ struct ServeSettings {
     var queueCapacity = 65_536
     var shutdownGraceSeconds = 10
     var logLevel = LogLevel.info
+    var security = SecuritySettings()
 
     /// `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (loopback).
     static func parseListen(_ text: String) throws(ConfigurationError) -> (String, Int) {

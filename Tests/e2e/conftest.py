@@ -139,6 +139,8 @@ class Server:
         self.extra_args = list(extra_args or [])
         self.extra_env = dict(env or {})
         self.port = port or free_port()
+        # The admin HTTP listener (/metrics, /healthz, /readyz, status page), on its own free port.
+        self.admin_port = free_port()
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
@@ -158,7 +160,8 @@ class Server:
         return self.proc.pid
 
     def command(self) -> list[str]:
-        return [str(self.binary), "serve", "--listen", self.address, "--data", str(self.data), *self.extra_args]
+        admin = [] if "--admin-listen" in self.extra_args else ["--admin-listen", f"127.0.0.1:{self.admin_port}"]
+        return [str(self.binary), "serve", "--listen", self.address, "--data", str(self.data), *admin, *self.extra_args]
 
     def start(self, wait: bool = True) -> "Server":
         self.starts += 1

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Ingest benchmark driver (called by bench/ingest/run). Measures, in one run, on loopback:
   (a) nghttpd serving a tiny static file to h2load: the HTTP/2 ceiling of this machine
-  (b) sqlite_ceiling: SQLite WAL + synchronous=FULL, 1000 events/transaction, mesgate's schema and rows
+  (b) sqlite_ceiling: mesgate's schema, the rows mesgate writes for mesgate-load's events, WAL +
+      synchronous=FULL, 1000 events/transaction; and the fsync latency of the disk
   (c) mesgate under h2load: grpc.health.v1.Health/Check, and mes.v1.EventIngest/Publish with one
       body repeated (so 1 ACCEPTED then all DUPLICATE: a dedup-path figure, not a store figure)
-  (d) mesgate PublishStream from a grpcio client: distinct events, N streams, a window in flight
-and prints req/s or events/s, h2load latency lines, the server's CPU time and peak RSS, and the
-ratios mesgate / ceiling. With --runs R > 1 it repeats everything and reports medians.
+  (d) optional (--grpcio): mesgate PublishStream from a grpcio client
+  (e) mesgate-load (bench/load, nghttp2): PublishStream at full speed, distinct events, every Ack read
+  (f) mesgate-load unary Publish: distinct events, calls in flight per connection
+  (g) mesgate-load PublishStream paced at half of (e): ack latency percentiles
+  (h) backpressure: paced at twice (e) with a deep window; RSS sampled; every event must be ACCEPTED
+  (i) optional (--soak-seconds S): paced at half of (e) for S seconds, RSS sampled, first vs last
+and prints events/s or req/s, latency, the server's CPU time and peak RSS, and the ratios
+mesgate / ceiling. With --runs R > 1 it repeats everything and reports medians.
 Every step is bounded (h2load -n, timeouts); servers are stopped at the end."""
 
 from __future__ import annotations
@@ -166,13 +172,15 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     log(f"(b) sqlite_ceiling {args.sqlite_events} events ...")
-    schema = REPO / "genealogy" / "migrations" / "0001_initial.sql"  # mesgate's own tables and indexes
+    schema = work / "schema.sql"
+    schema.write_text("\n".join(p.read_text() for p in sorted((REPO / "genealogy" / "migrations").glob("*.sql"))))
     out = subprocess.run([args.sqlite_ceiling, str(db), str(schema), str(args.sqlite_events), "1000", "FULL"],
                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=True).stdout
     m = re.search(r"= ([\d.]+) events/s", out)
     r["sqlite"] = {"events_per_s": float(m.group(1)), "line": out.strip()}
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    r["fsync"] = fsync_latency(work)
 
     # (c), (d): mesgate.
     data = work / f"mesgate-data-{time.time_ns()}"
@@ -201,22 +209,122 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
             con.close()
         except sqlite3.Error as e:
             r["publish_dup"]["events_rows"] = f"unreadable: {e}"
-        log(f"(d) grpcio PublishStream client: {args.stream_events} distinct events, {args.streams} streams ...")
-        p = subprocess.run(
-            [sys.executable, str(HERE / "stream_client.py"), "--stubs", str(stubs), "--target", f"127.0.0.1:{port}",
-             "--events", str(args.stream_events), "--streams", str(args.streams), "--channels", str(args.channels),
-             "--window", str(args.window), "--processes", str(args.processes), "--timeout", str(args.stream_timeout)],
-            capture_output=True, text=True, timeout=args.stream_timeout + 60)
-        if p.returncode != 0:
-            raise RuntimeError(f"stream_client failed: {p.stdout}\n{p.stderr}")
-        r["stream"] = json.loads(p.stdout.strip().splitlines()[-1])
         cpu3 = cpu_seconds(srv.pid)
-        r["stream"]["server_cpu_s"] = cpu3 - cpu2
+        if args.grpcio:
+            log(f"(d) grpcio PublishStream client: {args.stream_events} distinct events, {args.streams} streams ...")
+            p = subprocess.run(
+                [sys.executable, str(HERE / "stream_client.py"), "--stubs", str(stubs), "--target",
+                 f"127.0.0.1:{port}", "--events", str(args.stream_events), "--streams", str(args.streams),
+                 "--channels", str(args.channels), "--window", str(args.window), "--processes",
+                 str(args.processes), "--timeout", str(args.stream_timeout)],
+                capture_output=True, text=True, timeout=args.stream_timeout + 60)
+            if p.returncode != 0:
+                raise RuntimeError(f"stream_client failed: {p.stdout}\n{p.stderr}")
+            r["stream"] = json.loads(p.stdout.strip().splitlines()[-1])
+            cpu3 = cpu_seconds(srv.pid)
+            r["stream"]["server_cpu_s"] = cpu3 - cpu2
+        target = f"127.0.0.1:{port}"
+        run_id = f"b{time.time_ns()}"
+        log(f"(e) mesgate-load PublishStream, {args.load_events} events, 4 connections x 8 streams x window 256 ...")
+        r["load_stream"] = load(args, target, f"{run_id}-e", args.load_events, "--connections", "4", "--streams", "8",
+                                "--window", "256")
+        cpu4 = cpu_seconds(srv.pid)
+        r["load_stream"]["server_cpu_s"] = cpu4 - cpu3
+        log(f"(f) mesgate-load unary Publish, {args.unary_events} events, 4 connections x 32 calls ...")
+        r["load_unary"] = load(args, target, f"{run_id}-f", args.unary_events, "--unary", "--connections", "4",
+                               "--streams", "32")
+        cpu5 = cpu_seconds(srv.pid)
+        r["load_unary"]["server_cpu_s"] = cpu5 - cpu4
+        half = max(100, int(r["load_stream"]["events_per_s"] / 2))
+        log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
+        r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
+                              "--streams", "8", "--window", "256", "--rate", str(half))
+        double = int(r["load_stream"]["events_per_s"] * 2)
+        count = min(double * args.paced_seconds, 400_000)
+        log(f"(h) backpressure: {count} events paced at {double} events/s (twice (e)), window 4096 per stream ...")
+        before = stored_events(data)
+        rss = RSSSampler(srv.pid)
+        r["load_double"] = load(args, target, f"{run_id}-h", count, "--connections", "4", "--streams", "8",
+                                "--window", "4096", "--rate", str(double))
+        r["load_double"]["rss_mib"] = rss.stop()
+        r["load_double"]["stored"] = stored_events(data) - before
+        if args.soak_seconds > 0:
+            log(f"(i) soak: {args.soak_seconds} s paced at {half} events/s, RSS every 5 s ...")
+            rss = RSSSampler(srv.pid, interval=5)
+            soak = load(args, target, f"{run_id}-i", half * args.soak_seconds, "--connections", "4", "--streams",
+                        "8", "--window", "256", "--rate", str(half))
+            soak["rss_mib"] = rss.stop()
+            soak["seconds"] = args.soak_seconds
+            r["soak"] = soak
         r["mesgate_peak_rss_mib"] = peak_rss_mib(srv.pid)
     finally:
         stop(srv)
         err.close()
     return r
+
+
+def load(args, target: str, run_id: str, events: int, *options: str) -> dict:
+    """Runs mesgate-load and returns its JSON report; every event must be acked."""
+    p = subprocess.run([args.load, "--target", target, "--events", str(events), "--run-id", run_id,
+                        "--timeout", str(args.load_timeout), *options],
+                       capture_output=True, text=True, timeout=args.load_timeout + 60)
+    if not p.stdout.strip():
+        raise RuntimeError(f"mesgate-load printed nothing: {p.stderr[-2000:]}")
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    result["command"] = "mesgate-load " + " ".join(["--events", str(events), *options])
+    return result
+
+
+def stored_events(data: Path) -> int:
+    con = sqlite3.connect(f"file:{data / 'genealogy.sqlite'}?mode=ro", uri=True, timeout=30)
+    try:
+        return con.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    finally:
+        con.close()
+
+
+class RSSSampler:
+    """Samples a process's VmRSS every `interval` seconds on a thread until stop()."""
+
+    def __init__(self, pid: int, interval: float = 1.0):
+        import threading
+        self.pid, self.interval, self.samples = pid, interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.samples.append(int(line.split()[1]) / 1024)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        v = self.samples or [0.0]
+        return {"first": v[0], "max": max(v), "last": v[-1], "samples": len(v)}
+
+
+def fsync_latency(work: Path, count: int = 200) -> dict:
+    """fsync latency of the disk the store lives on: the floor of a durable ack (synchronous=FULL
+    syncs the WAL once per commit)."""
+    path = work / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 8192)
+            t = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+    return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": times[-1]}
 
 
 def median(runs: list[dict], *path) -> float:
@@ -259,21 +367,50 @@ def report(runs: list[dict], args) -> str:
        " h2load counts HTTP 200, not grpc-status")
     lines.append(f"  events rows after: {last['publish_dup'].get('events_rows')} (expected 1)")
     lines.append("")
-    s = last["stream"]
-    lines.append(f"(d) mesgate PublishStream, grpcio client, distinct events: {med('stream', 'events_per_s'):,.0f} "
-                 f"events/s ACCEPTED  ({s['accepted']} accepted, {s['duplicate']} duplicate, {s['rejected']} rejected,"
-                 f" {s['errors']} stream errors of {s['sent']} sent in {s['seconds']} s; {s['streams']} streams,"
-                 f" window {s['window']}, {s['processes']} client processes)")
-    per = med("stream", "server_cpu_s") / max(1, s["accepted"]) * 1e6
-    lines.append(f"  server CPU: {med('stream', 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
+    if "stream" in last:
+        s = last["stream"]
+        lines.append(f"(d) mesgate PublishStream, grpcio client: {med('stream', 'events_per_s'):,.0f} events/s ACCEPTED"
+                     f"  ({s['accepted']} accepted of {s['sent']} sent; {s['streams']} streams, window {s['window']})")
+        lines.append("")
+
+    def ld(name: str, key: str):
+        d = last[key]
+        lines.append(f"{name}: {med(key, 'events_per_s'):,.0f} events/s  ({d['accepted']} accepted, {d['duplicate']}"
+                     f" duplicate, {d['rejected']} rejected, {d['failed']} failed of {d['events']})")
+        lines.append(f"  command: {d['command']}")
+        lines.append(f"  ack latency ms: p50 {med(key, 'p50_ms'):.2f}  p99 {med(key, 'p99_ms'):.2f}"
+                     f"  p99.9 {med(key, 'p999_ms'):.2f}  max {med(key, 'max_ms'):.2f}")
+        if "server_cpu_s" in d:
+            per = med(key, "server_cpu_s") / max(1, d["accepted"]) * 1e6
+            lines.append(f"  server CPU: {med(key, 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
+
+    ld("(e) mesgate PublishStream, mesgate-load, distinct events, full speed", "load_stream")
+    ld("(f) mesgate unary Publish, mesgate-load, distinct events", "load_unary")
+    ld("(g) mesgate PublishStream paced at half of (e)", "load_half")
+    ld("(h) backpressure: paced at twice (e), window 4096 per stream", "load_double")
+    d = last["load_double"]
+    lines.append(f"  stored during (h): {d['stored']} of {d['events']}; RSS MiB first {d['rss_mib']['first']:.1f}"
+                 f" max {d['rss_mib']['max']:.1f} last {d['rss_mib']['last']:.1f} ({d['rss_mib']['samples']} samples)")
+    lines.append(f"  offered {d['rate']} events/s, achieved {d['events_per_s']} events/s: the client was slowed, not refused")
     lines.append("")
-    lines.append(f"mesgate peak RSS (VmHWM, whole run): {med('mesgate_peak_rss_mib'):.1f} MiB")
+    f = last["fsync"]
+    lines.append(f"disk fsync latency (8 KiB write + fsync, 200 times): p50 {med('fsync', 'p50_ms'):.2f} ms"
+                 f"  p99 {med('fsync', 'p99_ms'):.2f} ms  max {f['max_ms']:.2f} ms: the floor of a durable ack")
+    lines.append(f"mesgate peak RSS (VmHWM, whole run): {med('mesgate_peak_rss_mib'):.1f} MiB (target <= 256)")
+    if "soak" in last:
+        k = last["soak"]
+        lines.append(f"(i) soak {k['seconds']} s at {k['rate']} events/s: RSS MiB first {k['rss_mib']['first']:.1f}"
+                     f" max {k['rss_mib']['max']:.1f} last {k['rss_mib']['last']:.1f}; {k['accepted']} accepted,"
+                     f" {k['failed']} failed; p99 {k['p99_ms']:.2f} ms")
     lines.append("")
-    lines.append("ratios:")
-    lines.append(f"  Health/Check req/s ÷ nghttpd req/s          = {med('health', 'req_per_s') / med('nghttpd', 'req_per_s'):.2f}")
-    lines.append(f"  Publish (dup) req/s ÷ nghttpd req/s         = {med('publish_dup', 'req_per_s') / med('nghttpd', 'req_per_s'):.2f}")
-    lines.append(f"  PublishStream events/s ÷ SQLite events/s    = {med('stream', 'events_per_s') / med('sqlite', 'events_per_s'):.2f}"
-                 "  (load from a Python client; see bench/README.md)")
+    nh = med("nghttpd", "req_per_s")
+    sq = med("sqlite", "events_per_s")
+    lines.append("ratios (targets from issue 3):")
+    lines.append(f"  Health/Check req/s ÷ nghttpd req/s              = {med('health', 'req_per_s') / nh:.2f}  (>= 0.5)")
+    lines.append(f"  unary Publish events/s ÷ nghttpd req/s          = {med('load_unary', 'events_per_s') / nh:.2f}  (>= 0.3)")
+    lines.append(f"  PublishStream events/s ÷ SQLite ceiling events/s = {med('load_stream', 'events_per_s') / sq:.2f}  (>= 0.6)")
+    lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
+    lines.append(f"  Publish (dup) req/s ÷ nghttpd req/s             = {med('publish_dup', 'req_per_s') / nh:.2f}")
     return "\n".join(lines)
 
 
@@ -292,6 +429,13 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--stream-timeout", type=float, default=120)
     ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--load", required=True, help="the mesgate-load binary")
+    ap.add_argument("--load-events", type=int, default=200_000)
+    ap.add_argument("--unary-events", type=int, default=50_000)
+    ap.add_argument("--paced-seconds", type=int, default=15)
+    ap.add_argument("--load-timeout", type=int, default=300)
+    ap.add_argument("--grpcio", action="store_true", help="also run the Python grpcio streaming client (d)")
+    ap.add_argument("--soak-seconds", type=int, default=0, help="(i): a paced run this long, RSS sampled")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mesgate-bench-") as tmp:

@@ -1,0 +1,139 @@
+import Foundation
+public import GenealogyStore
+import NIOHTTP1
+import NIOPosix
+
+/// What the process knows that the store does not: serving state, security, recent refusals.
+public struct LiveStatus: Sendable {
+    /// One refused call.
+    public struct AuthFailure: Sendable {
+        public var atMs: Int64
+        public var peer: String
+        public var method: String
+        public var reason: String
+
+        public init(atMs: Int64, peer: String, method: String, reason: String) {
+            self.atMs = atMs
+            self.peer = peer
+            self.method = method
+            self.reason = reason
+        }
+    }
+
+    /// A client's last call.
+    public struct ClientActivity: Sendable {
+        public var client: String
+        public var lastCallAtMs: Int64
+        public var lastMethod: String
+        public var calls: Int
+
+        public init(client: String, lastCallAtMs: Int64, lastMethod: String, calls: Int) {
+            self.client = client
+            self.lastCallAtMs = lastCallAtMs
+            self.lastMethod = lastMethod
+            self.calls = calls
+        }
+    }
+
+    public var serving: Bool
+    public var authenticationEnabled: Bool
+    public var grpcListen: String
+    public var tls: String
+    public var startedAtMs: Int64
+    public var recentAuthFailures: [AuthFailure]
+    public var clients: [ClientActivity]
+
+    public init(
+        serving: Bool, authenticationEnabled: Bool, grpcListen: String, tls: String, startedAtMs: Int64,
+        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = []
+    ) {
+        self.clients = clients
+        self.serving = serving
+        self.authenticationEnabled = authenticationEnabled
+        self.grpcListen = grpcListen
+        self.tls = tls
+        self.startedAtMs = startedAtMs
+        self.recentAuthFailures = recentAuthFailures
+    }
+}
+
+/// The admin listener's pages: `/metrics`, `/healthz` (the process answers), `/readyz` (serving
+/// and the store readable: 503 otherwise, e.g. while draining), `/` (the supervisor's status page).
+/// Store reads run on a thread pool of their own, never on an event loop or the cooperative pool.
+public struct GatewayAdminRoutes: AdminRoutes {
+    let store: GenealogyStore
+    let metrics: GatewayMetrics
+    let live: @Sendable () -> LiveStatus
+    let threads: NIOThreadPool
+
+    public init(store: GenealogyStore, metrics: GatewayMetrics, live: @escaping @Sendable () -> LiveStatus) {
+        self.store = store
+        self.metrics = metrics
+        self.live = live
+        threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+    }
+
+    public func respond(to path: String) async -> AdminResponse {
+        switch path {
+        case "/healthz":
+            return .text("ok\n")
+        case "/readyz":
+            let status = live()
+            let figures = await figures(status)
+            let ready = status.serving && figures.readable == true
+            return .text(
+                ready
+                    ? "ready\n"
+                    : "not ready: \(status.serving ? "store unreadable" : "not serving (starting or draining)")\n",
+                status: ready ? .ok : .serviceUnavailable)
+        case "/metrics":
+            let figures = await figures(live())
+            return AdminResponse(
+                contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.exposition(figures))
+        case "/", "/status":
+            let status = live()
+            let page = await onThread { () -> StatusPage in
+                let figures = collect(status)
+                return StatusPage(
+                    live: status, figures: figures,
+                    waiting: (try? store.outboxWaiting(limit: 50)) ?? [],
+                    exceptions: (try? store.exceptions(limit: 50)) ?? [],
+                    nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            }
+            return AdminResponse(contentType: "text/html; charset=utf-8", body: Array(page.html().utf8))
+        default:
+            return .text("not found; try /, /metrics, /healthz, /readyz\n", status: .notFound)
+        }
+    }
+
+    private func figures(_ status: LiveStatus) async -> StoreFigures {
+        await onThread { collect(status) }
+    }
+
+    /// Reads the store; on the pool's thread.
+    private func collect(_ status: LiveStatus) -> StoreFigures {
+        var figures = StoreFigures()
+        figures.queueDepth = store.queueDepth
+        figures.committedBatches = store.committedBatchCount
+        figures.serving = status.serving
+        figures.authenticationEnabled = status.authenticationEnabled
+        do {
+            figures.outbox = try store.outboxCounts()
+            figures.exceptions = try store.exceptionCounts()
+            if let oldest = try store.oldestWaitingOutboxMs() {
+                figures.oldestWaitingAgeSeconds = max(0, Date().timeIntervalSince1970 - Double(oldest) / 1000)
+            }
+            figures.readable = true
+        } catch {
+            figures.readable = false
+        }
+        return figures
+    }
+
+    private func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            threads.submit { _ in continuation.resume(returning: body()) }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import GenealogyStore
+
+/// The plant supervisor's page: first what needs attention, in plain words, then the lists behind
+/// it (what is failing, what waits for Odoo, doubtful events, refused calls). Refreshes itself
+/// every 30 s. Every value from the store is HTML-escaped.
+struct StatusPage {
+    var live: LiveStatus
+    var figures: StoreFigures
+    var waiting: [OutboxWaiting]
+    var exceptions: [StoreException]
+    var nowMs: Int64
+
+    /// A short sentence that needs a person, with its severity.
+    struct Concern {
+        enum Level: String { case bad, warn }
+        var level: Level
+        var text: String
+    }
+
+    var concerns: [Concern] {
+        var found: [Concern] = []
+        if !live.serving {
+            found.append(Concern(level: .bad, text: "The gateway is not serving (starting or shutting down)."))
+        }
+        if figures.readable == false { found.append(Concern(level: .bad, text: "The store cannot be read.")) }
+        let dead = figures.outbox["dead"] ?? 0
+        if dead > 0 {
+            found.append(
+                Concern(
+                    level: .bad,
+                    text: "\(dead) message(s) to Odoo gave up after retries (dead letters): someone must look at them.")
+            )
+        }
+        let failed = figures.outbox["failed"] ?? 0
+        if failed > 0 {
+            found.append(Concern(level: .warn, text: "\(failed) message(s) to Odoo failed and will be retried."))
+        }
+        if let age = figures.oldestWaitingAgeSeconds, age > 300 {
+            found.append(
+                Concern(level: .warn, text: "The oldest message waiting for Odoo is \(Self.duration(age)) old."))
+        }
+        let doubtful = figures.exceptions.values.reduce(0, +)
+        if doubtful > 0 {
+            found.append(
+                Concern(level: .warn, text: "\(doubtful) stored event(s) are doubtful (exceptions) and need a check."))
+        }
+        let silent = live.clients.filter { nowMs - $0.lastCallAtMs > Self.silentAfterMs }
+        if !silent.isEmpty {
+            found.append(
+                Concern(
+                    level: .warn,
+                    text: "No call for over 10 minutes from: \(silent.map(\.client).sorted().joined(separator: ", ")).")
+            )
+        }
+        if !live.recentAuthFailures.isEmpty {
+            found.append(
+                Concern(
+                    level: .warn,
+                    text:
+                        "\(live.recentAuthFailures.count) call(s) were refused recently (bad or missing token, or wrong role)."
+                ))
+        }
+        if !live.authenticationEnabled {
+            found.append(
+                Concern(level: .warn, text: "No token file: every client may call everything (development only)."))
+        }
+        return found
+    }
+
+    func html() -> String {
+        let concerns = self.concerns
+        let worst = concerns.contains { $0.level == .bad } ? "bad" : concerns.isEmpty ? "good" : "warn"
+        let headline =
+            worst == "good"
+            ? "Everything is running normally"
+            : worst == "bad" ? "Needs attention now" : "Running, with things to check"
+        let pending = figures.outbox["pending"] ?? 0
+        let failed = figures.outbox["failed"] ?? 0
+        let dead = figures.outbox["dead"] ?? 0
+        var out = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="refresh" content="30"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>mesgate status</title><style>\(Self.style)</style></head><body>
+            <header><h1>mesgate</h1><span class="sub">MES → Odoo gateway · \(e(live.grpcListen)) · \(e(live.tls)) · up \(Self.duration(Double(nowMs - live.startedAtMs) / 1000)) · \(e(Self.time(nowMs)))</span></header>
+            <section class="banner \(worst)"><h2>\(headline)</h2>
+            """
+        if concerns.isEmpty {
+            out += "<p>Events are being stored and nothing waits for a person.</p>"
+        } else {
+            out += "<ul>" + concerns.map { "<li class=\"\($0.level.rawValue)\">\(e($0.text))</li>" }.joined() + "</ul>"
+        }
+        out += "</section><section class=\"cards\">"
+        out += card("Gateway", live.serving ? "Serving" : "Not serving", live.serving ? "good" : "bad")
+        out += card("Events waiting to be stored", "\(figures.queueDepth)", figures.queueDepth > 1000 ? "warn" : "good")
+        out += card("Waiting for Odoo", "\(pending + failed)", failed > 0 ? "warn" : "good")
+        out += card("Dead letters", "\(dead)", dead > 0 ? "bad" : "good")
+        out += card(
+            "Doubtful events", "\(figures.exceptions.values.reduce(0, +))", figures.exceptions.isEmpty ? "good" : "warn"
+        )
+        out += card("Held lots", "not tracked yet", "muted")
+        out += "</section>"
+
+        let failing = waiting.filter { $0.state != "pending" }
+        out += "<h2>What is failing</h2>"
+        out += table(
+            ["State", "Message", "Document", "Attempts", "Last error", "Waiting since"],
+            failing.map {
+                [$0.state, $0.kind, $0.documentKey, "\($0.attempts)", $0.lastError, Self.ago(nowMs - $0.createdAtMs)]
+            },
+            empty: "Nothing is failing.")
+        out += "<h2>What waits for Odoo</h2>"
+        out += table(
+            ["Message", "Document", "Attempts", "Next try", "Waiting since"],
+            waiting.filter { $0.state == "pending" }.map {
+                [
+                    $0.kind, $0.documentKey, "\($0.attempts)", Self.time($0.nextAttemptAtMs),
+                    Self.ago(nowMs - $0.createdAtMs),
+                ]
+            }, empty: "Nothing waits for Odoo.")
+        out += "<h2>Doubtful events (exceptions)</h2>"
+        if !figures.exceptions.isEmpty {
+            out +=
+                "<p class=\"counts\">"
+                + figures.exceptions.sorted { $0.key < $1.key }.map { "<b>\(e($0.key))</b> \($0.value)" }.joined(
+                    separator: " · ") + "</p>"
+        }
+        out += table(
+            ["Kind", "Event", "Detail", "When"],
+            exceptions.prefix(20).map { [$0.kind, $0.eventID, $0.detail, Self.ago(nowMs - $0.createdAtMs)] },
+            empty: "No doubtful events.")
+        out += "<h2>Clients</h2>"
+        out += table(
+            ["Client", "Last call", "Method", "Calls since start"],
+            live.clients.prefix(50).map {
+                [$0.client, Self.ago(nowMs - $0.lastCallAtMs), $0.lastMethod, "\($0.calls)"]
+            }, empty: "No client has called since the gateway started.")
+        out += "<h2>Held lots</h2><p class=\"muted\">Holds are not tracked by this build yet.</p>"
+        out += "<h2>Refused calls</h2>"
+        out += table(
+            ["When", "From", "Method", "Why"],
+            live.recentAuthFailures.prefix(20).map {
+                [
+                    Self.ago(nowMs - $0.atMs), Self.address($0.peer), $0.method,
+                    $0.reason.replacingOccurrences(of: "_", with: " "),
+                ]
+            },
+            empty: live.authenticationEnabled ? "No refused calls." : "Authentication is off (no token file).")
+        out +=
+            "<footer>Machine-readable: <a href=\"/metrics\">/metrics</a> · <a href=\"/readyz\">/readyz</a> · <a href=\"/healthz\">/healthz</a></footer></body></html>\n"
+        return out
+    }
+
+    private func card(_ title: String, _ value: String, _ level: String) -> String {
+        "<div class=\"card \(level)\"><div class=\"value\">\(e(value))</div><div class=\"title\">\(e(title))</div></div>"
+    }
+
+    private func table(_ header: [String], _ rows: [[String]], empty: String) -> String {
+        guard !rows.isEmpty else { return "<p class=\"muted\">\(e(empty))</p>" }
+        return "<table><thead><tr>" + header.map { "<th>\(e($0))</th>" }.joined() + "</tr></thead><tbody>"
+            + rows.map { "<tr>" + $0.map { "<td>\(e($0))</td>" }.joined() + "</tr>" }.joined() + "</tbody></table>"
+    }
+
+    private func e(_ text: String) -> String { Self.escape(text) }
+
+    /// A client that called before and has been silent this long is pointed out.
+    static let silentAfterMs: Int64 = 600_000
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(max(0, seconds))
+        if s < 120 { return "\(s) s" }
+        if s < 7200 { return "\(s / 60) min" }
+        if s < 172_800 { return "\(s / 3600) h" }
+        return "\(s / 86400) days"
+    }
+
+    /// "[IPv4]10.0.0.5/10.0.0.5:41000" → "10.0.0.5:41000".
+    static func address(_ peer: String) -> String {
+        peer.split(separator: "/").last.map(String.init) ?? peer
+    }
+
+    static func ago(_ ms: Int64) -> String { duration(Double(ms) / 1000) + " ago" }
+
+    static func time(_ ms: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    static let style = """
+        body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:0;padding:0 2rem 2rem;color:#1d2733;background:#f4f6f8}
+        header{display:flex;align-items:baseline;gap:1rem;padding:1rem 0;border-bottom:1px solid #d5dbe1}
+        header h1{margin:0;font-size:1.6rem}.sub{color:#5a6876}
+        h2{font-size:1.15rem;margin:1.6rem 0 .5rem}
+        .banner{border-radius:8px;padding:.8rem 1.2rem;margin-top:1rem;border-left:10px solid}
+        .banner h2{margin:.2rem 0 .4rem;font-size:1.4rem}.banner ul{margin:.2rem 0;padding-left:1.2rem}
+        .banner li{margin:.2rem 0;font-size:1.05rem}
+        .banner.good{background:#e5f5e9;border-color:#2e8b47}.banner.warn{background:#fff4dc;border-color:#d48c00}
+        .banner.bad{background:#fde6e6;border-color:#c62828}
+        li.bad{color:#a01818;font-weight:bold}
+        .cards{display:flex;flex-wrap:wrap;gap:1rem;margin-top:1rem}
+        .card{background:#fff;border-radius:8px;padding:.8rem 1rem;min-width:11rem;border-top:6px solid #9aa5b1;box-shadow:0 1px 2px #0002}
+        .card .value{font-size:1.9rem;font-weight:bold}.card .title{color:#5a6876}
+        .card.good{border-color:#2e8b47}.card.warn{border-color:#d48c00}.card.bad{border-color:#c62828}
+        .card.bad .value{color:#c62828}.card.muted .value{font-size:1.1rem;color:#7a8793;padding:.5rem 0}
+        table{border-collapse:collapse;background:#fff;width:100%;box-shadow:0 1px 2px #0002}
+        th,td{text-align:left;padding:.4rem .7rem;border-bottom:1px solid #e3e7eb;vertical-align:top}
+        th{background:#e9edf1}.muted{color:#7a8793}.counts{margin:.2rem 0 .6rem}
+        footer{margin-top:2rem;color:#5a6876}
+        """
+}

@@ -1,0 +1,27 @@
+import Metrics
+
+/// The writer's metrics (swift-metrics), recorded on the writer thread after each commit.
+enum StoreMetrics {
+    static let eventsCommitted = Counter(label: "mesgate_store_events_committed_total")
+    static let duplicates = Counter(label: "mesgate_store_events_duplicate_total")
+    static let failed = Counter(label: "mesgate_store_events_failed_total")
+    /// Events per committed transaction (group commit).
+    static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
+
+    static func committed(_ outcomes: [IngestOutcome]) {
+        var accepted = 0
+        var duplicate = 0
+        var failures = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .accepted: accepted += 1
+            case .duplicate: duplicate += 1
+            case .failed: failures += 1
+            }
+        }
+        if accepted > 0 { eventsCommitted.increment(by: accepted) }
+        if duplicate > 0 { duplicates.increment(by: duplicate) }
+        if failures > 0 { failed.increment(by: failures) }
+        if failures < outcomes.count { batchEvents.record(outcomes.count) }
+    }
+}

@@ -1,0 +1,280 @@
+import Foundation
+public import GRPCServer
+public import Logging
+import Metrics
+import NIOCore
+import Synchronization
+
+/// Authentication and authorization of every call, as one wrapper around the methods' handlers:
+/// `wrap(methods)` returns the same methods whose handlers first check the `authorization:
+/// Bearer <token>` metadata against the token table and the method's required role
+/// (`AccessPolicy`). It also counts calls by method and status (`mesgate_grpc_calls_total`).
+///
+/// Without a token table (no `--tokens`), every call is let through: loopback development only.
+/// Failed attempts are counted per remote host; a host with too many is refused with
+/// RESOURCE_EXHAUSTED for a while. Each failure is logged (`auth.failed`) and counted
+/// (`mesgate_auth_failures_total`); the hash-chained audit trail is not built yet.
+///
+/// Thread use: `wrap`'s handlers run on event loops; `replaceTokens` from any thread (SIGHUP).
+public final class AccessGuard: Sendable {
+    /// One refused attempt, for the status page.
+    public struct Failure: Sendable {
+        public var atMs: Int64
+        public var peer: String
+        public var method: String
+        public var reason: String
+    }
+
+    /// A client's last admitted call, for the status page ("is line 3 still sending?").
+    public struct ClientActivity: Sendable {
+        /// The token's client name, or the peer's address without authentication.
+        public var client: String
+        public var lastCallAtMs: Int64
+        public var lastMethod: String
+        public var calls: Int
+    }
+
+    private struct State {
+        var tokens: TokenTable?
+        var limiter: AuthFailureLimiter
+        var recent: [Failure] = []
+        /// Bounded: at most `maxClients` names (token clients, or peer hosts without tokens).
+        var clients: [String: ClientActivity] = [:]
+    }
+
+    private static let maxClients = 1000
+
+    private let state: Mutex<State>
+    private let logger: Logger
+    private let nowMs: @Sendable () -> Int64
+
+    public init(
+        tokens: TokenTable?, maxFailuresPerHost: Int = 10, failureWindow: Duration = .seconds(60), logger: Logger,
+        nowMs: @escaping @Sendable () -> Int64
+    ) {
+        state = Mutex(
+            State(tokens: tokens, limiter: AuthFailureLimiter(maxFailures: maxFailuresPerHost, window: failureWindow)))
+        self.logger = logger
+        self.nowMs = nowMs
+    }
+
+    /// Whether calls need a token.
+    public var authenticationEnabled: Bool { state.withLock { $0.tokens != nil } }
+
+    /// Swaps in a new token table (SIGHUP). Open connections and calls already admitted go on;
+    /// the next call is checked against the new table.
+    public func replaceTokens(_ tokens: TokenTable) {
+        state.withLock { $0.tokens = tokens }
+    }
+
+    /// The newest refused attempts, newest first (at most 50).
+    public var recentFailures: [Failure] { state.withLock { $0.recent.reversed() } }
+
+    /// Every client seen since start with its last call, most recent first.
+    public var clientActivity: [ClientActivity] {
+        state.withLock { $0.clients.values.sorted { $0.lastCallAtMs > $1.lastCallAtMs } }
+    }
+
+    /// Notes an admitted call of `client` (open methods such as health are not noted).
+    private func noteCall(client: String, path: String) {
+        let now = nowMs()
+        state.withLock { state in
+            if state.clients[client] == nil && state.clients.count >= Self.maxClients { return }
+            var activity =
+                state.clients[client] ?? ClientActivity(client: client, lastCallAtMs: now, lastMethod: path, calls: 0)
+            activity.lastCallAtMs = now
+            activity.lastMethod = path
+            activity.calls += 1
+            state.clients[client] = activity
+        }
+    }
+
+    /// What to do with one call.
+    enum Decision: Equatable {
+        case allow(client: String?)
+        case refuse(GRPCStatus, reason: String)
+    }
+
+    /// Decides a call from its path, peer and `authorization` metadata.
+    func decide(path: String, peer: String, authorization: String?) -> Decision {
+        let requirement = AccessPolicy.requirement(for: path)
+        if requirement == .open { return .allow(client: nil) }
+        let host = AuthFailureLimiter.host(ofPeer: peer)
+        let now = ContinuousClock.now
+        let (tokens, lockedOut) = state.withLock { state in
+            (state.tokens, state.tokens != nil && state.limiter.isLockedOut(host, now: now))
+        }
+        guard let tokens else { return .allow(client: nil) }
+        if lockedOut {
+            return .refuse(
+                GRPCStatus(
+                    .resourceExhausted, "too many failed authentication attempts from this address; retry later"),
+                reason: "locked_out")
+        }
+        // Hashing and comparing happen outside the lock; only a failure takes it again.
+        guard let token = Self.bearerToken(authorization) else {
+            state.withLock { $0.limiter.recordFailure(host, now: now) }
+            return .refuse(
+                GRPCStatus(.unauthenticated, "missing authorization: Bearer <token> metadata"), reason: "missing_token")
+        }
+        guard let entry = tokens.authenticate(token: token) else {
+            state.withLock { $0.limiter.recordFailure(host, now: now) }
+            return .refuse(GRPCStatus(.unauthenticated, "unknown token"), reason: "unknown_token")
+        }
+        guard AccessPolicy.allows(entry.role, path) else {
+            return .refuse(
+                GRPCStatus(.permissionDenied, "role \(entry.role.rawValue) may not call \(path)"),
+                reason: "role_not_allowed")
+        }
+        return .allow(client: entry.client)
+    }
+
+    static func bearerToken(_ value: String?) -> String? {
+        guard let value else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    /// The methods, each behind the access check and the call counter.
+    public func wrap(_ methods: [GRPCMethod]) -> [GRPCMethod] {
+        methods.map { method in
+            let counters = CallCounters(path: method.path)
+            return GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
+                self.makeHandler(method, counters, context, writer)
+            }
+        }
+    }
+
+    private func makeHandler(
+        _ method: GRPCMethod, _ counters: CallCounters, _ context: GRPCCallContext, _ writer: GRPCResponseWriter
+    ) -> any GRPCCallHandler {
+        let record = CallRecord(counters: counters, requestID: context.requestID, logger: logger)
+        writer.onFinish = { status in record.finished(status.code) }
+        switch decide(path: context.path, peer: context.peer, authorization: context.metadata("authorization")) {
+        case .allow(let client):
+            if AccessPolicy.requirement(for: method.path) != .open {
+                noteCall(client: client ?? AuthFailureLimiter.host(ofPeer: context.peer), path: method.path)
+            }
+            var context = context
+            context.client = client
+            return ObservedCallHandler(inner: method.makeHandler(context, writer), record: record)
+        case .refuse(let status, let reason):
+            refused(context, status: status, reason: reason)
+            writer.finish(status)
+            return RefusedCallHandler()
+        }
+    }
+
+    private func refused(_ context: GRPCCallContext, status: GRPCStatus, reason: String) {
+        Counter(label: "mesgate_auth_failures_total", dimensions: [("reason", reason)]).increment()
+        logger.warning(
+            "auth.failed",
+            metadata: [
+                "request_id": "\(context.requestID)", "grpc.peer": "\(context.peer)", "grpc.method": "\(context.path)",
+                "reason": "\(reason)", "grpc.status": "\(GRPCStatusName.of(status.code))",
+            ])
+        let failure = Failure(atMs: nowMs(), peer: context.peer, method: context.path, reason: reason)
+        state.withLock { state in
+            state.recent.append(failure)
+            if state.recent.count > 50 { state.recent.removeFirst() }
+        }
+    }
+}
+
+/// Counts one call once, when it finishes or is cancelled, and logs it at debug level with its
+/// request id. On the call's event loop.
+final class CallRecord {
+    let counters: CallCounters
+    let requestID: String
+    let logger: Logger
+    private var done = false
+
+    init(counters: CallCounters, requestID: String, logger: Logger) {
+        self.counters = counters
+        self.requestID = requestID
+        self.logger = logger
+    }
+
+    func finished(_ code: GRPCStatus.Code) {
+        guard !done else { return }
+        done = true
+        counters.counter(code).increment()
+        logger.debug(
+            "grpc.call.finished",
+            metadata: [
+                "request_id": "\(requestID)", "grpc.method": "\(counters.path)",
+                "grpc.status": "\(GRPCStatusName.of(code))",
+            ])
+    }
+}
+
+/// One method's `mesgate_grpc_calls_total` counters, one per status code, made on first use and
+/// kept, so that a call costs a lock and an array index rather than a registry lookup.
+final class CallCounters: Sendable {
+    let path: String
+    private let made = Mutex([Counter?](repeating: nil, count: 17))
+
+    init(path: String) { self.path = path }
+
+    func counter(_ code: GRPCStatus.Code) -> Counter {
+        made.withLock { made in
+            if let counter = made[code.rawValue] { return counter }
+            let counter = Counter(
+                label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", GRPCStatusName.of(code))])
+            made[code.rawValue] = counter
+            return counter
+        }
+    }
+}
+
+/// Passes everything to the method's handler; counts a cancelled call.
+final class ObservedCallHandler: GRPCCallHandler {
+    let inner: any GRPCCallHandler
+    let record: CallRecord
+
+    init(inner: any GRPCCallHandler, record: CallRecord) {
+        self.inner = inner
+        self.record = record
+    }
+
+    func receive(_ message: ByteBuffer) { inner.receive(message) }
+    func endOfInput() { inner.endOfInput() }
+    func cancelled() {
+        record.finished(.cancelled)
+        inner.cancelled()
+    }
+}
+
+/// The handler of a refused call: the status is sent already; requests are ignored.
+final class RefusedCallHandler: GRPCCallHandler {
+    func receive(_ message: ByteBuffer) {}
+    func endOfInput() {}
+    func cancelled() {}
+}
+
+/// Canonical upper-case names of status codes, for metrics and logs.
+public enum GRPCStatusName {
+    public static func of(_ code: GRPCStatus.Code) -> String {
+        switch code {
+        case .ok: "OK"
+        case .cancelled: "CANCELLED"
+        case .unknown: "UNKNOWN"
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .notFound: "NOT_FOUND"
+        case .alreadyExists: "ALREADY_EXISTS"
+        case .permissionDenied: "PERMISSION_DENIED"
+        case .resourceExhausted: "RESOURCE_EXHAUSTED"
+        case .failedPrecondition: "FAILED_PRECONDITION"
+        case .aborted: "ABORTED"
+        case .outOfRange: "OUT_OF_RANGE"
+        case .unimplemented: "UNIMPLEMENTED"
+        case .internalError: "INTERNAL"
+        case .unavailable: "UNAVAILABLE"
+        case .dataLoss: "DATA_LOSS"
+        case .unauthenticated: "UNAUTHENTICATED"
+        }
+    }
+}

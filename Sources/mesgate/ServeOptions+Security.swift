@@ -1,0 +1,51 @@
+import Configuration
+
+/// The options of issue 7: tokens, TLS, the admin listener, the log format.
+struct SecuritySettings {
+    enum LogFormat: String { case text, json }
+
+    var tokensPath: String?
+    var tlsCertPath: String?
+    var tlsKeyPath: String?
+    var tlsClientCAPath: String?
+    /// nil: no admin listener.
+    var adminListen: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    var logFormat = LogFormat.text
+}
+
+extension ServeOptions {
+    static let securityKeys: [String: ConfigFileCheck.ValueType] = [
+        "tokens": .string, "tls-cert": .string, "tls-key": .string, "tls-client-ca": .string,
+        "admin-listen": .string, "log-format": .string,
+    ]
+
+    func resolveSecurity(into settings: inout ServeSettings, _ reader: ConfigReader) throws(ConfigurationError) {
+        var security = SecuritySettings()
+        security.tokensPath = tokens ?? reader.string(forKey: "tokens")
+        security.tlsCertPath = tlsCert ?? reader.string(forKey: "tls-cert")
+        security.tlsKeyPath = tlsKey ?? reader.string(forKey: "tls-key")
+        security.tlsClientCAPath = tlsClientCa ?? reader.string(forKey: "tls-client-ca")
+        if (security.tlsCertPath == nil) != (security.tlsKeyPath == nil) {
+            throw ConfigurationError("tls-cert and tls-key go together: give both or neither")
+        }
+        if security.tlsClientCAPath != nil && security.tlsCertPath == nil {
+            throw ConfigurationError("tls-client-ca needs tls-cert and tls-key")
+        }
+        let admin = adminListen ?? reader.string(forKey: "admin-listen") ?? "127.0.0.1:9464"
+        if admin == "off" {
+            security.adminListen = nil
+        } else {
+            do {
+                security.adminListen = try ServeSettings.parseListen(admin)
+            } catch {
+                throw ConfigurationError("admin-listen: \(error.description)")
+            }
+        }
+        let format = logFormat ?? reader.string(forKey: "log-format") ?? "text"
+        guard let logFormat = SecuritySettings.LogFormat(rawValue: format) else {
+            throw ConfigurationError("log-format must be json or text, not \(format)")
+        }
+        security.logFormat = logFormat
+        settings.security = security
+    }
+}

@@ -1,0 +1,39 @@
+import GRPCServer
+import NIOCore
+import NIOSSL
+
+/// TLS for the gRPC listener (swift-nio-ssl): TLS 1.2 or later, ALPN `h2` only, and, with a
+/// client CA, client certificates required and verified against it.
+enum TLSSetup {
+    /// A readable TLS set-up problem (a missing or bad file).
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The connection preamble that puts a TLS server handler in front of the gRPC handler.
+    static func preamble(certificate: String, key: String, clientCA: String?) throws(Failure)
+        -> @Sendable (any Channel) throws -> Void
+    {
+        let context: NIOSSLContext
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            guard !chain.isEmpty else { throw Failure(description: "no certificate in \(certificate)") }
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["h2"]
+            if let clientCA {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+            }
+            context = try NIOSSLContext(configuration: configuration)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(description: "cannot set up TLS from \(certificate) and \(key): \(error)")
+        }
+        return { channel in
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import GenealogyStore
+import Testing
+
+@testable import AdminServer
+
+@Suite struct StatusPageTests {
+    static func live(serving: Bool = true, auth: Bool = true) -> LiveStatus {
+        LiveStatus(
+            serving: serving, authenticationEnabled: auth, grpcListen: "127.0.0.1:50051", tls: "TLS",
+            startedAtMs: 0, recentAuthFailures: [])
+    }
+
+    @Test func allGoodSaysSo() {
+        var figures = StoreFigures()
+        figures.readable = true
+        figures.serving = true
+        let page = StatusPage(live: Self.live(), figures: figures, waiting: [], exceptions: [], nowMs: 60_000)
+        #expect(page.concerns.isEmpty)
+        #expect(page.html().contains("Everything is running normally"))
+    }
+
+    @Test func deadLettersAndDrainingNeedAttention() {
+        var figures = StoreFigures()
+        figures.readable = true
+        figures.outbox = ["dead": 2, "pending": 5]
+        let waiting = [
+            OutboxWaiting(
+                id: 1, kind: "mrp.production", documentKey: "<script>alert(1)</script>", state: "dead", attempts: 9,
+                lastError: "Odoo said 500", createdAtMs: 0, nextAttemptAtMs: 0)
+        ]
+        let page = StatusPage(
+            live: Self.live(serving: false), figures: figures, waiting: waiting, exceptions: [], nowMs: 600_000)
+        #expect(page.concerns.filter { $0.level == StatusPage.Concern.Level.bad }.count == 2)
+        let html = page.html()
+        #expect(html.contains("Needs attention now"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(!html.contains("<script>"))
+    }
+
+    @Test func aClientSilentForTenMinutesIsPointedOut() {
+        var live = Self.live()
+        live.clients = [
+            LiveStatus.ClientActivity(
+                client: "line-3", lastCallAtMs: 0, lastMethod: "/mes.v1.EventIngest/Publish", calls: 9),
+            LiveStatus.ClientActivity(client: "line-4", lastCallAtMs: 590_000, lastMethod: "/x/y", calls: 1),
+        ]
+        var figures = StoreFigures()
+        figures.readable = true
+        let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], nowMs: 700_000)
+        #expect(page.concerns.map(\.text) == ["No call for over 10 minutes from: line-3."])
+        #expect(page.html().contains("<td>line-4</td>"))
+    }
+
+    @Test func escapesEveryMarkupCharacter() {
+        #expect(StatusPage.escape("a&b<c>\"d'") == "a&amp;b&lt;c&gt;&quot;d&#39;")
+    }
+}
+
+@Suite struct GatewayMetricsTests {
+    @Test func exportsStoreGaugesWithEveryOutboxState() {
+        let metrics = GatewayMetrics()
+        var figures = StoreFigures()
+        figures.queueDepth = 7
+        figures.outbox = ["pending": 3]
+        figures.exceptions = ["unknown_lot": 2]
+        let text = String(decoding: metrics.exposition(figures), as: UTF8.self)
+        #expect(text.contains("mesgate_store_queue_depth 7"))
+        #expect(text.contains(#"mesgate_outbox_rows{state="pending"} 3"#))
+        #expect(text.contains(#"mesgate_outbox_rows{state="dead"} 0"#))
+        #expect(text.contains(#"mesgate_exceptions{kind="unknown_lot"} 2"#))
+    }
+}
