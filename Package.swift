@@ -70,6 +70,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Odoo's external API over libcurl (JSON-RPC for 17/18, JSON-2 for 19+), and the outbox poster.
+        .target(name: "Odoo", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(
+            name: "OutboxPoster",
+            dependencies: [
+                "Odoo", "GenealogyStore", "MESMessages", "MESDomain", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
+
         // The mes.v1 services, health and reflection.
         .target(
             name: "MESServices",
@@ -100,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore",
+                "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,6 +154,13 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(name: "OdooTests", dependencies: ["Odoo"], swiftSettings: strict),
+        .testTarget(
+            name: "OutboxPosterTests",
+            dependencies: [
+                "OutboxPoster", "Odoo", "MESDomain", "MESMessages", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "GenealogyStoreTests",
             dependencies: [

@@ -11,7 +11,8 @@ public struct Migration: Sendable, Hashable {
 public enum Migrations {
     public static let all: [Migration] = [
         // SwiftPM embeds `migrations/0001_initial.sql` as `_001_initial_sql` (a leading digit becomes `_`).
-        Migration(version: 1, name: "initial", sql: text(PackageResources._001_initial_sql))
+        Migration(version: 1, name: "initial", sql: text(PackageResources._001_initial_sql)),
+        Migration(version: 3, name: "outbox_posting", sql: text(PackageResources._003_outbox_posting_sql)),
     ]
 
     /// The version a database has when every migration is applied.

@@ -18,3 +18,9 @@ static inline CURLcode CCurl_curl_easy_setopt_slist(CURL *handle, CURLoption opt
 static inline CURLcode CCurl_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+/// The signature of CURLOPT_WRITEFUNCTION, and its typed setter.
+typedef size_t (*CCurl_write_callback)(char *data, size_t size, size_t count, void *userdata);
+static inline CURLcode CCurl_curl_easy_setopt_write_callback(CURL *handle, CCurl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
+}

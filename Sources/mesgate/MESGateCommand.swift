@@ -7,7 +7,7 @@ struct MESGateCommand: AsyncParsableCommand {
         commandName: "mesgate",
         abstract: "The gateway between a plant's MES and Odoo: gRPC ingest into a lot/serial genealogy store.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, ExceptionsCommand.self],
+        subcommands: [ServeCommand.self, ExceptionsCommand.self, OutboxCommand.self, ReconcileCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -7,6 +7,7 @@ import Logging
 import MESDomain
 import MESMessages
 import MESServices
+import OutboxPoster
 import ServiceLifecycle
 
 /// `mesgate serve`: the gateway itself.
@@ -22,11 +23,14 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServeOptions
+    @OptionGroup(title: "Odoo") var odoo: OdooOptions
 
     func run() async throws {
         let settings: ServeSettings
+        let posting: PosterConfiguration?
         do {
             settings = try await options.resolve()
+            posting = try await odoo.resolve(configPath: options.config)
         } catch {
             throw Self.fail(error.description)
         }
@@ -62,7 +66,10 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+        let board = WorkOrderBoard(orders: (try? store.releasedWorkOrders()) ?? [])
+        let methods =
+            ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
+            + WorkOrdersService(board: board).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
@@ -80,11 +87,22 @@ struct ServeCommand: AsyncParsableCommand {
         let server = GRPCServer(configuration: serverConfiguration, methods: access.wrap(methods), logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store, logger: logger)),
+            .init(service: Self.operations(settings, store, metrics, health, access, logger)),
+        ]
+        if let posting {
+            let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
+            let release = ReleasePoller(
+                configuration: posting.odoo, storePath: store.path, intervalMs: posting.releasePollMs, logger: logger,
+                onOrder: { board.update($0) })
+            services.append(.init(service: PosterService(poster: poster, release: release, logger: logger)))
+        } else {
+            logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: StoreService(store: store, logger: logger)),
-                    .init(service: Self.operations(settings, store, metrics, health, access, logger)),
+                services: services + [
                     .init(service: server),
                     .init(service: ServingStatusService(health: health)),
                 ],

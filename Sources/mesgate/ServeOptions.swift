@@ -93,7 +93,7 @@ struct ServeOptions: ParsableArguments {
             EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "mesgate")
         ]
         if let path = config ?? environment["MESGATE_CONFIG"] {
-            try ConfigFileCheck.check(path: path, allowedKeys: Self.keys)
+            try ConfigFileCheck.check(path: path, allowedKeys: Self.keys.merging(OdooOptions.keys) { a, _ in a })
             do {
                 providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
             } catch {

@@ -1,0 +1,231 @@
+import Foundation
+import SQLite
+
+/// The outbox's own connection: what the Odoo poster and `mesgate outbox` read and change.
+///
+/// It has a write connection of its own beside the ingest writer's (WAL allows one writer at a
+/// time; each change here is one short `BEGIN IMMEDIATE` transaction and waits up to the busy
+/// timeout for the ingest writer). Not `Sendable`: confined to the thread that opened it (the
+/// poster's thread, or a CLI command). The connection closes in `deinit`.
+public final class OutboxStore {
+    private let db: SQLiteConnection
+
+    /// Opens the outbox of the store at `path` (`GenealogyStore.path`), which must be migrated.
+    public init(path: String) throws(GenealogyStoreError) {
+        do throws(SQLiteError) {
+            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
+            try db.execute("PRAGMA foreign_keys = ON")
+            // A state change lost to a power cut only makes the poster post again, which changes
+            // nothing in Odoo (postings are idempotent): no fsync per change.
+            try db.execute("PRAGMA synchronous = NORMAL")
+        } catch {
+            throw GenealogyStoreError(.openFailed, "cannot open the outbox of \(path)", underlying: error)
+        }
+    }
+
+    static let columns = """
+        o.id, o.sequence, e.event_id, o.kind, o.document_key, o.latency_class, o.state, o.attempts,
+        o.next_attempt_at_ms, o.last_error, o.odoo_answer, o.skipped_reason, o.created_at_ms, o.updated_at_ms, e.raw
+        """
+
+    /// Pending and failed rows whose time has come, oldest first.
+    public func due(nowMs: Int64, limit: Int) throws(GenealogyStoreError) -> [OutboxEntry] {
+        try entries(
+            "WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at_ms <= ?1 ORDER BY o.id LIMIT ?2",
+            [.integer(nowMs), .int(limit)])
+    }
+
+    /// Rows in `states` (all when empty), oldest first, at most `limit`.
+    public func list(states: [String], limit: Int) throws(GenealogyStoreError) -> [OutboxEntry] {
+        if states.isEmpty { return try entries("ORDER BY o.id LIMIT ?1", [.int(limit)]) }
+        let marks = states.indices.map { "?\($0 + 2)" }.joined(separator: ", ")
+        return try entries(
+            "WHERE o.state IN (\(marks)) ORDER BY o.id LIMIT ?1", [.int(limit)] + states.map { .text($0) })
+    }
+
+    /// The row `id`, or nil.
+    public func entry(id: Int64) throws(GenealogyStoreError) -> OutboxEntry? {
+        try entries("WHERE o.id = ?1", [.integer(id)]).first
+    }
+
+    /// Rows by state.
+    public func counts() throws(GenealogyStoreError) -> [String: Int] {
+        try guarded { () throws(SQLiteError) in
+            var counts: [String: Int] = [:]
+            try db.cachedStatement("SELECT state, count(*) FROM outbox GROUP BY state").query {
+                counts[$0.string(at: 0)] = $0.int(at: 1)
+            }
+            return counts
+        }
+    }
+
+    /// Every stored event naming the production order `name`, in commit order.
+    public func events(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
+        try guarded { () throws(SQLiteError) in
+            var found: [RawEvent] = []
+            try db.cachedStatement(
+                """
+                SELECT e.sequence, e.kind, e.raw FROM nodes n
+                JOIN event_nodes en ON en.node_id = n.id AND en.role = 'order'
+                JOIN events e ON e.sequence = en.sequence
+                WHERE n.kind = 'order' AND n.name = ?1 ORDER BY e.sequence
+                """
+            ).query([.text(name)]) {
+                found.append(RawEvent(sequence: $0.int64(at: 0), kind: $0.string(at: 1), raw: $0.blob(at: 2)))
+            }
+            return found
+        }
+    }
+
+    /// Names of every production order the plant reported on.
+    public func orderNames() throws(GenealogyStoreError) -> [String] {
+        try guarded { () throws(SQLiteError) in
+            var names: [String] = []
+            try db.cachedStatement("SELECT name FROM nodes WHERE kind = 'order' ORDER BY name").query {
+                names.append($0.string(at: 0))
+            }
+            return names
+        }
+    }
+
+    // MARK: The poster's changes
+
+    /// Marks rows posted with Odoo's answer.
+    public func markPosted(_ ids: [Int64], answer: String, nowMs: Int64) throws(GenealogyStoreError) {
+        try update(
+            ids,
+            "state = 'posted', odoo_answer = ?2, last_error = '', posted_at_ms = ?3, updated_at_ms = ?3",
+            [.text(answer), .integer(nowMs)])
+    }
+
+    /// Counts a failed attempt; the rows come due again at `nextAttemptAtMs`.
+    public func markFailed(_ ids: [Int64], error: String, nextAttemptAtMs: Int64, nowMs: Int64)
+        throws(GenealogyStoreError)
+    {
+        try update(
+            ids,
+            "state = 'failed', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, next_attempt_at_ms = ?3, updated_at_ms = ?4",
+            [.text(error), .integer(nextAttemptAtMs), .integer(nowMs)])
+    }
+
+    /// Dead-letters rows with Odoo's reason.
+    public func markDead(_ ids: [Int64], error: String, nowMs: Int64) throws(GenealogyStoreError) {
+        try update(
+            ids, "state = 'dead', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, updated_at_ms = ?3",
+            [.text(error), .integer(nowMs)])
+    }
+
+    // MARK: People's commands (audited)
+
+    /// Makes failed or dead rows (all of them when `id` is nil) due now. Returns the rows changed.
+    public func retry(id: Int64?, actor: String, nowMs: Int64) throws(GenealogyStoreError) -> Int {
+        try transaction { () throws(SQLiteError) in
+            let filter = id == nil ? "state IN ('failed', 'dead')" : "id = ?2 AND state IN ('failed', 'dead')"
+            try db.run(
+                "UPDATE outbox SET state = 'pending', next_attempt_at_ms = ?1, updated_at_ms = ?1 WHERE \(filter)",
+                id.map { [.integer(nowMs), .integer($0)] } ?? [.integer(nowMs)])
+            let rows = db.changes
+            try audit("retry", outboxID: id, first: nil, last: nil, rows: rows, reason: "", actor: actor, nowMs: nowMs)
+            return rows
+        }
+    }
+
+    /// Posts every row of the events `first...last` again (posted ones too: postings are idempotent).
+    public func replay(first: Int64, last: Int64, actor: String, reason: String, nowMs: Int64)
+        throws(GenealogyStoreError) -> Int
+    {
+        try transaction { () throws(SQLiteError) in
+            try db.run(
+                """
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = ?3, skipped_reason = '',
+                updated_at_ms = ?3 WHERE sequence BETWEEN ?1 AND ?2
+                """, [.integer(first), .integer(last), .integer(nowMs)])
+            let rows = db.changes
+            try audit(
+                "replay", outboxID: nil, first: first, last: last, rows: rows, reason: reason, actor: actor,
+                nowMs: nowMs)
+            return rows
+        }
+    }
+
+    /// Gives up on a row without telling Odoo: it becomes `posted` with the reason.
+    public func skip(id: Int64, reason: String, actor: String, nowMs: Int64) throws(GenealogyStoreError) -> Int {
+        try transaction { () throws(SQLiteError) in
+            try db.run(
+                """
+                UPDATE outbox SET state = 'posted', skipped_reason = ?2, updated_at_ms = ?3, posted_at_ms = ?3
+                WHERE id = ?1 AND state != 'posted'
+                """, [.integer(id), .text(reason), .integer(nowMs)])
+            let rows = db.changes
+            try audit(
+                "skip", outboxID: id, first: nil, last: nil, rows: rows, reason: reason, actor: actor, nowMs: nowMs)
+            return rows
+        }
+    }
+
+    // MARK: Helpers
+
+    private func audit(
+        _ action: String, outboxID: Int64?, first: Int64?, last: Int64?, rows: Int, reason: String, actor: String,
+        nowMs: Int64
+    ) throws(SQLiteError) {
+        try db.run(
+            """
+            INSERT INTO outbox_audit (action, outbox_id, first_sequence, last_sequence, rows, reason, actor, at_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """,
+            [
+                .text(action), outboxID.map { .integer($0) } ?? .null, first.map { .integer($0) } ?? .null,
+                last.map { .integer($0) } ?? .null, .int(rows), .text(reason), .text(actor), .integer(nowMs),
+            ])
+    }
+
+    private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue]) throws(GenealogyStoreError) {
+        guard !ids.isEmpty else { return }
+        try transaction { () throws(SQLiteError) in
+            let statement = try db.cachedStatement("UPDATE outbox SET \(set) WHERE id = ?1")
+            for id in ids { try statement.run([.integer(id)] + values) }
+        }
+    }
+
+    private func entries(_ tail: String, _ values: [SQLiteValue]) throws(GenealogyStoreError) -> [OutboxEntry] {
+        try guarded { () throws(SQLiteError) in
+            var found: [OutboxEntry] = []
+            try db.cachedStatement(
+                "SELECT \(Self.columns) FROM outbox o JOIN events e ON e.sequence = o.sequence \(tail)"
+            )
+            .query(values) {
+                found.append(
+                    OutboxEntry(
+                        id: $0.int64(at: 0), sequence: $0.int64(at: 1), eventID: $0.string(at: 2),
+                        kind: $0.string(at: 3), documentKey: $0.string(at: 4), latencyClass: $0.string(at: 5),
+                        state: $0.string(at: 6), attempts: $0.int(at: 7), nextAttemptAtMs: $0.int64(at: 8),
+                        lastError: $0.string(at: 9), odooAnswer: $0.string(at: 10), skippedReason: $0.string(at: 11),
+                        createdAtMs: $0.int64(at: 12), updatedAtMs: $0.int64(at: 13), raw: $0.blob(at: 14)))
+            }
+            return found
+        }
+    }
+
+    private func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(GenealogyStoreError) -> T {
+        try guarded { () throws(SQLiteError) in
+            try db.run("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                let result = try body()
+                try db.run("COMMIT")
+                return result
+            } catch {
+                if db.isInTransaction { try? db.run("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    private func guarded<T>(_ body: () throws(SQLiteError) -> T) throws(GenealogyStoreError) -> T {
+        do throws(SQLiteError) {
+            return try body()
+        } catch {
+            throw GenealogyStoreError(.queryFailed, "an outbox query failed", underlying: error)
+        }
+    }
+}

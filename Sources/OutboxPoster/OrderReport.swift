@@ -1,0 +1,53 @@
+public import GenealogyStore
+public import MESDomain
+import MESMessages
+
+/// What the plant reported for one production order, summed over every stored event of it: the
+/// absolute totals the poster writes to Odoo (so a repeated posting changes nothing) and that
+/// `mesgate reconcile` compares with Odoo.
+public struct OrderReport: Sendable, Hashable {
+    /// Output lots or serials, in the order first reported.
+    public var outputs: [LotRef] = []
+    /// Good quantity produced.
+    public var good: Double = 0
+    /// Consumed quantity by component product, then by lot or serial ("" for untracked material).
+    public var consumed: [String: [String: Double]] = [:]
+    /// Scrapped quantity by product, then lot ("" untracked).
+    public var scrapped: [String: [String: Double]] = [:]
+    /// Whether the plant reported the order complete (an operation COMPLETED).
+    public var completed = false
+
+    public init() {}
+
+    /// Sums `events` (undecodable ones are skipped: the store only holds events that decoded once).
+    public init(events: [RawEvent]) {
+        for raw in events {
+            guard let event = decode(raw.raw), let body = event.body else { continue }
+            add(body)
+        }
+    }
+
+    mutating func add(_ body: EventBody) {
+        switch body {
+        case .produced(let p):
+            if p.output.isTracked && !outputs.contains(p.output) { outputs.append(p.output) }
+            good += p.good?.value ?? 0
+        case .consumed(let c):
+            consumed[c.component.product, default: [:]][lotName(c.component), default: 0] += c.qty?.value ?? 0
+        case .scrapped(let s):
+            scrapped[s.lot.product, default: [:]][lotName(s.lot), default: 0] += s.qty?.value ?? 0
+        case .operation(let o):
+            if o.state == .completed { completed = true }
+        default:
+            break
+        }
+    }
+}
+
+/// The Odoo lot name of a reference: its serial, else its lot ("" when untracked).
+public func lotName(_ ref: LotRef) -> String { ref.serial.isEmpty ? ref.lot : ref.serial }
+
+/// The domain event in stored protobuf bytes, or nil.
+public func decode(_ raw: [UInt8]) -> Event? {
+    raw.withUnsafeBytes { try? EventCodec.decode($0) }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+
+/// `mesgate outbox`: what is waiting for Odoo, what failed and why, and the commands that put it
+/// right (retry, replay, skip). Works on the store directly, also while the gateway runs; every
+/// change is written to `outbox_audit` with the user and the reason.
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "List, show, retry, replay or skip the postings to Odoo.",
+        subcommands: [List.self, Show.self, Retry.self, Replay.self, Skip.self],
+        defaultSubcommand: List.self
+    )
+
+    /// Where the store is, shared by the subcommands.
+    struct StoreOptions: ParsableArguments {
+        @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+        var data: String?
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        /// Opens the store (migrating it if needed) and its outbox.
+        func open() throws -> (GenealogyStore, OutboxStore) {
+            let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+            guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
+                throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
+            }
+            do {
+                let store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.outbox"))
+                return (store, try OutboxStore(path: store.path))
+            } catch {
+                throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+            }
+        }
+    }
+
+    static var actor: String { ProcessInfo.processInfo.environment["USER"] ?? "unknown" }
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    static func printJSON(_ object: Any) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func object(_ e: OutboxEntry) -> [String: Any] {
+        [
+            "id": e.id, "sequence": e.sequence, "event_id": e.eventID, "kind": e.kind, "document": e.documentKey,
+            "latency_class": e.latencyClass, "state": e.state, "attempts": e.attempts,
+            "next_attempt_at_ms": e.nextAttemptAtMs, "last_error": e.lastError, "odoo_answer": e.odooAnswer,
+            "skipped_reason": e.skippedReason, "created_at_ms": e.createdAtMs, "updated_at_ms": e.updatedAtMs,
+        ]
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Count postings by state and list the pending, failed and dead ones.")
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "Only these states (pending, failed, dead, posted); repeatable. Default: all but posted.")
+        var state: [String] = []
+
+        @Option(help: "How many rows to list.")
+        var limit = 100
+
+        func run() async throws {
+            let (genealogy, outbox) = try store.open()
+            defer { genealogy.close() }
+            let states = state.isEmpty ? ["pending", "failed", "dead"] : state
+            let counts = try outbox.counts()
+            let rows = try outbox.list(states: states, limit: max(0, limit))
+            if store.json {
+                try OutboxCommand.printJSON(["counts": counts, "rows": rows.map(OutboxCommand.object)])
+                return
+            }
+            print(counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
+            for e in rows {
+                let error = e.lastError.isEmpty ? "" : "  \(e.lastError)"
+                print("#\(e.id) seq \(e.sequence) \(e.kind) \(e.documentKey) \(e.state) attempts \(e.attempts)\(error)")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one posting with Odoo's answer.")
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "The outbox row id.")
+        var id: Int64
+
+        func run() async throws {
+            let (genealogy, outbox) = try store.open()
+            defer { genealogy.close() }
+            guard let e = try outbox.entry(id: id) else { throw ServeCommand.fail("no outbox row \(id)") }
+            if store.json {
+                try OutboxCommand.printJSON(OutboxCommand.object(e))
+                return
+            }
+            for (key, value) in OutboxCommand.object(e).sorted(by: { $0.key < $1.key }) { print("\(key): \(value)") }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a failed or dead posting (or all of them) due now.")
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "The outbox row id; without it, every failed and dead row.")
+        var id: Int64?
+
+        func run() async throws {
+            let (genealogy, outbox) = try store.open()
+            defer { genealogy.close() }
+            let rows = try outbox.retry(id: id, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
+            print("\(rows) posting(s) due again")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Post the events of a sequence range again (postings are idempotent in Odoo).")
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "First event sequence.")
+        var from: Int64
+
+        @Option(help: "Last event sequence (default: the first).")
+        var to: Int64?
+
+        @Option(help: "Why (kept in the audit trail).")
+        var reason = ""
+
+        func run() async throws {
+            let (genealogy, outbox) = try store.open()
+            defer { genealogy.close() }
+            let rows = try outbox.replay(
+                first: from, last: to ?? from, actor: OutboxCommand.actor, reason: reason, nowMs: OutboxCommand.nowMs)
+            print("\(rows) posting(s) queued for replay")
+        }
+    }
+
+    struct Skip: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give up on a posting without telling Odoo (audited, with a reason).")
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "The outbox row id.")
+        var id: Int64
+
+        @Option(help: "Why it is skipped (required).")
+        var reason: String
+
+        func run() async throws {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ServeCommand.fail("--reason must say why")
+            }
+            let (genealogy, outbox) = try store.open()
+            defer { genealogy.close() }
+            let rows = try outbox.skip(id: id, reason: reason, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
+            guard rows > 0 else { throw ServeCommand.fail("no unposted outbox row \(id)") }
+            print("skipped \(id)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+import Odoo
+import OutboxPoster
+
+/// `mesgate reconcile`: per production order, what the plant reported vs what Odoo shows.
+/// Prints the differences; exits 1 when there are any (2 when Odoo cannot be asked).
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Compare the plant's production, consumption and scrap per order with Odoo; exit 1 on differences."
+    )
+
+    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    @Option(help: "A JSON config file (the odoo-* keys of `mesgate serve`). [env: MESGATE_CONFIG]")
+    var config: String?
+
+    @Option(help: "Only this order; repeatable. Default: every order the plant reported on.")
+    var order: [String] = []
+
+    @OptionGroup(title: "Odoo") var odoo: OdooOptions
+
+    func run() async throws {
+        let posting: PosterConfiguration?
+        do {
+            posting = try await odoo.resolve(configPath: config)
+        } catch {
+            throw ServeCommand.fail(error.description)
+        }
+        guard let posting else { throw ServeCommand.fail("reconcile needs --odoo-url (and db, login, api key)") }
+        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
+            throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
+        }
+        let store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.reconcile"))
+        defer { store.close() }
+        let outbox = try OutboxStore(path: store.path)
+        let reconciler = Reconciler(postings: OdooPostings(client: try OdooClient(configuration: posting.odoo)))
+        var differences = 0
+        let orders = order.isEmpty ? try outbox.orderNames() : order
+        for name in orders {
+            let report = OrderReport(events: try outbox.events(ofOrder: name))
+            do {
+                let diffs = try reconciler.differences(order: name, report: report)
+                diffs.forEach { print($0) }
+                differences += diffs.count
+            } catch {
+                FileHandle.standardError.write(Data("mesgate: cannot ask Odoo about \(name): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        print("\(orders.count) order(s), \(differences) difference(s)")
+        if differences > 0 { throw ExitCode.failure }
+    }
+}
