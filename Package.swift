@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "AdminServer",
             dependencies: [
-                "GenealogyStore",
+                "GenealogyStore", "MESDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -175,7 +175,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "AdminServerTests",
-            dependencies: ["AdminServer", .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: [
+                "AdminServer", "GenealogyStore", "MESDomain", .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strict),
     ]
 )

@@ -99,6 +99,7 @@ public struct GatewayAdminRoutes: AdminRoutes {
                     live: status, figures: figures,
                     waiting: (try? store.outboxWaiting(limit: 50)) ?? [],
                     exceptions: (try? store.exceptions(limit: 50)) ?? [],
+                    holds: (try? store.openHolds(limit: 50)) ?? [],
                     nowMs: Int64(Date().timeIntervalSince1970 * 1000))
             }
             return AdminResponse(contentType: "text/html; charset=utf-8", body: Array(page.html().utf8))
@@ -121,6 +122,7 @@ public struct GatewayAdminRoutes: AdminRoutes {
         do {
             figures.outbox = try store.outboxCounts()
             figures.exceptions = try store.exceptionCounts()
+            figures.held = try store.heldNodeCount()
             if let oldest = try store.oldestWaitingOutboxMs() {
                 figures.oldestWaitingAgeSeconds = max(0, Date().timeIntervalSince1970 - Double(oldest) / 1000)
             }

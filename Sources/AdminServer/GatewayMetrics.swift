@@ -44,6 +44,7 @@ public final class GatewayMetrics: Sendable {
             gauge("mesgate_exceptions", "Stored events flagged as doubtful, by kind.", [("kind", kind)])
                 .set(to: Double(count))
         }
+        gauge("mesgate_held_items", "Lots, serials and containers on quality hold.").set(to: Double(figures.held))
         gauge("mesgate_serving", "1 while health says SERVING.").set(to: figures.serving ? 1 : 0)
         gauge("mesgate_authentication_enabled", "1 when a token file is in use.")
             .set(to: figures.authenticationEnabled ? 1 : 0)
@@ -63,6 +64,8 @@ struct StoreFigures: Sendable {
     var readable: Bool?
     var outbox: [String: Int] = [:]
     var exceptions: [String: Int] = [:]
+    /// Lots, serials and containers held now.
+    var held = 0
     var oldestWaitingAgeSeconds: Double?
     var serving = false
     var authenticationEnabled = false

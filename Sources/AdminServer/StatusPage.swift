@@ -1,5 +1,6 @@
 import Foundation
 import GenealogyStore
+import MESDomain
 
 /// The plant supervisor's page: first what needs attention, in plain words, then the lists behind
 /// it (what is failing, what waits for Odoo, doubtful events, refused calls). Refreshes itself
@@ -9,6 +10,7 @@ struct StatusPage {
     var figures: StoreFigures
     var waiting: [OutboxWaiting]
     var exceptions: [StoreException]
+    var holds: [OpenHold]
     var nowMs: Int64
 
     /// A short sentence that needs a person, with its severity.
@@ -98,7 +100,7 @@ struct StatusPage {
         out += card(
             "Doubtful events", "\(figures.exceptions.values.reduce(0, +))", figures.exceptions.isEmpty ? "good" : "warn"
         )
-        out += card("Held lots", "not tracked yet", "muted")
+        out += card("Held lots, serials, containers", "\(figures.held)", figures.held > 0 ? "warn" : "good")
         out += "</section>"
 
         let failing = waiting.filter { $0.state != "pending" }
@@ -135,7 +137,12 @@ struct StatusPage {
             live.clients.prefix(50).map {
                 [$0.client, Self.ago(nowMs - $0.lastCallAtMs), $0.lastMethod, "\($0.calls)"]
             }, empty: "No client has called since the gateway started.")
-        out += "<h2>Held lots</h2><p class=\"muted\">Holds are not tracked by this build yet.</p>"
+        out += "<h2>Quality holds</h2>"
+        out += table(
+            ["Placed on", "Reason", "By", "Items held", "Since"],
+            holds.prefix(20).map {
+                [$0.root.description, $0.reason, $0.placedBy, "\($0.items)", Self.ago(nowMs - $0.placedAtMs)]
+            }, empty: "Nothing is held.")
         out += "<h2>Refused calls</h2>"
         out += table(
             ["When", "From", "Method", "Why"],

@@ -1,4 +1,5 @@
 import GenealogyStore
+import MESDomain
 import Testing
 
 @testable import AdminServer
@@ -14,7 +15,8 @@ import Testing
         var figures = StoreFigures()
         figures.readable = true
         figures.serving = true
-        let page = StatusPage(live: Self.live(), figures: figures, waiting: [], exceptions: [], nowMs: 60_000)
+        let page = StatusPage(
+            live: Self.live(), figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
         #expect(page.concerns.isEmpty)
         #expect(page.html().contains("Everything is running normally"))
     }
@@ -29,7 +31,8 @@ import Testing
                 lastError: "Odoo said 500", createdAtMs: 0, nextAttemptAtMs: 0)
         ]
         let page = StatusPage(
-            live: Self.live(serving: false), figures: figures, waiting: waiting, exceptions: [], nowMs: 600_000)
+            live: Self.live(serving: false), figures: figures, waiting: waiting, exceptions: [], holds: [],
+            nowMs: 600_000)
         #expect(page.concerns.filter { $0.level == StatusPage.Concern.Level.bad }.count == 2)
         let html = page.html()
         #expect(html.contains("Needs attention now"))
@@ -46,13 +49,33 @@ import Testing
         ]
         var figures = StoreFigures()
         figures.readable = true
-        let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], nowMs: 700_000)
+        let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 700_000)
         #expect(page.concerns.map(\.text) == ["No call for over 10 minutes from: line-3."])
         #expect(page.html().contains("<td>line-4</td>"))
     }
 
     @Test func escapesEveryMarkupCharacter() {
         #expect(StatusPage.escape("a&b<c>\"d'") == "a&amp;b&lt;c&gt;&quot;d&#39;")
+    }
+
+    @Test func openHoldsAreListedWithWhatTheyCover() {
+        var figures = StoreFigures()
+        figures.readable = true
+        figures.held = 7
+        let hold = OpenHold(
+            id: 3, root: LotRef(product: "STEEL", lot: "L-42"), reason: "supplier recall <b>", placedBy: "qa-anna",
+            placedAtMs: 0, items: 7)
+        let page = StatusPage(
+            live: StatusPageTests.live(), figures: figures, waiting: [], exceptions: [], holds: [hold], nowMs: 120_000)
+        let html = page.html()
+        #expect(html.contains("STEEL lot L-42"))
+        #expect(html.contains("supplier recall &lt;b&gt;"))
+        #expect(html.contains("qa-anna"))
+        #expect(html.contains(">7<"))
+        #expect(!html.contains("Nothing is held."))
+        let empty = StatusPage(
+            live: StatusPageTests.live(), figures: StoreFigures(), waiting: [], exceptions: [], holds: [], nowMs: 0)
+        #expect(empty.html().contains("Nothing is held."))
     }
 }
 

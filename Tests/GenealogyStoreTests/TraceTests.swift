@@ -130,6 +130,13 @@ import Testing
         _ = await store.ingest(Self.plant())
         let placed = await store.placeHold(HoldRequest(lot: lot("RAW", "R2"), reason: "recall"), by: "qa")
         guard case .changed(let held) = placed else { Issue.record("\(placed)"); return }
+        // What the status page shows: the open hold, its root and how many items it covers.
+        let open = try store.openHolds(limit: 10)
+        #expect(open.count == 1)
+        #expect(open.first?.root == lot("RAW", "R2"))
+        #expect(open.first?.reason == "recall" && open.first?.placedBy == "qa")
+        #expect(open.first?.items == held.count)
+        #expect(try store.heldNodeCount() == held.count)
         // R2 went into F1 directly (`into`): F2, made by the same order, is not reached.
         #expect(
             Set(held.map(\.description)) == [
@@ -146,6 +153,8 @@ import Testing
 
         let released = await store.releaseHold(HoldRequest(lot: lot("RAW", "R2"), reason: "ok"), by: "qa")
         #expect(released == .changed(held))
+        #expect(try store.openHolds(limit: 10).isEmpty)
+        #expect(try store.heldNodeCount() == 0)
         let after = try #require(try store.trace(TraceRequest(lot: lot("RAW", "R2"), direction: .forward)))
         #expect(after.nodes.first { "\($0.ref)" == "container PAL" }?.status == "shipped")
         #expect(after.nodes.first { "\($0.ref)" == "INT lot F1" }?.status == "active")
