@@ -123,6 +123,7 @@ public struct GatewayAdminRoutes: AdminRoutes {
             figures.outbox = try store.outboxCounts()
             figures.exceptions = try store.exceptionCounts()
             figures.held = try store.heldNodeCount()
+            figures.outboxCommands = try store.outboxCommandCounts()
             if let oldest = try store.oldestWaitingOutboxMs() {
                 figures.oldestWaitingAgeSeconds = max(0, Date().timeIntervalSince1970 - Double(oldest) / 1000)
             }

@@ -45,6 +45,13 @@ public final class GatewayMetrics: Sendable {
                 .set(to: Double(count))
         }
         gauge("mesgate_held_items", "Lots, serials and containers on quality hold.").set(to: Double(figures.held))
+        for (action, count) in figures.outboxCommands {
+            gauge(
+                "mesgate_outbox_commands", "Outbox commands given by administrators (retry, replay, skip).",
+                [("action", action)]
+            )
+            .set(to: Double(count))
+        }
         gauge("mesgate_serving", "1 while health says SERVING.").set(to: figures.serving ? 1 : 0)
         gauge("mesgate_authentication_enabled", "1 when a token file is in use.")
             .set(to: figures.authenticationEnabled ? 1 : 0)
@@ -66,6 +73,8 @@ struct StoreFigures: Sendable {
     var exceptions: [String: Int] = [:]
     /// Lots, serials and containers held now.
     var held = 0
+    /// Outbox commands (retry, replay, skip) administrators gave, by action.
+    var outboxCommands: [String: Int] = [:]
     var oldestWaitingAgeSeconds: Double?
     var serving = false
     var authenticationEnabled = false

@@ -188,11 +188,13 @@ public final class OutboxPoster: Sendable {
         let ids = entries.map(\.id)
         let requestsBefore = postings.client.requestCount
         let outcome: Result<String, OdooError>
+        let started = DispatchTime.now().uptimeNanoseconds
         do throws(OdooError) {
             outcome = .success(try posting())
         } catch {
             outcome = .failure(error)
         }
+        PosterMetrics.postingDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         switch outcome {
         case .success(let answer):
             try outbox.markPosted(ids, answer: answer, nowMs: Self.nowMs())

@@ -12,4 +12,6 @@ enum PosterMetrics {
     static let paused = Gauge(label: "mesgate_odoo_posting_paused")
     /// HTTP requests sent to Odoo by the poster.
     static let requests = Counter(label: "mesgate_odoo_requests_total")
+    /// How long one posting took in Odoo: all the calls of one coalesced document, success or not.
+    static let postingDuration = Timer(label: "mesgate_odoo_posting_duration_seconds")
 }

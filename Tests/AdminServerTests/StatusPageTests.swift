@@ -86,10 +86,14 @@ import Testing
         figures.queueDepth = 7
         figures.outbox = ["pending": 3]
         figures.exceptions = ["unknown_lot": 2]
+        figures.held = 4
+        figures.outboxCommands = ["replay": 1]
         let text = String(decoding: metrics.exposition(figures), as: UTF8.self)
         #expect(text.contains("mesgate_store_queue_depth 7"))
         #expect(text.contains(#"mesgate_outbox_rows{state="pending"} 3"#))
         #expect(text.contains(#"mesgate_outbox_rows{state="dead"} 0"#))
         #expect(text.contains(#"mesgate_exceptions{kind="unknown_lot"} 2"#))
+        #expect(text.contains("mesgate_held_items 4"))
+        #expect(text.contains(#"mesgate_outbox_commands{action="replay"} 1"#))
     }
 }

@@ -333,5 +333,8 @@ def test_auth_failure_pauses_posting_and_alerts_by_metric_and_log(server_factory
     failures = [line for line in text.splitlines() if line.startswith("mesgate_odoo_auth_failures_total")]
     assert failures and float(failures[0].split()[-1]) >= 1, failures
     assert 'mesgate_odoo_postings_total{outcome="posted"} 14' in text
+    # Odoo call latency: one observation per posting attempt (coalesced), the refused ones included.
+    counts = [line for line in text.splitlines() if line.startswith("mesgate_odoo_posting_duration_seconds_count")]
+    assert counts and float(counts[0].split()[-1]) >= float(failures[0].split()[-1]) + 1, counts
     assert srv.query("SELECT max(attempts) FROM outbox") == [(0,)]  # no retries burnt on the key
     assert "odoo.auth.failed" in srv.stderr_tail(200_000)
