@@ -11,12 +11,14 @@ public struct GRPCServerConfiguration: Sendable {
     public var maxConcurrentStreams: Int = 256
     /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced: a larger request header list gets 431 and a reset.
     public var maxHeaderListBytes: Int = 16 * 1024
-    /// SETTINGS_INITIAL_WINDOW_SIZE.
-    public var initialStreamWindowBytes: Int = 1 << 20
+    /// SETTINGS_INITIAL_WINDOW_SIZE. With manual flow control the windows bound what one client
+    /// can have waiting in the server: at most the connection window plus `heldBytesHighWater` per
+    /// stream (about 30,000 typical events per connection with these defaults).
+    public var initialStreamWindowBytes: Int = 256 << 10
     /// The connection window, raised by WINDOW_UPDATE on stream 0 at start.
-    public var connectionWindowBytes: Int = 16 << 20
+    public var connectionWindowBytes: Int = 4 << 20
     /// Manual flow control: bytes held per stream before the window stops being given back.
-    public var heldBytesHighWater: Int = 1 << 20
+    public var heldBytesHighWater: Int = 64 << 10
     public var eventLoopThreads: Int = System.coreCount
     /// How long open streams may run after a graceful shutdown began.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)

@@ -12,7 +12,7 @@ public struct StoreOptions: Sendable {
 
     public var synchronous: Synchronous = .full
     /// Requests the writer queue holds before `submit` answers `.full`.
-    public var queueCapacity: Int = 65_536
+    public var queueCapacity: Int = 16_384
     /// Events committed in one transaction at most.
     public var maxBatchEvents: Int = 4_096
     /// Idle read-only connections kept for `read`.

@@ -42,11 +42,14 @@ public struct EventIngestService: Sendable {
         case unavailable(String)
     }
 
-    /// Decodes, validates and submits one event; `completion` runs on the writer thread.
-    func admit(
-        _ message: ByteBuffer, context: GRPCCallContext,
-        completion: @escaping @Sendable (IngestOutcome) -> Void
-    ) -> Admission {
+    /// A decoded, validated event ready for the store, or why it is not.
+    enum Prepared {
+        case ready(IngestRequest)
+        case refused(EventValidationError, eventID: String)
+    }
+
+    /// Decodes and validates one request message. Runs on the event loop.
+    func prepare(_ message: ByteBuffer, context: GRPCCallContext) -> Prepared {
         let event: Event
         do {
             event = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in
@@ -61,17 +64,36 @@ public struct EventIngestService: Sendable {
         } catch {
             return .refused(error, eventID: event.eventID)
         }
-        let request = IngestRequest(
-            event: event, raw: Array(message.readableBytesView), client: context.client ?? context.peer)
+        return .ready(
+            IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.client ?? context.peer))
+    }
+
+    /// Hands one event to the store's writer; `completion` runs on the writer thread after COMMIT.
+    func submit(_ request: IngestRequest, completion: @escaping @Sendable (IngestOutcome) -> Void) -> SubmitResult {
         let submitted = ContinuousClock.now
-        let timed: @Sendable (IngestOutcome) -> Void = { outcome in
+        return store.submit(request) { outcome in
             IngestMetrics.ackLatency.recordInterval(since: submitted)
             completion(outcome)
         }
-        switch store.submit(request, completion: timed) {
-        case .queued: return .submitted(eventID: event.eventID)
-        case .full: return .unavailable("the ingest queue is full; retry with backoff")
-        case .closed: return .unavailable("the server is shutting down; retry on another instance or later")
+    }
+
+    static let queueFull = "the ingest queue is full; retry with backoff"
+    static let shuttingDown = "the server is shutting down; retry on another instance or later"
+
+    /// Decodes, validates and submits one event (the unary path: a full queue is UNAVAILABLE).
+    func admit(
+        _ message: ByteBuffer, context: GRPCCallContext,
+        completion: @escaping @Sendable (IngestOutcome) -> Void
+    ) -> Admission {
+        switch prepare(message, context: context) {
+        case .refused(let error, let eventID):
+            return .refused(error, eventID: eventID)
+        case .ready(let request):
+            switch submit(request, completion: completion) {
+            case .queued: return .submitted(eventID: request.event.eventID)
+            case .full: return .unavailable(Self.queueFull)
+            case .closed: return .unavailable(Self.shuttingDown)
+            }
         }
     }
 

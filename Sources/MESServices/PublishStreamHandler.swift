@@ -35,19 +35,68 @@ final class PublishStreamHandler: GRPCCallHandler {
             return
         }
         let index = sent + (slots.count - head)
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        let admission = service.admit(message, context: context) { outcome in
-            loop.execute { bound.value.committed(index: index, outcome) }
-        }
-        switch admission {
-        case .submitted(let eventID):
-            slots.append(.waiting(eventID: eventID))
+        switch service.prepare(message, context: context) {
         case .refused(let error, let eventID):
             slots.append(.answered(Ack.rejected(eventID, error)))
-        case .unavailable(let reason):
-            slots.append(.failed(GRPCStatus(.unavailable, reason)))
+        case .ready(let request):
+            slots.append(.waiting(eventID: request.event.eventID))
+            if parked.isEmpty && submit(request, index: index) {
+                break
+            }
+            parked.append((index, request))
+            scheduleRetry()
         }
+        flush()
+    }
+
+    /// Events waiting for room in the store's queue, oldest first. Later events wait behind them
+    /// (order), and none of their HTTP/2 window is given back, so flow control slows the client
+    /// instead of the server buffering without bound or refusing.
+    private var parked: [(index: Int, request: IngestRequest)] = []
+    private var retryScheduled = false
+
+    /// Submits one event; false when the store's queue is full.
+    private func submit(_ request: IngestRequest, index: Int) -> Bool {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        switch service.submit(
+            request, completion: { outcome in loop.execute { bound.value.committed(index: index, outcome) } })
+        {
+        case .queued:
+            return true
+        case .full:
+            return false
+        case .closed:
+            let position = head + (index - sent)
+            if position >= head && position < slots.count {
+                slots[position] = .failed(GRPCStatus(.unavailable, EventIngestService.shuttingDown))
+            }
+            return true
+        }
+    }
+
+    private func scheduleRetry() {
+        guard !retryScheduled else { return }
+        retryScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(2)) {
+            bound.value.retryScheduled = false
+            bound.value.submitParked()
+        }
+    }
+
+    private func submitParked() {
+        guard !writer.isFinished else {
+            parked.removeAll()
+            return
+        }
+        var submitted = 0
+        for (index, request) in parked {
+            guard submit(request, index: index) else { break }
+            submitted += 1
+        }
+        parked.removeFirst(submitted)
+        if !parked.isEmpty { scheduleRetry() }
         flush()
     }
 
@@ -95,6 +144,7 @@ final class PublishStreamHandler: GRPCCallHandler {
     }
 
     func cancelled() {
+        parked.removeAll()
         // Events already submitted still commit (their acks have nowhere to go; a client that
         // re-sends them gets DUPLICATE). Nothing else to stop.
     }

@@ -40,7 +40,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "Events the store may have queued before publishers get UNAVAILABLE. [env: MESGATE_QUEUE_CAPACITY] (default: 65536)"
+            "Events the store may have queued for its writer; beyond it a stream waits (HTTP/2 flow control slows its client) and a unary Publish gets UNAVAILABLE. [env: MESGATE_QUEUE_CAPACITY] (default: 16384)"
     )
     var queueCapacity: Int?
 

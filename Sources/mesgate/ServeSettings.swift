@@ -11,7 +11,7 @@ struct ServeSettings {
     var synchronous = StoreOptions.Synchronous.full
     var maxMessageBytes = 4 * 1024 * 1024
     var maxConcurrentStreams = 256
-    var queueCapacity = 65_536
+    var queueCapacity = 16_384
     var holdOnQualityFail = false
     var shutdownGraceSeconds = 10
     var logLevel = LogLevel.info
