@@ -252,7 +252,8 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
             log(f"(i) soak: {args.soak_seconds} s paced at {half} events/s, RSS every 5 s ...")
             rss = RSSSampler(srv.pid, interval=5)
             soak = load(args, target, f"{run_id}-i", half * args.soak_seconds, "--connections", "4", "--streams",
-                        "8", "--window", "256", "--rate", str(half))
+                        "8", "--window", "256", "--rate", str(half),
+                        timeout=max(args.load_timeout, args.soak_seconds + 120))
             soak["rss_mib"] = rss.stop()
             soak["seconds"] = args.soak_seconds
             r["soak"] = soak
@@ -263,11 +264,12 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
     return r
 
 
-def load(args, target: str, run_id: str, events: int, *options: str) -> dict:
+def load(args, target: str, run_id: str, events: int, *options: str, timeout: int | None = None) -> dict:
     """Runs mesgate-load and returns its JSON report; every event must be acked."""
+    timeout = timeout or args.load_timeout
     p = subprocess.run([args.load, "--target", target, "--events", str(events), "--run-id", run_id,
-                        "--timeout", str(args.load_timeout), *options],
-                       capture_output=True, text=True, timeout=args.load_timeout + 60)
+                        "--timeout", str(timeout), *options],
+                       capture_output=True, text=True, timeout=timeout + 60)
     if not p.stdout.strip():
         raise RuntimeError(f"mesgate-load printed nothing: {p.stderr[-2000:]}")
     result = json.loads(p.stdout.strip().splitlines()[-1])
