@@ -157,17 +157,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     private func record(_ message: ByteBuffer, sentAt: UInt64, now: UInt64) {
-        stats.latenciesMicros.append(UInt32(min(UInt64(UInt32.max), (now - sentAt) / 1000)))
-        do {
-            let ack = try message.withUnsafeReadableBytes { try AckCodec.decode($0) }
-            switch ack.result {
-            case .accepted: stats.accepted += 1
-            case .duplicate: stats.duplicate += 1
-            case .rejected: stats.rejected += 1
-            }
-        } catch {
-            stats.failed += 1
-        }
+        stats.recordLatency(sentAt: sentAt, now: now)
+        stats.count(ack: message)
     }
 
     /// Takes one complete gRPC message (without its 5-byte prefix) off the front of `buffer`.
@@ -195,8 +186,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ reason: String) {
-        stats.errors.append(reason)
-        stats.failed += 1
+        stats.fail(reason)
         finish()
         context?.close(promise: nil)
     }
@@ -224,4 +214,30 @@ struct LoadStats: Sendable {
     var failed = 0
     var latenciesMicros: [UInt32] = []
     var errors: [String] = []
+}
+
+extension LoadStats {
+    /// The time from sending an event to receiving its answer, both uptime nanoseconds.
+    mutating func recordLatency(sentAt: UInt64, now: UInt64) {
+        latenciesMicros.append(UInt32(min(UInt64(UInt32.max), (now - sentAt) / 1000)))
+    }
+
+    /// Counts one `mes.v1.Ack` (without its gRPC prefix) by result; an unreadable one is a failure.
+    mutating func count(ack message: ByteBuffer) {
+        do {
+            let ack = try message.withUnsafeReadableBytes { try AckCodec.decode($0) }
+            switch ack.result {
+            case .accepted: accepted += 1
+            case .duplicate: duplicate += 1
+            case .rejected: rejected += 1
+            }
+        } catch {
+            failed += 1
+        }
+    }
+
+    mutating func fail(_ reason: String) {
+        errors.append(reason)
+        failed += 1
+    }
 }

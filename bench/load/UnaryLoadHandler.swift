@@ -1,5 +1,4 @@
 import HTTP2
-import MESMessages
 import NIOCore
 
 /// One load connection in unary mode: keeps `streamsPerConnection` EventIngest/Publish calls open
@@ -107,7 +106,7 @@ final class UnaryLoadHandler: ChannelInboundHandler {
 
     private func complete(_ call: Call) {
         let now = NIODeadline.now().uptimeNanoseconds
-        stats.latenciesMicros.append(UInt32(min(UInt64(UInt32.max), (now - call.sentAt) / 1000)))
+        stats.recordLatency(sentAt: call.sentAt, now: now)
         guard call.status == "0", call.response.readableBytes >= 5 else {
             stats.failed += 1
             if stats.errors.count < 5 { stats.errors.append("grpc-status \(call.status ?? "none")") }
@@ -115,16 +114,7 @@ final class UnaryLoadHandler: ChannelInboundHandler {
         }
         var response = call.response
         response.moveReaderIndex(forwardBy: 5)
-        do {
-            let ack = try response.withUnsafeReadableBytes { try AckCodec.decode($0) }
-            switch ack.result {
-            case .accepted: stats.accepted += 1
-            case .duplicate: stats.duplicate += 1
-            case .rejected: stats.rejected += 1
-            }
-        } catch {
-            stats.failed += 1
-        }
+        stats.count(ack: response)
     }
 
     private func flush() {
@@ -148,8 +138,7 @@ final class UnaryLoadHandler: ChannelInboundHandler {
     }
 
     private func fail(_ reason: String) {
-        stats.errors.append(reason)
-        stats.failed += 1
+        stats.fail(reason)
         finish()
         context?.close(promise: nil)
     }
