@@ -51,6 +51,7 @@ struct HoldBook {
             }
             held.append(lot)
         }
+        try queueForOdoo(hold: hold, kind: "hold")
         return .changed(held)
     }
 
@@ -66,6 +67,7 @@ struct HoldBook {
             try db.run(
                 "UPDATE holds SET released_at_ms = ?2, released_by = ?3, release_reason = ?4 WHERE id = ?1",
                 [.integer(hold), .integer(nowMs), .text(who), .text(request.reason)])
+            try queueForOdoo(hold: hold, kind: "release")
             var items: [WalkNode] = []
             try db.cachedStatement(
                 """
@@ -81,6 +83,17 @@ struct HoldBook {
             }
         }
         return .changed(freed)
+    }
+
+    /// The outbox row that tells Odoo of a placement or release (`immediate`: a held lot must stop
+    /// in Odoo too), written in the hold's transaction like an event's row.
+    private func queueForOdoo(hold: Int64, kind: String) throws(SQLiteError) {
+        try db.run(
+            """
+            INSERT INTO outbox (hold_id, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,
+              updated_at_ms)
+            VALUES (?1, ?2, ?3, 'immediate', ?4, ?4, ?4)
+            """, [.integer(hold), .text(kind), .text("hold:\(hold)"), .integer(nowMs)])
     }
 
     /// Whether another open hold covers the node.

@@ -1,15 +1,18 @@
 /// One outbox row with the event it carries, as the poster and `mesgate outbox` see it.
 public struct OutboxEntry: Sendable, Hashable {
     public var id: Int64
+    /// The event's sequence; 0 for a hold's row.
     public var sequence: Int64
+    /// The event's id; `hold:<id>` for a hold's row.
     public var eventID: String
-    /// The event kind: produced, consumed, scrapped, downtime, quality, operation.
+    /// The event kind (produced, consumed, scrapped, downtime, quality, operation), or `hold` /
+    /// `release` for a hold placed or released.
     public var kind: String
     /// The Odoo document the posting changes (`work_order:<name>`, ...): the unit of coalescing.
     public var documentKey: String
     /// immediate, normal or batch.
     public var latencyClass: String
-    /// pending, posted, failed or dead.
+    /// pending, posted, failed, dead, or resolved (dead, then covered by a later posting).
     public var state: String
     public var attempts: Int
     public var nextAttemptAtMs: Int64
@@ -18,8 +21,33 @@ public struct OutboxEntry: Sendable, Hashable {
     public var skippedReason: String
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
-    /// The event's protobuf bytes as received.
+    /// The event's protobuf bytes as received; empty for a hold's row.
     public var raw: [UInt8]
+    /// The hold a `hold` or `release` row tells Odoo of; 0 for an event's row.
+    public var holdID: Int64 = 0
+    /// What made a dead row good (the later posting that covered it); empty otherwise.
+    public var resolvedNote: String = ""
+}
+
+/// A hold as the poster tells Odoo of it: what it covers and whether it is still open.
+public struct HoldPosting: Sendable, Hashable {
+    public var id: Int64
+    public var reason: String
+    public var placedBy: String
+    public var placedAtMs: Int64
+    /// When it was released; nil while open.
+    public var releasedAtMs: Int64?
+    public var releasedBy: String
+    public var releaseReason: String
+    /// The lots and serials it covers (root first): (product, lot or serial name). Containers are
+    /// left out: Odoo keeps no lot for them.
+    public var items: [HeldLot]
+}
+
+/// A lot or serial a hold covers, by Odoo's key: product code and lot (or serial) name.
+public struct HeldLot: Sendable, Hashable {
+    public var product: String
+    public var name: String
 }
 
 /// One stored event: its sequence, kind and protobuf bytes.

@@ -24,8 +24,9 @@ public final class OutboxStore {
     }
 
     static let columns = """
-        o.id, o.sequence, e.event_id, o.kind, o.document_key, o.latency_class, o.state, o.attempts,
-        o.next_attempt_at_ms, o.last_error, o.odoo_answer, o.skipped_reason, o.created_at_ms, o.updated_at_ms, e.raw
+        o.id, coalesce(o.sequence, 0), coalesce(e.event_id, 'hold:' || o.hold_id), o.kind, o.document_key,
+        o.latency_class, o.state, o.attempts, o.next_attempt_at_ms, o.last_error, o.odoo_answer, o.skipped_reason,
+        o.created_at_ms, o.updated_at_ms, coalesce(e.raw, x''), coalesce(o.hold_id, 0), o.resolved_note
         """
 
     /// Pending and failed rows whose time has come, oldest first.
@@ -88,7 +89,53 @@ public final class OutboxStore {
         }
     }
 
+    /// The hold `id` as the poster tells Odoo of it, or nil when there is none.
+    public func hold(id: Int64) throws(GenealogyStoreError) -> HoldPosting? {
+        try guarded { () throws(SQLiteError) in
+            guard
+                var hold = try db.cachedStatement(
+                    """
+                    SELECT id, reason, placed_by, placed_at_ms, released_at_ms, released_by, release_reason
+                    FROM holds WHERE id = ?1
+                    """
+                ).first(
+                    [.integer(id)],
+                    { row in
+                        HoldPosting(
+                            id: row.int64(at: 0), reason: row.string(at: 1), placedBy: row.string(at: 2),
+                            placedAtMs: row.int64(at: 3), releasedAtMs: row.isNull(at: 4) ? nil : row.int64(at: 4),
+                            releasedBy: row.string(at: 5), releaseReason: row.string(at: 6), items: [])
+                    })
+            else { return nil }
+            try db.cachedStatement(
+                """
+                SELECT n.product, CASE n.kind WHEN 'serial' THEN n.serial ELSE n.lot END
+                FROM hold_items i JOIN nodes n ON n.id = i.node_id JOIN holds h ON h.id = i.hold_id
+                WHERE i.hold_id = ?1 AND n.kind IN ('lot', 'serial')
+                ORDER BY n.id != h.node_id, n.id
+                """
+            ).query([.integer(id)]) { hold.items.append(HeldLot(product: $0.string(at: 0), name: $0.string(at: 1))) }
+            return hold
+        }
+    }
+
+    /// Dead rows of the Odoo document `documentKey` of the given kinds, oldest first.
+    public func dead(documentKey: String, kinds: Set<String>) throws(GenealogyStoreError) -> [OutboxEntry] {
+        let marks = kinds.sorted().indices.map { "?\($0 + 2)" }.joined(separator: ", ")
+        return try entries(
+            "WHERE o.state = 'dead' AND o.document_key = ?1 AND o.kind IN (\(marks)) ORDER BY o.id",
+            [.text(documentKey)] + kinds.sorted().map { .text($0) })
+    }
+
     // MARK: The poster's changes
+
+    /// Marks dead rows resolved: a later posting (`note` says which) brought Odoo to what they
+    /// asked for, so they are no longer dead.
+    public func markResolved(_ ids: [Int64], note: String, nowMs: Int64) throws(GenealogyStoreError) {
+        try update(
+            ids, "state = 'resolved', resolved_note = ?2, posted_at_ms = ?3, updated_at_ms = ?3",
+            [.text(note), .integer(nowMs)])
+    }
 
     /// Marks rows posted with Odoo's answer.
     public func markPosted(_ ids: [Int64], answer: String, nowMs: Int64) throws(GenealogyStoreError) {
@@ -192,7 +239,7 @@ public final class OutboxStore {
         try guarded { () throws(SQLiteError) in
             var found: [OutboxEntry] = []
             try db.cachedStatement(
-                "SELECT \(Self.columns) FROM outbox o JOIN events e ON e.sequence = o.sequence \(tail)"
+                "SELECT \(Self.columns) FROM outbox o LEFT JOIN events e ON e.sequence = o.sequence \(tail)"
             )
             .query(values) {
                 found.append(
@@ -201,7 +248,8 @@ public final class OutboxStore {
                         kind: $0.string(at: 3), documentKey: $0.string(at: 4), latencyClass: $0.string(at: 5),
                         state: $0.string(at: 6), attempts: $0.int(at: 7), nextAttemptAtMs: $0.int64(at: 8),
                         lastError: $0.string(at: 9), odooAnswer: $0.string(at: 10), skippedReason: $0.string(at: 11),
-                        createdAtMs: $0.int64(at: 12), updatedAtMs: $0.int64(at: 13), raw: $0.blob(at: 14)))
+                        createdAtMs: $0.int64(at: 12), updatedAtMs: $0.int64(at: 13), raw: $0.blob(at: 14),
+                        holdID: $0.int64(at: 15), resolvedNote: $0.string(at: 16)))
             }
             return found
         }

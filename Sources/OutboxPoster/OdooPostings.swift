@@ -1,4 +1,5 @@
 import Foundation
+public import GenealogyStore
 public import MESDomain
 public import Odoo
 
@@ -15,13 +16,15 @@ public final class OdooPostings {
     private var lotIDs: [String: Int] = [:]
     private var workcenterIDs: [String: Int] = [:]
     private var lossIDs: [String: Int] = [:]
+    private var lotModel: Int?
+    private var todoType: Int?
     /// The consumption last written per raw move, so unchanged moves are not written again.
-    private var writtenMoves: [Int: [String: Double]] = [:]
+    var writtenMoves: [Int: [String: Double]] = [:]
     /// Raw moves of an order: move id and product code.
-    private var orderMoves: [Int: [(id: Int, product: String)]] = [:]
+    var orderMoves: [Int: [(id: Int, product: String)]] = [:]
     /// Orders as this poster last left them (its own writes applied), so a coalesced posting
     /// does not read the order again; forgotten after any failure.
-    private var knownOrders: [String: JSONValue] = [:]
+    var knownOrders: [String: JSONValue] = [:]
 
     /// Whether marking an order done with less than planned keeps a backorder for the rest
     /// (`mo_ids_to_backorder`) instead of closing it (`skip_backorder`).
@@ -41,130 +44,6 @@ public final class OdooPostings {
 
     /// The fields an order is read with; `lot_producing_ids` from 19 on.
     var lotField: String { client.usesJSON2 ? "lot_producing_ids" : "lot_producing_id" }
-
-    // MARK: Production and consumption (coalesced per order)
-
-    /// Brings the order `name` to what the plant reported: output lot(s) and qty_producing, the
-    /// component lots on the raw moves, and done when the plant said it is complete.
-    /// Returns a summary of what Odoo holds now.
-    public func postOrder(_ name: String, report: OrderReport) throws(OdooError) -> String {
-        try client.connect()
-        var found = knownOrders[name]
-        if found == nil { found = try findOrder(name) }
-        guard let order = found else {
-            throw OdooError(.permanent, name: "mesgate.NoSuchOrder", message: "no mrp.production named \(name) in Odoo")
-        }
-        let id = order["id"]?.int ?? 0
-        let state = order["state"]?.string ?? ""
-        let producing = order["qty_producing"]?.double ?? 0
-        if state == "cancel" {
-            throw OdooError(.permanent, name: "mesgate.OrderCancelled", message: "\(name) is cancelled in Odoo")
-        }
-        if state == "done" {
-            if abs(producing - report.good) < 1e-9 { return "order \(name) (\(id)) already done, qty \(producing)" }
-            throw OdooError(
-                .permanent, name: "mesgate.OrderDone",
-                message: "\(name) is done in Odoo with \(producing) produced; the plant reports \(report.good)")
-        }
-        // Output lot(s) and the produced quantity.
-        var vals: [String: JSONValue] = [:]
-        let productID = order["product_id"]?.many2oneID ?? 0
-        var lotIDs: [Int] = []
-        for output in report.outputs {
-            lotIDs.append(try lot(lotName(output), productID: productID, product: output.product))
-        }
-        if client.usesJSON2 {
-            let current = Set(order["lot_producing_ids"]?.array?.compactMap(\.int) ?? [])
-            if current != Set(lotIDs) && !lotIDs.isEmpty {
-                vals["lot_producing_ids"] = [[6, 0, .array(lotIDs.map { .int($0) })]]
-            }
-        } else {
-            if lotIDs.count > 1 {
-                throw OdooError(
-                    .permanent, name: "mesgate.SeveralOutputLots",
-                    message:
-                        "\(name) reports \(lotIDs.count) output lots; Odoo \(client.majorVersion ?? 0) holds one per order"
-                )
-            }
-            if let lot = lotIDs.first, order["lot_producing_id"]?.many2oneID != lot {
-                vals["lot_producing_id"] = .int(lot)
-            }
-        }
-        if abs(producing - report.good) > 1e-9 { vals["qty_producing"] = .double(report.good) }
-
-        // Component lots on the raw moves: the move lines are replaced by the reported totals,
-        // in the same write as the order (one-to-many update commands), so one call per posting.
-        let moves = try rawMoves(order: id, moveIDs: order["move_raw_ids"]?.array?.compactMap(\.int) ?? [])
-        var moveUpdates: [JSONValue] = []
-        var written: [Int: [String: Double]] = [:]
-        for (product, lots) in report.consumed.sorted(by: { $0.key < $1.key }) {
-            guard let move = moves.first(where: { $0.product == product }) else {
-                throw OdooError(
-                    .permanent, name: "mesgate.NoSuchComponent",
-                    message: "\(name) has no raw move for component \(product)")
-            }
-            if writtenMoves[move.id] == lots { continue }
-            var commands: [JSONValue] = [[5, 0, 0]]
-            for (lot, qty) in lots.sorted(by: { $0.key < $1.key }) {
-                var line: [String: JSONValue] = ["quantity": .double(qty), "picked": true]
-                if !lot.isEmpty { line["lot_id"] = .int(try self.lot(lot, productID: nil, product: product)) }
-                commands.append([0, 0, .object(line)])
-            }
-            moveUpdates.append([1, .int(move.id), ["move_line_ids": .array(commands), "picked": true]])
-            written[move.id] = lots
-        }
-        if !moveUpdates.isEmpty { vals["move_raw_ids"] = .array(moveUpdates) }
-        if !vals.isEmpty { try client.write("mrp.production", [id], vals) }
-        writtenMoves.merge(written) { _, new in new }
-        if case .object(var known) = order {
-            known["qty_producing"] = .double(report.good)
-            if client.usesJSON2 {
-                known["lot_producing_ids"] = .array(lotIDs.map { .int($0) })
-            } else if let lot = lotIDs.first {
-                known["lot_producing_id"] = [.int(lot), .string(lotName(report.outputs[0]))]
-            }
-            knownOrders[name] = .object(known)
-        }
-        guard report.completed else { return "order \(name) (\(id)): producing \(report.good)" }
-        knownOrders[name] = nil
-        let context: [String: JSONValue] =
-            keepBackorders ? ["mo_ids_to_backorder": [.int(id)]] : ["skip_backorder": true]
-        let answer = try client.call("mrp.production", "button_mark_done", ids: [id], context: context)
-        if answer != .bool(true) {
-            // A wizard instead of true: look at what Odoo did.
-            let after = try client.read("mrp.production", [id], fields: ["state"]).first?["state"]?.string
-            if after != "done" {
-                let wizard = answer["res_model"]?.string ?? "an unknown action"
-                throw OdooError(
-                    .permanent, name: "mesgate.Wizard", message: "marking \(name) done opened \(wizard) instead")
-            }
-        }
-        return "order \(name) (\(id)) done, qty \(report.good)"
-    }
-
-    /// The order by name, or by `origin = MES:<name>`.
-    func findOrder(_ name: String) throws(OdooError) -> JSONValue? {
-        let fields = ["name", "state", "product_id", "product_qty", "qty_producing", "move_raw_ids", lotField]
-        if let order = try client.searchRead(
-            "mrp.production", [["name", "=", .string(name)]], fields: fields, limit: 1
-        ).first {
-            return order
-        }
-        return try client.searchRead(
-            "mrp.production", [["origin", "=", .string("MES:\(name)")]], fields: fields, limit: 1
-        ).first
-    }
-
-    private func rawMoves(order: Int, moveIDs: [Int]) throws(OdooError) -> [(id: Int, product: String)] {
-        if let known = orderMoves[order], known.count == moveIDs.count { return known }
-        var moves: [(id: Int, product: String)] = []
-        for move in try client.read("stock.move", moveIDs, fields: ["product_id"]) {
-            guard let id = move["id"]?.int, let productID = move["product_id"]?.many2oneID else { continue }
-            moves.append((id, try productCode(productID)))
-        }
-        orderMoves[order] = moves
-        return moves
-    }
 
     // MARK: Scrap
 
@@ -260,16 +139,100 @@ public final class OdooPostings {
         return "mail.message \(id.int ?? 0) posted on stock.lot \(lotID)"
     }
 
+    // MARK: Holds
+
+    /// Brings Odoo to the hold's current state (Community has no quality hold): while it is open,
+    /// every lot and serial it covers carries a `mail.activity` "Quality hold [MES:hold:<id>]";
+    /// once released, that activity is marked done with the release as feedback (`action_feedback`
+    /// logs "To-Do done: Quality hold [MES:hold:<id>]" in the lot's chatter and closes it). A hold
+    /// placed and released before Odoo heard of it gets both, so the chatter shows it. The
+    /// placement and release rows both converge on that state, found by the marker (an open
+    /// activity, else the done message) before anything is made, so they may be posted in any
+    /// order, again after a crash, or replayed.
+    public func postHold(_ hold: HoldPosting) throws(OdooError) -> String {
+        try client.connect()
+        let marker = "[MES:hold:\(hold.id)]"
+        var created = 0
+        var done = 0
+        for item in hold.items {
+            let lotID = try lot(item.name, productID: nil, product: item.product)
+            let onLot: JSONValue = ["res_id", "=", .int(lotID)]
+            var activity = try client.search(
+                "mail.activity",
+                [["res_model", "=", "stock.lot"], onLot, ["summary", "ilike", .string(marker)]], limit: 1
+            ).first
+            if activity == nil {
+                let finished = try client.search(
+                    "mail.message", [["model", "=", "stock.lot"], onLot, ["body", "ilike", .string(marker)]],
+                    limit: 1)
+                if !finished.isEmpty { continue }  // placed and released in Odoo already
+                activity = try client.create(
+                    "mail.activity",
+                    [
+                        "res_model_id": .int(try lotModelID()), "res_id": .int(lotID),
+                        "activity_type_id": .int(try todoActivityType()),
+                        "summary": .string("Quality hold \(marker)"),
+                        "note": .string("Held by \(hold.placedBy): \(hold.reason)"),
+                        "date_deadline": .string(String(Self.odooDate(hold.placedAtMs).prefix(10))),
+                    ])
+                created += 1
+            }
+            if hold.releasedAtMs != nil, let id = activity {
+                _ = try client.call(
+                    "mail.activity", "action_feedback", ids: [id],
+                    ["feedback": .string("Released by \(hold.releasedBy): \(hold.releaseReason)")])
+                done += 1
+            }
+        }
+        let lots = "\(hold.items.count) lot(s)"
+        return hold.releasedAtMs == nil
+            ? "hold \(hold.id) on \(lots) in Odoo: \(created) mail.activity created"
+            : "hold \(hold.id) released on \(lots) in Odoo: \(created) mail.activity created, \(done) done"
+    }
+
+    /// `ir.model` id of stock.lot (an activity names its document's model by id).
+    private func lotModelID() throws(OdooError) -> Int {
+        if let id = lotModel { return id }
+        guard let id = try client.search("ir.model", [["model", "=", "stock.lot"]], limit: 1).first else {
+            throw OdooError(.permanent, name: "mesgate.NoSuchModel", message: "no ir.model for stock.lot")
+        }
+        lotModel = id
+        return id
+    }
+
+    /// The To-Do activity type (`mail.mail_activity_data_todo`, through `ir.model.data`).
+    private func todoActivityType() throws(OdooError) -> Int {
+        if let id = todoType { return id }
+        guard
+            let id = try client.searchRead(
+                "ir.model.data", [["module", "=", "mail"], ["name", "=", "mail_activity_data_todo"]],
+                fields: ["res_id"], limit: 1
+            ).first?["res_id"]?.int
+        else {
+            throw OdooError(
+                .permanent, name: "mesgate.NoSuchActivityType", message: "no mail.mail_activity_data_todo in Odoo")
+        }
+        todoType = id
+        return id
+    }
+
     // MARK: Lookups
 
     /// The lot (name, product): found, or created when Odoo has none.
     func lot(_ name: String, productID known: Int?, product code: String) throws(OdooError) -> Int {
+        // With `create`, a lot is always had.
+        try lot(name, productID: known, product: code, create: true) ?? 0
+    }
+
+    /// The lot (name, product): found, else created when `create`, else nil.
+    func lot(_ name: String, productID known: Int?, product code: String, create: Bool) throws(OdooError) -> Int? {
         var productID = known ?? 0
         if known == nil { productID = try product(code) }
         let key = "\(productID)/\(name)"
         if let id = lotIDs[key] { return id }
         let domain: JSONValue = [["name", "=", .string(name)], ["product_id", "=", .int(productID)]]
         var id = try client.search("stock.lot", domain, limit: 1).first ?? 0
+        if id == 0 && !create { return nil }
         if id == 0 {
             id = try client.create(
                 "stock.lot", ["name": .string(name), "product_id": .int(productID), "company_id": 1])

@@ -10,8 +10,13 @@ public struct OrderReport: Sendable, Hashable {
     public var outputs: [LotRef] = []
     /// Good quantity produced.
     public var good: Double = 0
+    /// Good quantity by output lot or serial name.
+    public var goodByOutput: [String: Double] = [:]
     /// Consumed quantity by component product, then by lot or serial ("" for untracked material).
     public var consumed: [String: [String: Double]] = [:]
+    /// The same, by the output it went into (`into`'s lot or serial name; "" when the consumption
+    /// names no output: order-level).
+    public var consumedInto: [String: [String: [String: Double]]] = [:]
     /// Scrapped quantity by product, then lot ("" untracked).
     public var scrapped: [String: [String: Double]] = [:]
     /// Whether the plant reported the order complete (an operation COMPLETED).
@@ -32,8 +37,12 @@ public struct OrderReport: Sendable, Hashable {
         case .produced(let p):
             if p.output.isTracked && !outputs.contains(p.output) { outputs.append(p.output) }
             good += p.good?.value ?? 0
+            if p.output.isTracked { goodByOutput[lotName(p.output), default: 0] += p.good?.value ?? 0 }
         case .consumed(let c):
-            consumed[c.component.product, default: [:]][lotName(c.component), default: 0] += c.qty?.value ?? 0
+            let qty = c.qty?.value ?? 0
+            consumed[c.component.product, default: [:]][lotName(c.component), default: 0] += qty
+            let into = c.into.map(lotName) ?? ""
+            consumedInto[into, default: [:]][c.component.product, default: [:]][lotName(c.component), default: 0] += qty
         case .scrapped(let s):
             scrapped[s.lot.product, default: [:]][lotName(s.lot), default: 0] += s.qty?.value ?? 0
         case .operation(let o):

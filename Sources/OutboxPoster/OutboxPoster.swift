@@ -22,6 +22,7 @@ public final class OutboxPoster: Sendable {
         public var posted = 0
         public var failed = 0
         public var dead = 0
+        public var resolved = 0
         public var authFailures = 0
         public var pausedUntilMs: Int64 = 0
     }
@@ -138,6 +139,21 @@ public final class OutboxPoster: Sendable {
     /// Posts one immediate or normal row. False when posting is paused (auth).
     private func post(single entry: OutboxEntry, _ outbox: OutboxStore, _ postings: OdooPostings) throws -> Bool {
         try settle([entry], outbox, postings) { () throws(OdooError) -> String in
+            if entry.holdID != 0 {
+                guard configuration.holdPosting != "none" else { return "not posted: odoo-holds is none" }
+                let hold: HoldPosting?
+                do {
+                    hold = try outbox.hold(id: entry.holdID)
+                } catch {
+                    throw OdooError(
+                        .retryable, name: "mesgate.Store", message: "cannot read hold \(entry.holdID): \(error)")
+                }
+                guard let hold else {
+                    throw OdooError(
+                        .permanent, name: "mesgate.NoSuchHold", message: "no hold \(entry.holdID) in the store")
+                }
+                return try postings.postHold(hold)
+            }
             guard let event = decode(entry.raw), let body = event.body else {
                 throw OdooError(.permanent, name: "mesgate.Undecodable", message: "the stored event does not decode")
             }
@@ -198,6 +214,7 @@ public final class OutboxPoster: Sendable {
         switch outcome {
         case .success(let answer):
             try outbox.markPosted(ids, answer: answer, nowMs: Self.nowMs())
+            try resolveCovered(by: entries, answer: answer, outbox)
             state.withLock { $0.posted += ids.count }
             PosterMetrics.posted.increment(by: Int64(ids.count))
             PosterMetrics.requests.increment(by: Int64(postings.client.requestCount - requestsBefore))
@@ -246,6 +263,46 @@ public final class OutboxPoster: Sendable {
             }
             return true
         }
+    }
+
+    /// Marks resolved the dead rows that the successful posting of `entries` made good: the same
+    /// order's production rows (each posting writes the order's totals over every stored event),
+    /// the same stop's downtime rows (one record per work center and start), the same hold's rows
+    /// (each posting brings Odoo to the hold's current state). A dead scrap or quality note is its
+    /// own record: only a replay of it makes it good.
+    private func resolveCovered(by entries: [OutboxEntry], answer: String, _ outbox: OutboxStore) throws {
+        guard let first = entries.first else { return }
+        let kinds: Set<String>
+        var matches: (OutboxEntry) -> Bool = { _ in true }
+        if Self.orderKinds.contains(first.kind) && first.documentKey.hasPrefix("work_order:") {
+            kinds = Self.orderKinds
+        } else if first.holdID != 0 {
+            kinds = ["hold", "release"]
+        } else if first.kind == "downtime", let stop = Self.stopKey(first) {
+            kinds = ["downtime"]
+            matches = { Self.stopKey($0) == stop }
+        } else {
+            return
+        }
+        let posted = Set(entries.map(\.id))
+        let covered = try outbox.dead(documentKey: first.documentKey, kinds: kinds).filter {
+            !posted.contains($0.id) && matches($0)
+        }
+        guard !covered.isEmpty else { return }
+        let rows = entries.map { "#\($0.id)" }.joined(separator: ", ")
+        try outbox.markResolved(
+            covered.map(\.id), note: "resolved by the posting of \(rows): \(answer)", nowMs: Self.nowMs())
+        state.withLock { $0.resolved += covered.count }
+        PosterMetrics.resolved.increment(by: Int64(covered.count))
+        logger.info(
+            "odoo.posting.resolved",
+            metadata: ["rows": "\(covered.map(\.id))", "by": "\(rows)", "document": "\(first.documentKey)"])
+    }
+
+    /// A downtime row's stop: its work center and start.
+    private static func stopKey(_ entry: OutboxEntry) -> String? {
+        guard let event = decode(entry.raw), case .downtime(let d) = event.body else { return nil }
+        return "\(event.workCenter)@\(d.startedAtMs)"
     }
 
     /// Exponential backoff with jitter: half the doubled delay fixed, half random.

@@ -22,6 +22,9 @@ public struct PosterConfiguration: Sendable {
     /// Which quality results become notes on the lot in Odoo: `all`, `failures` (FAIL and WARN) or
     /// `none` (Community Odoo has no quality models; the note is where a person sees them).
     public var qualityNotes = "all"
+    /// How quality holds reach Odoo: `activity` (a "Quality hold" mail.activity on each held lot,
+    /// marked done on release) or `none`.
+    public var holdPosting = "activity"
     /// An order finished with less than planned keeps a backorder in Odoo for the rest.
     public var keepBackorders = false
     /// How often released production orders are read from Odoo.

@@ -2,10 +2,12 @@ import Metrics
 
 /// The poster's metrics (swift-metrics), recorded on the poster thread.
 enum PosterMetrics {
-    /// Outbox rows settled, by outcome: posted, failed (to be retried), dead.
+    /// Outbox rows settled, by outcome: posted, failed (to be retried), dead, resolved (dead rows a
+    /// later posting made good).
     static let posted = Counter(label: "mesgate_odoo_postings_total", dimensions: [("outcome", "posted")])
     static let failed = Counter(label: "mesgate_odoo_postings_total", dimensions: [("outcome", "failed")])
     static let dead = Counter(label: "mesgate_odoo_postings_total", dimensions: [("outcome", "dead")])
+    static let resolved = Counter(label: "mesgate_odoo_postings_total", dimensions: [("outcome", "resolved")])
     /// Odoo refused the key: posting pauses. Alert on any increase.
     static let authFailures = Counter(label: "mesgate_odoo_auth_failures_total")
     /// 1 while posting is paused after an auth failure.

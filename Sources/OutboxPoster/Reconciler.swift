@@ -11,30 +11,38 @@ public struct Reconciler {
     public func differences(order name: String, report: OrderReport) throws(OdooError) -> [String] {
         let client = postings.client
         try client.connect()
-        guard let order = try postings.findOrder(name), let id = order["id"]?.int else {
-            return ["\(name): not in Odoo"]
-        }
+        // The order and, when Odoo split it (17/18: one lot per order) or kept a backorder, its family.
+        let family = try postings.findFamily(name)
+        guard !family.isEmpty else { return ["\(name): not in Odoo"] }
+        let ids = family.compactMap { $0["id"]?.int }
         var diffs: [String] = []
-        let producing = order["qty_producing"]?.double ?? 0
+        let producing = family.map { $0["qty_producing"]?.double ?? 0 }.reduce(0, +)
         if abs(producing - report.good) > 1e-6 {
             diffs.append("\(name): produced plant \(report.good), Odoo \(producing)")
         }
-        let state = order["state"]?.string ?? ""
-        if report.completed && state != "done" { diffs.append("\(name): complete in the plant, \(state) in Odoo") }
-        let lotValue = order[postings.lotField] ?? .null
-        let odooLots: Set<String>
-        if let ids = lotValue.array, client.usesJSON2 {
-            let lots = try client.read("stock.lot", ids.compactMap(\.int), fields: ["name"])
-            odooLots = Set(lots.compactMap { $0["name"]?.string })
-        } else {
-            odooLots = Set([lotValue.array?.last?.string].compactMap { $0 })
+        // A backorder kept for the rest (nothing produced on it) need not be done.
+        let worked = family.filter { ($0["qty_producing"]?.double ?? 0) > 0 }
+        let states = Set((worked.isEmpty ? [family[0]] : worked).map { $0["state"]?.string ?? "" })
+        if report.completed && states != ["done"] {
+            diffs.append("\(name): complete in the plant, \(states.sorted().joined(separator: "/")) in Odoo")
         }
+        var lotIDs: [Int] = []
+        for order in family {
+            let value = order[postings.lotField] ?? .null
+            if client.usesJSON2 {
+                lotIDs += value.array?.compactMap(\.int) ?? []
+            } else if let id = value.many2oneID {
+                lotIDs.append(id)
+            }
+        }
+        let lots = lotIDs.isEmpty ? [] : try client.read("stock.lot", lotIDs, fields: ["name"])
+        let odooLots = Set(lots.compactMap { $0["name"]?.string })
         let plantLots = Set(report.outputs.map(lotName))
         if plantLots != odooLots {
             diffs.append("\(name): output lots plant \(plantLots.sorted()), Odoo \(odooLots.sorted())")
         }
         // Consumption: the picked move lines of the raw moves.
-        let moveIDs = order["move_raw_ids"]?.array?.compactMap(\.int) ?? []
+        let moveIDs = family.flatMap { $0["move_raw_ids"]?.array?.compactMap(\.int) ?? [] }
         var odooConsumed: [String: [String: Double]] = [:]
         if !moveIDs.isEmpty {
             let lines = try client.searchRead(
@@ -50,7 +58,7 @@ public struct Reconciler {
         // Scrap booked against the order.
         var odooScrapped: [String: [String: Double]] = [:]
         for scrap in try client.searchRead(
-            "stock.scrap", [["production_id", "=", .int(id)], ["state", "=", "done"]],
+            "stock.scrap", [["production_id", "in", .array(ids.map { .int($0) })], ["state", "=", "done"]],
             fields: ["product_id", "lot_id", "scrap_qty"])
         {
             let product = try postings.productCode(scrap["product_id"]?.many2oneID ?? 0)

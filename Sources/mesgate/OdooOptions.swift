@@ -64,6 +64,12 @@ struct OdooOptions: ParsableArguments {
 
     @Option(
         help:
+            "How quality holds reach Odoo: activity (a Quality hold activity on each held lot, done on release) or none. [env: MESGATE_ODOO_HOLDS] (default: activity)"
+    )
+    var odooHolds: String?
+
+    @Option(
+        help:
             "When the plant completes an order with less than planned: close it (no) or keep a backorder for the rest (yes). [env: MESGATE_ODOO_BACKORDERS] (default: no)"
     )
     var odooBackorders: String?
@@ -74,6 +80,7 @@ struct OdooOptions: ParsableArguments {
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
         "odoo-latency": .string, "odoo-quality-notes": .string, "odoo-backorders": .string,
+        "odoo-holds": .string,
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
@@ -134,6 +141,11 @@ struct OdooOptions: ParsableArguments {
             throw ConfigurationError("odoo-quality-notes must be all, failures or none, not \(notes)")
         }
         configuration.qualityNotes = notes
+        let holds = odooHolds ?? reader.string(forKey: "odoo-holds") ?? "activity"
+        guard ["activity", "none"].contains(holds) else {
+            throw ConfigurationError("odoo-holds must be activity or none, not \(holds)")
+        }
+        configuration.holdPosting = holds
         switch odooBackorders ?? reader.string(forKey: "odoo-backorders") ?? "no" {
         case "yes": configuration.keepBackorders = true
         case "no": configuration.keepBackorders = false

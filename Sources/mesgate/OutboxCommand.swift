@@ -51,6 +51,7 @@ struct OutboxCommand: AsyncParsableCommand {
             "latency_class": e.latencyClass, "state": e.state, "attempts": e.attempts,
             "next_attempt_at_ms": e.nextAttemptAtMs, "last_error": e.lastError, "odoo_answer": e.odooAnswer,
             "skipped_reason": e.skippedReason, "created_at_ms": e.createdAtMs, "updated_at_ms": e.updatedAtMs,
+            "hold_id": e.holdID, "resolved_note": e.resolvedNote,
         ]
     }
 
@@ -60,7 +61,10 @@ struct OutboxCommand: AsyncParsableCommand {
 
         @OptionGroup var store: StoreOptions
 
-        @Option(help: "Only these states (pending, failed, dead, posted); repeatable. Default: all but posted.")
+        @Option(
+            help:
+                "Only these states (pending, failed, dead, posted, resolved); repeatable. Default: pending, failed, dead."
+        )
         var state: [String] = []
 
         @Option(help: "How many rows to list.")
@@ -79,7 +83,9 @@ struct OutboxCommand: AsyncParsableCommand {
             print(counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
             for e in rows {
                 let error = e.lastError.isEmpty ? "" : "  \(e.lastError)"
-                print("#\(e.id) seq \(e.sequence) \(e.kind) \(e.documentKey) \(e.state) attempts \(e.attempts)\(error)")
+                let note = e.resolvedNote.isEmpty ? "" : "  \(e.resolvedNote)"
+                let source = e.holdID != 0 ? "hold \(e.holdID)" : "seq \(e.sequence)"
+                print("#\(e.id) \(source) \(e.kind) \(e.documentKey) \(e.state) attempts \(e.attempts)\(error)\(note)")
             }
         }
     }

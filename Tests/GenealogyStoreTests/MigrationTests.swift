@@ -30,6 +30,42 @@ import Testing
         #expect(try store.eventCount() == 1)
     }
 
+    /// Version 6 rebuilds the outbox: a store at version 3 keeps its rows (ids, states, answers)
+    /// and its outbox_audit, and then takes hold rows.
+    @Test func version3OutboxAndAuditSurviveTheRebuild() async throws {
+        let fixture = StoreFixture()
+        do {
+            let db = try fixture.rawConnection()
+            for migration in Migrations.all where migration.version <= 3 {
+                try db.execute(migration.sql)
+                try db.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
+                    [.int(migration.version), .text(migration.name)])
+            }
+            try db.execute("PRAGMA user_version = 3")
+            try db.execute(
+                """
+                INSERT INTO events (sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center,
+                  operator_id, work_order, client, recorded_at_ms, raw)
+                VALUES (7, 'e7', 'scrapped', 0, '', '', '', '', 'MO1', '', 0, x'');
+                INSERT INTO outbox (id, sequence, kind, document_key, latency_class, state, attempts,
+                  next_attempt_at_ms, last_error, created_at_ms, updated_at_ms, odoo_answer)
+                VALUES (41, 7, 'scrapped', 'work_order:MO1', 'normal', 'dead', 3, 0, 'refused', 1, 2, 'refused');
+                INSERT INTO outbox_audit (action, outbox_id, rows, reason, actor, at_ms)
+                VALUES ('retry', 41, 1, '', 'ana', 5);
+                """)
+        }
+        let store = try fixture.open()
+        defer { store.close() }
+        #expect(try store.count("PRAGMA user_version") == Migrations.latestVersion)
+        #expect(
+            try store.rows("SELECT id, sequence, hold_id, state, attempts, odoo_answer, resolved_note FROM outbox")
+                == [[.integer(41), .integer(7), .null, .text("dead"), .integer(3), .text("refused"), .text("")]])
+        #expect(try store.rows("SELECT outbox_id, actor FROM outbox_audit") == [[.integer(41), .text("ana")]])
+        #expect(try store.count("PRAGMA foreign_key_check") == -1)  // no row: nothing points nowhere
+        #expect(try store.count("SELECT count(*) FROM sqlite_temp_master") == 0)
+    }
+
     @Test func foreignFileIsNotAStore() throws {
         let fixture = StoreFixture()
         try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)

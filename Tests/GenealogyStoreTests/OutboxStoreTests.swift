@@ -55,4 +55,53 @@ import Testing
         #expect(try store.count("SELECT count(*) FROM outbox_audit") == 4)
         #expect(try store.count("SELECT count(*) FROM outbox_audit WHERE action = 'skip' AND rows = 0") == 1)
     }
+
+    @Test func holdsQueueAnImmediateRowWhenPlacedAndWhenReleased() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest([
+            request("r1", .received(.init(lot: lot("RAW", "R1"), qty: qty(5)))),
+            request("c1", workOrder: "MO1", .consumed(.init(component: lot("RAW", "R1"), qty: qty(2)))),
+            request("p1", workOrder: "MO1", .produced(.init(output: lot("FG", "F1"), good: qty(1, "Units")))),
+        ])
+        let outbox = try OutboxStore(path: store.path)
+        try outbox.markPosted(try outbox.due(nowMs: .max, limit: 10).map(\.id), answer: "ok", nowMs: 1)
+        #expect(await store.placeHold(HoldRequest(lot: lot("RAW", "R1"), reason: "recall"), by: "qa") != .notFound)
+        let placed = try outbox.due(nowMs: .max, limit: 10)
+        #expect(placed.map(\.kind) == ["hold"] && placed.map(\.latencyClass) == ["immediate"])
+        let row = try #require(placed.first)
+        #expect(row.holdID > 0 && row.sequence == 0 && row.eventID == "hold:\(row.holdID)" && row.raw.isEmpty)
+        #expect(row.documentKey == "hold:\(row.holdID)")
+        let hold = try #require(try outbox.hold(id: row.holdID))
+        #expect(hold.items == [HeldLot(product: "RAW", name: "R1"), HeldLot(product: "FG", name: "F1")])
+        #expect(hold.reason == "recall" && hold.placedBy == "qa" && hold.releasedAtMs == nil)
+        #expect(try outbox.hold(id: row.holdID + 100) == nil)
+
+        #expect(await store.releaseHold(HoldRequest(lot: lot("RAW", "R1"), reason: "cleared"), by: "qa") != .noOpenHold)
+        #expect(try outbox.due(nowMs: .max, limit: 10).map(\.kind) == ["hold", "release"])
+        let released = try #require(try outbox.hold(id: row.holdID))
+        #expect(released.releasedAtMs != nil && released.releasedBy == "qa" && released.releaseReason == "cleared")
+        // A failed placement leaves no row: the hold's transaction carries both.
+        #expect(await store.placeHold(HoldRequest(lot: lot("RAW", "NOPE"), reason: ""), by: "qa") == .notFound)
+        #expect(try store.count("SELECT count(*) FROM outbox WHERE hold_id IS NOT NULL") == 2)
+    }
+
+    @Test func deadRowsOfADocumentAreFoundAndResolvedWithANote() async throws {
+        let (fixture, store, outbox, _) = try await filled()
+        defer { store.close() }
+        _ = fixture
+        let ids = try outbox.due(nowMs: .max, limit: 10).map(\.id)
+        try outbox.markDead(ids, error: "permanent: refused", nowMs: 10)
+        let dead = try outbox.dead(documentKey: "work_order:MO1", kinds: ["produced", "consumed"])
+        #expect(dead.map(\.id) == [ids[1], ids[2]])
+        #expect(try outbox.dead(documentKey: "work_order:MO2", kinds: ["produced"]).isEmpty)
+        try outbox.markResolved([ids[1], ids[2]], note: "resolved by the posting of #9", nowMs: 20)
+        #expect(try outbox.counts() == ["dead": 2, "resolved": 2])
+        #expect(try outbox.entry(id: ids[1])?.resolvedNote == "resolved by the posting of #9")
+        #expect(try outbox.list(states: ["dead"], limit: 10).map(\.id) == [ids[0], ids[3]])
+        // Resolved rows are not retried by "retry all".
+        #expect(try outbox.retry(id: nil, actor: "ana", nowMs: 30) == 2)
+        #expect(try outbox.entry(id: ids[2])?.state == "resolved")
+    }
 }

@@ -240,6 +240,8 @@ def test_odoo_settings_from_config_file_and_environment(server_factory, emulator
     (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
       "--odoo-quality-notes", "some"], "odoo-quality-notes must be all, failures or none"),
     (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
+      "--odoo-holds", "quarantine"], "odoo-holds must be activity or none"),
+    (["--odoo-url", "http://127.0.0.1:9", "--odoo-db", "d", "--odoo-login", "l", "--odoo-api-key", "k",
       "--odoo-latency", "scrap=now"], "odoo-latency must be KIND=CLASS"),
 ])
 def test_bad_odoo_settings_are_one_line_and_exit_1(binary, tmp_path, args, message):
@@ -314,8 +316,10 @@ def test_wizards_scrap_beyond_stock_and_backorder_for_the_rest(server_factory, e
     assert len(scraps) == 1 and scraps[0]["state"] == "done"
     assert len(st["stock.warn.insufficient.qty.scrap"]) == 1
     mos = {r["name"]: r for r in st["mrp.production"].values()}
-    assert mos[day.mo_a]["state"] == "done" and mos[day.mo_a]["qty_producing"] == 4
-    assert mos[f"{day.mo_a}-001"]["product_qty"] == 6 and mos[f"{day.mo_a}-001"]["state"] == "confirmed"
+    # Odoo renames the original <name>-001 when it makes the first backorder, <name>-002.
+    assert day.mo_a not in mos
+    assert mos[f"{day.mo_a}-001"]["state"] == "done" and mos[f"{day.mo_a}-001"]["qty_producing"] == 4
+    assert mos[f"{day.mo_a}-002"]["product_qty"] == 6 and mos[f"{day.mo_a}-002"]["state"] == "confirmed"
 
 
 def test_auth_failure_pauses_posting_and_alerts_by_metric_and_log(server_factory, emulator_factory):

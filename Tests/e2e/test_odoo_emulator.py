@@ -116,9 +116,32 @@ def test_missing_lot_wizard_and_wrong_version_field(emu):
     assert ok and wizard["res_model"] == "mrp.production.backorder"  # 4 of 10: Odoo asks about a backorder
     ok, done = call(emu, "mrp.production", "button_mark_done", ids=[mo1], context={"mo_ids_to_backorder": [mo1]})
     assert ok and done is True
-    ok, backorders = call(emu, "mrp.production", "search_read", domain=[["name", "=", "MO1-001"]],
-                          fields=["product_qty", "state"])
-    assert ok and backorders[0]["product_qty"] == 6 and backorders[0]["state"] == "confirmed"
+    # As Odoo does: the original is renamed MO1-001, the backorder is MO1-002.
+    ok, family = call(emu, "mrp.production", "search_read", domain=[["name", "in", ["MO1", "MO1-001", "MO1-002"]]],
+                      fields=["name", "product_qty", "qty_producing", "state"])
+    assert ok and [(r["name"], r["product_qty"], r["state"]) for r in family] == [
+        ("MO1-001", 4, "done"), ("MO1-002", 6, "confirmed")], family
+
+
+def test_split_an_order_into_several(emu):
+    mo1 = ids_of(emu, "mrp.production", [["name", "=", "MO1"]])[0]
+    ok, (wizard,) = call(emu, "mrp.production.split", "create", vals_list=[{"production_id": mo1, "counter": 3}])
+    ok, lines = call(emu, "mrp.production.split.line", "search_read", domain=[["mrp_production_split_id", "=", wizard]],
+                     fields=["quantity"])
+    assert [r["quantity"] for r in lines] == [3.33, 3.33, 3.34]
+    ok, done = call(emu, "mrp.production.split", "action_split", ids=[wizard])
+    assert ok and done is True, done
+    ok, family = call(emu, "mrp.production", "search_read", domain=[["name", "ilike", "MO1-"]],
+                      fields=["name", "product_qty", "state", "move_raw_ids"])
+    assert [(r["name"], r["product_qty"], r["state"]) for r in family] == [
+        ("MO1-001", 3.33, "confirmed"), ("MO1-002", 3.33, "confirmed"), ("MO1-003", 3.34, "confirmed")], family
+    assert all(len(r["move_raw_ids"]) == len(family[0]["move_raw_ids"]) > 0 for r in family)
+    # A split that does not add up is refused, and a done order cannot be split.
+    ok, (bad,) = call(emu, "mrp.production.split", "create", vals_list=[{
+        "production_id": family[0]["id"], "counter": 2,
+        "production_detailed_vals_ids": [[0, 0, {"quantity": 1}], [0, 0, {"quantity": 1}]]}])
+    ok, err = call(emu, "mrp.production.split", "action_split", ids=[bad])
+    assert not ok and err["name"] == "odoo.exceptions.UserError", err
 
 
 def test_faults_and_auth(emu):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime
 import itertools
+import re
 
 
 class OdooError(Exception):
@@ -77,11 +78,30 @@ FIELDS = {
         "production_id": "m2o:mrp.production", "origin": "char", "state": "selection",
     },
     "stock.warn.insufficient.qty.scrap": {"scrap_id": "m2o:stock.scrap", "product_id": "m2o:product.product"},
+    # The split wizard (17+): `counter` pieces, their quantities in the detail lines (computed
+    # equal from `counter` unless given), `action_split` runs `mrp.production._split_productions`.
+    "mrp.production.split": {
+        "production_id": "m2o:mrp.production", "counter": "int",
+        "production_detailed_vals_ids": "o2m:mrp.production.split.line:mrp_production_split_id",
+    },
+    "mrp.production.split.line": {"mrp_production_split_id": "m2o:mrp.production.split", "quantity": "float"},
     "mail.message": {"model": "char", "res_id": "int", "body": "char", "message_type": "char"},
     "ir.model.data": {"module": "char", "name": "char", "model": "char", "res_id": "int"},
+    # Activities (mail): a record's to-dos, shown in its chatter; `res_model` is related to
+    # `res_model_id.model` (stored, read-only); done through `action_feedback`.
+    "ir.model": {"model": "char", "name": "char"},
+    "mail.activity.type": {"name": "char", "keep_done": "bool"},
+    "mail.activity": {
+        "res_model_id": "m2o:ir.model", "res_model": "char", "res_id": "int", "activity_type_id":
+        "m2o:mail.activity.type", "summary": "char", "note": "char", "date_deadline": "char", "user_id": "int",
+        "active": "bool",
+    },
 }
 
 COMPUTED = {"write_date", "has_tracking", "product_tracking"}
+# Models whose records have an `active` flag: a search leaves archived ones out unless the domain
+# names `active` (Odoo's active_test).
+ACTIVE_TEST = {"mail.activity"}
 
 
 def fields_for(model: str, version: int) -> dict:
@@ -107,6 +127,11 @@ class Database:
         self.ids = itertools.count(1)
         self.mo_seq = itertools.count(1)
         self.records["res.company"][1] = {"id": 1, "name": "Plant Co"}
+        for model in ("stock.lot", "mrp.production", "product.product"):
+            self.create("ir.model", {"model": model, "name": model})
+        todo = self.create("mail.activity.type", {"name": "To-Do", "keep_done": False})
+        self.create("ir.model.data", {"module": "mail", "name": "mail_activity_data_todo",
+                                      "model": "mail.activity.type", "res_id": todo})
 
     # ------------------------------------------------------------------ generic ORM
 
@@ -213,6 +238,9 @@ class Database:
             return v not in value
         if op in ("like", "ilike"):
             return isinstance(v, str) and str(value).lower() in v.lower()
+        if op in ("=like", "=ilike"):  # SQL LIKE: % any run, _ one character; =ilike ignores case
+            pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(value))
+            return isinstance(v, str) and re.fullmatch(pattern, v, re.IGNORECASE if op == "=ilike" else 0) is not None
         if op in (">", ">=", "<", "<="):
             if v is False:
                 return False
@@ -221,6 +249,8 @@ class Database:
 
     def search(self, model: str, domain, limit=None, order=None, offset=0) -> list[int]:
         table = self._model(model)
+        if model in ACTIVE_TEST and not any(isinstance(t, (list, tuple)) and t[0] == "active" for t in domain or []):
+            domain = [*(domain or []), ["active", "=", True]]
         ids = [i for i, rec in sorted(table.items()) if self.matches(model, rec, domain)]
         if order and order.split()[0] != "id":
             key = order.split()[0]
@@ -246,6 +276,8 @@ class Database:
         self.records[model][rid] = rec
         for k, v in x2many.items():
             self.apply_x2many(model, rec, k, v)
+        if model == "mrp.production.split":
+            self.split_compute(rec)
         self.check(model, rec)
         return rid
 
@@ -310,6 +342,20 @@ class Database:
         if model == "mrp.production":
             rec.setdefault("state", "draft")
             rec.setdefault("qty_producing", 0.0)
+        if model == "mail.activity":
+            # res_model is related to res_model_id.model (stored, read-only): what create gives is ignored.
+            target = self.records["ir.model"].get(rec.get("res_model_id"))
+            if not target:
+                raise validation("The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n"
+                                 "- Delete: another model requires the record being deleted. If possible, archive "
+                                 "it instead.\n\nModel: Activity (mail.activity)\nField: Document Model "
+                                 "(res_model_id)")
+            rec["res_model"] = target["model"]
+            if not rec.get("res_id") or target["model"] not in self.records \
+                    or rec["res_id"] not in self.records[target["model"]]:
+                raise missing(target["model"], [rec.get("res_id") or 0])
+            rec.setdefault("active", True)
+            rec.setdefault("user_id", 2)
 
     def before_write(self, model: str, rec: dict, vals: dict) -> None:
         if model == "mrp.production" and rec.get("state") in ("done", "cancel"):
@@ -366,7 +412,28 @@ class Database:
                 out = self.create("mail.message", {"model": model, "res_id": rec["id"], "body": body,
                                                    "message_type": kwargs.get("message_type", "comment")})
             return out
+        if model == "mrp.production.split" and method == "action_split":
+            return self.split(ids)
+        if model == "mail.activity" and method == "action_feedback":
+            return self.activity_feedback(ids, kwargs.get("feedback") or "")
         raise OdooError("builtins.AttributeError", f"The method '{model}.{method}' does not exist")
+
+    def activity_feedback(self, ids, feedback: str):
+        """mail.activity.action_feedback: logs "<type> done" with the feedback on the document, then
+        the activity goes: unlinked, or archived from 18 on when its type keeps done activities."""
+        message = False
+        for act in self.browse("mail.activity", ids):
+            kind = self.records["mail.activity.type"].get(act.get("activity_type_id"), {})
+            body = f"{kind.get('name', 'Activity')} done: {act.get('summary') or ''}"
+            if feedback:
+                body += f"\nFeedback: {feedback}"
+            message = self.create("mail.message", {"model": act["res_model"], "res_id": act["res_id"], "body": body,
+                                                   "message_type": "notification"})
+            if self.version >= 18 and kind.get("keep_done"):
+                act["active"] = False
+            else:
+                del self.records["mail.activity"][act["id"]]
+        return message
 
     def _lots_producing(self, mo: dict) -> list[int]:
         if self.version >= 19:
@@ -416,13 +483,83 @@ class Database:
                 move["picked"] = bool(picked)
             remaining = (mo.get("product_qty") or 0) - qty
             if remaining > 0 and mo["id"] in (context.get("mo_ids_to_backorder") or []):
-                seq = (mo.get("backorder_sequence") or 0) + 1
-                mo["backorder_sequence"] = seq
-                base = mo["name"].split("-")[0]
-                self.create("mrp.production", {"name": f"{base}-{seq:03d}", "product_id": mo["product_id"],
-                                               "product_qty": remaining, "state": "confirmed",
-                                               "origin": mo.get("origin", "")})
+                self._backorders(mo, [remaining])
+                mo["product_qty"] = qty
             mo["state"] = "done"
+            mo["write_date"] = now_str()
+        return True
+
+    def _family(self, mo: dict) -> list[dict]:
+        """The order and its backorders and splits (Odoo: one procurement group), by sequence."""
+        base = self._base_name(mo)
+        return sorted((r for r in self.records["mrp.production"].values() if self._base_name(r) == base),
+                      key=lambda r: r.get("backorder_sequence") or 0)
+
+    @staticmethod
+    def _base_name(mo: dict) -> str:
+        name = mo.get("name") or ""
+        return name[:-4] if (mo.get("backorder_sequence") or 0) > 0 and name[-4:-3] == "-" else name
+
+    def _backorders(self, mo: dict, amounts: list[float]) -> list[int]:
+        """mrp.production._generate_backorder_productions / _split_productions: the first backorder
+        renames the original `<name>-001` (backorder_sequence 1); each new order is `<name>-00N` for
+        `amounts[i]`, with the raw moves and operations scaled from the original's."""
+        base = self._base_name(mo)
+        if not mo.get("backorder_sequence"):
+            mo["backorder_sequence"] = 1
+            mo["name"] = f"{base}-001"
+        seq = max((r.get("backorder_sequence") or 0) for r in self._family(mo))
+        planned = mo.get("product_qty") or 1.0
+        made = []
+        for amount in amounts:
+            seq += 1
+            raw = []
+            for move in [m for m in self.records["stock.move"].values() if m.get("raw_material_production_id") == mo["id"]]:
+                raw.append([0, 0, {"product_id": move["product_id"], "quantity": 0.0, "picked": False,
+                                   "product_uom_qty": (move.get("product_uom_qty") or 0) * amount / planned,
+                                   "state": "confirmed"}])
+            wos = [[0, 0, {k: w.get(k) for k in ("name", "workcenter_id", "sequence", "duration_expected")}
+                    | {"state": "ready"}]
+                   for w in self.records["mrp.workorder"].values() if w.get("production_id") == mo["id"]]
+            made.append(self.create("mrp.production", {
+                "name": f"{base}-{seq:03d}", "product_id": mo["product_id"], "product_qty": amount,
+                "state": "confirmed", "origin": mo.get("origin", ""), "date_start": mo.get("date_start"),
+                "backorder_sequence": seq, "move_raw_ids": raw, "workorder_ids": wos}))
+        return made
+
+    def split_compute(self, wizard: dict) -> None:
+        """mrp.production.split._compute_details: `counter` equal pieces (the rest on the last)."""
+        if any(r.get("mrp_production_split_id") == wizard["id"]
+               for r in self.records["mrp.production.split.line"].values()):
+            return
+        mo = self.records["mrp.production"].get(wizard.get("production_id"), {})
+        counter = wizard.get("counter") or 0
+        qty = mo.get("product_qty") or 0
+        if counter < 1:
+            return
+        piece = round(qty / counter, 2)
+        for i in range(counter):
+            amount = piece if i < counter - 1 else round(qty - piece * (counter - 1), 2)
+            self.create("mrp.production.split.line", {"mrp_production_split_id": wizard["id"], "quantity": amount})
+
+    def split(self, ids) -> bool:
+        """mrp.production.split.action_split."""
+        for wizard in self.browse("mrp.production.split", ids):
+            mo = self.records["mrp.production"].get(wizard.get("production_id"))
+            if not mo:
+                raise missing("mrp.production", [wizard.get("production_id") or 0])
+            if mo.get("state") in ("done", "cancel"):
+                raise user_error(f"You cannot split a manufacturing order that is {mo['state']} ({mo['name']}).")
+            amounts = [r["quantity"] for _, r in sorted(self.records["mrp.production.split.line"].items())
+                       if r.get("mrp_production_split_id") == wizard["id"]]
+            if len(amounts) < 2 or any(a <= 0 for a in amounts) or \
+                    abs(sum(amounts) - (mo.get("product_qty") or 0)) > 1e-6:
+                raise user_error("The split quantities must be positive and add up to the quantity to produce.")
+            planned = mo.get("product_qty") or 1.0
+            for move in [m for m in self.records["stock.move"].values() if m.get("raw_material_production_id") == mo["id"]]:
+                move["product_uom_qty"] = (move.get("product_uom_qty") or 0) * amounts[0] / planned
+            self._backorders(mo, amounts[1:])
+            mo["product_qty"] = amounts[0]
             mo["write_date"] = now_str()
         return True
 

@@ -1,0 +1,228 @@
+"""Quality holds reach Odoo through the outbox (latency class `immediate`): while a hold is open,
+every lot and serial it covers carries a "Quality hold [MES:hold:<id>]" mail.activity in Odoo;
+a release marks them done (`action_feedback`). Also: dead rows that a later posting of the same
+order or hold made good are marked resolved, and no longer count as dead."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import stubs
+from odoo_harness import Emulator, PlantDay, gateway_args, wait_drained
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    made = []
+
+    def make(version: int) -> Emulator:
+        emu = Emulator(version, tmp_path / "logs")
+        made.append(emu)
+        return emu
+
+    yield make
+    for emu in made:
+        emu.stop()
+
+
+def mesgate(binary, server, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary), *args, "--data", str(server.data)], capture_output=True, text=True, timeout=60)
+
+
+def hold_request(lot, reason="", propagate=True):
+    return stubs().quality_pb2.HoldRequest(lot=lot, reason=reason, propagate=propagate)
+
+
+def quality(server):
+    return stubs().quality_pb2_grpc.QualityStub(server.channel())
+
+
+def ref(product="", lot="", serial=""):
+    return stubs().common_pb2.LotRef(product=product, lot=lot, serial=serial)
+
+
+def plant_holds(server) -> tuple[set, set]:
+    """What the plant holds: (open, released) as sets of (hold id, product, lot or serial name),
+    from the store's holds and the lots and serials each covers (containers have no Odoo lot)."""
+    rows = server.query(
+        "SELECT h.id, n.product, CASE n.kind WHEN 'serial' THEN n.serial ELSE n.lot END, h.released_at_ms IS NULL "
+        "FROM holds h JOIN hold_items i ON i.hold_id = h.id JOIN nodes n ON n.id = i.node_id "
+        "WHERE n.kind IN ('lot', 'serial')")
+    return ({(h, p, name) for h, p, name, is_open in rows if is_open},
+            {(h, p, name) for h, p, name, is_open in rows if not is_open})
+
+
+def odoo_holds(emu: Emulator) -> tuple[list, list]:
+    """What Odoo shows: the open hold activities and the "done" messages of released ones, each as
+    (hold id, product code, lot name) — a list, so a duplicate shows."""
+    st = emu.state()
+    codes = {int(k): r["default_code"] for k, r in st["product.product"].items()}
+    lots = {int(k): (codes[r["product_id"]], r["name"]) for k, r in st["stock.lot"].items()}
+    activities = []
+    for a in st["mail.activity"].values():
+        m = re.search(r"\[MES:hold:(\d+)\]", a.get("summary") or "")
+        if m and a["res_model"] == "stock.lot" and a.get("active", True):
+            activities.append((int(m.group(1)), *lots[a["res_id"]]))
+    done = []
+    for msg in st["mail.message"].values():
+        m = re.search(r"done: Quality hold \[MES:hold:(\d+)\]", msg.get("body") or "")
+        if m and msg["model"] == "stock.lot":
+            done.append((int(m.group(1)), *lots[msg["res_id"]]))
+    return activities, done
+
+
+def metric(server, name, **labels) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}}"):
+            return float(line.split()[-1])
+    raise AssertionError(f"no {name} {labels} in /metrics")
+
+
+@pytest.mark.parametrize("version", [17, 18, 19])
+def test_plant_day_with_holds_reaches_odoo_exactly(binary, server_factory, emulator_factory, version):
+    emu = emulator_factory(version)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu) + ["--hold-on-quality-fail"])
+    day.publish(srv)  # its FAIL on the bracket lot holds that lot
+    qs = quality(srv)
+    # A supplier lot recalled: held with everything made from it (through MO-A: the bracket lot).
+    recall = qs.PlaceHold(hold_request(ref("STEEL", day.steel1), "supplier recall"), timeout=10)
+    assert {(r.product, r.lot) for r in recall.held} == {("STEEL", day.steel1), ("BRACKET", day.out_lot)}
+    # The pump serial held, then released.
+    qs.PlaceHold(hold_request(ref("PUMP", serial=day.serial), "leak test"), timeout=10)
+    qs.ReleaseHold(hold_request(ref("PUMP", serial=day.serial), "leak test passed"), timeout=10)
+    states = wait_drained(srv)
+    assert states == {"posted": 14 + 4}, states  # the day's rows, three placements and one release
+    holds = srv.query("SELECT kind, latency_class, odoo_answer FROM outbox WHERE hold_id IS NOT NULL ORDER BY id")
+    assert [(k, c) for k, c, _ in holds] == [("hold", "immediate")] * 3 + [("release", "immediate")], holds
+    day.check(emu)
+    plant_open, plant_released = plant_holds(srv)
+    activities, done = odoo_holds(emu)
+    assert sorted(activities) == sorted(plant_open) and len(plant_open) == 3, (activities, plant_open)
+    assert sorted(done) == sorted(plant_released) and len(plant_released) == 1, (done, plant_released)
+    feedback = [m["body"] for m in emu.records("mail.message") if "MES:hold:" in m["body"]]
+    assert len(feedback) == 1 and "Released by" in feedback[0] and "leak test passed" in feedback[0], feedback
+    # Posting again (a replay of everything, as after a restore) changes nothing in Odoo.
+    con = sqlite3.connect(srv.db_path, timeout=10)
+    with con:
+        con.execute("UPDATE outbox SET state = 'pending', next_attempt_at_ms = 0")
+    con.close()
+    assert wait_drained(srv) == {"posted": 18}
+    assert odoo_holds(emu) == (activities, done)
+    day.check(emu)
+    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_hold_refused_by_odoo_is_dead_with_its_message_and_a_release_resolves_it(
+        binary, server_factory, emulator_factory):
+    emu = emulator_factory(18)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    wait_drained(srv)
+    emu.fault("validation", match="MES:hold:", method="create", times=-1)
+    quality(srv).PlaceHold(hold_request(ref("STEEL", day.steel2), "odd colour", propagate=False), timeout=10)
+    states = wait_drained(srv)
+    assert states == {"posted": 14, "dead": 1}, states
+    (row, error), = srv.query("SELECT id, last_error FROM outbox WHERE state = 'dead'")
+    assert "ValidationError" in error and "Injected validation error" in error, error
+    listed = json.loads(mesgate(binary, srv, "outbox", "list", "--json").stdout)
+    assert [(r["id"], r["kind"], r["state"]) for r in listed["rows"]] == [(row, "hold", "dead")]
+    assert listed["rows"][0]["hold_id"] > 0 and listed["rows"][0]["event_id"].startswith("hold:")
+    assert metric(srv, "mesgate_outbox_rows", state="dead") == 1
+    assert odoo_holds(emu) == ([], [])
+    # Odoo accepts again; the hold is released: the release's posting records the hold placed and
+    # done on the lot (what the plant did), so the dead placement is resolved by it.
+    emu.clear_faults()
+    quality(srv).ReleaseHold(hold_request(ref("STEEL", day.steel2), "colour fine"), timeout=10)
+    assert wait_drained(srv) == {"posted": 15, "resolved": 1}
+    shown = json.loads(mesgate(binary, srv, "outbox", "show", str(row), "--json").stdout)
+    assert shown["state"] == "resolved" and "resolved by the posting of #" in shown["resolved_note"], shown
+    assert json.loads(mesgate(binary, srv, "outbox", "list", "--json").stdout)["rows"] == []
+    assert metric(srv, "mesgate_outbox_rows", state="dead") == 0
+    assert metric(srv, "mesgate_outbox_rows", state="resolved") == 1
+    hold = listed["rows"][0]["hold_id"]
+    assert odoo_holds(emu) == ([], [(hold, "STEEL", day.steel2)])
+
+
+def test_hold_on_a_product_odoo_does_not_know_is_dead_with_the_reason(server_factory, emulator_factory):
+    emu = emulator_factory(19)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu))
+    m = stubs().events_pb2
+    event = m.Event(event_id=f"x-{day.tag}", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                    received=m.MaterialReceived(lot=ref("GLITTER", f"G-{day.tag}"),
+                                                qty=stubs().common_pb2.Quantity(value=1, uom="kg")))
+    day.publish(srv, [event])
+    quality(srv).PlaceHold(hold_request(ref("GLITTER", f"G-{day.tag}"), "unknown"), timeout=10)
+    assert wait_drained(srv) == {"dead": 1}
+    assert srv.query("SELECT kind, last_error FROM outbox") == [
+        ("hold", "permanent: mesgate.NoSuchProduct: no product.product with code GLITTER")]
+
+
+def test_holds_none_tells_odoo_nothing(server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu, odoo_holds="none"))
+    day.publish(srv)
+    quality(srv).PlaceHold(hold_request(ref("STEEL", day.steel1), "recall"), timeout=10)
+    assert wait_drained(srv) == {"posted": 15}
+    assert srv.query("SELECT odoo_answer FROM outbox WHERE kind = 'hold'") == [("not posted: odoo-holds is none",)]
+    assert odoo_holds(emu) == ([], [])
+
+
+def test_dead_order_rows_are_resolved_by_a_later_posting_of_the_order(binary, server_factory, emulator_factory):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    emu.set_product("BOLT", tracking="lot")  # Odoo refuses MO-A: its bolts are consumed loose
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    assert wait_drained(srv) == {"posted": 7, "dead": 7}
+    assert metric(srv, "mesgate_outbox_rows", state="dead") == 7
+    emu.set_product("BOLT", tracking="none")  # fixed in Odoo; no replay: the plant simply goes on
+    m = stubs().events_pb2
+    more = m.Event(event_id=f"pd-{day.tag}-more", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                   work_center=day.wc, work_order=day.mo_a,
+                   operation=m.OperationReported(operation="inspect", state=m.OperationReported.COMPLETED))
+    day.publish(srv, [more])
+    assert wait_drained(srv) == {"posted": 8, "resolved": 7}
+    day.check(emu)
+    notes = {n for (n,) in srv.query("SELECT resolved_note FROM outbox WHERE state = 'resolved'")}
+    assert len(notes) == 1 and notes.pop().startswith("resolved by the posting of #"), notes
+    r = mesgate(binary, srv, "outbox", "list")
+    assert r.returncode == 0 and "dead" not in r.stdout.split("\n", 1)[1], r.stdout
+    assert metric(srv, "mesgate_outbox_rows", state="dead") == 0
+    assert metric(srv, "mesgate_odoo_postings_total", outcome="resolved") == 7
+
+
+def test_a_dead_scrap_is_not_resolved_by_another_posting(server_factory, emulator_factory):
+    """A scrap is its own record in Odoo: a later posting of the order does not make it good."""
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    emu.fault("validation", match=f"MES:pd-{day.tag}-8", method="create")
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    assert wait_drained(srv) == {"posted": 13, "dead": 1}
+    m = stubs().events_pb2
+    more = m.Event(event_id=f"pd-{day.tag}-more", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                   work_center=day.wc, work_order=day.mo_a,
+                   operation=m.OperationReported(operation="inspect", state=m.OperationReported.COMPLETED))
+    day.publish(srv, [more])
+    assert wait_drained(srv) == {"posted": 14, "dead": 1}
