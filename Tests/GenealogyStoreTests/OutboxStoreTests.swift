@@ -74,7 +74,7 @@ import Testing
         #expect(row.holdID > 0 && row.sequence == 0 && row.eventID == "hold:\(row.holdID)" && row.raw.isEmpty)
         #expect(row.documentKey == "hold:\(row.holdID)")
         let hold = try #require(try outbox.hold(id: row.holdID))
-        #expect(hold.items == [HeldLot(product: "RAW", name: "R1"), HeldLot(product: "FG", name: "F1")])
+        #expect(hold.items.map { "\($0.product)/\($0.name)" } == ["RAW/R1", "FG/F1"])
         #expect(hold.reason == "recall" && hold.placedBy == "qa" && hold.releasedAtMs == nil)
         #expect(try outbox.hold(id: row.holdID + 100) == nil)
 
