@@ -226,3 +226,27 @@ def test_a_dead_scrap_is_not_resolved_by_another_posting(server_factory, emulato
                    operation=m.OperationReported(operation="inspect", state=m.OperationReported.COMPLETED))
     day.publish(srv, [more])
     assert wait_drained(srv) == {"posted": 14, "dead": 1}
+
+
+@pytest.mark.parametrize("method", ["create", "action_feedback"])
+def test_lost_answers_on_hold_postings_duplicate_nothing(server_factory, emulator_factory, method):
+    """Odoo made the activity (or marked it done) and the connection broke before it answered:
+    the retry finds it by its marker and makes nothing twice."""
+    emu = emulator_factory(19)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    wait_drained(srv)
+    emu.fault("reset_after_commit", times=2, method=method, **({"match": "MES:hold:"} if method == "create" else {}))
+    qs = quality(srv)
+    qs.PlaceHold(hold_request(ref("STEEL", day.steel1), "recall"), timeout=10)
+    assert wait_drained(srv) == {"posted": 15}
+    qs.ReleaseHold(hold_request(ref("STEEL", day.steel1), "cleared"), timeout=10)
+    assert wait_drained(srv) == {"posted": 16}
+    assert emu.stats()["faults"].get("reset_after_commit") == 2
+    assert srv.scalar("SELECT max(attempts) FROM outbox WHERE hold_id IS NOT NULL") >= 1
+    plant_open, plant_released = plant_holds(srv)
+    activities, done = odoo_holds(emu)
+    assert activities == [] and not plant_open
+    assert sorted(done) == sorted(plant_released) and len(plant_released) == 2, (done, plant_released)
