@@ -59,6 +59,9 @@ class Emulator:
     def set_product(self, code: str, **fields):
         return self._call("/emulator/product", {"default_code": code, **fields})
 
+    def unlink(self, model: str, domain: list) -> list[int]:
+        return self._call("/emulator/unlink", {"model": model, "domain": domain})
+
     def state(self) -> dict:
         return self._call("/emulator/state")["records"]
 

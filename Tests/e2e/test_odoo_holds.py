@@ -250,3 +250,22 @@ def test_lost_answers_on_hold_postings_duplicate_nothing(server_factory, emulato
     activities, done = odoo_holds(emu)
     assert activities == [] and not plant_open
     assert sorted(done) == sorted(plant_released) and len(plant_released) == 2, (done, plant_released)
+
+
+@pytest.mark.parametrize("model,domain,message", [
+    ("ir.model.data", [["name", "=", "mail_activity_data_todo"]],
+     "permanent: mesgate.NoSuchActivityType: no mail.mail_activity_data_todo in Odoo"),
+    ("ir.model", [["model", "=", "stock.lot"]], "permanent: mesgate.NoSuchModel: no ir.model for stock.lot"),
+])
+def test_hold_without_odoos_activity_setup_is_dead_with_the_reason(server_factory, emulator_factory, model, domain,
+                                                                    message):
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    assert emu.unlink(model, domain)
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    wait_drained(srv)
+    quality(srv).PlaceHold(hold_request(ref("STEEL", day.steel1), "recall", propagate=False), timeout=10)
+    assert wait_drained(srv) == {"posted": 14, "dead": 1}
+    assert srv.query("SELECT kind, last_error FROM outbox WHERE state = 'dead'") == [("hold", message)]

@@ -14,7 +14,8 @@ Speaks what mesgate uses of Odoo, with Odoo's wire formats:
   POST /emulator/fault {"kind": "down"|"slow"|"http500"|"serialization"|"validation"|"auth"|"reset_after_commit",
                         "times": N (-1: until cleared), "seconds": S (slow), "match": "text" (validation: only
                         calls whose arguments contain it), "method": "name" (only that ORM method)}
-  POST /emulator/clear_faults, POST /emulator/product {"default_code", ...fields to change}
+  POST /emulator/clear_faults, POST /emulator/product {"default_code", ...fields to change},
+  POST /emulator/unlink {"model", "domain"} (deletes what matches: data an administrator removed)
   GET /emulator/state (every record), GET /emulator/stats (request counts)
 """
 
@@ -420,6 +421,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, True)
         if path == "/emulator/product":
             return self.send_json(200, emu.set_product(spec))
+        if path == "/emulator/unlink":  # a record an administrator deleted (data missing in Odoo)
+            with emu.lock:
+                found = emu.db.search(spec["model"], spec.get("domain", []))
+                for i in found:
+                    del emu.db.records[spec["model"]][i]
+            return self.send_json(200, found)
         self.send_json(404, {"error": f"no control endpoint {path}"})
 
 
