@@ -269,3 +269,29 @@ def test_hold_without_odoos_activity_setup_is_dead_with_the_reason(server_factor
     quality(srv).PlaceHold(hold_request(ref("STEEL", day.steel1), "recall", propagate=False), timeout=10)
     assert wait_drained(srv) == {"posted": 14, "dead": 1}
     assert srv.query("SELECT kind, last_error FROM outbox WHERE state = 'dead'") == [("hold", message)]
+
+
+def test_a_dead_downtime_start_is_resolved_when_its_end_is_posted(server_factory, emulator_factory):
+    emu = emulator_factory(18)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory(gateway_args(emu))
+    m = stubs().events_pb2
+    wc = f"WC-new-{day.tag}"  # not in Odoo yet
+
+    def stop(n, **ended):
+        return m.Event(event_id=f"dt-{day.tag}-{n}", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                       work_center=wc, downtime=m.DowntimeReported(reason="jam", loss=m.DowntimeReported.AVAILABILITY,
+                                                                   started_at_ms=1_780_000_000_000, **ended))
+
+    other = m.Event(event_id=f"dt-{day.tag}-x", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                    work_center=wc, downtime=m.DowntimeReported(reason="tool", loss=m.DowntimeReported.AVAILABILITY,
+                                                                started_at_ms=1_780_000_500_000))
+    day.publish(srv, [stop(1), other])
+    assert wait_drained(srv) == {"dead": 2}
+    emu.seed(workcenters=[wc], losses=[])
+    day.publish(srv, [stop(2, ended_at_ms=1_780_000_300_000)])
+    # The stop's end made its start good; the other stop is a record of its own: still dead.
+    assert wait_drained(srv) == {"posted": 1, "resolved": 1, "dead": 1}
+    downs = [d for d in emu.records("mrp.workcenter.productivity") if f"[MES:{wc}@" in d["description"]]
+    assert len(downs) == 1 and downs[0]["date_end"], downs
