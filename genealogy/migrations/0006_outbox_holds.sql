@@ -47,5 +47,8 @@ DROP TABLE outbox_audit_v6;
 
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms) WHERE state IN ('pending', 'failed');
 CREATE INDEX outbox_by_document ON outbox (document_key, id);
+-- The dead rows of a document: what a successful posting looks at to mark rows resolved (small:
+-- dead rows are few, so a posting of a busy order does not scan its thousands of posted rows).
+CREATE INDEX outbox_dead_by_document ON outbox (document_key) WHERE state = 'dead';
 -- One placement row and one release row per hold.
 CREATE UNIQUE INDEX outbox_by_hold ON outbox (hold_id, kind) WHERE hold_id IS NOT NULL;
