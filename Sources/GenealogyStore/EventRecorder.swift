@@ -17,6 +17,8 @@ struct EventRecorder {
     let rows: GenealogyRows
     /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
     var holdOnQualityFail = false
+    /// The audit chain (see `AuditChain`); nil only in tests of the rows alone.
+    var audit: AuditChain?
     private var db: SQLiteConnection { rows.db }
 
     init(db: SQLiteConnection, nowMs: Int64) {
@@ -29,7 +31,10 @@ struct EventRecorder {
         // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
         let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
         if case .integer(let sequence) = original { return .duplicate(sequence) }
-        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) { return .refused(reason) }
+        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
+            try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
+            return .refused(reason)
+        }
         try db.run(
             """
             INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
@@ -42,8 +47,9 @@ struct EventRecorder {
                 .text(request.client), .integer(rows.nowMs), .blob(request.raw),
             ])
         let sequence = db.lastInsertRowID
+        try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
-        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
+        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs, audit: audit).holdIfFailed(request) }
         return .stored(sequence)
     }
 
