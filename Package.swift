@@ -173,7 +173,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MESServicesTests",
-            dependencies: ["MESServices", "GRPCServer", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MESServices", "GRPCServer", "GenealogyStore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "AdminServerTests",
