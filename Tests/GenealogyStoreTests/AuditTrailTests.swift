@@ -203,6 +203,24 @@ import Testing
         #expect(try trail.verify().problem == nil)
     }
 
+    @Test func automaticHoldsAndRefusedShipmentsAreAudited() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open { $0.holdOnQualityFail = true }
+        let outcomes = await store.ingest([
+            request("r1", .received(.init(lot: lot("RESIN", "R1"), qty: qty(10)))),
+            request("q1", .quality(.init(lot: lot("RESIN", "R1"), check: "MFI", outcome: .fail))),
+            request("x1", .shipped(.init(lot: lot("RESIN", "R1"), qty: qty(1), customer: "CUST"))),
+        ])
+        store.close()
+        #expect(outcomes[2].sequence == nil)
+        let trail = try AuditTrail(path: fixture.path)
+        let entries = try trail.entries(limit: 10)
+        #expect(entries.map(\.action) == ["event_stored", "event_stored", "hold_placed", "event_refused"])
+        #expect(entries[2].actor == "test-client" && entries[2].reason == "quality check MFI failed (event q1)")
+        #expect(entries[3].subject == "event_id x1" && entries[3].reason.contains("on quality hold"))
+        #expect(try trail.verify().problem == nil)
+    }
+
     @Test func aFileWithoutATrailIsRefused() throws {
         let fixture = StoreFixture()
         #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
