@@ -29,6 +29,11 @@ final class AuditChain: @unchecked Sendable {
     private var dataVersion: Int64 = -1
     private var stale = true
 
+    /// The chain attached to `db` (the store's write connection; `GenealogyStore.open` attaches
+    /// it), so that whatever records events or holds there appends without being handed the chain.
+    /// nil on other connections: they append with `appendReadingHead`.
+    static func on(_ db: SQLiteConnection) -> AuditChain? { db.attachment as? AuditChain }
+
     /// Reads the head (called at open, after the migrations).
     init(db: SQLiteConnection) throws(SQLiteError) {
         try resync(db)

@@ -17,9 +17,9 @@ struct EventRecorder {
     let rows: GenealogyRows
     /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
     var holdOnQualityFail = false
-    /// The audit chain (see `AuditChain`); nil only in tests of the rows alone.
-    var audit: AuditChain?
     private var db: SQLiteConnection { rows.db }
+    /// The store's audit chain, attached to the write connection (see `AuditChain.on`).
+    private var audit: AuditChain? { AuditChain.on(db) }
 
     init(db: SQLiteConnection, nowMs: Int64) {
         self.rows = GenealogyRows(db: db, nowMs: nowMs)
@@ -49,7 +49,7 @@ struct EventRecorder {
         let sequence = db.lastInsertRowID
         try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
-        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs, audit: audit).holdIfFailed(request) }
+        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
         return .stored(sequence)
     }
 

@@ -9,8 +9,8 @@ extension GenealogyStore {
     public func placeHold(
         _ request: HoldRequest, by who: String, completion: @escaping @Sendable (HoldOutcome) -> Void
     ) {
-        submitHoldCommand(completion) { [audit] db, nowMs throws(SQLiteError) in
-            try HoldBook(db: db, nowMs: nowMs, audit: audit).place(request, by: who)
+        submitHoldCommand(completion) { db, nowMs throws(SQLiteError) in
+            try HoldBook(db: db, nowMs: nowMs).place(request, by: who)
         }
     }
 
@@ -18,8 +18,8 @@ extension GenealogyStore {
     public func releaseHold(
         _ request: HoldRequest, by who: String, completion: @escaping @Sendable (HoldOutcome) -> Void
     ) {
-        submitHoldCommand(completion) { [audit] db, nowMs throws(SQLiteError) in
-            try HoldBook(db: db, nowMs: nowMs, audit: audit).release(request, by: who)
+        submitHoldCommand(completion) { db, nowMs throws(SQLiteError) in
+            try HoldBook(db: db, nowMs: nowMs).release(request, by: who)
         }
     }
 

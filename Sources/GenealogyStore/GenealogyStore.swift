@@ -89,6 +89,8 @@ public final class GenealogyStore: Sendable {
             throw GenealogyStoreError(.openFailed, "cannot read the audit trail of \(path)", underlying: error)
         }
 
+        // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
+        db.attachment = audit
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let writer = IngestWriter(
             db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents, logger: logger)

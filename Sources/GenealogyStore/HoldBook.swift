@@ -24,8 +24,8 @@ public enum HoldOutcome: Sendable, Hashable {
 struct HoldBook {
     let db: SQLiteConnection
     let nowMs: Int64
-    /// Appends `hold_placed` / `hold_released` entries in the same transaction (see `AuditChain`).
-    var audit: AuditChain? = nil
+    /// Where `hold_placed` / `hold_released` entries go, in the same transaction (see `AuditChain.on`).
+    private var audit: AuditChain? { AuditChain.on(db) }
 
     func place(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {
         let walker = TraceWalker(db: db)

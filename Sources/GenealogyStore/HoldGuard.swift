@@ -6,14 +6,12 @@ import SQLite
 struct HoldGuard {
     let db: SQLiteConnection
     let nowMs: Int64
-    var audit: AuditChain? = nil
 
     /// Places a propagating hold on the lot of a QualityResult FAIL (when the store is configured to).
     func holdIfFailed(_ request: IngestRequest) throws(SQLiteError) {
         guard case .quality(let check) = request.event.body, check.outcome == .fail else { return }
         let reason = "quality check \(check.check) failed (event \(request.event.eventID))"
-        _ = try HoldBook(db: db, nowMs: nowMs, audit: audit).place(
-            HoldRequest(lot: check.lot, reason: reason), by: request.client)
+        _ = try HoldBook(db: db, nowMs: nowMs).place(HoldRequest(lot: check.lot, reason: reason), by: request.client)
     }
 
     /// The reason to refuse `request`, or nil to store it. A refusal is recorded in `refused_events`.

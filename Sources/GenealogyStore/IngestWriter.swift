@@ -137,7 +137,6 @@ final class IngestWriter: @unchecked Sendable {
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
         var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         recorder.holdOnQualityFail = holdOnQualityFail
-        recorder.audit = audit
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try audit.beginTransaction(db)
