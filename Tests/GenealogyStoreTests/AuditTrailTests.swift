@@ -231,4 +231,12 @@ import Testing
         let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
         #expect(error?.code == .notAStore)
     }
+
+    @Test func aStoreOlderThanTheTrailIsRefusedUntilMigrated() throws {
+        let fixture = StoreFixture()
+        try fixture.open().close()
+        try fixture.rawConnection().execute("DROP TABLE audit_log")
+        let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
+        #expect(error?.message.contains("has no audit trail yet") == true)
+    }
 }

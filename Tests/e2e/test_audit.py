@@ -189,5 +189,14 @@ def test_a_cut_tail_needs_the_recorded_head(binary, copy):
 def test_verify_without_a_store_or_with_a_bad_anchor(binary, tmp_path, trail):
     r = audit(binary, tmp_path / "nothing", "verify")
     assert r.returncode == 2 and "no store" in r.stderr
+    r = audit(binary, tmp_path / "nothing", "list")
+    assert r.returncode == 2 and "no store" in r.stderr
     r = audit(binary, trail, "verify", "--anchor", "7:abc")
     assert r.returncode != 0 and "--anchor" in r.stderr
+    r = audit(binary, trail, "list", "--since", "yesterday")
+    assert r.returncode != 0 and "--since" in r.stderr
+
+
+def test_an_anchor_that_differs_is_a_rewrite(binary, copy):
+    r = audit(binary, copy, "verify", "--anchor", "2:" + "0" * 64)
+    assert r.returncode == 1 and "entry 2: hash differs from the anchor (rewritten)" in r.stderr
