@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import RPC_TIMEOUT_S
+from conftest import REPO, RPC_TIMEOUT_S
 
 
 def token_line(client: str, role: str, token: str) -> str:
@@ -200,3 +200,20 @@ def test_verify_without_a_store_or_with_a_bad_anchor(binary, tmp_path, trail):
 def test_an_anchor_that_differs_is_a_rewrite(binary, copy):
     r = audit(binary, copy, "verify", "--anchor", "2:" + "0" * 64)
     assert r.returncode == 1 and "entry 2: hash differs from the anchor (rewritten)" in r.stderr
+
+
+def test_the_storage_ceiling_writes_the_chain_mesgate_verifies(binary, tmp_path):
+    """bench/ingest/sqlite_ceiling.c does the audit work in C (OpenSSL); its chain must be the
+    very bytes mesgate writes, or the ceiling would not measure the same thing."""
+    exe = tmp_path / "sqlite_ceiling"
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "bench/ingest/sqlite_ceiling.c"), "-lsqlite3", "-lcrypto"],
+                   check=True, timeout=120)
+    schema = tmp_path / "schema.sql"
+    schema.write_text("\n".join(p.read_text() for p in sorted((REPO / "genealogy/migrations").glob("*.sql"))))
+    data = tmp_path / "data"
+    data.mkdir()
+    subprocess.run([str(exe), str(data / "genealogy.sqlite"), str(schema), "3000", "1000", "OFF"], check=True,
+                   capture_output=True, timeout=120)
+    r = audit(binary, data, "verify")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("audit trail intact: 3000 entries, head 3000 sha256:")
