@@ -127,7 +127,7 @@ final class IngestWriter: @unchecked Sendable {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)
         }
-        StoreMetrics.committed(outcomes)
+        StoreMetrics.committed(outcomes, of: batch)
         for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
     }
 

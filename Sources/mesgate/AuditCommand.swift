@@ -37,10 +37,10 @@ struct AuditCommand: AsyncParsableCommand {
             abstract:
                 "Recompute the whole chain; exit 0 when intact, 1 naming the first entry altered, removed or reordered.",
             discussion: """
-                Checks ids 1, 2, 3, ... without gaps, every entry's hash (SHA-256 over the one before and its
-                own columns), and every record an entry describes (the stored event, hold or outbox command
-                is there and unchanged), and that every stored event has an entry. Removing entries from the
-                end cannot be seen from the file alone: record the head it prints elsewhere and give it back
+                Checks ids 1, 2, 3, ... without gaps, every entry's hash (SHA-256 over the one before and its \
+                own columns), and every record an entry describes (the stored event, hold or outbox command \
+                is there and unchanged), and that every stored event has an entry. Removing entries from the \
+                end cannot be seen from the file alone: record the head it prints elsewhere and give it back \
                 with --anchor. Exit 2: the store could not be read.
                 """)
 
