@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages.
@@ -55,6 +56,7 @@ let package = Package(
             dependencies: [
                 "SQLite", "GenealogySchema", "MESDomain", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
 
@@ -171,7 +173,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "MESServicesTests",
-            dependencies: ["MESServices", "GRPCServer", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MESServices", "GRPCServer", "GenealogyStore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "AdminServerTests",

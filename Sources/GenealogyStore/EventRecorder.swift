@@ -18,6 +18,8 @@ struct EventRecorder {
     /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
     var holdOnQualityFail = false
     private var db: SQLiteConnection { rows.db }
+    /// The store's audit chain, attached to the write connection (see `AuditChain.on`).
+    private var audit: AuditChain? { AuditChain.on(db) }
 
     init(db: SQLiteConnection, nowMs: Int64) {
         self.rows = GenealogyRows(db: db, nowMs: nowMs)
@@ -29,7 +31,10 @@ struct EventRecorder {
         // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
         let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
         if case .integer(let sequence) = original { return .duplicate(sequence) }
-        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) { return .refused(reason) }
+        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
+            try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
+            return .refused(reason)
+        }
         try db.run(
             """
             INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
@@ -42,6 +47,7 @@ struct EventRecorder {
                 .text(request.client), .integer(rows.nowMs), .blob(request.raw),
             ])
         let sequence = db.lastInsertRowID
+        try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
         if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
         return .stored(sequence)

@@ -18,15 +18,19 @@ public final class GenealogyStore: Sendable {
     /// The path of the database file.
     public let path: String
     let inbox: WriterInbox
+    /// The audit chain's head; used only on the writer thread (see `AuditChain`).
+    let audit: AuditChain
     private let readers: ReaderPool
     private let checkpointer: WALCheckpointer
     private let logger: Logger
 
     private init(
-        path: String, inbox: WriterInbox, readers: ReaderPool, checkpointer: WALCheckpointer, logger: Logger
+        path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer,
+        logger: Logger
     ) {
         self.path = path
         self.inbox = inbox
+        self.audit = audit
         self.readers = readers
         self.checkpointer = checkpointer
         self.logger = logger
@@ -78,9 +82,18 @@ public final class GenealogyStore: Sendable {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }
         try migrator.migrate(from: version)
+        let audit: AuditChain
+        do throws(SQLiteError) {
+            audit = try AuditChain(db: db)
+        } catch {
+            throw GenealogyStoreError(.openFailed, "cannot read the audit trail of \(path)", underlying: error)
+        }
 
+        // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
+        db.attachment = audit
         let inbox = WriterInbox(capacity: options.queueCapacity)
-        let writer = IngestWriter(db: db, inbox: inbox, maxBatchEvents: options.maxBatchEvents, logger: logger)
+        let writer = IngestWriter(
+            db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.start()
         let checkpointer = WALCheckpointer(path: path, logger: logger)
@@ -92,7 +105,7 @@ public final class GenealogyStore: Sendable {
                 "synchronous": "\(options.synchronous.rawValue)",
             ])
         return GenealogyStore(
-            path: path, inbox: inbox, readers: ReaderPool(path: path, capacity: options.readerCount),
+            path: path, inbox: inbox, audit: audit, readers: ReaderPool(path: path, capacity: options.readerCount),
             checkpointer: checkpointer, logger: logger)
     }
 

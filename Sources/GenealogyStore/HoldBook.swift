@@ -24,6 +24,8 @@ public enum HoldOutcome: Sendable, Hashable {
 struct HoldBook {
     let db: SQLiteConnection
     let nowMs: Int64
+    /// Where `hold_placed` / `hold_released` entries go, in the same transaction (see `AuditChain.on`).
+    private var audit: AuditChain? { AuditChain.on(db) }
 
     func place(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {
         let walker = TraceWalker(db: db)
@@ -52,6 +54,10 @@ struct HoldBook {
             held.append(lot)
         }
         try queueForOdoo(hold: hold, kind: "hold")
+        try audit?.recordChanged(
+            .holdPlaced(hold: hold), atMs: nowMs, actor: who, action: AuditAction.holdPlaced,
+            label: "\(request.lot)", reason: request.reason,
+            detail: "\(held.count) item(s) held\(request.propagate ? ", propagated forward" : "")", on: db)
         return .changed(held)
     }
 
@@ -75,12 +81,17 @@ struct HoldBook {
                 WHERE h.hold_id = ?1 ORDER BY n.id
                 """
             ).query([.integer(hold)]) { items.append(TraceWalker.walkNode($0, at: 0, depth: 0)) }
+            let freedBefore = freed.count
             for item in items where seen.insert(item.id).inserted {
                 guard try !stillHeld(item.id) else { continue }
                 try db.run(
                     "UPDATE nodes SET status = ?2 WHERE id = ?1", [.integer(item.id), .text(try status(item.id))])
                 if let lot = item.ref.lot { freed.append(lot) }
             }
+            try audit?.recordChanged(
+                .holdReleased(hold: hold), atMs: nowMs, actor: who, action: AuditAction.holdReleased,
+                label: "\(request.lot)", reason: request.reason, detail: "\(freed.count - freedBefore) item(s) freed",
+                on: db)
         }
         return .changed(freed)
     }

@@ -50,14 +50,17 @@ final class WriterInbox: Sendable {
 final class IngestWriter: @unchecked Sendable {
     private var db: SQLiteConnection?
     private let inbox: WriterInbox
+    /// The audit chain's head (see `AuditChain`): every stored event appends in its transaction.
+    let audit: AuditChain
     private let maxBatchEvents: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
     private let logger: Logger
 
-    init(db: SQLiteConnection, inbox: WriterInbox, maxBatchEvents: Int, logger: Logger) {
+    init(db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, logger: Logger) {
         self.db = db
         self.inbox = inbox
+        self.audit = audit
         self.maxBatchEvents = max(1, maxBatchEvents)
         self.logger = logger
     }
@@ -124,7 +127,7 @@ final class IngestWriter: @unchecked Sendable {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)
         }
-        StoreMetrics.committed(outcomes)
+        StoreMetrics.committed(outcomes, of: batch)
         for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
     }
 
@@ -136,6 +139,7 @@ final class IngestWriter: @unchecked Sendable {
         recorder.holdOnQualityFail = holdOnQualityFail
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
+            try audit.beginTransaction(db)
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for submission in batch {
@@ -155,6 +159,7 @@ final class IngestWriter: @unchecked Sendable {
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
+            audit.invalidate()
             logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
         }
         return commitWithSavepoints(batch, recorder, on: db)
@@ -167,6 +172,7 @@ final class IngestWriter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
+            try audit.beginTransaction(db)
             for submission in batch {
                 if let command = submission.command {
                     outcomes.append(try run(command, db))
@@ -179,6 +185,7 @@ final class IngestWriter: @unchecked Sendable {
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
+            audit.invalidate()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
             let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)
             return Array(repeating: .failed(failure), count: batch.count)
@@ -201,6 +208,7 @@ final class IngestWriter: @unchecked Sendable {
             case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
             }
         } catch {
+            audit.invalidate()
             guard db.isInTransaction else { throw error }
             try db.run("ROLLBACK TO event")
             try db.run("RELEASE event")

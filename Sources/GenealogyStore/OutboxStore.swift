@@ -225,6 +225,15 @@ public final class OutboxStore {
                 .text(action), outboxID.map { .integer($0) } ?? .null, first.map { .integer($0) } ?? .null,
                 last.map { .integer($0) } ?? .null, .int(rows), .text(reason), .text(actor), .integer(nowMs),
             ])
+        // The hash-chained trail too, in the same transaction (this connection keeps no head).
+        let label =
+            if let first, let last { "sequences \(first)-\(last)" } else if let outboxID { "outbox \(outboxID)" } else {
+                "every failed and dead row"
+            }
+        let draft = try AuditChain.draft(
+            .outboxCommand(id: db.lastInsertRowID), atMs: nowMs, actor: actor, action: AuditAction.outbox(action),
+            label: label, reason: reason, detail: "\(rows) row(s)", db)
+        try AuditChain.appendReadingHead(draft, on: db)
     }
 
     private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue]) throws(GenealogyStoreError) {

@@ -17,6 +17,8 @@ struct SchemaMigrator {
                 try db.execute("BEGIN IMMEDIATE")
                 do throws(SQLiteError) {
                     try db.execute(migration.sql)
+                    // The audit trail's first entries describe what the store held before it.
+                    if migration.version == AuditBackfill.migrationVersion { try AuditBackfill(db: db).run() }
                     try db.run(
                         "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
                         [.int(migration.version), .text(migration.name), .integer(nowMs)])

@@ -8,11 +8,12 @@ enum StoreMetrics {
     /// Events per committed transaction (group commit).
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
 
-    static func committed(_ outcomes: [IngestOutcome]) {
+    /// Counts the batch's events; store commands (holds, audit entries) are not events.
+    static func committed(_ outcomes: [IngestOutcome], of batch: [Submission]) {
         var accepted = 0
         var duplicate = 0
         var failures = 0
-        for outcome in outcomes {
+        for (submission, outcome) in zip(batch, outcomes) where submission.command == nil {
             switch outcome {
             case .accepted: accepted += 1
             case .duplicate: duplicate += 1
@@ -22,6 +23,7 @@ enum StoreMetrics {
         if accepted > 0 { eventsCommitted.increment(by: accepted) }
         if duplicate > 0 { duplicates.increment(by: duplicate) }
         if failures > 0 { failed.increment(by: failures) }
-        if failures < outcomes.count { batchEvents.record(outcomes.count) }
+        let events = accepted + duplicate + failures
+        if events > 0 && failures < events { batchEvents.record(events) }
     }
 }

@@ -19,6 +19,7 @@ extension IngestWriter {
             try db.run("RELEASE command")
             return .accepted(sequence: 0)
         } catch {
+            audit.invalidate()
             guard db.isInTransaction else { throw error }
             try db.run("ROLLBACK TO command")
             try db.run("RELEASE command")

@@ -13,7 +13,8 @@ import Synchronization
 /// Without a token table (no `--tokens`), every call is let through: loopback development only.
 /// Failed attempts are counted per remote host; a host with too many is refused with
 /// RESOURCE_EXHAUSTED for a while. Each failure is logged (`auth.failed`) and counted
-/// (`mesgate_auth_failures_total`); the hash-chained audit trail is not built yet.
+/// (`mesgate_auth_failures_total`) and written to the hash-chained audit trail (`auditFailures(to:)`,
+/// rate-limited by `AuthFailureAudit`).
 ///
 /// Thread use: `wrap`'s handlers run on event loops; `replaceTokens` from any thread (SIGHUP).
 public final class AccessGuard: Sendable {
@@ -40,6 +41,8 @@ public final class AccessGuard: Sendable {
         var recent: [Failure] = []
         /// Bounded: at most `maxClients` names (token clients, or peer hosts without tokens).
         var clients: [String: ClientActivity] = [:]
+        /// Where refused attempts are written (set once the store is open).
+        var audit: AuthFailureAudit?
     }
 
     private static let maxClients = 1000
@@ -65,6 +68,11 @@ public final class AccessGuard: Sendable {
     /// the next call is checked against the new table.
     public func replaceTokens(_ tokens: TokenTable) {
         state.withLock { $0.tokens = tokens }
+    }
+
+    /// Writes every refused attempt from now on to the audit trail through `audit`.
+    public func auditFailures(to audit: AuthFailureAudit) {
+        state.withLock { $0.audit = audit }
     }
 
     /// The newest refused attempts, newest first (at most 50).
@@ -176,10 +184,14 @@ public final class AccessGuard: Sendable {
                 "reason": "\(reason)", "grpc.status": "\(GRPCStatusName.of(status.code))",
             ])
         let failure = Failure(atMs: nowMs(), peer: context.peer, method: context.path, reason: reason)
-        state.withLock { state in
+        let audit = state.withLock { state in
             state.recent.append(failure)
             if state.recent.count > 50 { state.recent.removeFirst() }
+            return state.audit
         }
+        audit?.record(
+            peer: context.peer, method: context.path, reason: reason, status: GRPCStatusName.of(status.code),
+            atMs: failure.atMs)
     }
 }
 

@@ -37,6 +37,9 @@ public final class SQLiteConnection {
     public let path: String
     public let mode: Mode
     private var statementCache: [String: SQLiteStatement] = [:]
+    /// An object the connection's owner attaches for the code that runs on it (the genealogy
+    /// store's audit chain on its write connection). SQLite never sees it.
+    public var attachment: AnyObject?
 
     /// Opens `path` (":memory:" for a private in-memory database) with extended result codes.
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {

@@ -64,7 +64,11 @@ extension ServeCommand {
         _ settings: ServeSettings, _ store: GenealogyStore, _ metrics: GatewayMetrics, _ health: HealthService,
         _ access: AccessGuard, _ logger: Logger
     ) -> OperationsService {
-        let reload = TokenReloadService(path: settings.security.tokensPath, access: access, logger: logger)
+        let failureAudit = AuthFailureAudit(store: store, logger: logger)
+        access.auditFailures(to: failureAudit)
+        let reload = TokenReloadService(
+            path: settings.security.tokensPath, access: access, store: store, failureAudit: failureAudit,
+            logger: logger)
         guard let admin = settings.security.adminListen else { return OperationsService(services: [reload]) }
         let startedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         let listen = "\(settings.host):\(settings.port)"

@@ -1,21 +1,26 @@
 // The storage ceiling for ingest: how many events per second SQLite commits on this machine when
 // each event writes exactly the rows mesgate writes for it, with nothing else in the way (no
-// network, no HTTP/2, no protobuf, no Swift). Compile: cc -O2 -o sqlite_ceiling sqlite_ceiling.c -lsqlite3
+// network, no HTTP/2, no protobuf, no Swift). Compile: cc -O2 -o sqlite_ceiling sqlite_ceiling.c -lsqlite3 -lcrypto
 //
 // Usage: sqlite_ceiling DB_PATH SCHEMA_SQL [EVENTS=200000] [PER_TXN=1000] [SYNC=FULL]
-// SCHEMA_SQL is mesgate's genealogy/migrations/0001_initial.sql, so the tables and indexes are
+// SCHEMA_SQL is mesgate's genealogy/migrations/*.sql concatenated, so the tables and indexes are
 // mesgate's own; the connection settings are the store writer's (WAL, synchronous, 64 MiB cache,
 // temp_store memory, foreign keys on, memory statistics off).
 //
 // The events are bench/load's (mesgate-load): event n receives lot L-(n/100) when n % 100 == 0,
 // otherwise consumes it into serial S-n for work order WH/MO/(n/500). Per event, the statements
 // mesgate's EventRecorder runs for it (Sources/GenealogyStore/EventRecorder.swift, GenealogyRows.swift):
-//   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once) + event link
+//   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once) + event link;
+//                audit trail (AuditChain.swift): SHA-256 of the event row's canonical bytes, SHA-256 of the
+//                entry chained to the previous one (kept in memory), one audit_log row. SHA-256 from
+//                OpenSSL's libcrypto (mesgate uses swift-crypto, which on Linux is BoringSSL's code).
 //   receipt:     lot look-up + insert + event link; receipts row
 //   consumption: lot look-up + event link; serial insert + event link; direct edge; order_output
 //                edge upsert; outbox row
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC)".
+#include <openssl/sha.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +67,24 @@ static double now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+/// The canonical encoding of AuditCanonical.swift: a type byte, then 8 bytes big-endian (integer)
+/// or a 4-byte big-endian length and the bytes (text 0x03, blob 0x04).
+typedef struct { unsigned char b[1024]; size_t n; } canon;
+
+static void c_int(canon *c, long long v) {
+    c->b[c->n++] = 1;
+    for (int s = 56; s >= 0; s -= 8) c->b[c->n++] = (unsigned char)((unsigned long long)v >> s);
+}
+
+static void c_bytes(canon *c, unsigned char tag, const void *p, size_t len) {
+    c->b[c->n++] = tag;
+    for (int s = 24; s >= 0; s -= 8) c->b[c->n++] = (unsigned char)(len >> s);
+    memcpy(c->b + c->n, p, len);
+    c->n += len;
+}
+
+static void c_text(canon *c, const char *v) { c_bytes(c, 3, v, strlen(v)); }
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -130,6 +153,14 @@ int main(int argc, char **argv) {
         "INSERT INTO outbox (sequence, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,"
         " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)");
 
+    sqlite3_stmt *audit = prepare(
+        "INSERT INTO audit_log (id, at_ms, actor, action, subject, reason, detail, record_digest, prev_hash, hash)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    unsigned char prev_hash[32] = {0}, digest[32], hash[32];
+    long long audit_id = 0;
+    char subject[96];
+    canon c;
+
     unsigned char raw[150];
     for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(i * 31 + 7);
     char event_id[64], order[64], lot[64], serial[64], key[80];
@@ -160,6 +191,49 @@ int main(int argc, char **argv) {
         sqlite3_bind_blob(ins_event, 11, raw, sizeof raw, SQLITE_TRANSIENT);
         run(ins_event);
         long long seq = sqlite3_last_insert_rowid(db);
+
+        const char *kind = receiving ? "received" : "consumed";
+        c.n = 0;
+        c_text(&c, "events");
+        c_int(&c, seq);
+        c_text(&c, event_id);
+        c_text(&c, kind);
+        c_int(&c, now_ms);
+        c_text(&c, "+02:00");
+        c_text(&c, "plant-1");
+        c_text(&c, "wc-1");
+        c_text(&c, "");
+        c_text(&c, order);
+        c_text(&c, "127.0.0.1");
+        c_int(&c, now_ms);
+        c_bytes(&c, 4, raw, sizeof raw);
+        SHA256(c.b, c.n, digest);
+        snprintf(subject, sizeof subject, "event:%lld %s", seq, event_id);
+        audit_id++;
+        c.n = 0;
+        memcpy(c.b, prev_hash, 32);
+        c.n = 32;
+        c_int(&c, audit_id);
+        c_int(&c, now_ms);
+        c_text(&c, "127.0.0.1");
+        c_text(&c, "event_stored");
+        c_text(&c, subject);
+        c_text(&c, "");
+        c_text(&c, kind);
+        c_bytes(&c, 4, digest, 32);
+        SHA256(c.b, c.n, hash);
+        sqlite3_bind_int64(audit, 1, audit_id);
+        sqlite3_bind_int64(audit, 2, now_ms);
+        text(audit, 3, "127.0.0.1");
+        text(audit, 4, "event_stored");
+        text(audit, 5, subject);
+        text(audit, 6, "");
+        text(audit, 7, kind);
+        sqlite3_bind_blob(audit, 8, digest, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(audit, 9, prev_hash, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(audit, 10, hash, 32, SQLITE_TRANSIENT);
+        run(audit);
+        memcpy(prev_hash, hash, 32);
 
         text(find_order, 1, order);
         long long order_id;

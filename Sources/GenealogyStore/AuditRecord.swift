@@ -1,0 +1,96 @@
+import SQLite
+
+/// A stored record an audit entry describes, and how its `record_digest` is computed: the tag and
+/// the columns below, in this order (the immutable ones; a hold's release columns are set once, by
+/// its release). The entry's subject starts with `kind:id` (`event:80 ev-1`, `hold:3 ...`), which
+/// is how `audit verify` finds the record again.
+enum AuditRecord: Hashable {
+    case event(sequence: Int64)
+    case holdPlaced(hold: Int64)
+    case holdReleased(hold: Int64)
+    case outboxCommand(id: Int64)
+
+    /// `kind:id`, how the entry's subject starts.
+    var subjectKey: String {
+        switch self {
+        case .event(let s): "event:\(s)"
+        case .holdPlaced(let h), .holdReleased(let h): "hold:\(h)"
+        case .outboxCommand(let id): "outbox_audit:\(id)"
+        }
+    }
+
+    var tag: String {
+        switch self {
+        case .event: "events"
+        case .holdPlaced: "holds.placed"
+        case .holdReleased: "holds.released"
+        case .outboxCommand: "outbox_audit"
+        }
+    }
+
+    var key: Int64 {
+        switch self {
+        case .event(let s): s
+        case .holdPlaced(let h), .holdReleased(let h): h
+        case .outboxCommand(let id): id
+        }
+    }
+
+    static let eventColumns =
+        "sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id, work_order, client, recorded_at_ms, raw"
+
+    /// The statement that reads the record's digested columns by its key (?1).
+    var selectSQL: String {
+        switch self {
+        case .event: "SELECT \(Self.eventColumns) FROM events WHERE sequence = ?1"
+        case .holdPlaced: "SELECT id, node_id, reason, placed_by, propagate, placed_at_ms FROM holds WHERE id = ?1"
+        case .holdReleased:
+            "SELECT id, released_at_ms, released_by, release_reason FROM holds WHERE id = ?1 AND released_at_ms IS NOT NULL"
+        case .outboxCommand:
+            """
+            SELECT id, action, outbox_id, first_sequence, last_sequence, rows, reason, actor, at_ms
+            FROM outbox_audit WHERE id = ?1
+            """
+        }
+    }
+
+    /// The record an entry with `action` and `subject` describes; nil for entries about no record.
+    static func of(action: String, subject: String) -> AuditRecord? {
+        let head = subject.prefix { $0 != " " }
+        guard let colon = head.firstIndex(of: ":"), let key = Int64(head[head.index(after: colon)...]) else {
+            return nil
+        }
+        switch (head[..<colon], action) {
+        case ("event", AuditAction.eventStored): return .event(sequence: key)
+        case ("hold", AuditAction.holdPlaced): return .holdPlaced(hold: key)
+        case ("hold", AuditAction.holdReleased): return .holdReleased(hold: key)
+        case ("outbox_audit", _) where action.hasPrefix("outbox_"): return .outboxCommand(id: key)
+        default: return nil
+        }
+    }
+
+    /// The record's columns as stored, or nil when it is gone.
+    func values(on db: SQLiteConnection) throws(SQLiteError) -> [SQLiteValue]? {
+        try db.cachedStatement(selectSQL).first([.integer(key)]) { row in
+            (0..<row.columnCount).map { row.value(at: $0) }
+        }
+    }
+
+    /// The record's digest as stored now, or nil when it is gone.
+    func digest(on db: SQLiteConnection) throws(SQLiteError) -> [UInt8]? {
+        try values(on: db).map { AuditHash.record(tag: tag, $0) }
+    }
+}
+
+/// The actions the store and the gateway write (`audit_log.action`).
+public enum AuditAction {
+    public static let eventStored = "event_stored"
+    public static let eventRefused = "event_refused"
+    public static let holdPlaced = "hold_placed"
+    public static let holdReleased = "hold_released"
+    public static let export = "export"
+    public static let configReload = "config_reload"
+    public static let authFailure = "auth_failure"
+    /// `outbox_retry`, `outbox_replay`, `outbox_skip`.
+    public static func outbox(_ command: String) -> String { "outbox_\(command)" }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+
+/// `mesgate audit`: read and verify the hash-chained audit trail. Opens the store file read-only
+/// (safe while the gateway runs).
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify or list the tamper-evident audit trail (who, what, when, why).",
+        subcommands: [Verify.self, List.self],
+        defaultSubcommand: List.self
+    )
+
+    /// Exit codes of `verify`: 0 intact, 1 not intact, 2 could not be checked.
+    static let notIntact: Int32 = 1
+    static let cannotCheck: Int32 = 2
+
+    struct Location: ParsableArguments {
+        @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+        var data: String?
+
+        func open() throws -> AuditTrail {
+            let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+            let path = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
+            do throws(GenealogyStoreError) {
+                return try AuditTrail(path: path)
+            } catch {
+                FileHandle.standardError.write(Data("mesgate: \(error.message)\n".utf8))
+                throw ExitCode(AuditCommand.cannotCheck)
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Recompute the whole chain; exit 0 when intact, 1 naming the first entry altered, removed or reordered.",
+            discussion: """
+                Checks ids 1, 2, 3, ... without gaps, every entry's hash (SHA-256 over the one before and its \
+                own columns), and every record an entry describes (the stored event, hold or outbox command \
+                is there and unchanged), and that every stored event has an entry. Removing entries from the \
+                end cannot be seen from the file alone: record the head it prints elsewhere and give it back \
+                with --anchor. Exit 2: the store could not be read.
+                """)
+
+        @OptionGroup var location: Location
+
+        @Option(help: "ID:HASH of a head recorded earlier; fails when that entry is gone or differs.")
+        var anchor: String?
+
+        func run() async throws {
+            let expected = try anchor.map(Self.parseAnchor)
+            let trail = try location.open()
+            let stderr = FileHandle.standardError
+            let result: AuditVerification
+            do throws(GenealogyStoreError) {
+                result = try trail.verify { done, total in
+                    stderr.write(Data("audit verify: \(done) / \(total) entries\n".utf8))
+                }
+            } catch {
+                stderr.write(Data("mesgate: \(error.message)\n".utf8))
+                throw ExitCode(AuditCommand.cannotCheck)
+            }
+            if let problem = result.problem {
+                stderr.write(Data("mesgate: audit trail NOT intact: \(problem.message)\n".utf8))
+                throw ExitCode(AuditCommand.notIntact)
+            }
+            if let (id, hash) = expected {
+                guard let found = try trail.hash(ofEntry: id) else {
+                    stderr.write(
+                        Data(
+                            "mesgate: audit trail NOT intact: entry \(id) missing (the trail ends at \(result.headID): truncated)\n"
+                                .utf8))
+                    throw ExitCode(AuditCommand.notIntact)
+                }
+                guard found == hash else {
+                    stderr.write(
+                        Data(
+                            "mesgate: audit trail NOT intact: entry \(id): hash differs from the anchor (rewritten)\n"
+                                .utf8))
+                    throw ExitCode(AuditCommand.notIntact)
+                }
+            }
+            print("audit trail intact: \(result.entries) entries, head \(result.headID) sha256:\(result.headHash)")
+        }
+
+        static func parseAnchor(_ text: String) throws -> (Int64, String) {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let hash = parts.count == 2 ? parts[1].replacingOccurrences(of: "sha256:", with: "").lowercased() : ""
+            guard parts.count == 2, let id = Int64(parts[0]), id > 0, hash.count == 64,
+                hash.allSatisfy({ $0.isHexDigit })
+            else {
+                throw ValidationError("--anchor must be ID:HASH, e.g. 1234:9f86d0…(64 hex digits)")
+            }
+            return (id, hash)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the trail, oldest first: who, what, when, why.")
+
+        @OptionGroup var location: Location
+
+        @Option(help: "Entries from this time on: Unix ms, or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z).")
+        var since: String?
+
+        @Option(help: "Only this action (event_stored, hold_placed, hold_released, export, auth_failure, ...).")
+        var action: String?
+
+        @Option(help: "How many entries to list.")
+        var limit = 100
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func run() async throws {
+            let sinceMs = try since.map(Self.parseTime)
+            let trail = try location.open()
+            let entries = try trail.entries(sinceMs: sinceMs, action: action, limit: max(0, limit))
+            if json {
+                let objects = entries.map { e -> [String: Any] in
+                    [
+                        "id": e.id, "at_ms": e.atMs, "actor": e.actor, "action": e.action, "subject": e.subject,
+                        "reason": e.reason, "detail": e.detail, "record_digest": e.recordDigest, "hash": e.hash,
+                    ]
+                }
+                let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            let format = ISO8601DateFormatter()
+            format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            for e in entries {
+                let when = format.string(from: Date(timeIntervalSince1970: Double(e.atMs) / 1000))
+                let why = e.reason.isEmpty ? "" : "  why: \(e.reason)"
+                let detail = e.detail.isEmpty ? "" : "  (\(e.detail))"
+                print("#\(e.id) \(when) \(e.actor.isEmpty ? "-" : e.actor) \(e.action) \(e.subject)\(why)\(detail)")
+            }
+        }
+
+        static func parseTime(_ text: String) throws -> Int64 {
+            if let ms = Int64(text) { return ms }
+            let full = ISO8601DateFormatter()
+            if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+            let day = ISO8601DateFormatter()
+            day.formatOptions = [.withFullDate]
+            if let date = day.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+            throw ValidationError("--since must be Unix ms or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z)")
+        }
+    }
+}

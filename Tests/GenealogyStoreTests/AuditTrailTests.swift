@@ -1,0 +1,242 @@
+import Foundation
+import GenealogyStore
+import MESDomain
+import SQLite
+import Testing
+
+/// The hash-chained audit trail: what is appended, and that `AuditTrail.verify` finds each kind of
+/// tampering with the file at the right entry.
+@Suite struct AuditTrailTests {
+    /// A closed store with five events, a hold placed and released, an outbox command and an
+    /// entry of the gateway's own. Entries: 1-5 the events, 6 hold placed, 7 released, 8 outbox
+    /// skip, 9 export, 10 the sixth event.
+    func filled() async throws -> (StoreFixture, [Int64]) {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        var outcomes = await store.ingest([
+            request("r1", .received(.init(lot: lot("RESIN", "R1"), qty: qty(10), supplier: "ACME"))),
+            request("c1", workOrder: "MO1", .consumed(.init(component: lot("RESIN", "R1"), qty: qty(2)))),
+            request("p1", workOrder: "MO1", .produced(.init(output: lot("CAP", "C1"), good: qty(5, "Units")))),
+            request("s1", workOrder: "MO1", .scrapped(.init(lot: lot("RESIN", "R1"), qty: qty(1)))),
+            request("d1", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 1))),
+        ])
+        #expect(
+            await store.placeHold(HoldRequest(lot: lot("RESIN", "R1"), reason: "odour"), by: "qa-anna") != .notFound)
+        #expect(
+            await store.releaseHold(HoldRequest(lot: lot("RESIN", "R1"), reason: "lab ok"), by: "qa-ben") != .notFound)
+        let outbox = try OutboxStore(path: store.path)
+        let row = try #require(try outbox.list(states: [], limit: 1).first)
+        #expect(try outbox.skip(id: row.id, reason: "booked by hand", actor: "ana", nowMs: 42) == 1)
+        let exportEntry = try await store.appendAudit(
+            actor: "auditor-1", action: AuditAction.export, subject: "lot RESIN/R1", reason: "FDA request",
+            detail: "EPCIS_JSONLD")
+        #expect(exportEntry == 9)
+        outcomes += await store.ingest([
+            request("m1", .moved(.init(lot: lot("CAP", "C1"), qty: nil, toLocation: "WH2")))
+        ])
+        store.close()
+        return (fixture, outcomes.compactMap(\.sequence))
+    }
+
+    func verify(_ fixture: StoreFixture) throws -> AuditVerification {
+        try AuditTrail(path: fixture.path).verify()
+    }
+
+    /// Runs `sql` on a write connection of the test's own, as someone with the file would.
+    func tamper(_ fixture: StoreFixture, _ sql: String, _ values: [SQLiteValue] = []) throws {
+        let db = try fixture.rawConnection()
+        try db.execute("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete")
+        try db.run(sql, values)
+    }
+
+    @Test func everyChangeIsAppendedAndTheChainVerifies() async throws {
+        let (fixture, sequences) = try await filled()
+        let trail = try AuditTrail(path: fixture.path)
+        let entries = try trail.entries(limit: 100)
+        #expect(
+            entries.map(\.action) == [
+                "event_stored", "event_stored", "event_stored", "event_stored", "event_stored", "hold_placed",
+                "hold_released", "outbox_skip", "export", "event_stored",
+            ])
+        #expect(entries.map(\.id) == Array(1...10))
+        #expect(entries[0].subject == "event:\(sequences[0]) r1" && entries[0].actor == "test-client")
+        #expect(
+            entries[5].actor == "qa-anna" && entries[5].reason == "odour" && entries[5].subject.hasPrefix("hold:1 "))
+        #expect(entries[6].actor == "qa-ben" && entries[6].reason == "lab ok")
+        #expect(entries[7].actor == "ana" && entries[7].reason == "booked by hand")
+        #expect(entries[8].recordDigest.isEmpty && !entries[0].recordDigest.isEmpty)
+        #expect(try trail.entries(action: "hold_placed", limit: 10).map(\.id) == [6])
+        #expect(try trail.entries(sinceMs: .max, limit: 10).isEmpty)
+        let result = try trail.verify()
+        #expect(result.problem == nil)
+        #expect(result.entries == 10 && result.headID == 10 && result.headHash == entries[9].hash)
+        #expect(try trail.hash(ofEntry: 3) == entries[2].hash)
+        #expect(try trail.hash(ofEntry: 11) == nil)
+    }
+
+    @Test func aChangedByteOfAnEventIsNamedByItsEntry() async throws {
+        let (fixture, sequences) = try await filled()
+        try tamper(
+            fixture, "UPDATE events SET raw = ?1 WHERE sequence = ?2",
+            [.blob(Array("p2".utf8)), .integer(sequences[2])])
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.entry == 3 && problem.kind == .record)
+        #expect(problem.message == "entry 3: event sequence \(sequences[2]) differs from its audit digest")
+    }
+
+    @Test func aChangedReasonIsAnAlteredEntry() async throws {
+        let (fixture, _) = try await filled()
+        try tamper(fixture, "UPDATE audit_log SET reason = 'routine' WHERE id = 6")
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.entry == 6 && problem.kind == .altered)
+        #expect(problem.message == "entry 6: hash mismatch (altered)")
+    }
+
+    @Test func aDeletedEntryIsRemoved() async throws {
+        let (fixture, _) = try await filled()
+        try tamper(fixture, "DELETE FROM audit_log WHERE id = 4")
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.entry == 4 && problem.kind == .removed)
+        #expect(problem.message == "entry 4 missing (removed; 3 → 5)")
+    }
+
+    @Test func aDeletedEventIsMissing() async throws {
+        let (fixture, sequences) = try await filled()
+        try tamper(fixture, "DELETE FROM events WHERE sequence = ?1", [.integer(sequences[1])])
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.entry == 2 && problem.kind == .record)
+        #expect(problem.message == "entry 2: event sequence \(sequences[1]) is missing (deleted)")
+    }
+
+    @Test(arguments: [(2, 7), (4, 5)])
+    func swappedEntriesAreReordered(first: Int, second: Int) async throws {
+        let (fixture, _) = try await filled()
+        let columns = "at_ms, actor, action, subject, reason, detail, record_digest, prev_hash, hash"
+        let db = try fixture.rawConnection()
+        try db.execute("DROP TRIGGER audit_log_no_update")
+        try db.execute(
+            """
+            CREATE TEMP TABLE swap AS SELECT * FROM audit_log WHERE id IN (\(first), \(second));
+            UPDATE audit_log SET (\(columns)) = (SELECT \(columns) FROM swap WHERE swap.id = \(second)) WHERE id = \(first);
+            UPDATE audit_log SET (\(columns)) = (SELECT \(columns) FROM swap WHERE swap.id = \(first)) WHERE id = \(second);
+            """)
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.entry == Int64(first) && problem.kind == .reordered)
+        #expect(problem.message.hasPrefix("entry \(first): out of order (reordered)"))
+    }
+
+    @Test func alteredHoldAndOutboxRecordsAreNamed() async throws {
+        let (fixture, _) = try await filled()
+        try tamper(fixture, "UPDATE holds SET reason = 'nothing' WHERE id = 1")
+        #expect(try verify(fixture).problem?.message == "entry 6: hold 1 differs from its audit digest")
+        try tamper(fixture, "UPDATE holds SET reason = 'odour' WHERE id = 1")
+        try tamper(fixture, "DELETE FROM outbox_audit")
+        #expect(try verify(fixture).problem?.message == "entry 8: outbox command 1 is missing (deleted)")
+    }
+
+    @Test func anEventWithoutAnEntryIsFound() async throws {
+        let (fixture, _) = try await filled()
+        try tamper(
+            fixture,
+            "INSERT INTO events (event_id, kind, occurred_at_ms, recorded_at_ms, raw) VALUES ('forged', 'shipped', 1, 1, X'00')"
+        )
+        let problem = try #require(try verify(fixture).problem)
+        #expect(problem.kind == .record && problem.message.contains("has no audit entry"))
+    }
+
+    @Test func theTriggersRefuseUpdateAndDelete() async throws {
+        let (fixture, _) = try await filled()
+        let db = try fixture.rawConnection()
+        #expect(throws: SQLiteError.self) { try db.run("UPDATE audit_log SET reason = 'x' WHERE id = 1") }
+        #expect(throws: SQLiteError.self) { try db.run("DELETE FROM audit_log WHERE id = 10") }
+        #expect(try verify(fixture).problem == nil)
+    }
+
+    @Test func aStoreFromBeforeTheTrailIsBackfilled() async throws {
+        let (fixture, sequences) = try await filled()
+        do {
+            // Back to schema 3: as a store written by an earlier mesgate.
+            let db = try fixture.rawConnection()
+            try db.execute(
+                "DROP TABLE audit_log; DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3")
+        }
+        let store = try fixture.open()
+        _ = await store.ingest(request("after", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 2))))
+        store.close()
+        let trail = try AuditTrail(path: fixture.path)
+        let entries = try trail.entries(limit: 100)
+        // The six events in sequence order, the hold and its release, the outbox command, then the new event.
+        #expect(entries.map(\.action).prefix(6) == Array(repeating: "event_stored", count: 6)[...])
+        #expect(entries.map(\.subject).prefix(6).map { $0.split(separator: " ")[0] } == sequences.map { "event:\($0)" })
+        #expect(entries[6...].map(\.action) == ["hold_placed", "hold_released", "outbox_skip", "event_stored"])
+        #expect(entries[0].detail.hasSuffix("backfilled by migration 4"))
+        #expect(try trail.verify().problem == nil)
+    }
+
+    @Test func appendsFromAnotherConnectionAndRolledBackEventsKeepTheChain() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest([request("a1", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 1)))])
+        // The outbox connection appends while the store is open: the writer must notice.
+        let outbox = try OutboxStore(path: store.path)
+        #expect(try outbox.retry(id: nil, actor: "ana", nowMs: 5) == 0)
+        // One event fails in the middle of a batch: the batch is redone with savepoints.
+        do {
+            let db = try fixture.rawConnection()
+            try db.execute(
+                "CREATE TRIGGER refuse_bad BEFORE INSERT ON events WHEN NEW.event_id = 'bad' BEGIN SELECT RAISE(ABORT, 'no'); END"
+            )
+        }
+        let outcomes = await store.ingestInOneBatch([
+            request("a2", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 2))),
+            request("bad", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 3))),
+            request("a3", .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 4))),
+        ])
+        #expect(outcomes[1].sequence == nil && outcomes[0].sequence != nil && outcomes[2].sequence != nil)
+        _ = try await store.appendAudit(actor: "t", action: AuditAction.export, subject: "lot X")
+        let trail = try AuditTrail(path: fixture.path)
+        #expect(
+            try trail.entries(limit: 100).map(\.action) == [
+                "event_stored", "outbox_retry", "event_stored", "event_stored", "event_stored", "export",
+            ])
+        #expect(try trail.verify().problem == nil)
+    }
+
+    @Test func automaticHoldsAndRefusedShipmentsAreAudited() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open { $0.holdOnQualityFail = true }
+        let outcomes = await store.ingest([
+            request("r1", .received(.init(lot: lot("RESIN", "R1"), qty: qty(10)))),
+            request("q1", .quality(.init(lot: lot("RESIN", "R1"), check: "MFI", outcome: .fail))),
+            request("x1", .shipped(.init(lot: lot("RESIN", "R1"), qty: qty(1), customer: "CUST"))),
+        ])
+        store.close()
+        #expect(outcomes[2].sequence == nil)
+        let trail = try AuditTrail(path: fixture.path)
+        let entries = try trail.entries(limit: 10)
+        #expect(entries.map(\.action) == ["event_stored", "event_stored", "hold_placed", "event_refused"])
+        #expect(entries[2].actor == "test-client" && entries[2].reason == "quality check MFI failed (event q1)")
+        #expect(entries[3].subject == "event_id x1" && entries[3].reason.contains("on quality hold"))
+        #expect(try trail.verify().problem == nil)
+    }
+
+    @Test func aFileWithoutATrailIsRefused() throws {
+        let fixture = StoreFixture()
+        #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
+        do {
+            let db = try fixture.rawConnection()
+            try db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        }
+        let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
+        #expect(error?.code == .notAStore)
+    }
+
+    @Test func aStoreOlderThanTheTrailIsRefusedUntilMigrated() throws {
+        let fixture = StoreFixture()
+        try fixture.open().close()
+        try fixture.rawConnection().execute("DROP TABLE audit_log")
+        let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
+        #expect(error?.message.contains("has no audit trail yet") == true)
+    }
+}
