@@ -1,3 +1,5 @@
+import Synchronization
+
 /// `dl_normaliser` of the reference hash implementation: any URI carrying a GS1 key (EPC URI, EPC
 /// class or pattern URI, GS1 Digital Link) to its constrained canonical GS1 Digital Link URI
 /// (`urn:epc:id:sgtin:4012345.011111.987` → `https://id.gs1.org/01/04012345111118/21/987`); nil
@@ -7,10 +9,20 @@ enum DigitalLinkNormaliser {
         let b = Array(uri.utf8)
         guard let partition = b.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         if startsWith(b, "https://id.gs1.org/"), let canonical = canonicalFastPath(b) { return canonical ? uri : nil }
-        if startsWith(b, "urn:epc:") { return epcURI(uri, b, partition) }
-        if startsWith(b, "http:") || startsWith(b, "https:") { return digitalLink(uri) }
-        return nil
+        let isEPC = startsWith(b, "urn:epc:")
+        guard isEPC || startsWith(b, "http:") || startsWith(b, "https:") else { return nil }
+        // The general rules run regexes (tens of microseconds each): remember their answers.
+        if let known = cache.withLock({ $0[uri] }) { return known.isEmpty ? nil : known }
+        let result = isEPC ? epcURI(uri, b, partition) : digitalLink(uri)
+        cache.withLock { cache in
+            if cache.count >= 20_000 { cache.removeAll(keepingCapacity: true) }
+            cache[uri] = result ?? ""
+        }
+        return result
     }
+
+    /// Answers of the general rules, "" for nil; bounded (cleared when full).
+    private static let cache = Mutex<[String: String]>([:])
 
     // MARK: - Helpers (Python slicing on ASCII bytes)
 
@@ -75,6 +87,19 @@ enum DigitalLinkNormaliser {
             return true
         }
         if b.count == base + 21, b[base] == 0x30, b[base + 1] == 0x30, b[base + 2] == 0x2F, digitsRun(base + 3, 18) {
+            return true
+        }
+        // GLN (414, with or without a /254/ extension) and party GLN (417).
+        if b.count >= base + 17, b[base] == 0x34, b[base + 1] == 0x31, b[base + 2] == 0x34 || b[base + 2] == 0x37,
+            b[base + 3] == 0x2F, digitsRun(base + 4, 13)
+        {
+            let q = base + 17
+            if b.count == q { return true }
+            guard b[base + 2] == 0x34, b.count > q + 5, b[q] == 0x2F, b[q + 1] == 0x32, b[q + 2] == 0x35,
+                b[q + 3] == 0x34, b[q + 4] == 0x2F
+            else { return nil }
+            let value = b[(q + 5)...]
+            guard value.count <= 20, value.allSatisfy({ isDLValueChar($0) && $0 != 0x3F }) else { return nil }
             return true
         }
         guard b.count >= base + 17, b[base] == 0x30, b[base + 1] == 0x31, b[base + 2] == 0x2F, digitsRun(base + 3, 14)

@@ -168,13 +168,15 @@ enum PreHashBuilder {
                 {
                     return []
                 }
-            } else if child.name.contains("eventTime") || child.name.contains("action") {
+            } else if PreHashValue.contains(child.name, "eventTime") || PreHashValue.contains(child.name, "action") {
                 return []
             }
         }
         var extensions: [PreHashNode] = []
         list.removeAll { child in
-            guard !child.isPair, child.name.contains("{"), child.name.contains("/}") else { return false }
+            guard !child.isPair, PreHashValue.contains(child.name, "{"), PreHashValue.contains(child.name, "/}") else {
+                return false
+            }
             extensions.append(child)
             return true
         }

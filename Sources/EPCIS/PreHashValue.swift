@@ -15,14 +15,44 @@ enum PreHashValue {
 
     /// Whether a field's value is normalised as a time: its name contains "time" and not "offset".
     static func isTimeField(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.contains("time") && !lower.contains("offset")
+        containsIgnoringASCIICase(name, "time") && !containsIgnoringASCIICase(name, "offset")
+    }
+
+    /// Whether `text` contains `word` (lower-case ASCII), ignoring ASCII case.
+    static func containsIgnoringASCIICase(_ text: String, _ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        let w = word.utf8Start
+        var text = text
+        return text.withUTF8 { b in
+            guard b.count >= count else { return false }
+            outer: for start in 0...(b.count - count) {
+                for k in 0..<count where b[start + k] | 0x20 != w[k] { continue outer }
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Whether `text` contains `needle`, comparing bytes (Foundation's `contains` is far slower).
+    static func contains(_ text: String, _ needle: StaticString) -> Bool {
+        let count = needle.utf8CodeUnitCount
+        let n = needle.utf8Start
+        var text = text
+        return text.withUTF8 { b in
+            guard count > 0 else { return true }
+            guard b.count >= count else { return false }
+            outer: for start in 0...(b.count - count) where b[start] == n[0] {
+                for k in 1..<count where b[start + k] != n[k] { continue outer }
+                return true
+            }
+            return false
+        }
     }
 
     /// `_canonize_value`: web vocabulary, then number, then GS1 Digital Link.
     static func canonical(_ text: String) -> String {
         var value = text
-        if value.contains("urn:epcglobal:cbv:") { value = webVocabulary(value) }
+        if contains(value, "urn:epcglobal:cbv:") { value = webVocabulary(value) }
         if let number = PythonNumber.normalised(value) { value = number }
         return DigitalLinkNormaliser.normalise(value) ?? value
     }
