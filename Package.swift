@@ -145,7 +145,13 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
-        .testTarget(name: "EPCISTests", dependencies: ["EPCIS", "MESDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "EPCISTests",
+            dependencies: [
+                "EPCIS", "MESDomain", "MESServices", "GenealogyStore", "MESMessages",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "MESMessagesTests", dependencies: ["MESMessages", "MESDomain"], swiftSettings: strict),
         .testTarget(
             name: "HTTP2Tests",

@@ -86,7 +86,7 @@ extension GenealogyStore {
 
 extension GenealogyStore {
     /// Queues a writer command like `submit` queues an event.
-    fileprivate func submit(
+    func submit(
         _ request: IngestRequest, command: WriterCommand, completion: @escaping @Sendable (IngestOutcome) -> Void
     ) -> SubmitResult {
         let submission = Submission(request: request, completion: completion, command: command)

@@ -9,7 +9,7 @@ struct MESGateCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ExceptionsCommand.self, OutboxCommand.self, ReconcileCommand.self, TraceCommand.self,
-            LoadCommand.self, TraceBenchCommand.self,
+            LoadCommand.self, TraceBenchCommand.self, ImportEPCISCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

@@ -1,4 +1,5 @@
 import EPCIS
+import MESDomain
 import Testing
 
 @Suite struct EPCISValidatorTests {
@@ -66,4 +67,23 @@ import Testing
 
     @Test(arguments: ["transforming", ":x", "1abc:x", "abc:", "a b:c", ""])
     func nonURIsAreRecognised(text: String) { #expect(!EPCISValidator.isURI(text)) }
+}
+
+@Suite struct GS1IdentifierTests {
+    @Test(arguments: [
+        ("urn:epc:id:sgtin:4012345.011111.987", LotRef(product: "04012345111118", serial: "987")),
+        ("urn:epc:class:lgtin:4012345.012345.R%2F1", LotRef(product: "04012345123456", lot: "R/1")),
+        ("urn:epc:id:sscc:4012345.0000000111", LotRef(container: "040123450000001112")),
+        ("https://id.gs1.org/01/09521234543213/10/L-1", LotRef(product: "09521234543213", lot: "L-1")),
+        ("https://example.com/01/9521234543213/21/S1?x=1", LotRef(product: "09521234543213", serial: "S1")),
+        ("https://id.gs1.org/00/095212345000000017", LotRef(container: "095212345000000017")),
+        ("urn:uuid:1234", LotRef(container: "urn:uuid:1234")),
+    ])
+    func instanceIdentifiers(uri: String, ref: LotRef) { #expect(GS1Identifier.instance(uri) == ref) }
+
+    @Test func classIdentifiers() {
+        #expect(GS1Identifier.lotClass("urn:epc:idpat:sgtin:4012345.012345.*") == LotRef(product: "04012345123456"))
+        #expect(
+            GS1Identifier.lotClass("urn:acme:batch:7") == LotRef(product: "urn:acme:batch:7", lot: "urn:acme:batch:7"))
+    }
 }
