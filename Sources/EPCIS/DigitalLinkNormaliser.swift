@@ -6,6 +6,8 @@ import Synchronization
 /// for anything else. The canonical Digital Link forms take a fast path without regexes.
 enum DigitalLinkNormaliser {
     static func normalise(_ uri: String) -> String? {
+        // Most values are neither EPC URIs nor http(s) URIs: reject them without copying.
+        guard let first = uri.utf8.first, first == UInt8(ascii: "u") || first == UInt8(ascii: "h") else { return nil }
         let b = Array(uri.utf8)
         guard let partition = b.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         if startsWith(b, "https://id.gs1.org/"), let canonical = canonicalFastPath(b) { return canonical ? uri : nil }

@@ -31,8 +31,12 @@ enum PreHashBuilder {
             node.children.reserveCapacity(members.count)
             for member in members {
                 let key = member.key
-                if unsortedMarkers.contains(key) { marked = true }
-                if key == "#text" || key == "rdfs:comment" || key == "comment" || ignored.contains(key) { continue }
+                if key == "bizTransaction" || key == "source" || key == "destination" { marked = true }
+                if key == "#text" || key == "rdfs:comment" || key == "comment"
+                    || (!ignored.isEmpty && ignored.contains(key))
+                {
+                    continue
+                }
                 let child = tree(of: member.value, context: context)
                 let name = context.expandingPrefix(ofKey: key)
                 if case .array = member.value {
@@ -66,22 +70,35 @@ enum PreHashBuilder {
     private static let pairLists: Set<String> = ["sourceList", "destinationList", "bizTransactionList"]
 
     static func correctStructure(_ node: PreHashNode) -> PreHashNode {
+        if node.children.isEmpty {
+            switch node.name {
+            case "inputEPC", "outputEPC": return PreHashNode(name: "epc", text: node.text, children: [])
+            case "inputQuantity", "outputQuantity", "childQuantity":
+                return PreHashNode(name: "quantityElement", text: node.text, children: [])
+            default: return node
+            }
+        }
         var rest: [PreHashNode] = []
-        var listNames: [String] = []
-        var lists: [String: [PreHashNode]] = [:]
+        rest.reserveCapacity(node.children.count)
+        var lists: [(name: String, elements: [PreHashNode])] = []
         var childEPCs: [PreHashNode] = []
         for child in node.children {
-            if !child.isPair && child.name.hasSuffix("List") {
-                if lists[child.name] == nil { listNames.append(child.name) }
-                lists[child.name, default: []].append(
-                    PreHashNode(name: String(child.name.dropLast(4)), text: child.text, children: child.children))
+            if !child.isPair && endsWithList(child.name) {
+                let element = PreHashNode(
+                    name: String(child.name.dropLast(4)), text: child.text, children: child.children)
+                if let k = lists.firstIndex(where: { $0.name == child.name }) {
+                    lists[k].elements.append(element)
+                } else {
+                    lists.append((child.name, [element]))
+                }
+            } else if !child.isPair && child.name == "childEPCs" {
+                childEPCs.append(PreHashNode(name: "epc", text: child.text, children: []))
             } else {
                 rest.append(child)
             }
         }
-        for name in listNames {
-            let elements = lists[name] ?? []
-            if pairLists.contains(name) {
+        for (name, elements) in lists {
+            if isPairList(name) {
                 let pairs = elements.map {
                     PreHashNode(name: "", text: "", children: Array($0.children.prefix(2)), isPair: true)
                 }
@@ -90,23 +107,32 @@ enum PreHashBuilder {
                 rest.append(PreHashNode(name: name, text: "", children: elements))
             }
         }
-        rest.removeAll { child in
-            guard !child.isPair, child.name == "childEPCs" else { return false }
-            childEPCs.append(PreHashNode(name: "epc", text: child.text, children: []))
-            return true
-        }
         if !childEPCs.isEmpty { rest.append(PreHashNode(name: "childEPCs", text: "", children: childEPCs)) }
-        let children = rest.map { child in
-            child.isPair || pairLists.contains(child.name) ? child : correctStructure(child)
+        for i in rest.indices where !rest[i].isPair && !isPairList(rest[i].name) {
+            rest[i] = correctStructure(rest[i])
         }
         var name = node.name
         switch name {
         case "inputEPC", "outputEPC": name = "epc"
-        case "inputQuantity", "outputQuantity", "childQuantity": name = "quantityElement"
-        case "quantity" where !children.isEmpty: name = "quantityElement"
+        case "inputQuantity", "outputQuantity", "childQuantity", "quantity": name = "quantityElement"
         default: break
         }
-        return PreHashNode(name: name, text: node.text, children: children)
+        return PreHashNode(name: name, text: node.text, children: rest)
+    }
+
+    private static func isPairList(_ name: String) -> Bool {
+        name == "sourceList" || name == "destinationList" || name == "bizTransactionList"
+    }
+
+    private static func endsWithList(_ name: String) -> Bool {
+        let u = name.utf8
+        guard u.count >= 4 else { return false }
+        var i = u.index(u.endIndex, offsetBy: -4)
+        for c in "List".utf8 {
+            guard u[i] == c else { return false }
+            i = u.index(after: i)
+        }
+        return true
     }
 
     // MARK: - Pre-hash string (hash_generator)
@@ -115,24 +141,39 @@ enum PreHashBuilder {
     /// strings sorted; what it used up is removed from `list`.
     static func inOrder(_ list: inout [PreHashNode], _ order: [PreHashOrder]) -> String {
         let userExtensions = gatherUserExtensions(&list)
-        var text = ""
-        for entry in order {
-            guard let name = entry.name else { continue }
-            var values: [String] = []
-            var i = 0
-            while i < list.count {
-                if !list[i].isPair && list[i].name == name {
-                    let value = childText(&list[i], entry.children)
-                    if !value.isEmpty { values.append(value) }
-                    if list[i].children.isEmpty {
-                        list.remove(at: i)
-                        continue
-                    }
+        // One pass over the children: which order entry each belongs to (the reference loops
+        // order × children; grouping keeps each entry's children in list order, as it does).
+        var slots: [Int] = []
+        slots.reserveCapacity(list.count)
+        var any = false
+        for child in list {
+            var slot = -1
+            if !child.isPair {
+                for (k, entry) in order.enumerated() where entry.name == child.name {
+                    slot = k
+                    break
                 }
-                i += 1
             }
-            if values.count > 1 { values.sort(by: utf8Precedes) }
-            for value in values { text += value }
+            if slot >= 0 { any = true }
+            slots.append(slot)
+        }
+        var text = ""
+        if any {
+            var consumed = [Bool](repeating: false, count: list.count)
+            for k in order.indices {
+                var values: [String] = []
+                for i in list.indices where slots[i] == k {
+                    let value = childText(&list[i], order[k].children)
+                    if !value.isEmpty { values.append(value) }
+                    if list[i].children.isEmpty { consumed[i] = true }
+                }
+                if values.count > 1 { values.sort(by: utf8Precedes) }
+                for value in values { text += value }
+            }
+            var kept: [PreHashNode] = []
+            kept.reserveCapacity(list.count)
+            for i in list.indices where !consumed[i] { kept.append(list[i]) }
+            list = kept
         }
         if !userExtensions.isEmpty { text += generic(userExtensions) }
         return text

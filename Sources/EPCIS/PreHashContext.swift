@@ -8,25 +8,38 @@ struct PreHashContext {
     var namespaces: [String: String]
     /// The expanded IRIs starting with `https://ref.gs1.org/cbv` or `https://gs1.org/voc`.
     var expandedIRIs: [String]
+    /// `expandedIRIs` as bytes, for the suffix comparisons.
+    private var expandedIRIBytes: [[UInt8]]
 
     init(namespaces: [String: String], values: [JSONValue]) {
         self.namespaces = namespaces
         var found: Set<String> = []
         for value in values { Self.collect(value, scope: .top, namespaces: namespaces, into: &found) }
         expandedIRIs = found.sorted()
+        expandedIRIBytes = expandedIRIs.map { Array($0.utf8) }
     }
 
     /// The IRI a bare value stands for, or the value itself.
     func replacingBareValue(_ value: String) -> String {
         if expandedIRIs.isEmpty { return value }
-        var match: String?
-        for iri in expandedIRIs where iri.utf8.count > value.utf8.count && iri.hasSuffix(value) {
-            let before = iri.utf8[iri.utf8.index(iri.utf8.endIndex, offsetBy: -value.utf8.count - 1)]
-            guard before == UInt8(ascii: "-") || before == UInt8(ascii: "/") else { continue }
-            if match != nil { return value }
-            match = iri
-        }
-        return match ?? value
+        var value = value
+        return value.withUTF8 { v -> String? in
+            guard let last = v.last else { return nil }
+            var match: Int?
+            for (k, iri) in expandedIRIBytes.enumerated() where iri.count > v.count && iri[iri.count - 1] == last {
+                let offset = iri.count - v.count
+                guard iri[offset - 1] == UInt8(ascii: "-") || iri[offset - 1] == UInt8(ascii: "/") else { continue }
+                var same = true
+                for j in 0..<v.count where iri[offset + j] != v[j] {
+                    same = false
+                    break
+                }
+                guard same else { continue }
+                if match != nil { return nil }
+                match = k
+            }
+            return match.map { expandedIRIs[$0] }
+        } ?? value
     }
 
     /// A value with a declared prefix replaced by its IRI (`example:x` → `https://ns.example.com/x`).

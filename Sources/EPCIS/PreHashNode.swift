@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One element of the XML-shaped tree the CBV hash is defined on: a name, a text value and
 /// children. `isPair` marks the (type, value) entries of bizTransactionList, sourceList and
 /// destinationList, which the reference implementation keeps as pairs of their first two members.
@@ -29,7 +35,18 @@ struct PreHashNode {
 }
 
 /// Code point order (UTF-8 byte order), as Python compares strings.
-@inline(__always)
 func utf8Precedes(_ a: String, _ b: String) -> Bool {
-    a.utf8.lexicographicallyPrecedes(b.utf8)
+    if a == b { return false }
+    var a = a
+    var b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let n = min(x.count, y.count)
+            if n > 0, let px = x.baseAddress, let py = y.baseAddress {
+                let c = memcmp(px, py, n)
+                if c != 0 { return c < 0 }
+            }
+            return x.count < y.count
+        }
+    }
 }
