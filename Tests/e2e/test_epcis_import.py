@@ -100,3 +100,45 @@ def test_cli_with_server(binary, server):
     refused = run_cli(binary, str(INVALID), "--server", server.address)
     assert refused.returncode == 1
     assert "not a CBV bizStep" in refused.stderr and "status 3" in refused.stderr
+
+
+def test_shipping_a_held_lot_refuses_the_whole_document(pb, server):
+    receipt = json.loads(json.dumps(RECEIPT))
+    receipt["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-HELD"
+    assert import_document(pb, server, json.dumps(receipt).encode()).stored == 1
+    held = pb.common_pb2.LotRef(product="04012345123456", lot="E2E-HELD")
+    with server.channel() as ch:
+        pb.quality_pb2_grpc.QualityStub(ch).PlaceHold(
+            pb.quality_pb2.HoldRequest(lot=held, reason="e2e"), timeout=RPC_TIMEOUT_S)
+    other = json.loads(json.dumps(receipt))
+    other["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-NEW"
+    shipping = {
+        "type": "ObjectEvent", "eventTime": "2026-07-22T10:00:00+02:00", "eventTimeZoneOffset": "+02:00",
+        "action": "OBSERVE", "bizStep": "shipping",
+        "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.E2E-HELD", "quantity": 5, "uom": "KGM"}],
+    }
+    other["epcisBody"]["eventList"].append(shipping)
+    before = (server.scalar("SELECT count(*) FROM events"), server.scalar("SELECT count(*) FROM epcis_imports"))
+    with pytest.raises(grpc.RpcError) as refused:
+        import_document(pb, server, json.dumps(other).encode())
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.details().startswith("eventList[1]: ") and "nothing of the document was stored" in refused.value.details()
+    assert (server.scalar("SELECT count(*) FROM events"), server.scalar("SELECT count(*) FROM epcis_imports")) == before
+    assert server.scalar("SELECT count(*) FROM nodes WHERE lot = 'E2E-NEW'") == 0
+
+
+def test_cli_sends_the_token_and_reports_refusals(binary, server_factory, tmp_path):
+    import hashlib
+
+    tokens = tmp_path / "tokens"
+    tokens.write_text(
+        f"supplier-gw mes sha256:{hashlib.sha256(b'mes-secret').hexdigest()}\n"
+        f"qa quality sha256:{hashlib.sha256(b'qa-secret').hexdigest()}\n")
+    srv = server_factory(extra_args=["--tokens", str(tokens)])
+    ok = run_cli(binary, str(VALID), "--server", srv.address, "--token", "mes-secret")
+    assert ok.returncode == 0, ok.stderr
+    assert srv.scalar("SELECT client FROM epcis_imports") == "supplier-gw"
+    missing = run_cli(binary, str(VALID), "--server", srv.address)
+    assert missing.returncode == 1 and "status 16" in missing.stderr  # UNAUTHENTICATED
+    wrong_role = run_cli(binary, str(VALID), "--server", srv.address, "--token", "qa-secret")
+    assert wrong_role.returncode == 1 and "status 7" in wrong_role.stderr  # PERMISSION_DENIED
