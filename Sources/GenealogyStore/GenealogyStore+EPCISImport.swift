@@ -4,8 +4,9 @@ import Synchronization
 
 extension GenealogyStore {
     /// Stores an imported EPCIS document in one transaction on the writer thread: every event
-    /// through the normal event path (`EventRecorder`), then the `epcis_imports` row. A refusal
-    /// of any event rolls all of it back. `completion` runs once, after the batch commits.
+    /// through the normal event path (`EventRecorder`, without outbox rows: a supplier's events
+    /// are not Odoo postings), then the `epcis_imports` row. A refusal of any event rolls all of
+    /// it back. `completion` runs once, after the batch commits.
     public func importEPCIS(_ batch: EPCISImportBatch, completion: @escaping @Sendable (EPCISImportOutcome) -> Void) {
         let answer = Mutex<EPCISImportOutcome?>(nil)
         let command = WriterCommand { db, nowMs throws(SQLiteError) in
@@ -74,6 +75,8 @@ struct EPCISImportRecorder {
         for (index, request) in batch.requests.enumerated() {
             switch try recorder.record(request) {
             case .stored(let sequence):
+                // A supplier's events happened at the supplier: nothing of them is posted to Odoo.
+                try db.run("DELETE FROM outbox WHERE sequence = ?1", [.integer(sequence)])
                 outcomes.append(.accepted(sequence: sequence))
                 stored += 1
             case .duplicate(let sequence):

@@ -76,6 +76,7 @@ import Testing
         #expect(result.duplicates == 0)
         #expect(result.lots == 3)
         #expect(result.importID > 0)
+        #expect(try fixture.count("outbox") == 0)  // the supplier's production is not posted to Odoo
 
         let resinLot = LotRef(product: Self.resin, lot: "R-1042")
         let serial = LotRef(product: Self.pump, serial: "SN-1")
