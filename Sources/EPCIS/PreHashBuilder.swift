@@ -149,7 +149,8 @@ enum PreHashBuilder {
         for child in list {
             var slot = -1
             if !child.isPair {
-                for (k, entry) in order.enumerated() where entry.name == child.name {
+                let count = child.name.utf8.count
+                for (k, entry) in order.enumerated() where entry.nameCount == count && entry.name == child.name {
                     slot = k
                     break
                 }

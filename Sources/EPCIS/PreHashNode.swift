@@ -23,8 +23,8 @@ struct PreHashNode {
     /// The order of Python tuples (name, text, children): code point order of the strings, then
     /// the children lexicographically.
     static func precedes(_ a: PreHashNode, _ b: PreHashNode) -> Bool {
-        if a.name != b.name { return utf8Precedes(a.name, b.name) }
-        if a.text != b.text { return utf8Precedes(a.text, b.text) }
+        if let order = utf8Order(a.name, b.name) { return order }
+        if let order = utf8Order(a.text, b.text) { return order }
         let count = min(a.children.count, b.children.count)
         for i in 0..<count {
             if precedes(a.children[i], b.children[i]) { return true }
@@ -35,8 +35,10 @@ struct PreHashNode {
 }
 
 /// Code point order (UTF-8 byte order), as Python compares strings.
-func utf8Precedes(_ a: String, _ b: String) -> Bool {
-    if a == b { return false }
+func utf8Precedes(_ a: String, _ b: String) -> Bool { utf8Order(a, b) ?? false }
+
+/// Whether `a` sorts before `b` in code point order; nil when they are equal.
+func utf8Order(_ a: String, _ b: String) -> Bool? {
     var a = a
     var b = b
     return a.withUTF8 { x in
@@ -46,7 +48,7 @@ func utf8Precedes(_ a: String, _ b: String) -> Bool {
                 let c = memcmp(px, py, n)
                 if c != 0 { return c < 0 }
             }
-            return x.count < y.count
+            return x.count == y.count ? nil : x.count < y.count
         }
     }
 }

@@ -3,10 +3,13 @@
 /// match a field, so those lists fall through to the unordered part.
 struct PreHashOrder: Sendable {
     var name: String?
+    /// `name`'s UTF-8 length (-1 without a name): a cheap first test before comparing names.
+    var nameCount: Int
     var children: [PreHashOrder]?
 
     init(_ name: String?, _ children: [PreHashOrder]? = nil) {
         self.name = name
+        self.nameCount = name?.utf8.count ?? -1
         self.children = children
     }
 
