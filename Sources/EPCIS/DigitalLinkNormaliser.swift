@@ -8,9 +8,15 @@ enum DigitalLinkNormaliser {
     static func normalise(_ uri: String) -> String? {
         // Most values are neither EPC URIs nor http(s) URIs: reject them without copying.
         guard let first = uri.utf8.first, first == UInt8(ascii: "u") || first == UInt8(ascii: "h") else { return nil }
+        var copy = uri
+        let fast = copy.withUTF8 { b -> Bool? in
+            guard b.firstIndex(of: UInt8(ascii: ".")) != nil else { return false }
+            guard startsWith(b, "https://id.gs1.org/") else { return nil }
+            return canonicalFastPath(b)
+        }
+        if let fast { return fast ? uri : nil }
         let b = Array(uri.utf8)
         guard let partition = b.firstIndex(of: UInt8(ascii: ".")) else { return nil }
-        if startsWith(b, "https://id.gs1.org/"), let canonical = canonicalFastPath(b) { return canonical ? uri : nil }
         let isEPC = startsWith(b, "urn:epc:")
         guard isEPC || startsWith(b, "http:") || startsWith(b, "https:") else { return nil }
         // The general rules run regexes (tens of microseconds each): remember their answers.
@@ -27,6 +33,14 @@ enum DigitalLinkNormaliser {
     private static let cache = Mutex<[String: String]>([:])
 
     // MARK: - Helpers (Python slicing on ASCII bytes)
+
+    static func startsWith(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard b.count >= count else { return false }
+        let p = prefix.utf8Start
+        for i in 0..<count where b[i] != p[i] { return false }
+        return true
+    }
 
     static func startsWith(_ b: [UInt8], _ prefix: StaticString) -> Bool {
         let count = prefix.utf8CodeUnitCount
@@ -81,7 +95,7 @@ enum DigitalLinkNormaliser {
 
     /// Canonical `https://id.gs1.org/01/<14>[/10|21/<v>]` and `/00/<18>`: true when the URI is its
     /// own normal form, nil when the general path must decide.
-    private static func canonicalFastPath(_ b: [UInt8]) -> Bool? {
+    private static func canonicalFastPath(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
         let base = 19  // "https://id.gs1.org/".count
         func digitsRun(_ from: Int, _ count: Int) -> Bool {
             guard from + count <= b.count else { return false }

@@ -8,7 +8,18 @@ public struct ISOTimestamp: Sendable, Hashable {
     public var offsetMinutes: Int?
 
     public init?(_ text: String) {
-        let b = Array(text.utf8)
+        var copy = text
+        guard let parsed = copy.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    private init(fields: (Int, Int, Int, Int, Int, Int), microsecond: Int, offsetMinutes: Int?) {
+        (year, month, day, hour, minute, second) = fields
+        self.microsecond = microsecond
+        self.offsetMinutes = offsetMinutes
+    }
+
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> ISOTimestamp? {
         var i = 0
         func digits(_ count: Int) -> Int? {
             guard i + count <= b.count else { return nil }
@@ -70,11 +81,8 @@ public struct ISOTimestamp: Sendable, Hashable {
             minute <= 59,
             second <= 59
         else { return nil }
-        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (
-            year, month, day, hour, minute, second
-        )
-        self.microsecond = microsecond
-        self.offsetMinutes = offset
+        return ISOTimestamp(
+            fields: (year, month, day, hour, minute, second), microsecond: microsecond, offsetMinutes: offset)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
@@ -129,11 +137,42 @@ public struct ISOTimestamp: Sendable, Hashable {
         let dayCount = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - dayCount * 86400
         let date = Self.civil(days: dayCount)
+        guard (0...9999).contains(date.year) else {
+            return String(date.year) + Self.tail(date, secondOfDay, milliseconds)
+        }
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for k in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[k] = UInt8(0x30 + v % 10)
+                    v /= 10
+                }
+            }
+            put(date.year, 4, at: 0)
+            buffer[4] = 0x2D
+            put(date.month, 2, at: 5)
+            buffer[7] = 0x2D
+            put(date.day, 2, at: 8)
+            buffer[10] = 0x54
+            put(secondOfDay / 3600, 2, at: 11)
+            buffer[13] = 0x3A
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            buffer[16] = 0x3A
+            put(secondOfDay % 60, 2, at: 17)
+            buffer[19] = 0x2E
+            put(milliseconds, 3, at: 20)
+            buffer[23] = 0x5A
+            return 24
+        }
+    }
+
+    /// The part after the year, for years outside 0...9999.
+    private static func tail(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ ms: Int) -> String {
         func pad(_ value: Int, _ width: Int) -> String {
             let text = String(value)
             return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
         }
-        return pad(date.year, 4) + "-" + pad(date.month, 2) + "-" + pad(date.day, 2) + "T" + pad(secondOfDay / 3600, 2)
-            + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(milliseconds, 3) + "Z"
+        return "-" + pad(date.month, 2) + "-" + pad(date.day, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
+            + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2) + "." + pad(ms, 3) + "Z"
     }
 }

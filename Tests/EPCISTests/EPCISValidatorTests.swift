@@ -87,3 +87,20 @@ import Testing
             GS1Identifier.lotClass("urn:acme:batch:7") == LotRef(product: "urn:acme:batch:7", lot: "urn:acme:batch:7"))
     }
 }
+
+@Suite struct ISOTimestampTests {
+    @Test(arguments: [
+        ("2020-03-04T11:00:30.000+01:00", "2020-03-04T10:00:30.000Z"),
+        ("2023-02-02T11:04:03.1415Z", "2023-02-02T11:04:03.142Z"),  // half to even
+        ("2023-02-02T11:04:03.1425Z", "2023-02-02T11:04:03.142Z"),
+        ("2023-12-31T23:59:59.9996Z", "2024-01-01T00:00:00.000Z"),  // carries into the next year
+        ("2020-02-29T23:30:00-05:30", "2020-03-01T05:00:00.000Z"),
+        ("2020-03-04T11:00:30+0100", "2020-03-04T10:00:30.000Z"),
+    ])
+    func utcMilliseconds(text: String, utc: String) throws {
+        #expect(try #require(ISOTimestamp(text)).utcMilliseconds == utc)
+    }
+
+    @Test(arguments: ["22-07-2026", "2026-02-30T00:00:00Z", "2026-07-22T24:00:00Z", "2026-07-22T06:45:00+2", ""])
+    func notTimes(text: String) { #expect(ISOTimestamp(text) == nil) }
+}
