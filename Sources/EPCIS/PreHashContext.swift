@@ -73,39 +73,49 @@ struct PreHashContext {
             for item in items { collect(item, scope: scope, namespaces: namespaces, into: &found) }
         case .object(let members):
             for member in members {
-                if let vocabulary = vocabulary(for: member.key, in: scope) {
-                    expand(member.value, vocabulary: vocabulary, namespaces: namespaces, into: &found)
-                }
-                let inner: Scope? =
-                    switch member.key {
-                    case "sourceList", "destinationList": .sourceOrDestination
-                    case "bizTransactionList": .bizTransaction
-                    case "persistentDisposition": .persistentDisposition
-                    case "sensorElementList": .sensorElementList
-                    case "sensorReport" where scope == .sensorElementList: .sensorReport
-                    case "errorDeclaration": .errorDeclaration
-                    default: scope == .top ? .top : nil
+                switch member.value {
+                case .string, .array:
+                    if let vocabulary = vocabulary(for: member.key, in: scope) {
+                        expand(member.value, vocabulary: vocabulary, namespaces: namespaces, into: &found)
                     }
-                if let inner, member.value.members != nil || member.value.arrayValue != nil {
-                    collect(member.value, scope: inner, namespaces: namespaces, into: &found)
+                default: break
+                }
+                switch member.value {
+                case .object, .array:
+                    if let inner = innerScope(member.key, scope) {
+                        collect(member.value, scope: inner, namespaces: namespaces, into: &found)
+                    }
+                default: break
                 }
             }
         default: return
         }
     }
 
+    /// The scope below `key`: the EPCIS context's scoped contexts, else the same terms at the top.
+    private static func innerScope(_ key: String, _ scope: Scope) -> Scope? {
+        switch key {
+        case "sourceList", "destinationList": .sourceOrDestination
+        case "bizTransactionList": .bizTransaction
+        case "persistentDisposition": .persistentDisposition
+        case "sensorElementList": .sensorElementList
+        case "sensorReport" where scope == .sensorElementList: .sensorReport
+        case "errorDeclaration": .errorDeclaration
+        default: scope == .top ? .top : nil
+        }
+    }
+
     private static func vocabulary(for key: String, in scope: Scope) -> CBVVocabulary.Kind? {
-        switch (scope, key) {
-        case (.top, "bizStep"): .bizStep
-        case (.top, "disposition"): .disposition
-        case (.persistentDisposition, "set"), (.persistentDisposition, "unset"): .disposition
-        case (.sourceOrDestination, "type"): .sourceOrDestinationType
-        case (.bizTransaction, "type"): .bizTransactionType
-        case (.sensorReport, "type"): .measurementType
-        case (.sensorReport, "exception"): .sensorAlertType
-        case (.sensorReport, "component"): .component
-        case (.errorDeclaration, "reason"): .errorReason
-        default: nil
+        switch scope {
+        case .top: key == "bizStep" ? .bizStep : key == "disposition" ? .disposition : nil
+        case .persistentDisposition: key == "set" || key == "unset" ? .disposition : nil
+        case .sourceOrDestination: key == "type" ? .sourceOrDestinationType : nil
+        case .bizTransaction: key == "type" ? .bizTransactionType : nil
+        case .sensorReport:
+            key == "type"
+                ? .measurementType : key == "exception" ? .sensorAlertType : key == "component" ? .component : nil
+        case .errorDeclaration: key == "reason" ? .errorReason : nil
+        case .sensorElementList: nil
         }
     }
 
