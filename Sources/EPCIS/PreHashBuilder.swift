@@ -3,7 +3,7 @@
 /// included (they decide the ids other systems compute).
 enum PreHashBuilder {
     static func preHash(of event: JSONValue, context: PreHashContext, ignoring ignored: [String]) -> String {
-        var root = correctStructure(tree(of: event, context: context, ignoring: ignored))
+        var root = correctStructure(tree(of: event, context: context, ignoring: ignored, isRoot: true))
         var text = "eventType=" + root.name
         text += inOrder(&root.children, PreHashOrder.event)
         text += notInOrder(root.children)
@@ -12,31 +12,40 @@ enum PreHashBuilder {
 
     // MARK: - JSON → tree (json_to_py)
 
-    private static let unsortedMarkers: Set<String> = ["bizTransaction", "source", "destination"]
-
-    static func tree(of value: JSONValue, context: PreHashContext, ignoring ignored: [String] = []) -> PreHashNode {
+    static func tree(
+        of value: JSONValue, context: PreHashContext, ignoring ignored: [String] = [], isRoot: Bool = false
+    ) -> PreHashNode {
         switch value {
         case .array(let items):
             var node = PreHashNode(name: "", text: "", children: items.map { tree(of: $0, context: context) })
-            let marked = items.contains { item in item.stringValue.map(unsortedMarkers.contains) ?? false }
+            let marked = items.contains { item in
+                guard case .string(let text) = item else { return false }
+                return text == "bizTransaction" || text == "source" || text == "destination"
+            }
             if !marked { node.children.sort(by: PreHashNode.precedes) }
             return node
         case .object(let members):
             var node = PreHashNode(name: "", text: "", children: [])
             var marked = false
-            if let type = value["type"] {
-                node.name = type.stringValue.map(context.replacingBareValue) ?? scalarText(type, context: context)
-            }
-            if let text = value["#text"] { node.text = scalarText(text, context: context) }
+            var typeSeen = false
+            var textSeen = false
             node.children.reserveCapacity(members.count)
             for member in members {
                 let key = member.key
+                // Only the event's own name (its type) is used: below it, a parent's key names the node.
+                if isRoot, !typeSeen, key == "type" {
+                    typeSeen = true
+                    node.name =
+                        member.value.stringValue.map(context.replacingBareValue)
+                        ?? scalarText(member.value, context: context)
+                }
                 if key == "bizTransaction" || key == "source" || key == "destination" { marked = true }
-                if key == "#text" || key == "rdfs:comment" || key == "comment"
-                    || (!ignored.isEmpty && ignored.contains(key))
-                {
+                if key == "#text" {
+                    if !textSeen { node.text = scalarText(member.value, context: context) }
+                    textSeen = true
                     continue
                 }
+                if key == "rdfs:comment" || key == "comment" || (!ignored.isEmpty && ignored.contains(key)) { continue }
                 let child = tree(of: member.value, context: context)
                 let name = context.expandingPrefix(ofKey: key)
                 if case .array = member.value {
@@ -236,7 +245,9 @@ enum PreHashBuilder {
                 values.append(generic(child.children))
                 continue
             }
-            if unsortedMarkers.contains(child.name) { shouldSort = false }
+            if child.name == "bizTransaction" || child.name == "source" || child.name == "destination" {
+                shouldSort = false
+            }
             var text = PreHashValue.strip(child.text)
             if !text.isEmpty { text = "=" + PreHashValue.canonical(text) }
             values.append(child.name + text + generic(child.children))
