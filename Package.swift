@@ -47,6 +47,11 @@ let package = Package(
         // The plant's words: events, lots, acks, validation. Pure Swift.
         .target(name: "MESDomain", swiftSettings: strict),
 
+        // GS1 EPCIS 2.0: the CBV 2.0 event hash, capture-document validation and mapping to MES events.
+        .target(
+            name: "EPCIS", dependencies: ["MESDomain", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+
         // The genealogy store: schema and migrations (genealogy/), one writer thread, readers.
         .target(
             name: "GenealogySchema", path: "genealogy", exclude: ["MODEL.md"],
@@ -86,7 +91,8 @@ let package = Package(
         .target(
             name: "MESServices",
             dependencies: [
-                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain",
+                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain", "EPCIS",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -140,6 +146,13 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "EPCISTests",
+            dependencies: [
+                "EPCIS", "MESDomain", "MESServices", "GenealogyStore", "MESMessages",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "MESMessagesTests", dependencies: ["MESMessages", "MESDomain"], swiftSettings: strict),
         .testTarget(
             name: "HTTP2Tests",

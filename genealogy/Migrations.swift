@@ -15,6 +15,7 @@ public enum Migrations {
         Migration(version: 2, name: "holds", sql: text(PackageResources._002_holds_sql)),
         Migration(version: 3, name: "outbox_posting", sql: text(PackageResources._003_outbox_posting_sql)),
         Migration(version: 4, name: "audit", sql: text(PackageResources._004_audit_sql)),
+        Migration(version: 5, name: "epcis_imports", sql: text(PackageResources._005_epcis_imports_sql)),
         Migration(version: 6, name: "outbox_holds", sql: text(PackageResources._006_outbox_holds_sql)),
     ]
 

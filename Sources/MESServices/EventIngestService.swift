@@ -32,6 +32,7 @@ public struct EventIngestService: Sendable {
             GRPCMethod(path: "/\(Self.serviceName)/PublishStream", flowControl: .manual) { context, writer in
                 PublishStreamHandler(service: self, context: context, writer: writer)
             },
+            importEPCISMethod,
         ]
     }
 

@@ -553,6 +553,96 @@ void   mes__v1__ack__free_unpacked
   assert(message->base.descriptor == &mes__v1__ack__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   mes__v1__epcisdocument__init
+                     (Mes__V1__EPCISDocument         *message)
+{
+  static const Mes__V1__EPCISDocument init_value = MES__V1__EPCISDOCUMENT__INIT;
+  *message = init_value;
+}
+size_t mes__v1__epcisdocument__get_packed_size
+                     (const Mes__V1__EPCISDocument *message)
+{
+  assert(message->base.descriptor == &mes__v1__epcisdocument__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__epcisdocument__pack
+                     (const Mes__V1__EPCISDocument *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__epcisdocument__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__epcisdocument__pack_to_buffer
+                     (const Mes__V1__EPCISDocument *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__epcisdocument__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__EPCISDocument *
+       mes__v1__epcisdocument__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__EPCISDocument *)
+     protobuf_c_message_unpack (&mes__v1__epcisdocument__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__epcisdocument__free_unpacked
+                     (Mes__V1__EPCISDocument *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__epcisdocument__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   mes__v1__import_result__init
+                     (Mes__V1__ImportResult         *message)
+{
+  static const Mes__V1__ImportResult init_value = MES__V1__IMPORT_RESULT__INIT;
+  *message = init_value;
+}
+size_t mes__v1__import_result__get_packed_size
+                     (const Mes__V1__ImportResult *message)
+{
+  assert(message->base.descriptor == &mes__v1__import_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__import_result__pack
+                     (const Mes__V1__ImportResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__import_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__import_result__pack_to_buffer
+                     (const Mes__V1__ImportResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__import_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__ImportResult *
+       mes__v1__import_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__ImportResult *)
+     protobuf_c_message_unpack (&mes__v1__import_result__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__import_result__free_unpacked
+                     (Mes__V1__ImportResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__import_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor mes__v1__event__field_descriptors[17] =
 {
   {
@@ -1923,12 +2013,233 @@ const ProtobufCMessageDescriptor mes__v1__ack__descriptor =
   (ProtobufCMessageInit) mes__v1__ack__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor mes__v1__event_ingest__method_descriptors[2] =
+static const ProtobufCFieldDescriptor mes__v1__epcisdocument__field_descriptors[1] =
+{
+  {
+    "json",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__EPCISDocument, json),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__epcisdocument__field_indices_by_name[] = {
+  0,   /* field[0] = json */
+};
+static const ProtobufCIntRange mes__v1__epcisdocument__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor mes__v1__epcisdocument__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.EPCISDocument",
+  "EPCISDocument",
+  "Mes__V1__EPCISDocument",
+  "mes.v1",
+  sizeof(Mes__V1__EPCISDocument),
+  1,
+  mes__v1__epcisdocument__field_descriptors,
+  mes__v1__epcisdocument__field_indices_by_name,
+  1,  mes__v1__epcisdocument__number_ranges,
+  (ProtobufCMessageInit) mes__v1__epcisdocument__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor mes__v1__import_result__field_descriptors[12] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, events),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stored",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, stored),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duplicates",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, duplicates),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_mapped",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, not_mapped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lots",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, lots),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "receipts",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, receipts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transformations",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, transformations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shipments",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, shipments),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scraps",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, scraps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "packings",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, packings),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "import_id",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, import_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "document_sha256",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, document_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__import_result__field_indices_by_name[] = {
+  11,   /* field[11] = document_sha256 */
+  2,   /* field[2] = duplicates */
+  0,   /* field[0] = events */
+  10,   /* field[10] = import_id */
+  4,   /* field[4] = lots */
+  3,   /* field[3] = not_mapped */
+  9,   /* field[9] = packings */
+  5,   /* field[5] = receipts */
+  8,   /* field[8] = scraps */
+  7,   /* field[7] = shipments */
+  1,   /* field[1] = stored */
+  6,   /* field[6] = transformations */
+};
+static const ProtobufCIntRange mes__v1__import_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor mes__v1__import_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.ImportResult",
+  "ImportResult",
+  "Mes__V1__ImportResult",
+  "mes.v1",
+  sizeof(Mes__V1__ImportResult),
+  12,
+  mes__v1__import_result__field_descriptors,
+  mes__v1__import_result__field_indices_by_name,
+  1,  mes__v1__import_result__number_ranges,
+  (ProtobufCMessageInit) mes__v1__import_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor mes__v1__event_ingest__method_descriptors[3] =
 {
   { "Publish", &mes__v1__event__descriptor, &mes__v1__ack__descriptor },
   { "PublishStream", &mes__v1__event__descriptor, &mes__v1__ack__descriptor },
+  { "ImportEPCIS", &mes__v1__epcisdocument__descriptor, &mes__v1__import_result__descriptor },
 };
 const unsigned mes__v1__event_ingest__method_indices_by_name[] = {
+  2,        /* ImportEPCIS */
   0,        /* Publish */
   1         /* PublishStream */
 };
@@ -1939,7 +2250,7 @@ const ProtobufCServiceDescriptor mes__v1__event_ingest__descriptor =
   "EventIngest",
   "Mes__V1__EventIngest",
   "mes.v1",
-  2,
+  3,
   mes__v1__event_ingest__method_descriptors,
   mes__v1__event_ingest__method_indices_by_name
 };
@@ -1958,6 +2269,14 @@ void mes__v1__event_ingest__publish_stream(ProtobufCService *service,
 {
   assert(service->descriptor == &mes__v1__event_ingest__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void mes__v1__event_ingest__import_epcis(ProtobufCService *service,
+                                         const Mes__V1__EPCISDocument *input,
+                                         Mes__V1__ImportResult_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &mes__v1__event_ingest__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
                                   Mes__V1__EventIngest_ServiceDestroy destroy)

@@ -29,6 +29,8 @@ typedef struct Mes__V1__Scrapped Mes__V1__Scrapped;
 typedef struct Mes__V1__Packed Mes__V1__Packed;
 typedef struct Mes__V1__Moved Mes__V1__Moved;
 typedef struct Mes__V1__Ack Mes__V1__Ack;
+typedef struct Mes__V1__EPCISDocument Mes__V1__EPCISDocument;
+typedef struct Mes__V1__ImportResult Mes__V1__ImportResult;
 
 
 /* --- enums --- */
@@ -337,6 +339,64 @@ struct  Mes__V1__Ack
     , (char *)protobuf_c_empty_string, MES__V1__ACK__RESULT__RESULT_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * An EPCIS 2.0 capture document as UTF-8 JSON bytes.
+ */
+struct  Mes__V1__EPCISDocument
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData json;
+};
+#define MES__V1__EPCISDOCUMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__epcisdocument__descriptor) \
+    , {0,NULL} }
+
+
+/*
+ * What an EPCIS import stored.
+ */
+struct  Mes__V1__ImportResult
+{
+  ProtobufCMessage base;
+  /*
+   * EPCIS events in the document.
+   */
+  uint32_t events;
+  /*
+   * MES events stored now.
+   */
+  uint32_t stored;
+  /*
+   * MES events an earlier import stored already (re-imports are idempotent).
+   */
+  uint32_t duplicates;
+  /*
+   * EPCIS events that carry nothing for the genealogy (kept with the document).
+   */
+  uint32_t not_mapped;
+  /*
+   * Distinct lots, serials and containers the events name.
+   */
+  uint32_t lots;
+  uint32_t receipts;
+  uint32_t transformations;
+  uint32_t shipments;
+  uint32_t scraps;
+  uint32_t packings;
+  /*
+   * The stored document's id; 0 when the same document was stored before.
+   */
+  int64_t import_id;
+  /*
+   * Hex SHA-256 of the document bytes.
+   */
+  char *document_sha256;
+};
+#define MES__V1__IMPORT_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__import_result__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
 /* Mes__V1__Event methods */
 void   mes__v1__event__init
                      (Mes__V1__Event         *message);
@@ -568,6 +628,44 @@ Mes__V1__Ack *
 void   mes__v1__ack__free_unpacked
                      (Mes__V1__Ack *message,
                       ProtobufCAllocator *allocator);
+/* Mes__V1__EPCISDocument methods */
+void   mes__v1__epcisdocument__init
+                     (Mes__V1__EPCISDocument         *message);
+size_t mes__v1__epcisdocument__get_packed_size
+                     (const Mes__V1__EPCISDocument   *message);
+size_t mes__v1__epcisdocument__pack
+                     (const Mes__V1__EPCISDocument   *message,
+                      uint8_t             *out);
+size_t mes__v1__epcisdocument__pack_to_buffer
+                     (const Mes__V1__EPCISDocument   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__EPCISDocument *
+       mes__v1__epcisdocument__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__epcisdocument__free_unpacked
+                     (Mes__V1__EPCISDocument *message,
+                      ProtobufCAllocator *allocator);
+/* Mes__V1__ImportResult methods */
+void   mes__v1__import_result__init
+                     (Mes__V1__ImportResult         *message);
+size_t mes__v1__import_result__get_packed_size
+                     (const Mes__V1__ImportResult   *message);
+size_t mes__v1__import_result__pack
+                     (const Mes__V1__ImportResult   *message,
+                      uint8_t             *out);
+size_t mes__v1__import_result__pack_to_buffer
+                     (const Mes__V1__ImportResult   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__ImportResult *
+       mes__v1__import_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__import_result__free_unpacked
+                     (Mes__V1__ImportResult *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Mes__V1__Event_Closure)
@@ -609,6 +707,12 @@ typedef void (*Mes__V1__Moved_Closure)
 typedef void (*Mes__V1__Ack_Closure)
                  (const Mes__V1__Ack *message,
                   void *closure_data);
+typedef void (*Mes__V1__EPCISDocument_Closure)
+                 (const Mes__V1__EPCISDocument *message,
+                  void *closure_data);
+typedef void (*Mes__V1__ImportResult_Closure)
+                 (const Mes__V1__ImportResult *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -624,6 +728,10 @@ struct Mes__V1__EventIngest_Service
                          const Mes__V1__Event *input,
                          Mes__V1__Ack_Closure closure,
                          void *closure_data);
+  void (*import_epcis)(Mes__V1__EventIngest_Service *service,
+                       const Mes__V1__EPCISDocument *input,
+                       Mes__V1__ImportResult_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Mes__V1__EventIngest_ServiceDestroy)(Mes__V1__EventIngest_Service *);
 void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
@@ -633,7 +741,8 @@ void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
 #define MES__V1__EVENT_INGEST__INIT(function_prefix__) \
     { MES__V1__EVENT_INGEST__BASE_INIT,\
       function_prefix__ ## publish,\
-      function_prefix__ ## publish_stream  }
+      function_prefix__ ## publish_stream,\
+      function_prefix__ ## import_epcis  }
 void mes__v1__event_ingest__publish(ProtobufCService *service,
                                     const Mes__V1__Event *input,
                                     Mes__V1__Ack_Closure closure,
@@ -642,6 +751,10 @@ void mes__v1__event_ingest__publish_stream(ProtobufCService *service,
                                            const Mes__V1__Event *input,
                                            Mes__V1__Ack_Closure closure,
                                            void *closure_data);
+void mes__v1__event_ingest__import_epcis(ProtobufCService *service,
+                                         const Mes__V1__EPCISDocument *input,
+                                         Mes__V1__ImportResult_Closure closure,
+                                         void *closure_data);
 
 /* --- descriptors --- */
 
@@ -663,6 +776,8 @@ extern const ProtobufCEnumDescriptor    mes__v1__packed__action__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__moved__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__ack__descriptor;
 extern const ProtobufCEnumDescriptor    mes__v1__ack__result__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__epcisdocument__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__import_result__descriptor;
 extern const ProtobufCServiceDescriptor mes__v1__event_ingest__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1,0 +1,110 @@
+import MESDomain
+import SQLite
+import Synchronization
+
+extension GenealogyStore {
+    /// Stores an imported EPCIS document in one transaction on the writer thread: every event
+    /// through the normal event path (`EventRecorder`, without outbox rows: a supplier's events
+    /// are not Odoo postings), then the `epcis_imports` row. A refusal of any event rolls all of
+    /// it back. `completion` runs once, after the batch commits.
+    public func importEPCIS(_ batch: EPCISImportBatch, completion: @escaping @Sendable (EPCISImportOutcome) -> Void) {
+        let answer = Mutex<EPCISImportOutcome?>(nil)
+        let command = WriterCommand { db, nowMs throws(SQLiteError) in
+            // The writer may run a command twice (its batch is retried with savepoints): the last run counts.
+            let outcome = try EPCISImportRecorder(db: db, nowMs: nowMs).record(batch)
+            answer.withLock { $0 = outcome }
+        }
+        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
+        let submitted = submit(placeholder, command: command) { outcome in
+            switch outcome {
+            case .failed(let error): completion(.failed(error))
+            case .accepted, .duplicate:
+                completion(answer.withLock { $0 } ?? .failed(.init(.eventFailed, "the import gave no answer")))
+            }
+        }
+        switch submitted {
+        case .queued: break
+        case .full: completion(.failed(GenealogyStoreError(.closed, "the store's queue is full; retry")))
+        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
+        }
+    }
+
+    /// `importEPCIS`, awaiting the outcome.
+    public func importEPCIS(_ batch: EPCISImportBatch) async -> EPCISImportOutcome {
+        await withCheckedContinuation { done in importEPCIS(batch) { done.resume(returning: $0) } }
+    }
+
+    /// The stored documents, oldest first (id, sha-256, client, received, EPCIS events, stored events).
+    public func epcisImports() throws -> [EPCISImportRecord] {
+        try storeQuery { db throws(SQLiteError) in
+            var found: [EPCISImportRecord] = []
+            try db.prepare(
+                "SELECT id, document_sha256, client, received_at_ms, events, stored_events FROM epcis_imports ORDER BY id"
+            ).query { row in
+                found.append(
+                    EPCISImportRecord(
+                        id: row.int64(at: 0), documentSHA256: row.string(at: 1), client: row.string(at: 2),
+                        receivedAtMs: row.int64(at: 3), events: row.int(at: 4), storedEvents: row.int(at: 5)))
+            }
+            return found
+        }
+    }
+}
+
+/// One row of `epcis_imports` (without the document bytes).
+public struct EPCISImportRecord: Sendable, Hashable {
+    public var id: Int64
+    public var documentSHA256: String
+    public var client: String
+    public var receivedAtMs: Int64
+    public var events: Int
+    public var storedEvents: Int
+}
+
+/// The writer-thread part of an import, inside the batch's transaction.
+struct EPCISImportRecorder {
+    let db: SQLiteConnection
+    let nowMs: Int64
+
+    func record(_ batch: EPCISImportBatch) throws(SQLiteError) -> EPCISImportOutcome {
+        try db.run("SAVEPOINT epcis_import")
+        let recorder = EventRecorder(db: db, nowMs: nowMs)
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(batch.requests.count)
+        var stored = 0
+        for (index, request) in batch.requests.enumerated() {
+            switch try recorder.record(request) {
+            case .stored(let sequence):
+                // A supplier's events happened at the supplier: nothing of them is posted to Odoo.
+                try db.run("DELETE FROM outbox WHERE sequence = ?1", [.integer(sequence)])
+                outcomes.append(.accepted(sequence: sequence))
+                stored += 1
+            case .duplicate(let sequence):
+                outcomes.append(.duplicate(sequence: sequence))
+            case .refused(let reason):
+                try db.run("ROLLBACK TO epcis_import")
+                try db.run("RELEASE epcis_import")
+                return .refused(index: index, reason: reason)
+            }
+        }
+        var importID: Int64?
+        let known = try db.scalar(
+            "SELECT id FROM epcis_imports WHERE document_sha256 = ?1 LIMIT 1", [.text(batch.documentSHA256)])
+        if case .integer = known {
+            importID = nil
+        } else {
+            try db.run(
+                """
+                INSERT INTO epcis_imports (document_sha256, client, received_at_ms, events, stored_events, raw)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """,
+                [
+                    .text(batch.documentSHA256), .text(batch.client), .integer(nowMs), .int(batch.epcisEvents),
+                    .int(stored), .blob(batch.raw),
+                ])
+            importID = db.lastInsertRowID
+        }
+        try db.run("RELEASE epcis_import")
+        return .stored(events: outcomes, importID: importID)
+    }
+}

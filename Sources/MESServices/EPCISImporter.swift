@@ -1,0 +1,98 @@
+internal import Crypto
+import EPCIS
+public import GenealogyStore
+public import MESDomain
+import MESMessages
+
+/// Imports an EPCIS 2.0 JSON capture document: validates it (refusing it whole with a message
+/// naming the event and field), maps its events to MES events and stores them and the document in
+/// one transaction. Shared by `EventIngest.ImportEPCIS` and `mesgate import-epcis --data`.
+public struct EPCISImporter: Sendable {
+    let store: GenealogyStore
+
+    public init(store: GenealogyStore) { self.store = store }
+
+    /// Why a document was not stored.
+    public enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The document is not a valid EPCIS 2.0 capture document (INVALID_ARGUMENT).
+        case invalid(String)
+        /// The store refused one of its events, e.g. shipping a held lot (FAILED_PRECONDITION).
+        case refused(String)
+        /// The store could not take it (UNAVAILABLE).
+        case unavailable(String)
+
+        public var description: String {
+            switch self {
+            case .invalid(let message), .refused(let message), .unavailable(let message): message
+            }
+        }
+    }
+
+    /// Validates, maps and stores `json`; `client` is who sent it. Validation and mapping run on
+    /// the calling thread (not an event loop: they cost time in proportion to the document);
+    /// `completion` runs once, on the store's writer thread or right away for a refused document.
+    public func importDocument(
+        _ json: [UInt8], client: String, completion: @escaping @Sendable (Result<EPCISImportResult, Failure>) -> Void
+    ) {
+        let shape: EPCISDocumentShape
+        do { shape = try EPCISValidator.validate(json: json) } catch {
+            return completion(.failure(.invalid("\(error)")))
+        }
+        let mapping = EPCISMapping(shape)
+        let requests = mapping.events.map { mapped in
+            IngestRequest(event: mapped.event, raw: EventCodec.encode(mapped.event), client: client)
+        }
+        var summary = EPCISImportResult()
+        summary.events = mapping.epcisEvents
+        summary.notMapped = mapping.notMapped.count
+        summary.lots = mapping.lots.count
+        summary.transformations = mapping.transformations
+        summary.documentSHA256 = SHA256.hash(data: json).map { byte in
+            let text = String(byte, radix: 16)
+            return byte < 16 ? "0" + text : text
+        }.joined()
+        for mapped in mapping.events {
+            switch mapped.event.body {
+            case .received: summary.receipts += 1
+            case .shipped: summary.shipments += 1
+            case .scrapped: summary.scraps += 1
+            case .packed: summary.packings += 1
+            default: break
+            }
+        }
+        let batch = EPCISImportBatch(
+            requests: requests, documentSHA256: summary.documentSHA256, client: client, raw: json,
+            epcisEvents: mapping.epcisEvents)
+        let eventsPath = shape.eventsPath
+        let indexes = mapping.events.map(\.epcisIndex)
+        store.importEPCIS(batch) { [summary] outcome in
+            var summary = summary
+            switch outcome {
+            case .stored(let outcomes, let importID):
+                for outcome in outcomes {
+                    switch outcome {
+                    case .accepted: summary.stored += 1
+                    case .duplicate: summary.duplicates += 1
+                    case .failed: break
+                    }
+                }
+                summary.importID = importID ?? 0
+                completion(.success(summary))
+            case .refused(let index, let reason):
+                completion(
+                    .failure(
+                        .refused("\(eventsPath)[\(indexes[index])]: \(reason) (nothing of the document was stored)")))
+            case .failed(let error):
+                completion(.failure(.unavailable("the document could not be stored: \(error)")))
+            }
+        }
+    }
+
+    /// `importDocument`, awaiting the outcome (for the CLI and tests).
+    public func importDocument(_ json: [UInt8], client: String) async throws(Failure) -> EPCISImportResult {
+        let result = await withCheckedContinuation { done in
+            importDocument(json, client: client) { done.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+import MESDomain
+import MESMessages
+import MESServices
+import NIOPosix
+
+/// `mesgate import-epcis FILE`: a supplier's EPCIS 2.0 JSON capture document into the genealogy,
+/// through the store in `--data` or a running server's `EventIngest.ImportEPCIS` (`--server`).
+struct ImportEPCISCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-epcis",
+        abstract: "Import an EPCIS 2.0 JSON capture document into the genealogy.",
+        discussion: """
+            Validates the whole document first (a refused document exits 1 with a message naming
+            the event and field, e.g. eventList[1].bizStep) and stores nothing of it; otherwise its
+            receipts, transformations, packing, shipments and scrap are stored in one transaction,
+            with the document. Importing the same document again stores nothing new.
+            """
+    )
+
+    @Argument(help: "The EPCIS 2.0 JSON(-LD) document.")
+    var file: String
+
+    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    @Option(help: "Send it to a running server (HOST:PORT, h2c) instead of writing the store.")
+    var server: String?
+
+    @Option(help: "The bearer token for --server (role mes). [env: MESGATE_TOKEN]")
+    var token: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+    }
+
+    func run() async throws {
+        guard let contents = FileManager.default.contents(atPath: file) else {
+            throw ServeCommand.fail("cannot read \(file)")
+        }
+        let document = Array(contents)
+        let result: EPCISImportResult
+        if let server {
+            result = try await remote(document, server)
+        } else {
+            result = try await local(document)
+        }
+        let lines: String
+        if json {
+            lines = """
+                {"events": \(result.events), "stored": \(result.stored), "duplicates": \(result.duplicates), \
+                "not_mapped": \(result.notMapped), "lots": \(result.lots), "receipts": \(result.receipts), \
+                "transformations": \(result.transformations), "shipments": \(result.shipments), \
+                "scraps": \(result.scraps), "packings": \(result.packings), "import_id": \(result.importID), \
+                "document_sha256": "\(result.documentSHA256)"}
+
+                """
+        } else {
+            lines = """
+                imported \(file): \(result.events) EPCIS events, \(result.notMapped) not mapped (kept with the document)
+                stored \(result.stored) MES events, \(result.duplicates) duplicates
+                lots \(result.lots), receipts \(result.receipts), transformations \(result.transformations), \
+                shipments \(result.shipments), scraps \(result.scraps), packings \(result.packings)
+                document \(result.importID == 0 ? "already stored" : "#\(result.importID)") sha256 \(result.documentSHA256)
+
+                """
+        }
+        FileHandle.standardOutput.write(Data(lines.utf8))
+    }
+
+    private func local(_ document: [UInt8]) async throws -> EPCISImportResult {
+        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        let store: GenealogyStore
+        do {
+            store = try GenealogyStore.open(
+                directory: directory, logger: Logger(label: "mesgate.import") { _ in SwiftLogNoOpLogHandler() })
+        } catch {
+            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+        }
+        defer { store.close() }
+        do {
+            return try await EPCISImporter(store: store).importDocument(document, client: "cli")
+        } catch {
+            throw ServeCommand.fail("\(file) refused: \(error)")
+        }
+    }
+
+    private func remote(_ document: [UInt8], _ address: String) async throws -> EPCISImportResult {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ServeCommand.fail("--server must be HOST:PORT")
+        }
+        let client: UnaryGRPCClient
+        do {
+            client = try await UnaryGRPCClient.connect(
+                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            throw ServeCommand.fail("cannot connect to \(address): \(error)")
+        }
+        let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
+        let reply = try await client.call(
+            "/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document), token: bearer)
+        await client.close()
+        guard reply.status == 0, let message = reply.messages.first else {
+            throw ServeCommand.fail("\(file) refused: \(reply.message) (status \(reply.status))")
+        }
+        return try message.withUnsafeBytes { bytes throws(MessageDecodingError) in
+            try EPCISImportCodec.decodeResult(bytes)
+        }
+    }
+}
