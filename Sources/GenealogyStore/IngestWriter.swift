@@ -119,7 +119,12 @@ final class IngestWriter: @unchecked Sendable {
     private func commit(_ batch: [Submission]) {
         let outcomes: [IngestOutcome]
         if let db {
+            let started = DispatchTime.now().uptimeNanoseconds
+            if let oldest = batch.first?.submittedAtNanos, oldest < started {
+                StoreMetrics.queueWait.recordNanoseconds(Int64(started - oldest))
+            }
             outcomes = commit(batch, on: db)
+            StoreMetrics.commitDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         } else {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)

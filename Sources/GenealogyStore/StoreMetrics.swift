@@ -7,6 +7,10 @@ enum StoreMetrics {
     static let failed = Counter(label: "mesgate_store_events_failed_total")
     /// Events per committed transaction (group commit).
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
+    /// How long the oldest event of a batch waited in the queue before the writer took the batch.
+    static let queueWait = Timer(label: "mesgate_store_queue_wait_seconds", preferredDisplayUnit: .seconds)
+    /// BEGIN to COMMIT of one batch, the fsync included: what every ack of the batch waits for.
+    static let commitDuration = Timer(label: "mesgate_store_commit_seconds", preferredDisplayUnit: .seconds)
 
     static func committed(_ outcomes: [IngestOutcome]) {
         var accepted = 0

@@ -119,6 +119,43 @@ def make_bodies(stubs: Path, out: Path) -> tuple[Path, Path]:
 H2LOAD_LATENCY = ("time for request:", "time for connect:", "time to 1st byte:", "req/s           :")
 
 
+SERVER_HISTOGRAMS = ("mesgate_ingest_ack_latency_seconds", "mesgate_store_queue_wait_seconds",
+                     "mesgate_store_commit_seconds")
+
+
+def server_histograms(admin_port: int) -> dict:
+    """The cumulative bucket counts of the server's latency histograms, from its /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found: dict = {name: {} for name in SERVER_HISTOGRAMS}
+    for line in text.splitlines():
+        m = re.match(r'(\w+)_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([\d.e+]+)', line)
+        if m and m.group(1) in found:
+            le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+            found[m.group(1)][le] = found[m.group(1)].get(le, 0) + float(m.group(3))
+    return found
+
+
+def histogram_quantiles(before: dict, after: dict) -> dict:
+    """p50/p99 (the upper bound of the bucket holding them, in ms) of what the histograms counted
+    between two scrapes: the server's own view of the same phase."""
+    out = {}
+    for name in SERVER_HISTOGRAMS:
+        bounds = sorted(after.get(name, {}))
+        counts = [after[name][b] - before.get(name, {}).get(b, 0) for b in bounds]
+        total = counts[-1] if counts else 0
+        if total <= 0:
+            continue
+        q = {}
+        for label, frac in (("p50_ms", 0.5), ("p99_ms", 0.99)):
+            bound = next(b for b, c in zip(bounds, counts) if c >= frac * total)
+            q[label] = bound * 1000 if bound != float("inf") else None
+        q["count"] = int(total)
+        out[name] = q
+    return out
+
+
 def h2load(url: str, n: int, c: int, m: int, headers=(), body: Path | None = None) -> dict:
     cmd = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m)]
     for h in headers:
@@ -186,7 +223,9 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
     data = work / f"mesgate-data-{time.time_ns()}"
     port = free_port()
     err = open(work / "mesgate.stderr", "ab")
-    srv = subprocess.Popen([args.mesgate, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data)],
+    admin_port = free_port()
+    srv = subprocess.Popen([args.mesgate, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data),
+                            "--admin-listen", f"127.0.0.1:{admin_port}"],
                            stdout=err, stderr=err, stdin=subprocess.DEVNULL)
     try:
         wait_port(port, srv)
@@ -237,8 +276,10 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
         r["load_unary"]["server_cpu_s"] = cpu5 - cpu4
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
+        before_g = server_histograms(admin_port)
         r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
                               "--streams", "8", "--window", "256", "--rate", str(half))
+        r["load_half"]["server"] = histogram_quantiles(before_g, server_histograms(admin_port))
         double = int(r["load_stream"]["events_per_s"] * 2)
         count = min(double * args.paced_seconds, 400_000)
         log(f"(h) backpressure: {count} events paced at {double} events/s (twice (e)), window 4096 per stream ...")
@@ -412,6 +453,12 @@ def report(runs: list[dict], args) -> str:
     lines.append(f"  unary Publish events/s ÷ nghttpd req/s          = {med('load_unary', 'events_per_s') / nh:.2f}  (>= 0.3)")
     lines.append(f"  PublishStream events/s ÷ SQLite ceiling events/s = {med('load_stream', 'events_per_s') / sq:.2f}  (>= 0.6)")
     lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
+    for run in runs:
+        server = run.get("load_half", {}).get("server", {})
+        if server:
+            parts = [f"{name.removeprefix('mesgate_')} p50 <= {q['p50_ms']} ms, p99 <= {q['p99_ms']} ms"
+                     for name, q in server.items()]
+            lines.append("    server's histograms for (g): " + "; ".join(parts))
     lines.append(f"  Publish (dup) req/s ÷ nghttpd req/s             = {med('publish_dup', 'req_per_s') / nh:.2f}")
     return "\n".join(lines)
 
