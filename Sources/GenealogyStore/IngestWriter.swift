@@ -54,6 +54,8 @@ final class IngestWriter: @unchecked Sendable {
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
     private let logger: Logger
+    /// When `StoreMetrics.writerCacheBytes` was last recorded.
+    private var cacheSampledAtNanos: UInt64 = 0
 
     init(db: SQLiteConnection, inbox: WriterInbox, maxBatchEvents: Int, logger: Logger) {
         self.db = db
@@ -124,7 +126,12 @@ final class IngestWriter: @unchecked Sendable {
                 StoreMetrics.queueWait.recordNanoseconds(Int64(started - oldest))
             }
             outcomes = commit(batch, on: db)
-            StoreMetrics.commitDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            let ended = DispatchTime.now().uptimeNanoseconds
+            StoreMetrics.commitDuration.recordNanoseconds(Int64(ended - started))
+            if ended >= cacheSampledAtNanos + 1_000_000_000 {
+                cacheSampledAtNanos = ended
+                StoreMetrics.writerCacheBytes.record(db.cacheUsedBytes)
+            }
         } else {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)

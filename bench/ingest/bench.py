@@ -291,7 +291,7 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
         r["load_double"]["stored"] = stored_events(data) - before
         if args.soak_seconds > 0:
             log(f"(i) soak: {args.soak_seconds} s paced at {half} events/s, RSS every 5 s ...")
-            rss = RSSSampler(srv.pid, interval=5)
+            rss = RSSSampler(srv.pid, interval=5, admin_port=admin_port)
             soak = load(args, target, f"{run_id}-i", half * args.soak_seconds, "--connections", "4", "--streams",
                         "8", "--window", "256", "--rate", str(half),
                         timeout=max(args.load_timeout, args.soak_seconds + 120))
@@ -329,9 +329,12 @@ def stored_events(data: Path) -> int:
 class RSSSampler:
     """Samples a process's VmRSS every `interval` seconds on a thread until stop()."""
 
-    def __init__(self, pid: int, interval: float = 1.0):
+    def __init__(self, pid: int, interval: float = 1.0, admin_port: int | None = None):
         import threading
         self.pid, self.interval, self.samples = pid, interval, []
+        # With admin_port, also the writer's SQLite page cache (mesgate_store_writer_cache_bytes)
+        # at each sample: the part of RSS that grows, by design, up to its cache_size.
+        self.admin_port, self.cache = admin_port, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -341,13 +344,32 @@ class RSSSampler:
             for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     self.samples.append(int(line.split()[1]) / 1024)
+            if self.admin_port is not None:
+                self.cache.append(writer_cache_mib(self.admin_port))
             self._stop.wait(self.interval)
 
     def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
         v = self.samples or [0.0]
-        return {"first": v[0], "max": max(v), "last": v[-1], "samples": len(v)}
+        out = {"first": v[0], "max": max(v), "last": v[-1], "samples": len(v)}
+        if self.cache and len(self.cache) == len(self.samples):
+            rest = [r - c for r, c in zip(self.samples, self.cache)]
+            half = rest[len(rest) // 2:]
+            out["writer_cache_first"], out["writer_cache_last"] = self.cache[0], self.cache[-1]
+            out["without_cache_first"], out["without_cache_last"] = rest[0], rest[-1]
+            out["without_cache_second_half_range"] = max(half) - min(half)
+        return out
+
+
+def writer_cache_mib(admin_port: int) -> float:
+    """The server's mesgate_store_writer_cache_bytes gauge, in MiB (0 before the first commit)."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("mesgate_store_writer_cache_bytes"):
+                return float(line.split()[-1]) / (1024 * 1024)
+    return 0.0
 
 
 def fsync_latency(work: Path, count: int = 200) -> dict:
@@ -445,6 +467,12 @@ def report(runs: list[dict], args) -> str:
         lines.append(f"(i) soak {k['seconds']} s at {k['rate']} events/s: RSS MiB first {k['rss_mib']['first']:.1f}"
                      f" max {k['rss_mib']['max']:.1f} last {k['rss_mib']['last']:.1f}; {k['accepted']} accepted,"
                      f" {k['failed']} failed; p99 {k['p99_ms']:.2f} ms")
+        m = k["rss_mib"]
+        if "writer_cache_last" in m:
+            lines.append(f"    of which the writer's SQLite page cache: {m['writer_cache_first']:.1f} -> "
+                         f"{m['writer_cache_last']:.1f} MiB; RSS without it {m['without_cache_first']:.1f} -> "
+                         f"{m['without_cache_last']:.1f} MiB (range over the second half "
+                         f"{m['without_cache_second_half_range']:.1f} MiB)")
     lines.append("")
     nh = med("nghttpd", "req_per_s")
     sq = med("sqlite", "events_per_s")
