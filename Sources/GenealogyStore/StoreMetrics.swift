@@ -11,6 +11,8 @@ enum StoreMetrics {
     static let queueWait = Timer(label: "mesgate_store_queue_wait_seconds", preferredDisplayUnit: .seconds)
     /// BEGIN to COMMIT of one batch, the fsync included: what every ack of the batch waits for.
     static let commitDuration = Timer(label: "mesgate_store_commit_seconds", preferredDisplayUnit: .seconds)
+    /// The writer copying the last frames of a long WAL so the log can start over (WALCheckpointer).
+    static let walTailCopy = Timer(label: "mesgate_store_wal_tail_copy_seconds", preferredDisplayUnit: .seconds)
     /// Page cache the write connection holds (bounded by its `cache_size`): the largest part of
     /// the process's memory that grows with the store, sampled at most once a second.
     static let writerCacheBytes = Gauge(label: "mesgate_store_writer_cache_bytes")
