@@ -14,11 +14,17 @@ public final class GatewayMetrics: Sendable {
     /// (milliseconds) and for commit batches (1 to thousands of events).
     public func bootstrap() {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets["mesgate_ingest_ack_latency_seconds"] = [
+        let milliseconds: [Duration] = [
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .milliseconds(2500), .seconds(5),
         ]
+        for name in [
+            "mesgate_ingest_ack_latency_seconds", "mesgate_store_queue_wait_seconds", "mesgate_store_commit_seconds",
+            "mesgate_store_wal_tail_copy_seconds",
+        ] {
+            factory.durationHistogramBuckets[name] = milliseconds
+        }
         factory.valueHistogramBuckets["mesgate_store_commit_batch_events"] = [
             1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
         ]

@@ -78,6 +78,8 @@ public final class GenealogyStore: Sendable {
             try db.execute("PRAGMA temp_store = MEMORY")
             // No checkpoint inside a commit: WALCheckpointer does them on its own thread.
             try db.execute("PRAGMA wal_autocheckpoint = 0")
+            // When the log starts over (see WALCheckpointer), a file that grew past 64 MiB is cut back.
+            try db.execute("PRAGMA journal_size_limit = 67108864")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }
@@ -96,7 +98,8 @@ public final class GenealogyStore: Sendable {
             db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.start()
-        let checkpointer = WALCheckpointer(path: path, logger: logger)
+        let checkpointer = WALCheckpointer(
+            path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
         checkpointer.start()
         logger.info(
             "store.opened",

@@ -20,6 +20,11 @@ final class WriterInbox: Sendable {
     let finished = DispatchGroup()
     /// Transactions committed so far (one per batch).
     let committedBatches = Atomic<Int>(0)
+    /// `WALTailCopy`: set to `.wanted` by the checkpointer when only a short tail of a long WAL is
+    /// left to copy; the writer copies it between two batches (`.copying`, then `.none`), so the
+    /// log can start over (see `WALCheckpointer`). The checkpointer makes no pass meanwhile: two
+    /// checkpoints cannot run at once, and a writer's PASSIVE one would just give up.
+    let walTailCopy = Atomic<Int>(WALTailCopy.none)
     /// The writer thread's `pthread_self()`, 0 until it runs.
     private let writerThreadID = Atomic<UInt>(0)
 
@@ -56,6 +61,8 @@ final class IngestWriter: @unchecked Sendable {
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
     private let logger: Logger
+    /// When `StoreMetrics.writerCacheBytes` was last recorded.
+    private var cacheSampledAtNanos: UInt64 = 0
 
     init(db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, logger: Logger) {
         self.db = db
@@ -94,6 +101,12 @@ final class IngestWriter: @unchecked Sendable {
                 queue.writerWaiting = true
                 return .wait
             }
+            if inbox.walTailCopy.compareExchange(
+                expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
+            ).exchanged {
+                copyWALTail()
+                inbox.walTailCopy.store(WALTailCopy.none, ordering: .releasing)
+            }
             switch step {
             case .commit(let batch): commit(batch)
             case .wait: inbox.wakeup.wait()
@@ -101,6 +114,21 @@ final class IngestWriter: @unchecked Sendable {
                 finish()
                 return
             }
+        }
+    }
+
+    /// A PASSIVE checkpoint on the write connection: with no frame appended meanwhile it copies
+    /// the whole log, so the next transaction writes from the start of the WAL again.
+    private func copyWALTail() {
+        guard let db else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            let pass = try db.checkpoint(.passive)
+            StoreMetrics.walTailCopy.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            logger.trace(
+                "store.wal.tail_copied", metadata: ["frames": "\(pass.log)", "copied": "\(pass.checkpointed)"])
+        } catch {
+            logger.warning("store.checkpoint.failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -122,7 +150,17 @@ final class IngestWriter: @unchecked Sendable {
     private func commit(_ batch: [Submission]) {
         let outcomes: [IngestOutcome]
         if let db {
+            let started = DispatchTime.now().uptimeNanoseconds
+            if let oldest = batch.first?.submittedAtNanos, oldest < started {
+                StoreMetrics.queueWait.recordNanoseconds(Int64(started - oldest))
+            }
             outcomes = commit(batch, on: db)
+            let ended = DispatchTime.now().uptimeNanoseconds
+            StoreMetrics.commitDuration.recordNanoseconds(Int64(ended - started))
+            if ended >= cacheSampledAtNanos + 1_000_000_000 {
+                cacheSampledAtNanos = ended
+                StoreMetrics.writerCacheBytes.record(db.cacheUsedBytes)
+            }
         } else {
             let error = GenealogyStoreError(.closed, "the store's write connection is closed")
             outcomes = Array(repeating: .failed(error), count: batch.count)

@@ -7,6 +7,15 @@ enum StoreMetrics {
     static let failed = Counter(label: "mesgate_store_events_failed_total")
     /// Events per committed transaction (group commit).
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
+    /// How long the oldest event of a batch waited in the queue before the writer took the batch.
+    static let queueWait = Timer(label: "mesgate_store_queue_wait_seconds", preferredDisplayUnit: .seconds)
+    /// BEGIN to COMMIT of one batch, the fsync included: what every ack of the batch waits for.
+    static let commitDuration = Timer(label: "mesgate_store_commit_seconds", preferredDisplayUnit: .seconds)
+    /// The writer copying the last frames of a long WAL so the log can start over (WALCheckpointer).
+    static let walTailCopy = Timer(label: "mesgate_store_wal_tail_copy_seconds", preferredDisplayUnit: .seconds)
+    /// Page cache the write connection holds (bounded by its `cache_size`): the largest part of
+    /// the process's memory that grows with the store, sampled at most once a second.
+    static let writerCacheBytes = Gauge(label: "mesgate_store_writer_cache_bytes")
 
     /// Counts the batch's events; store commands (holds, audit entries) are not events.
     static func committed(_ outcomes: [IngestOutcome], of batch: [Submission]) {

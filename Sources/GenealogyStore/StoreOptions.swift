@@ -17,6 +17,9 @@ public struct StoreOptions: Sendable {
     public var maxBatchEvents: Int = 4_096
     /// Idle read-only connections kept for `read`.
     public var readerCount: Int = 4
+    /// WAL frames (pages) after which the log is made to start over under a steady load (see
+    /// `WALCheckpointer`); 4,096 frames are 16 MiB with SQLite's 4 KiB pages.
+    public var walRestartFrames: Int = 4_096
     /// Whether a QualityResult FAIL places a (propagating) hold on its lot.
     public var holdOnQualityFail = false
 

@@ -1,9 +1,13 @@
+import Dispatch
+
 /// One submitted event and the completion to call once its batch is done.
 struct Submission: Sendable {
     var request: IngestRequest
     var completion: @Sendable (IngestOutcome) -> Void
     /// A store command (a hold, a release) to run in the batch instead of recording `request`.
     var command: WriterCommand? = nil
+    /// When it was submitted (monotonic), for the time its batch waited for the writer.
+    var submittedAtNanos = DispatchTime.now().uptimeNanoseconds
 }
 
 /// The writer's inbox: a FIFO of submissions with a capacity, plus the store's lifecycle.

@@ -105,7 +105,14 @@ public final class AccessGuard: Sendable {
 
     /// Decides a call from its path, peer and `authorization` metadata.
     func decide(path: String, peer: String, authorization: String?) -> Decision {
-        let requirement = AccessPolicy.requirement(for: path)
+        decide(path: path, requirement: AccessPolicy.requirement(for: path), peer: peer, authorization: authorization)
+    }
+
+    /// Decides a call whose method's requirement is already known (`wrap` looks it up once per
+    /// method, not once per call).
+    func decide(path: String, requirement: AccessPolicy.Requirement, peer: String, authorization: String?)
+        -> Decision
+    {
         if requirement == .open { return .allow(client: nil) }
         let host = AuthFailureLimiter.host(ofPeer: peer)
         let now = ContinuousClock.now
@@ -129,7 +136,7 @@ public final class AccessGuard: Sendable {
             state.withLock { $0.limiter.recordFailure(host, now: now) }
             return .refuse(GRPCStatus(.unauthenticated, "unknown token"), reason: "unknown_token")
         }
-        guard AccessPolicy.allows(entry.role, path) else {
+        guard requirement.admits(entry.role) else {
             return .refuse(
                 GRPCStatus(.permissionDenied, "role \(entry.role.rawValue) may not call \(path)"),
                 reason: "role_not_allowed")
@@ -149,20 +156,23 @@ public final class AccessGuard: Sendable {
     public func wrap(_ methods: [GRPCMethod]) -> [GRPCMethod] {
         methods.map { method in
             let counters = CallCounters(path: method.path)
+            let requirement = AccessPolicy.requirement(for: method.path)
             return GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
-                self.makeHandler(method, counters, context, writer)
+                self.makeHandler(method, requirement, counters, context, writer)
             }
         }
     }
 
     private func makeHandler(
-        _ method: GRPCMethod, _ counters: CallCounters, _ context: GRPCCallContext, _ writer: GRPCResponseWriter
+        _ method: GRPCMethod, _ requirement: AccessPolicy.Requirement, _ counters: CallCounters,
+        _ context: GRPCCallContext, _ writer: GRPCResponseWriter
     ) -> any GRPCCallHandler {
         let record = CallRecord(counters: counters, requestID: context.requestID, logger: logger)
         writer.onFinish = { status in record.finished(status.code) }
-        switch decide(path: context.path, peer: context.peer, authorization: context.metadata("authorization")) {
+        let authorization = requirement == .open ? nil : context.metadata("authorization")
+        switch decide(path: method.path, requirement: requirement, peer: context.peer, authorization: authorization) {
         case .allow(let client):
-            if AccessPolicy.requirement(for: method.path) != .open {
+            if requirement != .open {
                 noteCall(client: client ?? AuthFailureLimiter.host(ofPeer: context.peer), path: method.path)
             }
             var context = context

@@ -18,6 +18,14 @@ public enum AccessPolicy {
         case open
         /// A valid token whose role is one of these (admin always qualifies).
         case roles(Set<Role>)
+
+        /// Whether a token with `role` meets the requirement.
+        public func admits(_ role: Role) -> Bool {
+            switch self {
+            case .open: true
+            case .roles(let roles): role == .admin || roles.contains(role)
+            }
+        }
     }
 
     /// The requirement for `path` ("/package.Service/Method"). A method this table does not name
@@ -44,9 +52,6 @@ public enum AccessPolicy {
 
     /// Whether `role` may call `path`.
     public static func allows(_ role: Role, _ path: String) -> Bool {
-        switch requirement(for: path) {
-        case .open: true
-        case .roles(let roles): role == .admin || roles.contains(role)
-        }
+        requirement(for: path).admits(role)
     }
 }

@@ -138,6 +138,17 @@ public final class SQLiteConnection {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes64(handle)) }
 
+    /// Bytes of page cache this connection holds now (`SQLITE_DBSTATUS_CACHE_USED`): it grows
+    /// until `PRAGMA cache_size` is reached and then stays there.
+    public var cacheUsedBytes: Int {
+        var current: Int32 = 0
+        var highWater: Int32 = 0
+        guard sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_USED, &current, &highWater, 0) == SQLITE_OK else {
+            return 0
+        }
+        return Int(current)
+    }
+
     /// Whether a transaction is open (autocommit is off).
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 

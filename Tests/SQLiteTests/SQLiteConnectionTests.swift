@@ -16,6 +16,16 @@ import Testing
         #expect(row == [.integer(Int64.max), .real(-1.5), .text(text), .blob(blob), .null, .text("")])
     }
 
+    @Test func cacheUsedBytesGrowsWithTheData() throws {
+        let db = try SQLiteConnection(path: ":memory:")
+        try db.execute("CREATE TABLE t (v BLOB)")
+        let before = db.cacheUsedBytes
+        try db.execute("BEGIN")
+        for _ in 0..<200 { try db.run("INSERT INTO t VALUES (zeroblob(4000))") }
+        try db.execute("COMMIT")
+        #expect(db.cacheUsedBytes >= before + 200 * 4000)
+    }
+
     @Test func emptyBlobIsNotNull() throws {
         let db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (b BLOB NOT NULL)")

@@ -119,6 +119,43 @@ def make_bodies(stubs: Path, out: Path) -> tuple[Path, Path]:
 H2LOAD_LATENCY = ("time for request:", "time for connect:", "time to 1st byte:", "req/s           :")
 
 
+SERVER_HISTOGRAMS = ("mesgate_ingest_ack_latency_seconds", "mesgate_store_queue_wait_seconds",
+                     "mesgate_store_commit_seconds")
+
+
+def server_histograms(admin_port: int) -> dict:
+    """The cumulative bucket counts of the server's latency histograms, from its /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found: dict = {name: {} for name in SERVER_HISTOGRAMS}
+    for line in text.splitlines():
+        m = re.match(r'(\w+)_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([\d.e+]+)', line)
+        if m and m.group(1) in found:
+            le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+            found[m.group(1)][le] = found[m.group(1)].get(le, 0) + float(m.group(3))
+    return found
+
+
+def histogram_quantiles(before: dict, after: dict) -> dict:
+    """p50/p99 (the upper bound of the bucket holding them, in ms) of what the histograms counted
+    between two scrapes: the server's own view of the same phase."""
+    out = {}
+    for name in SERVER_HISTOGRAMS:
+        bounds = sorted(after.get(name, {}))
+        counts = [after[name][b] - before.get(name, {}).get(b, 0) for b in bounds]
+        total = counts[-1] if counts else 0
+        if total <= 0:
+            continue
+        q = {}
+        for label, frac in (("p50_ms", 0.5), ("p99_ms", 0.99)):
+            bound = next(b for b, c in zip(bounds, counts) if c >= frac * total)
+            q[label] = bound * 1000 if bound != float("inf") else None
+        q["count"] = int(total)
+        out[name] = q
+    return out
+
+
 def h2load(url: str, n: int, c: int, m: int, headers=(), body: Path | None = None) -> dict:
     cmd = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m)]
     for h in headers:
@@ -186,7 +223,9 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
     data = work / f"mesgate-data-{time.time_ns()}"
     port = free_port()
     err = open(work / "mesgate.stderr", "ab")
-    srv = subprocess.Popen([args.mesgate, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data)],
+    admin_port = free_port()
+    srv = subprocess.Popen([args.mesgate, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data),
+                            "--admin-listen", f"127.0.0.1:{admin_port}"],
                            stdout=err, stderr=err, stdin=subprocess.DEVNULL)
     try:
         wait_port(port, srv)
@@ -237,8 +276,10 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
         r["load_unary"]["server_cpu_s"] = cpu5 - cpu4
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
+        before_g = server_histograms(admin_port)
         r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
                               "--streams", "8", "--window", "256", "--rate", str(half))
+        r["load_half"]["server"] = histogram_quantiles(before_g, server_histograms(admin_port))
         double = int(r["load_stream"]["events_per_s"] * 2)
         count = min(double * args.paced_seconds, 400_000)
         log(f"(h) backpressure: {count} events paced at {double} events/s (twice (e)), window 4096 per stream ...")
@@ -250,7 +291,7 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
         r["load_double"]["stored"] = stored_events(data) - before
         if args.soak_seconds > 0:
             log(f"(i) soak: {args.soak_seconds} s paced at {half} events/s, RSS every 5 s ...")
-            rss = RSSSampler(srv.pid, interval=5)
+            rss = RSSSampler(srv.pid, interval=5, admin_port=admin_port)
             soak = load(args, target, f"{run_id}-i", half * args.soak_seconds, "--connections", "4", "--streams",
                         "8", "--window", "256", "--rate", str(half),
                         timeout=max(args.load_timeout, args.soak_seconds + 120))
@@ -288,9 +329,12 @@ def stored_events(data: Path) -> int:
 class RSSSampler:
     """Samples a process's VmRSS every `interval` seconds on a thread until stop()."""
 
-    def __init__(self, pid: int, interval: float = 1.0):
+    def __init__(self, pid: int, interval: float = 1.0, admin_port: int | None = None):
         import threading
         self.pid, self.interval, self.samples = pid, interval, []
+        # With admin_port, also the writer's SQLite page cache (mesgate_store_writer_cache_bytes)
+        # at each sample: the part of RSS that grows, by design, up to its cache_size.
+        self.admin_port, self.cache = admin_port, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -300,13 +344,32 @@ class RSSSampler:
             for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     self.samples.append(int(line.split()[1]) / 1024)
+            if self.admin_port is not None:
+                self.cache.append(writer_cache_mib(self.admin_port))
             self._stop.wait(self.interval)
 
     def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
         v = self.samples or [0.0]
-        return {"first": v[0], "max": max(v), "last": v[-1], "samples": len(v)}
+        out = {"first": v[0], "max": max(v), "last": v[-1], "samples": len(v)}
+        if self.cache and len(self.cache) == len(self.samples):
+            rest = [r - c for r, c in zip(self.samples, self.cache)]
+            half = rest[len(rest) // 2:]
+            out["writer_cache_first"], out["writer_cache_last"] = self.cache[0], self.cache[-1]
+            out["without_cache_first"], out["without_cache_last"] = rest[0], rest[-1]
+            out["without_cache_second_half_range"] = max(half) - min(half)
+        return out
+
+
+def writer_cache_mib(admin_port: int) -> float:
+    """The server's mesgate_store_writer_cache_bytes gauge, in MiB (0 before the first commit)."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("mesgate_store_writer_cache_bytes"):
+                return float(line.split()[-1]) / (1024 * 1024)
+    return 0.0
 
 
 def fsync_latency(work: Path, count: int = 200) -> dict:
@@ -404,6 +467,12 @@ def report(runs: list[dict], args) -> str:
         lines.append(f"(i) soak {k['seconds']} s at {k['rate']} events/s: RSS MiB first {k['rss_mib']['first']:.1f}"
                      f" max {k['rss_mib']['max']:.1f} last {k['rss_mib']['last']:.1f}; {k['accepted']} accepted,"
                      f" {k['failed']} failed; p99 {k['p99_ms']:.2f} ms")
+        m = k["rss_mib"]
+        if "writer_cache_last" in m:
+            lines.append(f"    of which the writer's SQLite page cache: {m['writer_cache_first']:.1f} -> "
+                         f"{m['writer_cache_last']:.1f} MiB; RSS without it {m['without_cache_first']:.1f} -> "
+                         f"{m['without_cache_last']:.1f} MiB (range over the second half "
+                         f"{m['without_cache_second_half_range']:.1f} MiB)")
     lines.append("")
     nh = med("nghttpd", "req_per_s")
     sq = med("sqlite", "events_per_s")
@@ -412,6 +481,12 @@ def report(runs: list[dict], args) -> str:
     lines.append(f"  unary Publish events/s ÷ nghttpd req/s          = {med('load_unary', 'events_per_s') / nh:.2f}  (>= 0.3)")
     lines.append(f"  PublishStream events/s ÷ SQLite ceiling events/s = {med('load_stream', 'events_per_s') / sq:.2f}  (>= 0.6)")
     lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
+    for run in runs:
+        server = run.get("load_half", {}).get("server", {})
+        if server:
+            parts = [f"{name.removeprefix('mesgate_')} p50 <= {q['p50_ms']} ms, p99 <= {q['p99_ms']} ms"
+                     for name, q in server.items()]
+            lines.append("    server's histograms for (g): " + "; ".join(parts))
     lines.append(f"  Publish (dup) req/s ÷ nghttpd req/s             = {med('publish_dup', 'req_per_s') / nh:.2f}")
     return "\n".join(lines)
 
