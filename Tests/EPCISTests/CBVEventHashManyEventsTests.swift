@@ -1,9 +1,9 @@
 import EPCIS
 import Testing
 
-/// The export of a 10,000-lot recall hashes tens of thousands of events: the hash must cost
-/// microseconds, not milliseconds.
-@Suite struct CBVEventHashSpeedTests {
+/// The export of a 10,000-lot recall hashes tens of thousands of similar events: each must get its
+/// own id. (How fast is measured by `bench/export/run`, not here.)
+@Suite struct CBVEventHashManyEventsTests {
     static func event(_ i: Int) -> [UInt8] {
         Array(
             """
@@ -17,18 +17,11 @@ import Testing
             """.utf8)
     }
 
-    @Test func tenThousandEventsHashQuickly() throws {
+    @Test func tenThousandSimilarEventsGetDistinctIDs() throws {
         let events = (0..<10_000).map(Self.event)
         var ids: Set<String> = []
-        let clock = ContinuousClock()
-        let elapsed = try clock.measure {
-            for event in events { ids.insert(try CBVEventHash.hashID(ofEvent: event, namespaces: [:])) }
-        }
+        for event in events { ids.insert(try CBVEventHash.hashID(ofEvent: event, namespaces: [:])) }
         #expect(ids.count == events.count)
-        let perEvent = elapsed / events.count
-        print("CBV hash: \(perEvent) per event over \(events.count) events (debug build)")
-        // A debug build is several times slower than release; this bound catches an accidental
-        // quadratic or regex-per-value path, not the release target (≤ 10 µs).
-        #expect(perEvent < .milliseconds(2))
+        #expect(ids.allSatisfy { $0.hasPrefix("ni:///sha-256;") && $0.hasSuffix("?ver=CBV2.0") })
     }
 }
