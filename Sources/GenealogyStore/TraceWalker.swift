@@ -52,6 +52,12 @@ struct TraceWalker {
         }
     }
 
+    /// The node with row id `id`, or nil.
+    func node(id: Int64) throws(SQLiteError) -> WalkNode? {
+        try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE n.id = ?1")
+            .first([.integer(id)]) { Self.walkNode($0, at: 0, depth: 0) }
+    }
+
     /// The node of a production order, or nil.
     func order(_ name: String) throws(SQLiteError) -> WalkNode? {
         try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE n.kind = 'order' AND n.name = ?1")
