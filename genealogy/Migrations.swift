@@ -14,6 +14,7 @@ public enum Migrations {
         Migration(version: 1, name: "initial", sql: text(PackageResources._001_initial_sql)),
         Migration(version: 2, name: "holds", sql: text(PackageResources._002_holds_sql)),
         Migration(version: 3, name: "outbox_posting", sql: text(PackageResources._003_outbox_posting_sql)),
+        Migration(version: 7, name: "trace_index", sql: text(PackageResources._007_trace_index_sql)),
     ]
 
     /// The version a database has when every migration is applied.
