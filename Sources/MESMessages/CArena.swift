@@ -26,8 +26,9 @@ final class CArena {
                 return pointer
             }
         }
-        // A new block, at least twice the last (4 KiB up to 1 MiB), and big enough for `size`.
-        let blockSize = max(size + alignment, min(1 << 20, 4_096 << min(blocks.count, 8)))
+        // A new block, twice the last (4 KiB up to 64 KiB: below malloc's mmap threshold, so a block
+        // is not a fresh mapping to fault in and unmap per message), and big enough for `size`.
+        let blockSize = max(size + alignment, 4_096 << min(blocks.count, 4))
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
         blocks.append(block)
         next = block + size
