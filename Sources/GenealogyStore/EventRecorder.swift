@@ -17,12 +17,15 @@ struct EventRecorder {
     let rows: GenealogyRows
     /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
     var holdOnQualityFail = false
+    /// What open propagating holds cover: an edge from one of these extends the hold (`HoldBook.extend`).
+    let held: HeldNodes
     private var db: SQLiteConnection { rows.db }
     /// The store's audit chain, attached to the write connection (see `AuditChain.on`).
     private var audit: AuditChain? { AuditChain.on(db) }
 
-    init(db: SQLiteConnection, nowMs: Int64) {
+    init(db: SQLiteConnection, nowMs: Int64, held: HeldNodes) {
         self.rows = GenealogyRows(db: db, nowMs: nowMs)
+        self.held = held
     }
 
     func record(_ request: IngestRequest) throws(SQLiteError) -> Result {
@@ -31,6 +34,7 @@ struct EventRecorder {
         // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
         let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
         if case .integer(let sequence) = original { return .duplicate(sequence) }
+        if held.isStale { try held.reload(from: db) }
         if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
             try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
             return .refused(reason)
@@ -49,7 +53,7 @@ struct EventRecorder {
         let sequence = db.lastInsertRowID
         try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
         if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
-        if holdOnQualityFail { try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) }
+        if holdOnQualityFail, try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) { held.markStale() }
         return .stored(sequence)
     }
 
@@ -81,13 +85,16 @@ struct EventRecorder {
                     into, origin: .produced, flagUnknown: false, role: "into", sequence: sequence, field: "\(p).into")
                 try rows.edge(
                     "direct", from: component, to: output, qty: b.qty, workOrder: workOrder, sequence: sequence)
+                try extendHolds(from: component, to: output)
                 if let order {
                     try rows.orderOutput(
                         order: order, output: output, qty: nil, workOrder: workOrder, sequence: sequence)
+                    try extendHolds(from: order, to: output)
                 }
             } else if let order {
                 try rows.edge(
                     "order_input", from: component, to: order, qty: b.qty, workOrder: workOrder, sequence: sequence)
+                try extendHolds(from: component, to: order)
             } else {
                 try rows.exception(
                     StoreException.Kind.unlinkedConsumption, sequence: sequence, node: component,
@@ -102,6 +109,7 @@ struct EventRecorder {
             if let order {
                 try rows.orderOutput(
                     order: order, output: output, qty: b.good, workOrder: workOrder, sequence: sequence)
+                try extendHolds(from: order, to: output)
             }
 
         case .operation, .downtime:
@@ -148,6 +156,7 @@ struct EventRecorder {
                     field: "\(p).new_lot")
                 try rows.setLocation(split, b.toLocation)
                 try rows.edge("split", from: lot, to: split, qty: b.qty, workOrder: workOrder, sequence: sequence)
+                try extendHolds(from: lot, to: split)
             } else {
                 try rows.setLocation(lot, b.toLocation)
             }
@@ -169,12 +178,22 @@ struct EventRecorder {
             if adding {
                 try rows.edge(
                     "containment", from: node, to: container, qty: nil, workOrder: workOrder, sequence: sequence)
+                try extendHolds(from: node, to: container)
             } else if try !rows.unpack(item: node, container: container, sequence: sequence) {
                 try rows.exception(
                     StoreException.Kind.notInContainer, sequence: sequence, node: node,
                     detail: "\(field) \(item) is not packed in \(b.container)")
             }
         }
+    }
+
+    /// After an edge `from` → `to`: when open propagating holds cover `from`, they cover `to` and
+    /// what is reached from it too. No query unless `from` is covered.
+    private func extendHolds(from: Int64, to: Int64) throws(SQLiteError) {
+        guard !held.isEmpty else { return }
+        let holds = held.holds(on: from)
+        guard !holds.isEmpty else { return }
+        try HoldBook(db: db, nowMs: rows.nowMs).extend(holds, to: to, held: held)
     }
 
     /// A node named as an input: flagged `unknown_lot` when nothing created it.

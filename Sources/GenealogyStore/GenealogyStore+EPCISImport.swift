@@ -68,7 +68,9 @@ struct EPCISImportRecorder {
 
     func record(_ batch: EPCISImportBatch) throws(SQLiteError) -> EPCISImportOutcome {
         try db.run("SAVEPOINT epcis_import")
-        let recorder = EventRecorder(db: db, nowMs: nowMs)
+        // A set of its own, read from the store on first use; the writer re-reads its own after
+        // any command, this one included (an import can extend a hold to what it makes).
+        let recorder = EventRecorder(db: db, nowMs: nowMs, held: HeldNodes())
         var outcomes: [IngestOutcome] = []
         outcomes.reserveCapacity(batch.requests.count)
         var stored = 0

@@ -46,17 +46,12 @@ extension GenealogyStore {
         let direction: TraceDirection = request.direction == .backward ? .backward : .forward
         let walk = try walker.walk(
             from: start, direction: direction, maxDepth: max(0, request.maxDepth), maxNodes: max(0, request.maxNodes))
-        var refs: [Int64: TraceNodeRef] = [:]
-        refs.reserveCapacity(walk.nodes.count)
         var result = TraceResult(truncated: walk.truncated)
-        result.nodes.reserveCapacity(walk.nodes.count)
-        for node in walk.nodes {
-            refs[node.id] = node.ref
-            result.nodes.append(TraceNode(ref: node.ref, depth: node.depth, status: traceStatus(node)))
-        }
-        result.edges = walk.edges.compactMap { edge in
-            guard let from = refs[edge.from], let to = refs[edge.to] else { return nil }
-            return TraceEdge(from: from, to: to, kind: edge.kind, qty: edge.qty, workOrder: edge.workOrder)
+        result.nodes = walk.nodes.map { TraceNode(ref: $0.ref, depth: $0.depth, status: traceStatus($0)) }
+        result.edges = walk.edges.map { edge in
+            TraceEdge(
+                from: walk.nodes[edge.fromIndex].ref, to: walk.nodes[edge.toIndex].ref, kind: edge.kind,
+                qty: edge.qty, workOrder: edge.workOrder)
         }
         if direction == .backward {
             result.receipts = try receipts(of: walk.nodes, on: db)
@@ -75,10 +70,36 @@ extension GenealogyStore {
     /// The ids of `nodes` (orders left out) as JSON arrays of at most `chunk` ids, for
     /// `node_id IN (SELECT value FROM json_each(?1))`: one statement per chunk instead of one per node.
     private static func idChunks(_ nodes: [WalkNode], chunk: Int = 2_000) -> [String] {
-        let ids = nodes.filter { $0.kind != "order" }.map { String($0.id) }
-        return stride(from: 0, to: ids.count, by: chunk).map {
-            "[" + ids[$0..<min($0 + chunk, ids.count)].joined(separator: ",") + "]"
+        var chunks: [String] = []
+        var text: [UInt8] = []
+        var inChunk = 0
+        for node in nodes where node.kind != "order" {
+            text.append(inChunk == 0 ? UInt8(ascii: "[") : UInt8(ascii: ","))
+            appendDecimal(node.id, to: &text)
+            inChunk += 1
+            if inChunk == chunk {
+                text.append(UInt8(ascii: "]"))
+                chunks.append(String(decoding: text, as: UTF8.self))
+                text.removeAll(keepingCapacity: true)
+                inChunk = 0
+            }
         }
+        if inChunk > 0 {
+            text.append(UInt8(ascii: "]"))
+            chunks.append(String(decoding: text, as: UTF8.self))
+        }
+        return chunks
+    }
+
+    /// Appends the decimal digits of `value` (a row id, not negative) without making a String.
+    private static func appendDecimal(_ value: Int64, to text: inout [UInt8]) {
+        let start = text.count
+        var v = value.magnitude
+        repeat {
+            text.append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+        } while v > 0
+        text[start...].reverse()
     }
 
     private static func receipts(of nodes: [WalkNode], on db: SQLiteConnection) throws(SQLiteError)
@@ -111,7 +132,6 @@ extension GenealogyStore {
         for edge in walk.edges where edge.kind == "containment" {
             windows[edge.to, default: []].append((edge.sequence, edge.endedSequence))
         }
-        let nodes = Dictionary(walk.nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let select = try db.cachedStatement(
             """
             SELECT node_id, customer, delivery, qty, uom, sequence FROM shipments
@@ -120,7 +140,9 @@ extension GenealogyStore {
         var found: [TraceShipment] = []
         for chunk in idChunks(walk.nodes) {
             try select.query([.text(chunk)]) { row throws(SQLiteError) in
-                guard let node = nodes[row.int64(at: 0)], let lot = node.ref.lot else { return }
+                guard let position = walk.positions[row.int64(at: 0)] else { return }
+                let node = walk.nodes[position]
+                guard let lot = node.ref.lot else { return }
                 let sequence = row.int64(at: 5)
                 if node.kind == "container" && node.id != startID,
                     !(windows[node.id] ?? []).contains(where: { $0.packed < sequence && ($0.ended ?? .max) > sequence })

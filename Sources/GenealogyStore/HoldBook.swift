@@ -20,7 +20,8 @@ public enum HoldOutcome: Sendable, Hashable {
 /// listed in `hold_items` with its prior status. A release ends the holds placed on its lot and
 /// gives every item they covered that no other open hold covers its status back, derived from the
 /// item's events (shipped or scrapped, the later one, else active), so a Shipped or Scrapped stored
-/// while the item was held is not lost.
+/// while the item was held is not lost. What an event makes from a covered item later is covered
+/// too (`extend`).
 struct HoldBook {
     let db: SQLiteConnection
     let nowMs: Int64
@@ -45,12 +46,7 @@ struct HoldBook {
         var held: [LotRef] = []
         for node in covered where node.kind != "order" {
             guard let lot = node.ref.lot else { continue }
-            try db.run(
-                "INSERT OR IGNORE INTO hold_items (hold_id, node_id, prior_status) VALUES (?1, ?2, ?3)",
-                [.integer(hold), .integer(node.id), .text(node.status)])
-            if node.status != "held" {
-                try db.run("UPDATE nodes SET status = 'held' WHERE id = ?1", [.integer(node.id)])
-            }
+            try cover(node.id, status: node.status, by: hold)
             held.append(lot)
         }
         try queueForOdoo(hold: hold, kind: "hold")
@@ -59,6 +55,38 @@ struct HoldBook {
             label: "\(request.lot)", reason: request.reason,
             detail: "\(held.count) item(s) held\(request.propagate ? ", propagated forward" : "")", on: db)
         return .changed(held)
+    }
+
+    /// Extends open propagating `holds` (those covering the node an event's new edge starts from)
+    /// to the edge's end `node` and everything reached forward from it, as `place` would have had
+    /// the edge existed then: a lot made from a held lot after the hold was placed is held too,
+    /// under the same hold, so it cannot ship and its release frees it. `held` learns every node
+    /// covered (orders included).
+    func extend(_ holds: [Int64], to node: Int64, held: HeldNodes) throws(SQLiteError) {
+        let missing = holds.filter { !held.covers(node, by: $0) }
+        guard !missing.isEmpty else { return }
+        let walker = TraceWalker(db: db)
+        guard let start = try walker.node(id: node) else { return }
+        let reached = try walker.walk(from: start, direction: .forward, openContainmentOnly: true).nodes
+        for item in reached {
+            var status = item.status
+            for hold in missing where !held.covers(item.id, by: hold) {
+                held.add(item.id, hold: hold)
+                guard item.kind != "order", item.ref.lot != nil else { continue }
+                try cover(item.id, status: status, by: hold)
+                status = "held"
+            }
+        }
+    }
+
+    /// Lists `node` (whose status is `status`) among the items of `hold` and sets it `held`.
+    private func cover(_ node: Int64, status: String, by hold: Int64) throws(SQLiteError) {
+        try db.run(
+            "INSERT OR IGNORE INTO hold_items (hold_id, node_id, prior_status) VALUES (?1, ?2, ?3)",
+            [.integer(hold), .integer(node), .text(status)])
+        if status != "held" {
+            try db.run("UPDATE nodes SET status = 'held' WHERE id = ?1", [.integer(node)])
+        }
     }
 
     func release(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {

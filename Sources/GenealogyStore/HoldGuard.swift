@@ -7,11 +7,14 @@ struct HoldGuard {
     let db: SQLiteConnection
     let nowMs: Int64
 
-    /// Places a propagating hold on the lot of a QualityResult FAIL (when the store is configured to).
-    func holdIfFailed(_ request: IngestRequest) throws(SQLiteError) {
-        guard case .quality(let check) = request.event.body, check.outcome == .fail else { return }
+    /// Places a propagating hold on the lot of a QualityResult FAIL (when the store is configured
+    /// to); true when it placed one.
+    func holdIfFailed(_ request: IngestRequest) throws(SQLiteError) -> Bool {
+        guard case .quality(let check) = request.event.body, check.outcome == .fail else { return false }
         let reason = "quality check \(check.check) failed (event \(request.event.eventID))"
-        _ = try HoldBook(db: db, nowMs: nowMs).place(HoldRequest(lot: check.lot, reason: reason), by: request.client)
+        let outcome = try HoldBook(db: db, nowMs: nowMs).place(
+            HoldRequest(lot: check.lot, reason: reason), by: request.client)
+        return outcome != .notFound
     }
 
     /// The reason to refuse `request`, or nil to store it. A refusal is recorded in `refused_events`.

@@ -60,6 +60,8 @@ final class IngestWriter: @unchecked Sendable {
     private let maxBatchEvents: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
+    /// What open propagating holds cover; writer thread only (see `HeldNodes`).
+    private let heldNodes = HeldNodes()
     private let logger: Logger
     /// When `StoreMetrics.writerCacheBytes` was last recorded.
     private var cacheSampledAtNanos: UInt64 = 0
@@ -173,7 +175,7 @@ final class IngestWriter: @unchecked Sendable {
     /// event fails, rolls the batch back and records it again with one savepoint per event, so
     /// only the failing events fail.
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
-        var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000), held: heldNodes)
         recorder.holdOnQualityFail = holdOnQualityFail
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
@@ -183,6 +185,7 @@ final class IngestWriter: @unchecked Sendable {
             for submission in batch {
                 if let command = submission.command {
                     try command.body(db, recorder.rows.nowMs)
+                    heldNodes.markStale()  // commands place and release holds
                     outcomes.append(.accepted(sequence: 0))
                     continue
                 }
@@ -198,6 +201,7 @@ final class IngestWriter: @unchecked Sendable {
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
             audit.invalidate()
+            heldNodes.markStale()
             logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
         }
         return commitWithSavepoints(batch, recorder, on: db)
@@ -214,6 +218,7 @@ final class IngestWriter: @unchecked Sendable {
             for submission in batch {
                 if let command = submission.command {
                     outcomes.append(try run(command, db))
+                    heldNodes.markStale()
                 } else {
                     outcomes.append(try record(submission.request, recorder, db))
                 }
@@ -224,6 +229,7 @@ final class IngestWriter: @unchecked Sendable {
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
             audit.invalidate()
+            heldNodes.markStale()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
             let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)
             return Array(repeating: .failed(failure), count: batch.count)
@@ -250,6 +256,7 @@ final class IngestWriter: @unchecked Sendable {
             guard db.isInTransaction else { throw error }
             try db.run("ROLLBACK TO event")
             try db.run("RELEASE event")
+            recorder.held.markStale()
             logger.warning(
                 "store.event.failed", metadata: ["event_id": "\(request.event.eventID)", "error": "\(error)"])
             return .failed(GenealogyStoreError(.eventFailed, "the event could not be stored", underlying: error))

@@ -15,10 +15,12 @@ extension GenealogyStore {
         try storeQuery { db throws(SQLiteError) -> Set<LotRef>? in
             let walker = TraceWalker(db: db)
             guard try walker.node(start) != nil else { return nil }
+            // Each event once (a node can be named under two roles), in commit order; deduplicated by
+            // sequence, not by comparing the bytes of every event.
             let eventsOfNode = try db.cachedStatement(
                 """
-                SELECT DISTINCT e.raw FROM event_nodes en JOIN events e ON e.sequence = en.sequence
-                WHERE en.node_id = ?1 ORDER BY en.sequence
+                SELECT e.raw FROM events e
+                WHERE e.sequence IN (SELECT sequence FROM event_nodes WHERE node_id = ?1) ORDER BY e.sequence
                 """)
             func events(of id: Int64) throws(SQLiteError) -> [Event] {
                 var found: [Event] = []

@@ -10,11 +10,14 @@ struct WalkNode {
     var depth: Int
 }
 
-/// An edge row as a walk sees it; `from`/`to` are node ids in the graph's direction ("went into").
+/// An edge row as a walk sees it; `from`/`to` are node ids in the graph's direction ("went into"),
+/// `fromIndex`/`toIndex` their positions in `Walk.nodes`.
 struct WalkEdge {
     var kind: String
     var from: Int64
     var to: Int64
+    var fromIndex: Int
+    var toIndex: Int
     var qty: Quantity?
     var workOrder: String
     var sequence: Int64
@@ -23,8 +26,9 @@ struct WalkEdge {
 
 /// Breadth-first walk over the genealogy edges from one node, on any connection (a pooled reader
 /// for traces, the writer's connection for holds). Each visited node costs one index range scan
-/// of `edges_by_from` or `edges_by_to` (plus a primary-key lookup per neighbour), so the cost
-/// follows the size of the answer, not of the store. A visited set makes it safe against cycles.
+/// of `edges_forward` (covering: no edge row is read) or `edges_by_to` (plus the edge row), and a
+/// primary-key lookup per neighbour, so the cost follows the size of the answer, not of the store.
+/// A visited set makes it safe against cycles.
 struct TraceWalker {
     let db: SQLiteConnection
 
@@ -33,6 +37,8 @@ struct TraceWalker {
         var nodes: [WalkNode] = []
         var edges: [WalkEdge] = []
         var truncated = false
+        /// The position in `nodes` of every node id visited.
+        var positions: [Int64: Int] = [:]
     }
 
     static let nodeColumns = "n.id, n.kind, n.product, n.lot, n.serial, n.container, n.name, n.status"
@@ -50,6 +56,12 @@ struct TraceWalker {
         return try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE \(condition)").first(values) {
             Self.walkNode($0, at: 0, depth: 0)
         }
+    }
+
+    /// The node with row id `id`, or nil.
+    func node(id: Int64) throws(SQLiteError) -> WalkNode? {
+        try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE n.id = ?1")
+            .first([.integer(id)]) { Self.walkNode($0, at: 0, depth: 0) }
     }
 
     /// The node of a production order, or nil.
@@ -75,38 +87,44 @@ struct TraceWalker {
             WHERE e.\(near) = ?1
             """)
         var walk = Walk()
-        var index: [Int64: Int] = [start.id: 0]
+        walk.positions[start.id] = 0
         var first = start
         first.depth = 0
         walk.nodes.append(first)
         var cursor = 0
         var atLimit: [Int64] = []  // nodes at max_depth: not expanded, checked for more afterwards
         scan: while cursor < walk.nodes.count {
-            let current = walk.nodes[cursor]
+            let here = cursor
+            let (currentID, depth) = (walk.nodes[here].id, walk.nodes[here].depth)
             cursor += 1
-            if maxDepth > 0 && current.depth >= maxDepth {
-                atLimit.append(current.id)
+            if maxDepth > 0 && depth >= maxDepth {
+                atLimit.append(currentID)
                 continue
             }
             var cut = false
-            try neighbours.query([.integer(current.id)]) { row throws(SQLiteError) in
+            try neighbours.query([.integer(currentID)]) { row throws(SQLiteError) in
                 guard !cut else { return }
-                let kind = row.string(at: 0)
                 let ended: Int64? = row.isNull(at: 7) ? nil : row.int64(at: 7)
-                if openContainmentOnly && kind == "containment" && ended != nil { return }
+                let kind = row.string(at: 0)
+                if openContainmentOnly && ended != nil && kind == "containment" { return }
                 let otherID = row.int64(at: 8)
-                if index[otherID] == nil {
+                let there: Int
+                if let known = walk.positions[otherID] {
+                    there = known
+                } else {
                     if maxNodes > 0 && walk.nodes.count >= maxNodes {
                         walk.truncated = true
                         cut = true
                         return
                     }
-                    index[otherID] = walk.nodes.count
-                    walk.nodes.append(Self.walkNode(row, at: 8, depth: current.depth + 1))
+                    there = walk.nodes.count
+                    walk.positions[otherID] = there
+                    walk.nodes.append(Self.walkNode(row, at: 8, depth: depth + 1))
                 }
                 walk.edges.append(
                     WalkEdge(
                         kind: kind, from: row.int64(at: 1), to: row.int64(at: 2),
+                        fromIndex: forward ? here : there, toIndex: forward ? there : here,
                         qty: row.isNull(at: 3) ? nil : Quantity(value: row.double(at: 3), uom: row.string(at: 4)),
                         workOrder: row.string(at: 5), sequence: row.int64(at: 6), endedSequence: ended))
             }
@@ -116,7 +134,7 @@ struct TraceWalker {
         for id in atLimit where !walk.truncated {
             try neighbours.query([.integer(id)]) { row throws(SQLiteError) in
                 let open = !openContainmentOnly || row.string(at: 0) != "containment" || row.isNull(at: 7)
-                if open && index[row.int64(at: 8)] == nil { walk.truncated = true }
+                if open && walk.positions[row.int64(at: 8)] == nil { walk.truncated = true }
             }
         }
         return walk

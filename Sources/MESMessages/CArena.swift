@@ -2,30 +2,60 @@ import CProtobufC
 import MESDomain
 import MESProtoC
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Owns the C memory of one protobuf-c message being built for packing: strings and sub-messages
 /// are allocated here and freed together when the arena goes away. Used within one function, never shared.
+///
+/// A bump allocator: memory comes from a few growing blocks (one `malloc` per block, not per
+/// string or struct), which matters for a trace of thousands of nodes. Only trivial C values
+/// (protobuf-c structs, pointers, bytes) are put here; nothing is deinitialized, blocks are freed.
 final class CArena {
-    private var strings: [UnsafeMutablePointer<CChar>] = []
     private var blocks: [UnsafeMutableRawPointer] = []
+    private var next: UnsafeMutableRawPointer?
+    private var remaining = 0
+    /// The shared "" of this arena (empty strings are common: serial, container, work order).
+    private var empty: UnsafeMutablePointer<CChar>?
 
-    /// A C copy of `string`, alive as long as the arena.
-    func string(_ string: String) -> UnsafeMutablePointer<CChar>? {
-        guard let copy = strdup(string) else { return nil }
-        strings.append(copy)
-        return copy
+    /// `size` bytes aligned to `alignment`, alive as long as the arena.
+    private func allocate(_ size: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        if let next {
+            let padding = (alignment - Int(bitPattern: next) % alignment) % alignment
+            if padding + size <= remaining {
+                let pointer = next + padding
+                self.next = pointer + size
+                remaining -= padding + size
+                return pointer
+            }
+        }
+        // A new block, twice the last (4 KiB up to 64 KiB: below malloc's mmap threshold, so a block
+        // is not a fresh mapping to fault in and unmap per message), and big enough for `size`.
+        let blockSize = max(size + alignment, 4_096 << min(blocks.count, 4))
+        let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
+        blocks.append(block)
+        next = block + size
+        remaining = blockSize - size
+        return block
     }
 
-    /// Room for `count` values of `T`, initialized to `value`, alive as long as the arena.
+    /// A C copy of `string` (cut at an embedded NUL, as C reads it), alive as long as the arena.
+    func string(_ string: String) -> UnsafeMutablePointer<CChar>? {
+        var string = string
+        return string.withUTF8 { utf8 -> UnsafeMutablePointer<CChar> in
+            if utf8.isEmpty, let empty { return empty }
+            let copy = allocate(utf8.count + 1, alignment: 1)
+            if let base = utf8.baseAddress { copy.copyMemory(from: base, byteCount: utf8.count) }
+            copy.storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
+            let pointer = copy.bindMemory(to: CChar.self, capacity: utf8.count + 1)
+            if utf8.isEmpty { empty = pointer }
+            return pointer
+        }
+    }
+
+    /// Room for `count` values of `T` (a C struct or pointer), initialized to `value`, alive as long as the arena.
     func array<T>(_ count: Int, _ value: T) -> UnsafeMutablePointer<T> {
-        let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
-        pointer.initialize(repeating: value, count: max(1, count))
-        blocks.append(UnsafeMutableRawPointer(pointer))
+        let n = max(1, count)
+        let raw = allocate(MemoryLayout<T>.stride * n, alignment: MemoryLayout<T>.alignment)
+        let pointer = raw.bindMemory(to: T.self, capacity: n)
+        pointer.initialize(repeating: value, count: n)
         return pointer
     }
 
@@ -51,7 +81,6 @@ final class CArena {
     }
 
     deinit {
-        for s in strings { free(s) }
-        for b in blocks { b.deallocate() }
+        for block in blocks { block.deallocate() }
     }
 }

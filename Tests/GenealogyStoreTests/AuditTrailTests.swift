@@ -155,13 +155,15 @@ import Testing
     @Test func aStoreFromBeforeTheTrailIsBackfilled() async throws {
         let (fixture, sequences) = try await filled()
         do {
-            // Back to schema 3: as a store written by an earlier mesgate (no audit trail; no hold rows
-            // in the outbox, which version 6 added and rebuilds the outbox for).
+            // Back to schema 3: as a store written by an earlier mesgate (no audit trail, no EPCIS
+            // imports, no hold rows in the outbox, which version 6 added and rebuilds the outbox for,
+            // the forward index of version 7 not yet made).
             let db = try fixture.rawConnection()
             try db.execute(
                 """
-                DROP TABLE audit_log; DELETE FROM outbox WHERE hold_id IS NOT NULL;
-                DELETE FROM schema_migrations WHERE version IN (4, 6); PRAGMA user_version = 3
+                DROP TABLE audit_log; DROP TABLE epcis_imports; DELETE FROM outbox WHERE hold_id IS NOT NULL;
+                DROP INDEX edges_forward; CREATE INDEX edges_by_from ON edges (from_node, to_node);
+                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7); PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

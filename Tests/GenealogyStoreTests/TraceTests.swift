@@ -161,4 +161,76 @@ import Testing
         #expect(await store.releaseHold(HoldRequest(lot: lot("RAW", "R2"), reason: ""), by: "qa") == .noOpenHold)
         #expect(await store.placeHold(HoldRequest(lot: lot("X", "Y"), reason: ""), by: "qa") == .notFound)
     }
+
+    /// What is made from a held lot after the hold was placed is held under the same hold: a direct
+    /// consumption's output, an order's outputs (reported before or after the consumption), a split,
+    /// a pallet, and what is made from those in turn; also after the store is reopened. A hold that
+    /// does not propagate does not spread; the release frees all of it.
+    @Test func lotsMadeFromAHeldLotAfterTheHoldAreHeld() async throws {
+        let fixture = StoreFixture()
+        var store = try fixture.open()
+        _ = await store.ingest(Self.plant())
+        let r1 = lot("RAW", "R1")
+        let r2 = lot("RAW", "R2")
+        #expect(await store.placeHold(HoldRequest(lot: r1, reason: "recall"), by: "qa") != .notFound)
+        #expect(await store.placeHold(HoldRequest(lot: r2, reason: "check", propagate: false), by: "qa") != .notFound)
+        let before = try #require(try store.openHolds(limit: 10).first { $0.root == r1 }).items
+        let outcomes = await store.ingest([
+            request("n1", workOrder: "MO3", .consumed(.init(component: r1, qty: qty(1), into: lot("NEW", "N1")))),
+            request("n2", workOrder: "MO4", .produced(.init(output: lot("NEW", "N2"), good: qty(1, "Units")))),
+            request("n3", workOrder: "MO4", .consumed(.init(component: r1, qty: qty(1)))),
+            request("n4", workOrder: "MO4", .produced(.init(output: lot("NEW", "N4"), good: qty(1, "Units")))),
+            request("n5", .moved(.init(lot: r1, qty: qty(1), newLot: lot("RAW", "R1S")))),
+            request("n6", .packed(.init(container: LotRef(container: "PAL9"), contents: [r1], action: .add))),
+            request(
+                "n7", workOrder: "MO5",
+                .consumed(.init(component: lot("NEW", "N1"), qty: qty(1), into: lot("NEW", "N7")))),
+            request("n8", workOrder: "MO6", .consumed(.init(component: r2, qty: qty(1), into: lot("NEW", "N8")))),
+            request("n9", .received(.init(lot: lot("RAW", "OTHER"), qty: qty(1), supplier: "ACME"))),
+        ])
+        #expect(outcomes.allSatisfy { $0.sequence != nil })
+        let made = ["NEW lot N1", "NEW lot N2", "NEW lot N4", "RAW lot R1S", "container PAL9", "NEW lot N7"]
+        let trace = try #require(try store.trace(TraceRequest(lot: r1, direction: .forward)))
+        let status = Dictionary(uniqueKeysWithValues: trace.nodes.map { ("\($0.ref)", $0.status) })
+        for name in made { #expect(status[name] == "hold", "\(name)") }
+        let n8 = try #require(try store.trace(TraceRequest(lot: lot("NEW", "N8"), direction: .forward)))
+        #expect(n8.nodes.first?.status == "active")  // made from R2, whose hold does not propagate
+        #expect(try store.openHolds(limit: 10).first { $0.root == r1 }?.items == before + made.count)
+        for (i, name) in [lot("NEW", "N1"), lot("NEW", "N7"), LotRef(container: "PAL9")].enumerated() {
+            let shipped = await store.ingest(request("ship-\(i)", .shipped(.init(lot: name, qty: nil, customer: "C"))))
+            guard case .failed(let error) = shipped else { Issue.record("\(name): \(shipped)"); continue }
+            #expect(error.code == .refused)
+        }
+        #expect(
+            await store.ingest(
+                request("ship-other", .shipped(.init(lot: lot("RAW", "OTHER"), qty: nil, customer: "C")))
+            ).sequence != nil)
+
+        // Reopened, the writer reads what the open holds cover from the store.
+        store.close()
+        store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest(
+            request(
+                "n10", workOrder: "MO7",
+                .consumed(.init(component: lot("NEW", "N2"), qty: qty(1), into: lot("NEW", "N10")))))
+        let n10 = try #require(try store.trace(TraceRequest(lot: lot("NEW", "N10"), direction: .forward)))
+        #expect(n10.nodes.first?.status == "hold")
+
+        guard case .changed(let freed) = await store.releaseHold(HoldRequest(lot: r1, reason: "ok"), by: "qa") else {
+            Issue.record("release failed")
+            return
+        }
+        #expect(Set(made + ["NEW lot N10"]).isSubset(of: Set(freed.map(\.description))))
+        let after = try #require(try store.trace(TraceRequest(lot: r1, direction: .forward)))
+        #expect(!after.nodes.contains { $0.status == "hold" })
+        #expect(
+            await store.ingest(request("ship-0", .shipped(.init(lot: lot("NEW", "N1"), qty: nil, customer: "C"))))
+                .sequence != nil)
+        // After the release nothing spreads any more.
+        _ = await store.ingest(
+            request("n11", workOrder: "MO8", .consumed(.init(component: r1, qty: qty(1), into: lot("NEW", "N11")))))
+        let n11 = try #require(try store.trace(TraceRequest(lot: lot("NEW", "N11"), direction: .forward)))
+        #expect(n11.nodes.first?.status == "active")
+    }
 }

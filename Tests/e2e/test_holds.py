@@ -179,3 +179,36 @@ def test_quality_fail_places_a_hold_when_configured(pb, server, server_factory, 
             assert "moisture" in srv.scalar("SELECT reason FROM holds ORDER BY id DESC LIMIT 1")
             released = quality(pb, srv).ReleaseHold(pb.quality_pb2.HoldRequest(lot=I), timeout=10).held
             assert keyset(released) == {k(I), k(S), k(P)}
+
+
+def test_lots_made_from_a_held_lot_after_the_hold_are_held(pb, server, ids):
+    """Hold R, then make new lots from it (consumed into N1; order-level into MO3, which reports N2;
+    N1 split into N1S): each is held under R's hold, cannot ship, shows `hold`; the release frees them."""
+    R, I, S, P, X = build(pb, server, ids)
+    m, hr = pb.events_pb2, pb.quality_pb2.HoldRequest
+    qs = quality(pb, server)
+    ingest = pb.events_pb2_grpc.EventIngestStub(server.channel())
+    qs.PlaceHold(hr(lot=R, reason="supplier recall"), timeout=10)
+    N1, N2, N1S = lot(pb, "NEW", f"N1-{ids}"), lot(pb, "NEW", f"N2-{ids}"), lot(pb, "NEW", f"N1S-{ids}")
+    for e in (mk(pb, f"{ids}-c1", wo=f"MO9-{ids}", consumed=m.MaterialConsumed(component=R, qty=q(pb, 1), into=N1)),
+              mk(pb, f"{ids}-c2", wo=f"MO3-{ids}", consumed=m.MaterialConsumed(component=R, qty=q(pb, 1))),
+              mk(pb, f"{ids}-p2", wo=f"MO3-{ids}", produced=m.ProductionReported(output=N2, good=q(pb, 3, "Units"))),
+              mk(pb, f"{ids}-s1", moved=m.Moved(lot=N1, qty=q(pb, 1), new_lot=N1S))):
+        assert ingest.Publish(e, timeout=10).result == m.Ack.ACCEPTED
+    st = statuses(pb, server, R)
+    assert st[k(N1)] == st[k(N2)] == st[k(N1S)] == "hold"
+    hold_id = server.scalar("SELECT id FROM holds WHERE released_at_ms IS NULL ORDER BY id DESC LIMIT 1")
+    assert server.scalar("SELECT count(*) FROM hold_items i JOIN nodes n ON n.id = i.node_id "
+                         "WHERE i.hold_id = ? AND n.product = 'NEW'", (hold_id,)) == 3
+    for what in (N1, N2, N1S):
+        with pytest.raises(grpc.RpcError) as e:
+            ingest.Publish(ship(pb, f"{ids}-ship-{what.lot}", what), timeout=10)
+        assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "hold" in e.value.details()
+
+    released = qs.ReleaseHold(hr(lot=R, reason="cleared"), timeout=10).held
+    assert {k(N1), k(N2), k(N1S)} <= keyset(released)
+    assert set(statuses(pb, server, R).values()) == {"active"}
+    for what in (N1, N2, N1S):
+        assert ingest.Publish(ship(pb, f"{ids}-ship-{what.lot}", what), timeout=10).result == m.Ack.ACCEPTED
+    assert statuses(pb, server, R)[k(N2)] == "shipped"
