@@ -28,7 +28,7 @@ public struct LotExporter: Sendable {
     /// `hashID` gives the CBV 2.0 event hash ids of EPCIS events. `svg` turns DOT into SVG for the
     /// HTML report (default: graphviz's `dot`; nil leaves the picture out).
     public init(
-        store: GenealogyStore, hashID: @escaping EventHashFunction,
+        store: GenealogyStore, hashID: @escaping EventHashFunction = LotExporter.cbvHashID,
         svg: @escaping @Sendable (String) -> [UInt8]? = { try? Graphviz.svg($0) }
     ) {
         self.store = store

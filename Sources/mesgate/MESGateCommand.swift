@@ -9,6 +9,7 @@ struct MESGateCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ExceptionsCommand.self, OutboxCommand.self, ReconcileCommand.self, TraceCommand.self,
+            ExportCommand.self,
             LoadCommand.self, TraceBenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
