@@ -31,7 +31,7 @@ enum HTMLReport {
         h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ccc}
         .meta{color:#555}.warn{color:#a61b1b;font-weight:bold}
         table{border-collapse:collapse;width:100%;margin-bottom:8px}
-        th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+        th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}td.when{white-space:nowrap}
         th{background:#eef1f5}td.num{text-align:right;white-space:nowrap}
         tr.hold td{background:#fbe3e3}.picture{overflow:auto;border:1px solid #ddd;padding:4px}
         .picture svg{max-width:100%;height:auto}
@@ -169,7 +169,8 @@ enum HTMLReport {
         for e in content.events {
             let (what, qty, place) = describe(e.event)
             html += "<tr><td class=\"num\">\(e.stored.sequence)</td>"
-            html += "<td>\(escape(e.time.readable(e.event.occurredAtMs)))</td><td>\(escape(e.stored.kind))</td>"
+            html +=
+                "<td class=\"when\">\(escape(e.time.readable(e.event.occurredAtMs)))</td><td>\(escape(e.stored.kind))</td>"
             html += "<td>\(escape(what))</td><td class=\"num\">\(escape(qty))</td>"
             html += "<td>\(escape(e.event.workOrder))</td><td>\(escape(place))</td>"
             html += "<td>\(escape(e.event.operatorID))</td><td>\(escape(e.stored.client))</td>"
