@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages.
@@ -46,6 +47,11 @@ let package = Package(
         // The plant's words: events, lots, acks, validation. Pure Swift.
         .target(name: "MESDomain", swiftSettings: strict),
 
+        // GS1 EPCIS 2.0: the CBV 2.0 event hash, capture-document validation and mapping to MES events.
+        .target(
+            name: "EPCIS", dependencies: ["MESDomain", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+
         // The genealogy store: schema and migrations (genealogy/), one writer thread, readers.
         .target(
             name: "GenealogySchema", path: "genealogy", exclude: ["MODEL.md"],
@@ -60,7 +66,8 @@ let package = Package(
 
         // Exports of a lot's genealogy and history: EPCIS 2.0 JSON-LD, FSMA 204 CSV, HTML report, DOT.
         .target(
-            name: "LotExport", dependencies: ["GenealogyStore", "MESDomain", "MESMessages"], swiftSettings: strict),
+            name: "LotExport", dependencies: ["GenealogyStore", "MESDomain", "MESMessages", "EPCIS"],
+            swiftSettings: strict),
 
         // gRPC over HTTP/2 on SwiftNIO sockets, one nghttp2 session per connection.
         .target(
@@ -88,7 +95,8 @@ let package = Package(
         .target(
             name: "MESServices",
             dependencies: [
-                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain", "LotExport",
+                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain", "EPCIS", "LotExport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -142,6 +150,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
+        .testTarget(name: "EPCISTests", dependencies: ["EPCIS", "MESDomain"], swiftSettings: strict),
         .testTarget(name: "MESMessagesTests", dependencies: ["MESMessages", "MESDomain"], swiftSettings: strict),
         .testTarget(
             name: "HTTP2Tests",

@@ -1,3 +1,4 @@
+internal import Crypto
 import Foundation
 
 /// The tokens of `--tokens FILE`: one line per token, `<client-name> <role> sha256:<64 hex>`.
@@ -60,7 +61,7 @@ public struct TokenTable: Sendable {
     /// stopping early and without data-dependent branches inside a comparison, so the time taken
     /// tells nothing about which bytes matched.
     public func authenticate(token: String) -> Entry? {
-        let presented = SHA256.digest(token.utf8)
+        let presented = Array(SHA256.hash(data: Array(token.utf8)))
         var found: Int = -1
         for (index, entry) in entries.enumerated() {
             var difference: UInt8 = 0
@@ -74,7 +75,7 @@ public struct TokenTable: Sendable {
 
     /// "sha256:<hex>" for a token: what to put in the file.
     public static func hashLine(token: String) -> String {
-        "sha256:" + SHA256.digest(token.utf8).map { String($0, radix: 16).leftPadded() }.joined()
+        "sha256:" + SHA256.hash(data: Array(token.utf8)).map { String($0, radix: 16).leftPadded() }.joined()
     }
 
     private static func hexBytes(_ text: Substring) -> [UInt8]? {

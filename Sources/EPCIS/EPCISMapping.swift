@@ -1,0 +1,62 @@
+public import MESDomain
+
+/// An EPCIS capture document turned into MES events for the genealogy (see genealogy/MODEL.md,
+/// "EPCIS import"): receipts, consumptions and production of transformations, packing, shipments
+/// and scrap. Pure: nothing is stored here.
+public struct EPCISMapping: Sendable {
+    /// One MES event derived from an EPCIS event.
+    public struct Mapped: Sendable, Hashable {
+        /// The index of the EPCIS event in the document's event list.
+        public var epcisIndex: Int
+        public var event: Event
+    }
+
+    /// EPCIS events in the document.
+    public var epcisEvents = 0
+    /// The MES events to store, in document order.
+    public var events: [Mapped] = []
+    /// Indexes of the EPCIS events that carry nothing for the genealogy (kept in the stored document only).
+    public var notMapped: [Int] = []
+    /// EPCIS TransformationEvents mapped to consumptions and production.
+    public var transformations = 0
+    /// Distinct lots, serials and containers the mapped events name.
+    public var lots: Set<LotRef> = []
+
+    /// Maps a validated document (see `EPCISValidator.validate`).
+    public init(_ document: EPCISDocumentShape) {
+        epcisEvents = document.events.count
+        for (index, event) in document.events.enumerated() {
+            let baseID = Self.baseID(of: event, namespaces: document.namespaces)
+            let derived = EPCISEventMapper(event: event, baseID: baseID).mesEvents()
+            if derived.isEmpty {
+                notMapped.append(index)
+                continue
+            }
+            if event["type"]?.stringValue == "TransformationEvent" { transformations += 1 }
+            for mes in derived {
+                events.append(Mapped(epcisIndex: index, event: mes))
+                for ref in mes.body.map(Self.refs(of:)) ?? [] where ref.isTracked { lots.insert(ref) }
+            }
+        }
+    }
+
+    /// The EPCIS eventID when it is a usable MES event id, else the CBV 2.0 event hash id.
+    static func baseID(of event: JSONValue, namespaces: [String: String]) -> String {
+        if let id = event["eventID"]?.stringValue, !id.isEmpty, id.utf8.count <= 100 { return id }
+        return CBVEventHash.hashID(ofEvent: event, namespaces: namespaces)
+    }
+
+    static func refs(of body: EventBody) -> [LotRef] {
+        switch body {
+        case .received(let b): [b.lot]
+        case .consumed(let b): [b.component] + (b.into.map { [$0] } ?? [])
+        case .produced(let b): [b.output]
+        case .shipped(let b): [b.lot]
+        case .scrapped(let b): [b.lot]
+        case .packed(let b): [b.container] + b.contents
+        case .moved(let b): [b.lot] + (b.newLot.map { [$0] } ?? [])
+        case .quality(let b): [b.lot]
+        case .operation, .downtime: []
+        }
+    }
+}
