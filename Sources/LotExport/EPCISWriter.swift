@@ -1,5 +1,8 @@
+import Dispatch
+import Foundation
 import GenealogyStore
 import MESDomain
+import Synchronization
 
 /// The CBV 2.0 event hash id of one EPCIS event's JSON (without `eventID`), given the namespace
 /// prefixes of the document's `@context`: `ni:///sha-256;…?ver=CBV2.0`.
@@ -38,24 +41,38 @@ public struct EPCISWriter: Sendable {
         head.removeLast()  // "}"
         out += head
         out += Array(#","epcisBody":{"eventList":["#.utf8)
-        var first = true
-        for event in EPCISEvents.events(content) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            try write(event, into: &out)
+        let bodies = EPCISEvents.events(content).map { JSON.object($0).bytes }
+        let ids = try Self.hashIDs(bodies, hashID)
+        for (i, body) in bodies.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            // {"eventID":"<hash>", …members}: the hash is taken over the event without eventID.
+            out += Array(#"{"eventID":"#.utf8)
+            JSON.writeString(ids[i], into: &out)
+            if body.count > 2 { out.append(UInt8(ascii: ",")) }
+            out += body[1...]
         }
         out += Array("]}}\n".utf8)
         return out
     }
 
-    /// `{"eventID":"<hash>", …members}`: the hash is taken over the event without `eventID`.
-    func write(_ members: [(String, JSON)], into out: inout [UInt8]) throws {
-        let body = JSON.object(members).bytes
-        let id = try hashID(body, Self.namespaces)
-        out += Array(#"{"eventID":"#.utf8)
-        JSON.writeString(id, into: &out)
-        if body.count > 2 { out.append(UInt8(ascii: ",")) }
-        out += body[1...]
+    /// The hash ids of `bodies`, in order, computed on every core for big documents (the hash
+    /// costs far more than writing the JSON). Throws the first error of any worker.
+    static func hashIDs(_ bodies: [[UInt8]], _ hashID: EventHashFunction) throws -> [String] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, bodies.count / 512))
+        let size = (bodies.count + workers - 1) / max(1, workers)
+        let parts = Mutex<[Int: Result<[String], any Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let slice = bodies[min(bodies.count, worker * size)..<min(bodies.count, (worker + 1) * size)]
+            let part = Result { () throws -> [String] in try slice.map { try hashID($0, Self.namespaces) } }
+            parts.withLock { $0[worker] = part }
+        }
+        var ids: [String] = []
+        ids.reserveCapacity(bodies.count)
+        for worker in 0..<workers {
+            guard let part = parts.withLock({ $0[worker] }) else { continue }
+            ids += try part.get()
+        }
+        return ids
     }
 }
 

@@ -191,4 +191,17 @@ import Testing
         #expect(UnitCode.uncefact("Units") == nil)
         #expect(UnitCode.uncefact("bags of 25") == nil)
     }
+
+    @Test func hashIDsKeepTheOrderAcrossWorkersAndRethrow() throws {
+        let bodies = (0..<5_000).map { Array("{\"n\":\($0)}".utf8) }
+        let ids = try EPCISWriter.hashIDs(bodies) { body, _ in String(decoding: body, as: UTF8.self) }
+        #expect(ids == bodies.map { String(decoding: $0, as: UTF8.self) })
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try EPCISWriter.hashIDs(bodies) { body, _ in
+                if body == bodies[4_321] { throw Refused() }
+                return ""
+            }
+        }
+    }
 }
