@@ -65,6 +65,11 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Exports of a lot's genealogy and history: EPCIS 2.0 JSON-LD, FSMA 204 CSV, HTML report, DOT.
+        .target(
+            name: "LotExport", dependencies: ["GenealogyStore", "MESDomain", "MESMessages", "EPCIS"],
+            swiftSettings: strict),
+
         // gRPC over HTTP/2 on SwiftNIO sockets, one nghttp2 session per connection.
         .target(
             name: "GRPCServer",
@@ -91,7 +96,7 @@ let package = Package(
         .target(
             name: "MESServices",
             dependencies: [
-                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain", "EPCIS",
+                "GRPCServer", "MESMessages", "GenealogyStore", "MESDomain", "EPCIS", "LotExport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +124,7 @@ let package = Package(
             name: "mesgate",
             dependencies: [
                 "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
-                "HTTP2",
+                "HTTP2", "LotExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -181,6 +186,13 @@ let package = Package(
             name: "GenealogyStoreTests",
             dependencies: [
                 "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LotExportTests",
+            dependencies: [
+                "LotExport", "GenealogyStore", "MESDomain", "MESMessages",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -46,6 +46,14 @@ extension GenealogyStore {
         let direction: TraceDirection = request.direction == .backward ? .backward : .forward
         let walk = try walker.walk(
             from: start, direction: direction, maxDepth: max(0, request.maxDepth), maxNodes: max(0, request.maxNodes))
+        return try result(of: walk, startID: start.id, direction: direction, on: db)
+    }
+
+    /// A walk as a `TraceResult`: node refs and statuses, edges, and the receipts (backward) or
+    /// shipments (forward) of the nodes reached.
+    static func result(of walk: TraceWalker.Walk, startID: Int64, direction: TraceDirection, on db: SQLiteConnection)
+        throws(SQLiteError) -> TraceResult
+    {
         var result = TraceResult(truncated: walk.truncated)
         result.nodes = walk.nodes.map { TraceNode(ref: $0.ref, depth: $0.depth, status: traceStatus($0)) }
         result.edges = walk.edges.map { edge in
@@ -56,7 +64,7 @@ extension GenealogyStore {
         if direction == .backward {
             result.receipts = try receipts(of: walk.nodes, on: db)
         } else {
-            result.shipments = try shipments(of: walk, startID: start.id, on: db)
+            result.shipments = try shipments(of: walk, startID: startID, on: db)
         }
         return result
     }

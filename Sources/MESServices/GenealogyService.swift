@@ -1,12 +1,13 @@
 import GRPCServer
 import GenealogyStore
 import Logging
+import LotExport
 import MESDomain
 import MESMessages
 import NIOCore
 
-/// `mes.v1.Genealogy`: Trace and LotHistory, read from the store's read-only connections off the
-/// event loop. (Export is not served yet: UNIMPLEMENTED.)
+/// `mes.v1.Genealogy`: Trace, LotHistory and Export, read from the store's read-only connections
+/// off the event loop.
 public struct GenealogyService: Sendable {
     public static let serviceName = "mes.v1.Genealogy"
     /// The node limit when a request says 0, and the most any trace returns.
@@ -14,10 +15,15 @@ public struct GenealogyService: Sendable {
 
     let store: GenealogyStore
     let logger: Logger
+    let exporter: LotExporter
+    /// Called once per export whose last chunk was handed to the transport (the audit trail's
+    /// "export" entry); on the connection's event loop, so keep it short.
+    public var onExported: (@Sendable (ExportRecord) -> Void)?
 
-    public init(store: GenealogyStore, logger: Logger) {
+    public init(store: GenealogyStore, logger: Logger, exporter: LotExporter? = nil) {
         self.store = store
         self.logger = logger
+        self.exporter = exporter ?? LotExporter(store: store)
     }
 
     public var methods: [GRPCMethod] {
@@ -31,6 +37,9 @@ public struct GenealogyService: Sendable {
                 DeferredCallHandler.blocking(name: "LotHistory", context: context, writer: writer) { message, _ in
                     self.history(message)
                 }
+            },
+            GRPCMethod(path: "/\(Self.serviceName)/Export") { context, writer in
+                ExportCallHandler(context: context, writer: writer, service: self)
             },
         ]
     }
@@ -87,5 +96,37 @@ public struct GenealogyService: Sendable {
             logger.error("genealogy.history.failed", metadata: ["error": "\(error)"])
             return .failure(GRPCStatus(.unavailable, "the store could not answer; retry"))
         }
+    }
+
+    /// Builds the export document; blocking (runs on `DeferredCallHandler.queries`).
+    func export(_ request: ExportRequest) -> Result<ExportDocument, GRPCStatus> {
+        do {
+            guard let document = try exporter.export(request) else {
+                return .failure(GRPCStatus(.notFound, "\(request.lot) is not in the genealogy store"))
+            }
+            return .success(document)
+        } catch {
+            switch error {
+            case .noFormat: return .failure(GRPCStatus(.invalidArgument, error.description))
+            case .store:
+                logger.error("genealogy.export.failed", metadata: ["error": "\(error)"])
+                return .failure(GRPCStatus(.unavailable, "the store could not answer the export; retry"))
+            case .hash:
+                logger.error("genealogy.export.failed", metadata: ["error": "\(error)"])
+                return .failure(GRPCStatus(.internalError, "the export could not be written"))
+            }
+        }
+    }
+
+    /// The one place an export is reported as done (see `onExported`).
+    func exported(_ record: ExportRecord) {
+        logger.info(
+            "genealogy.export",
+            metadata: [
+                "request_id": "\(record.requestID)", "client": "\(record.client ?? record.peer)",
+                "format": "\(record.request.format)", "bytes": "\(record.bytes)", "events": "\(record.events)",
+                "ms": "\(record.milliseconds)",
+            ])
+        onExported?(record)
     }
 }

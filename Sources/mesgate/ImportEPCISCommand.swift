@@ -104,7 +104,8 @@ struct ImportEPCISCommand: AsyncParsableCommand {
         }
         let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
         let reply = try await client.call(
-            "/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document), token: bearer)
+            "/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document),
+            metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [])
         await client.close()
         guard reply.status == 0, let message = reply.messages.first else {
             throw ServeCommand.fail("\(file) refused: \(reply.message) (status \(reply.status))")

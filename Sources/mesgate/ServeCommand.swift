@@ -70,7 +70,22 @@ struct ServeCommand: AsyncParsableCommand {
         let board = WorkOrderBoard(orders: (try? store.releasedWorkOrders()) ?? [])
         var methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
         methods += WorkOrdersService(board: board).methods
-        methods += GenealogyService(store: store, logger: logger).methods
+        var genealogy = GenealogyService(store: store, logger: logger)
+        genealogy.onExported = { record in
+            // Every export is an audit entry: who, which lot, what went out.
+            let request = record.request
+            store.appendAudit(
+                actor: record.client ?? record.peer, action: AuditAction.export, subject: "lot \(request.lot)",
+                detail:
+                    "format \(request.format), direction \(request.direction), \(record.bytes) bytes, "
+                    + "\(record.items) items, \(record.events) events\(record.truncated ? ", truncated" : "")"
+            ) { result in
+                if case .failure(let error) = result {
+                    logger.error("audit.export.failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        methods += genealogy.methods
         methods += QualityService(store: store, logger: logger).methods
 
         var serverConfiguration = GRPCServerConfiguration()

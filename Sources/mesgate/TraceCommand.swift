@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import LotExport
 import MESDomain
 import MESMessages
 import NIOPosix
@@ -135,28 +136,10 @@ struct TraceCommand: AsyncParsableCommand {
 
     /// Renders DOT as SVG with graphviz's `dot`.
     static func svg(_ dot: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["dot", "-Tsvg"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
         do {
-            try process.run()
+            return try Graphviz.svg(dot)
         } catch {
-            throw ServeCommand.fail("cannot run graphviz's dot (apt-get install graphviz): \(error)")
+            throw ServeCommand.fail(error.description)
         }
-        let writer = Thread {
-            input.fileHandleForWriting.write(Data(dot.utf8))
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let svg = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ServeCommand.fail("graphviz's dot exited with \(process.terminationStatus)")
-        }
-        return Array(svg)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LotExport
 import MESDomain
 
 /// Turns a trace into what people read: an indented tree, JSON, or Graphviz DOT.
@@ -10,20 +11,9 @@ struct TraceRenderer {
     private var forward: Bool { direction != .backward }
 
     /// Node label in the plant's words.
-    static func label(_ ref: TraceNodeRef) -> String {
-        guard let lot = ref.lot else { return "order \(ref.workOrder)" }
-        switch lot.kind {
-        case .container: return "container \(lot.container)"
-        case .serial: return "\(lot.product) serial \(lot.serial)" + (lot.lot.isEmpty ? "" : " (lot \(lot.lot))")
-        default: return "\(lot.product) lot \(lot.lot)"
-        }
-    }
+    static func label(_ ref: TraceNodeRef) -> String { GenealogyPicture.label(ref) }
 
-    static func quantity(_ qty: Quantity?) -> String {
-        guard let qty else { return "" }
-        let value = qty.value == qty.value.rounded() ? String(Int64(qty.value)) : String(qty.value)
-        return qty.uom.isEmpty ? value : "\(value) \(qty.uom)"
-    }
+    static func quantity(_ qty: Quantity?) -> String { GenealogyPicture.quantity(qty) }
 
     /// Children of each node in the walk's direction, in result order.
     private var children: [TraceNodeRef: [TraceEdge]] {
@@ -132,67 +122,5 @@ struct TraceRenderer {
 
     // MARK: DOT
 
-    func dot() -> String {
-        var ids: [TraceNodeRef: String] = [:]
-        for (i, n) in result.nodes.enumerated() { ids[n.ref] = "n\(i)" }
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        }
-        var out = "digraph trace {\n"
-        out += "  rankdir=LR;\n  graph [fontname=\"Helvetica\", fontsize=11, nodesep=0.25, ranksep=0.5"
-        let root = Self.label(result.nodes.first?.ref ?? TraceNodeRef(lot: start))
-        let title = forward ? "Forward trace of \(root): where it went" : "Backward trace of \(root): what went into it"
-        out += ", label=\"\(esc(title))\(result.truncated ? " (truncated)" : "")\", labelloc=t];\n"
-        out +=
-            "  node [fontname=\"Helvetica\", fontsize=10, style=\"rounded,filled\", shape=box, fillcolor=\"#eef3fb\", color=\"#4a6fa5\"];\n"
-        out += "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#666666\"];\n"
-        for (i, n) in result.nodes.enumerated() {
-            var attributes: [String] = []
-            if let lot = n.ref.lot {
-                var label = Self.label(n.ref)
-                if lot.kind == .container {
-                    attributes.append("shape=box3d")
-                    attributes.append("fillcolor=\"#fdf3dc\"")
-                }
-                if n.status != "active" { label += "\\n[\(n.status)]" }
-                attributes.append("label=\"\(esc(label).replacingOccurrences(of: "\\\\n", with: "\\n"))\"")
-                if n.status == "hold" { attributes += ["fillcolor=\"#f8d0d0\"", "color=\"#c0392b\"", "penwidth=2"] }
-                if i == 0 { attributes.append("penwidth=2.5") }
-            } else {
-                attributes += [
-                    "label=\"\(esc(n.ref.workOrder))\"", "shape=ellipse", "style=filled", "fillcolor=\"#e8e8e8\"",
-                    "color=\"#999999\"",
-                ]
-            }
-            out += "  n\(i) [\(attributes.joined(separator: ", "))];\n"
-        }
-        for e in result.edges {
-            guard let a = ids[e.from], let b = ids[e.to] else { continue }
-            var attributes: [String] = []
-            let q = Self.quantity(e.qty)
-            if !q.isEmpty { attributes.append("label=\"\(esc(q))\"") }
-            if e.kind == "containment" { attributes.append("style=dashed") }
-            if e.kind == "split" { attributes.append("style=dotted") }
-            out += "  \(a) -> \(b)\(attributes.isEmpty ? "" : " [\(attributes.joined(separator: ", "))]");\n"
-        }
-        let byLot = Dictionary(
-            result.nodes.compactMap { n in n.ref.lot.map { ($0, ids[n.ref] ?? "") } }, uniquingKeysWith: { a, _ in a })
-        for (i, r) in result.receipts.enumerated() {
-            guard let id = byLot[r.lot] else { continue }
-            var label = r.supplier
-            if !r.supplierLot.isEmpty { label += "\\nlot \(esc(r.supplierLot))" }
-            if !r.purchaseOrder.isEmpty { label += "\\n\(esc(r.purchaseOrder))" }
-            out +=
-                "  r\(i) [label=\"\(esc(r.supplier) + label.dropFirst(r.supplier.count))\", shape=cds, fillcolor=\"#dff0d8\", color=\"#3c763d\"];\n"
-            out += "  r\(i) -> \(id) [label=\"\(esc(Self.quantity(r.qty)))\", color=\"#3c763d\"];\n"
-        }
-        for (i, s) in result.shipments.enumerated() {
-            guard let id = byLot[s.lot] else { continue }
-            let label = esc(s.customer) + (s.delivery.isEmpty ? "" : "\\n\(esc(s.delivery))")
-            out += "  s\(i) [label=\"\(label)\", shape=house, fillcolor=\"#e3d7f0\", color=\"#6a4c93\"];\n"
-            out += "  \(id) -> s\(i) [label=\"\(esc(Self.quantity(s.qty)))\", color=\"#6a4c93\"];\n"
-        }
-        out += "}\n"
-        return out
-    }
+    func dot() -> String { GenealogyPicture(results: [result], start: start, direction: direction).dot() }
 }

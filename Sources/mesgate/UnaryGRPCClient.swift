@@ -32,12 +32,14 @@ struct UnaryGRPCClient {
         return UnaryGRPCClient(channel: channel, handler: handler)
     }
 
-    /// Calls `path` with one request message (and `token` as a bearer token) and waits for the stream to close.
-    func call(_ path: String, _ request: [UInt8], token: String? = nil) async throws -> Reply {
+    /// Calls `path` with one request message (and `metadata`, e.g. authorization) and waits for the
+    /// stream to close; a server-streaming answer arrives whole.
+    func call(_ path: String, _ request: [UInt8], metadata: [(String, String)] = []) async throws -> Reply {
         let promise = channel.eventLoop.makePromise(of: GRPCClientHandler.Call.self)
         let handler = self.handler
+        let headers = metadata.map { HTTP2Header($0.0, $0.1) }
         try await channel.eventLoop.submit {
-            try handler.value.start(path: path, message: request, token: token, promise: promise)
+            try handler.value.start(path: path, message: request, metadata: headers, promise: promise)
         }
         .get()
         let call = try await promise.futureResult.get()
@@ -133,15 +135,14 @@ final class GRPCClientHandler: ChannelInboundHandler {
         if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
     }
 
-    func start(path: String, message: [UInt8], token: String? = nil, promise: EventLoopPromise<Call>) throws {
+    func start(path: String, message: [UInt8], metadata: [HTTP2Header] = [], promise: EventLoopPromise<Call>) throws {
         guard let session else { throw ChannelError.ioOnClosedChannel }
-        var headers = [
-            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
-            HTTP2Header(":authority", authority), HTTP2Header("content-type", "application/grpc"),
-            HTTP2Header("te", "trailers"),
-        ]
-        if let token { headers.append(HTTP2Header("authorization", "Bearer \(token)")) }
-        let id = try session.sendRequest(headers: headers, endStream: false)
+        let id = try session.sendRequest(
+            headers: [
+                HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+                HTTP2Header(":authority", authority), HTTP2Header("content-type", "application/grpc"),
+                HTTP2Header("te", "trailers"),
+            ] + metadata, endStream: false)
         waiters[id] = promise
         var frame: [UInt8] = [0]
         let n = UInt32(message.count)

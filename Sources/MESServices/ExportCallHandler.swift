@@ -1,0 +1,129 @@
+import Dispatch
+import GRPCServer
+import LotExport
+import MESDomain
+import MESMessages
+import NIOCore
+
+/// One `Genealogy.Export` call: the request is decoded and checked on the event loop, the
+/// document is built on `DeferredCallHandler.queries`, then streamed back in `ExportChunk`s of at
+/// most `chunkBytes`, only while less than `highWaterBytes` wait for the client's HTTP/2 window
+/// (a slow reader pauses the sending, it never makes the server buffer the document twice).
+final class ExportCallHandler: GRPCCallHandler {
+    static let chunkBytes = 64 * 1024
+    static let highWaterBytes = 512 * 1024
+    /// How long to wait before looking at the client's window again.
+    static let retryDelay = TimeAmount.milliseconds(2)
+
+    private let context: GRPCCallContext
+    private let writer: GRPCResponseWriter
+    private let service: GenealogyService
+    private var received = false
+    private var request: ExportRequest?
+    private var document: ExportDocument?
+    private var offset = 0
+    private var startedAt = NIODeadline.now()
+
+    init(context: GRPCCallContext, writer: GRPCResponseWriter, service: GenealogyService) {
+        self.context = context
+        self.writer = writer
+        self.service = service
+    }
+
+    func receive(_ message: ByteBuffer) {
+        guard !received else {
+            writer.finish(GRPCStatus(.invalidArgument, "Export takes exactly one request message"))
+            return
+        }
+        received = true
+        let request: ExportRequest
+        do {
+            request = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in
+                try ExportCodec.decodeRequest(bytes)
+            }
+        } catch {
+            writer.finish(GRPCStatus(.invalidArgument, "\(error)"))
+            return
+        }
+        guard request.lot.isTracked else {
+            writer.finish(GRPCStatus(.invalidArgument, "lot: must name a lot, serial or container"))
+            return
+        }
+        guard request.format != .unspecified else {
+            writer.finish(GRPCStatus(.invalidArgument, "format: must be EPCIS_JSONLD, FSMA204_CSV, DOT or HTML"))
+            return
+        }
+        self.request = request
+        startedAt = .now()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let service = self.service
+        DeferredCallHandler.queries.async {
+            let answer = service.export(request)
+            loop.execute { bound.value.deliver(answer) }
+        }
+    }
+
+    private func deliver(_ answer: Result<ExportDocument, GRPCStatus>) {
+        guard !writer.isFinished else { return }
+        switch answer {
+        case .success(let document):
+            self.document = document
+            pump()
+        case .failure(let status):
+            writer.finish(status)
+        }
+    }
+
+    /// Sends chunks while the client's window keeps up; finishes after the last one.
+    private func pump() {
+        guard !writer.isFinished, let document else { return }
+        let bytes = document.bytes
+        while offset < bytes.count || (offset == 0 && bytes.isEmpty) {
+            if writer.pendingBytes >= Self.highWaterBytes {
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: Self.retryDelay) { bound.value.pump() }
+                return
+            }
+            let end = min(offset + Self.chunkBytes, bytes.count)
+            writer.send(ByteBuffer(bytes: ExportCodec.encodeChunk(bytes[offset..<end])))
+            offset = end
+            if bytes.isEmpty { break }
+        }
+        writer.finish(.ok)
+        if let request {
+            service.exported(
+                ExportRecord(
+                    client: context.client, peer: context.peer, requestID: context.requestID, request: request,
+                    bytes: bytes.count, items: document.itemCount, events: document.eventCount,
+                    truncated: document.truncated,
+                    milliseconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000)))
+        }
+        self.document = nil
+    }
+
+    func endOfInput() {
+        if !received { writer.finish(GRPCStatus(.invalidArgument, "Export ended without a request message")) }
+    }
+
+    /// The client went away or the deadline passed: drop the document; a build still running ends unseen.
+    func cancelled() { document = nil }
+}
+
+/// One finished export, for the audit trail: who asked, for what, and what was sent.
+public struct ExportRecord: Sendable {
+    /// The token's client name (nil without authentication).
+    public var client: String?
+    public var peer: String
+    public var requestID: String
+    public var request: ExportRequest
+    /// Document size in bytes.
+    public var bytes: Int
+    /// Lots, serials and containers covered.
+    public var items: Int
+    /// Stored events covered.
+    public var events: Int
+    public var truncated: Bool
+    /// From the request to the last chunk handed to the transport.
+    public var milliseconds: Int
+}
