@@ -1,5 +1,5 @@
 """The hash-chained audit trail end to end: a real `mesgate serve` with tokens stores events, a
-hold placed and released, an authentication failure and two token reloads (one refused); after it stops,
+hold placed and released, an export, an authentication failure and two token reloads (one refused); after it stops,
 `mesgate audit verify` exits 0, and after the SQLite file is tampered with by Python's sqlite3
 (a byte of an event, a deleted row, two rows swapped, the tail cut) it exits 1 naming the entry."""
 
@@ -48,7 +48,8 @@ def trail(binary, tmp_path_factory, pb):
 
     base = tmp_path_factory.mktemp("audit")
     tokens = base / "tokens"
-    tokens.write_text(token_line("line-1", "mes", "mes-token") + token_line("qa-desk", "quality", "qa-token"))
+    tokens.write_text(token_line("line-1", "mes", "mes-token") + token_line("qa-desk", "quality", "qa-token")
+                      + token_line("audit-desk", "auditor", "audit-token"))
     srv = Server(binary, base / "data", base / "logs", extra_args=["--tokens", str(tokens)])
     srv.start()
     m, c = pb.events_pb2, pb.common_pb2
@@ -70,6 +71,11 @@ def trail(binary, tmp_path_factory, pb):
         quality.PlaceHold(q.HoldRequest(lot=R, reason="odour", propagate=True), metadata=bearer("qa-token"),
                           timeout=RPC_TIMEOUT_S)
         quality.ReleaseHold(q.HoldRequest(lot=R, reason="lab ok"), metadata=bearer("qa-token"), timeout=RPC_TIMEOUT_S)
+        g = pb.genealogy_pb2
+        export = g.ExportRequest(lot=R, direction=pb.common_pb2.FORWARD, format=g.ExportRequest.FSMA204_CSV)
+        chunks = list(pb.genealogy_pb2_grpc.GenealogyStub(ch).Export(export, metadata=bearer("audit-token"),
+                                                                    timeout=RPC_TIMEOUT_S))
+        assert b"".join(c.data for c in chunks)
         with pytest.raises(grpc.RpcError) as refused:
             ingest.Publish(mk(pb, "a-4", received=evs[0].received), metadata=bearer("wrong-token"),
                            timeout=RPC_TIMEOUT_S)
@@ -130,6 +136,8 @@ def test_the_intact_trail_verifies_and_lists_who_what_when_why(binary, trail):
     failure = next(e for e in listed if e["action"] == "auth_failure")
     assert failure["reason"] == "unknown_token" and failure["subject"] == "/mes.v1.EventIngest/Publish"
     assert "127.0.0.1" in failure["actor"]
+    export = next(e for e in listed if e["action"] == "export")
+    assert export["actor"] == "audit-desk" and "RESIN" in export["subject"] and "FSMA204" in export["detail"].upper()
     reloads = [(e["actor"], e["reason"]) for e in listed if e["action"] == "config_reload"]
     assert reloads == [("SIGHUP", "reloaded"), ("SIGHUP", "refused")]
 
