@@ -20,6 +20,21 @@ import Testing
         return String(decoding: document.bytes, as: UTF8.self)
     }
 
+    @Test func jsonStringsAreEscapedOnlyWhereNeeded() throws {
+        func written(_ s: String) -> String {
+            var out: [UInt8] = []
+            JSON.writeString(s, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(written("plain lot Ø-7") == "\"plain lot Ø-7\"")
+        #expect(written("say \"hi\"\\ now") == #""say \"hi\"\\ now""#)
+        #expect(written("a\nb\tc\u{01}") == #""a\nb\tc\u0001""#)
+        for sample in ["plain", "quote \" in", "tab\tand\u{1F}"] {
+            let parsed = try JSONSerialization.jsonObject(with: Data(written(sample).utf8), options: .fragmentsAllowed)
+            #expect(parsed as? String == sample)
+        }
+    }
+
     @Test func epcisDocumentMapsEveryMaterialEventWithHashIDs() async throws {
         let fixture = try ExportFixture()
         try await fixture.load()
