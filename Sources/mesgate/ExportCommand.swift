@@ -95,7 +95,7 @@ struct ExportCommand: AsyncParsableCommand {
         if let server {
             bytes = try await remote(request, server)
         } else {
-            bytes = try local(request, began: began)
+            bytes = try await local(request, began: began)
         }
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
@@ -110,7 +110,7 @@ struct ExportCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("mesgate export: \(text)\n".utf8))
     }
 
-    private func local(_ request: ExportRequest, began: Date) throws -> [UInt8] {
+    private func local(_ request: ExportRequest, began: Date) async throws -> [UInt8] {
         let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
         guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
             throw ServeCommand.fail("no store in \(directory) (give --data DIR or --server HOST:PORT)")
@@ -148,6 +148,17 @@ struct ExportCommand: AsyncParsableCommand {
         if big { progress("\(document.bytes.count) bytes in \(milliseconds(since: began)) ms") }
         if document.truncated {
             progress("the trace was cut at \(LotExporter.maxNodes) nodes: the export is incomplete")
+        }
+        // An export straight from the store is audited like one through the server.
+        do {
+            _ = try await store.appendAudit(
+                actor: "\(OutboxCommand.actor) (mesgate export --data)", action: AuditAction.export,
+                subject: "lot \(request.lot)",
+                detail: "format \(request.format), direction \(request.direction), \(document.bytes.count) bytes, "
+                    + "\(document.itemCount) items, \(document.eventCount) events"
+                    + (document.truncated ? ", truncated" : ""))
+        } catch {
+            throw ServeCommand.fail("the export could not be recorded in the audit trail: \(error)")
         }
         return document.bytes
     }

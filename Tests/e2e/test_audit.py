@@ -225,3 +225,16 @@ def test_the_storage_ceiling_writes_the_chain_mesgate_verifies(binary, tmp_path)
     r = audit(binary, data, "verify")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("audit trail intact: 3000 entries, head 3000 sha256:")
+
+
+def test_an_export_from_the_store_is_audited_too(binary, copy, tmp_path):
+    out = tmp_path / "r1.csv"
+    r = subprocess.run([str(binary), "export", "--data", str(copy), "--product", "RESIN", "--lot", "R-1",
+                        "--format", "fsma204", "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0
+    listed = json.loads(audit(binary, copy, "list", "--action", "export", "--json").stdout)
+    assert len(listed) == 2 and {e["actor"] for e in listed} >= {"audit-desk"}
+    cli = next(e for e in listed if e["actor"].endswith("(mesgate export --data)"))
+    assert "RESIN" in cli["subject"] and "fsma204" in cli["detail"].lower()
+    assert audit(binary, copy, "verify").returncode == 0
