@@ -86,7 +86,7 @@ final class ExportFixture {
     /// Stores the plant's events, then a hold on S1 (reaching B1 and the pallet).
     func load() async throws {
         for event in Self.events {
-            let request = IngestRequest(event: event, raw: EventEncoder.encode(event), client: "line-1")
+            let request = IngestRequest(event: event, raw: EventCodec.encode(event), client: "line-1")
             let outcome = await withCheckedContinuation { (done: CheckedContinuation<IngestOutcome, Never>) in
                 let submitted = store.submit(request) { done.resume(returning: $0) }
                 if submitted != .queued {
