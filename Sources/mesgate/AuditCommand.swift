@@ -21,8 +21,7 @@ struct AuditCommand: AsyncParsableCommand {
         var data: String?
 
         func open() throws -> AuditTrail {
-            let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
-            let path = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
+            let path = (StoreAccess.directory(data) as NSString).appendingPathComponent(GenealogyStore.fileName)
             do throws(GenealogyStoreError) {
                 return try AuditTrail(path: path)
             } catch {

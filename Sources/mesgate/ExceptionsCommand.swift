@@ -28,16 +28,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
     var massBalanceTolerance: Double = 0.05
 
     func run() async throws {
-        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
-        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
-            throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
-        }
-        let store: GenealogyStore
-        do {
-            store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.exceptions"))
-        } catch {
-            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
-        }
+        let store = try StoreAccess.openExisting(data, logger: Logger(label: "mesgate.exceptions"))
         defer { store.close() }
         var counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
         let listed = try store.exceptions(limit: max(0, limit))

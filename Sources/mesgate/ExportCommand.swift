@@ -97,13 +97,7 @@ struct ExportCommand: AsyncParsableCommand {
         } else {
             bytes = try await local(request, began: began)
         }
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
-                throw ServeCommand.fail("cannot write \(out)")
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(bytes))
-        }
+        try StoreAccess.write(bytes, to: out)
     }
 
     private func progress(_ text: String) {
@@ -111,17 +105,8 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     private func local(_ request: ExportRequest, began: Date) async throws -> [UInt8] {
-        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
-        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
-            throw ServeCommand.fail("no store in \(directory) (give --data DIR or --server HOST:PORT)")
-        }
-        let store: GenealogyStore
-        do {
-            store = try GenealogyStore.open(
-                directory: directory, logger: Logger(label: "mesgate.export") { _ in SwiftLogNoOpLogHandler() })
-        } catch {
-            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
-        }
+        let store = try StoreAccess.openExisting(
+            data, hint: "give --data DIR or --server HOST:PORT", logger: StoreAccess.quietLogger("mesgate.export"))
         defer { store.close() }
         let source: ExportSource?
         do {
@@ -166,16 +151,7 @@ struct ExportCommand: AsyncParsableCommand {
     private func milliseconds(since date: Date) -> Int { Int(Date().timeIntervalSince(date) * 1000) }
 
     private func remote(_ request: ExportRequest, _ address: String) async throws -> [UInt8] {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ServeCommand.fail("--server must be HOST:PORT")
-        }
-        let client: UnaryGRPCClient
-        do {
-            client = try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton)
-        } catch {
-            throw ServeCommand.fail("cannot connect to \(address): \(error)")
-        }
+        let client = try await StoreAccess.connect(address)
         let token = self.token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
         let reply = try await client.call(
             "/mes.v1.Genealogy/Export", ExportCodec.encodeRequest(request),

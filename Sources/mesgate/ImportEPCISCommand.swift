@@ -75,11 +75,10 @@ struct ImportEPCISCommand: AsyncParsableCommand {
     }
 
     private func local(_ document: [UInt8]) async throws -> EPCISImportResult {
-        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        let directory = StoreAccess.directory(data)
         let store: GenealogyStore
         do {
-            store = try GenealogyStore.open(
-                directory: directory, logger: Logger(label: "mesgate.import") { _ in SwiftLogNoOpLogHandler() })
+            store = try GenealogyStore.open(directory: directory, logger: StoreAccess.quietLogger("mesgate.import"))
         } catch {
             throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
         }
@@ -92,16 +91,7 @@ struct ImportEPCISCommand: AsyncParsableCommand {
     }
 
     private func remote(_ document: [UInt8], _ address: String) async throws -> EPCISImportResult {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ServeCommand.fail("--server must be HOST:PORT")
-        }
-        let client: UnaryGRPCClient
-        do {
-            client = try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton)
-        } catch {
-            throw ServeCommand.fail("cannot connect to \(address): \(error)")
-        }
+        let client = try await StoreAccess.connect(address)
         let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
         let reply = try await client.call(
             "/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document),

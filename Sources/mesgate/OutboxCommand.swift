@@ -24,15 +24,12 @@ struct OutboxCommand: AsyncParsableCommand {
 
         /// Opens the store (migrating it if needed) and its outbox.
         func open() throws -> (GenealogyStore, OutboxStore) {
-            let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
-            guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
-                throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
-            }
+            let store = try StoreAccess.openExisting(data, logger: Logger(label: "mesgate.outbox"))
             do {
-                let store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.outbox"))
                 return (store, try OutboxStore(path: store.path))
             } catch {
-                throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+                store.close()
+                throw ServeCommand.fail("cannot open the store in \(StoreAccess.directory(data)): \(error)")
             }
         }
     }

@@ -32,7 +32,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ServeCommand.fail(error.description)
         }
         guard let posting else { throw ServeCommand.fail("reconcile needs --odoo-url (and db, login, api key)") }
-        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+        let directory = StoreAccess.directory(data)
         guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
             throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
         }

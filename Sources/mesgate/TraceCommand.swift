@@ -88,44 +88,19 @@ struct TraceCommand: AsyncParsableCommand {
         case .dot: bytes = Array(renderer.dot().utf8)
         case .svg: bytes = try Self.svg(renderer.dot())
         }
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
-                throw ServeCommand.fail("cannot write \(output)")
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(bytes))
-        }
+        try StoreAccess.write(bytes, to: output)
     }
 
     private func local(_ request: TraceRequest) throws -> TraceResult {
-        let directory = data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
-        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
-            throw ServeCommand.fail("no store in \(directory) (give --data DIR or --server HOST:PORT)")
-        }
-        let store: GenealogyStore
-        do {
-            store = try GenealogyStore.open(
-                directory: directory, logger: Logger(label: "mesgate.trace") { _ in SwiftLogNoOpLogHandler() })
-        } catch {
-            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
-        }
+        let store = try StoreAccess.openExisting(
+            data, hint: "give --data DIR or --server HOST:PORT", logger: StoreAccess.quietLogger("mesgate.trace"))
         defer { store.close() }
         guard let result = try store.trace(request) else { throw ServeCommand.fail("\(request.lot): not found") }
         return result
     }
 
     private func remote(_ request: TraceRequest, _ address: String) async throws -> TraceResult {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ServeCommand.fail("--server must be HOST:PORT")
-        }
-        let group = MultiThreadedEventLoopGroup.singleton
-        let client: UnaryGRPCClient
-        do {
-            client = try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: group)
-        } catch {
-            throw ServeCommand.fail("cannot connect to \(address): \(error)")
-        }
+        let client = try await StoreAccess.connect(address)
         let reply = try await client.call("/mes.v1.Genealogy/Trace", TraceCodec.encodeRequest(request))
         await client.close()
         guard reply.status == 0, let message = reply.messages.first else {

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import GenealogyStore
+import Logging
+import NIOPosix
+
+/// What the commands that read a store (`--data`) or call a server (`--server`) share.
+enum StoreAccess {
+    /// `--data`, else `MESGATE_DATA`, else `./mesgate-data`.
+    static func directory(_ data: String?) -> String {
+        data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
+    }
+
+    /// Opens the store that is already in the `--data` folder; fails with a message (and `hint`)
+    /// when there is none, or it cannot be opened.
+    static func openExisting(_ data: String?, hint: String = "give --data DIR", logger: Logger) throws
+        -> GenealogyStore
+    {
+        let directory = directory(data)
+        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
+            throw ServeCommand.fail("no store in \(directory) (\(hint))")
+        }
+        do {
+            return try GenealogyStore.open(directory: directory, logger: logger)
+        } catch {
+            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+        }
+    }
+
+    /// A logger that says nothing: for commands whose own output is the answer.
+    static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
+
+    /// Connects to `--server HOST:PORT` (h2c); fails with a message.
+    static func connect(_ address: String) async throws -> UnaryGRPCClient {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ServeCommand.fail("--server must be HOST:PORT")
+        }
+        do {
+            return try await UnaryGRPCClient.connect(
+                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            throw ServeCommand.fail("cannot connect to \(address): \(error)")
+        }
+    }
+
+    /// Writes `bytes` to the file at `path`, or to standard output without one.
+    static func write(_ bytes: [UInt8], to path: String?) throws {
+        guard let path else { return FileHandle.standardOutput.write(Data(bytes)) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw ServeCommand.fail("cannot write \(path)")
+        }
+    }
+}
