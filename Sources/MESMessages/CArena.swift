@@ -50,6 +50,21 @@ final class CArena {
         }
     }
 
+    /// A repeated message field: one message per element, each starting as `initialized` (the
+    /// message's `__init` value) and set by `fill`, laid out together, and the array of pointers to
+    /// them that the field holds.
+    func messages<Element, Message>(
+        _ elements: some Collection<Element>, _ initialized: Message, fill: (inout Message, Element) -> Void
+    ) -> UnsafeMutablePointer<UnsafeMutablePointer<Message>?> {
+        let messages = array(elements.count, initialized)
+        let pointers = array(elements.count, Optional(messages))
+        for (i, element) in elements.enumerated() {
+            fill(&messages[i], element)
+            pointers[i] = messages + i
+        }
+        return pointers
+    }
+
     /// Room for `count` values of `T` (a C struct or pointer), initialized to `value`, alive as long as the arena.
     func array<T>(_ count: Int, _ value: T) -> UnsafeMutablePointer<T> {
         let n = max(1, count)

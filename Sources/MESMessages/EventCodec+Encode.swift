@@ -69,20 +69,16 @@ extension EventCodec {
             m.lot = arena.lotRef(b.lot)
             m.check = arena.string(b.check)
             m.outcome = Mes__V1__QualityResult__Outcome(rawValue: UInt32(bitPattern: b.outcome.rawValue))
-            let list = arena.array(
-                b.measurements.count, UnsafeMutablePointer<Mes__V1__QualityResult__Measurement>?.none)
-            for (i, measurement) in b.measurements.enumerated() {
-                var item = Mes__V1__QualityResult__Measurement()
-                mes__v1__quality_result__measurement__init(&item)
+            var item = Mes__V1__QualityResult__Measurement()
+            mes__v1__quality_result__measurement__init(&item)
+            m.n_measurements = b.measurements.count
+            m.measurements = arena.messages(b.measurements, item) { item, measurement in
                 item.name = arena.string(measurement.name)
                 item.value = measurement.value
                 item.unit = arena.string(measurement.unit)
                 item.lower = measurement.lower
                 item.upper = measurement.upper
-                list[i] = arena.array(1, item)
             }
-            m.n_measurements = b.measurements.count
-            m.measurements = list
             message.body_case = MES__V1__EVENT__BODY_QUALITY
             message.quality = arena.array(1, m)
         case .shipped(let b):

@@ -35,60 +35,44 @@ public enum TraceCodec {
 
         var node = Mes__V1__TraceNode()
         mes__v1__trace_node__init(&node)
-        let nodes = arena.array(result.nodes.count, node)
-        let nodePointers = arena.array(result.nodes.count, Optional(nodes))
-        for (i, n) in result.nodes.enumerated() {
-            nodes[i].lot = n.ref.lot.map { arena.lotRef($0) }
-            nodes[i].work_order = arena.string(n.ref.workOrder)
-            nodes[i].depth = UInt32(clamping: n.depth)
-            nodes[i].status = arena.string(n.status)
-            nodePointers[i] = nodes + i
-        }
         message.n_nodes = result.nodes.count
-        message.nodes = nodePointers
+        message.nodes = arena.messages(result.nodes, node) { node, n in
+            node.lot = n.ref.lot.map { arena.lotRef($0) }
+            node.work_order = arena.string(n.ref.workOrder)
+            node.depth = UInt32(clamping: n.depth)
+            node.status = arena.string(n.status)
+        }
 
         var edge = Mes__V1__TraceEdge()
         mes__v1__trace_edge__init(&edge)
-        let edges = arena.array(result.edges.count, edge)
-        let edgePointers = arena.array(result.edges.count, Optional(edges))
-        for (i, e) in result.edges.enumerated() {
-            edges[i].from = nodeRef(e.from, arena)
-            edges[i].to = nodeRef(e.to, arena)
-            edges[i].qty = arena.quantity(e.qty)
-            edges[i].work_order = arena.string(e.workOrder)
-            edgePointers[i] = edges + i
-        }
         message.n_edges = result.edges.count
-        message.edges = edgePointers
+        message.edges = arena.messages(result.edges, edge) { edge, e in
+            edge.from = nodeRef(e.from, arena)
+            edge.to = nodeRef(e.to, arena)
+            edge.qty = arena.quantity(e.qty)
+            edge.work_order = arena.string(e.workOrder)
+        }
 
         var receipt = Mes__V1__TraceReceipt()
         mes__v1__trace_receipt__init(&receipt)
-        let receipts = arena.array(result.receipts.count, receipt)
-        let receiptPointers = arena.array(result.receipts.count, Optional(receipts))
-        for (i, r) in result.receipts.enumerated() {
-            receipts[i].lot = arena.lotRef(r.lot)
-            receipts[i].supplier = arena.string(r.supplier)
-            receipts[i].supplier_lot = arena.string(r.supplierLot)
-            receipts[i].purchase_order = arena.string(r.purchaseOrder)
-            receipts[i].qty = arena.quantity(r.qty)
-            receiptPointers[i] = receipts + i
-        }
         message.n_receipts = result.receipts.count
-        message.receipts = receiptPointers
+        message.receipts = arena.messages(result.receipts, receipt) { receipt, r in
+            receipt.lot = arena.lotRef(r.lot)
+            receipt.supplier = arena.string(r.supplier)
+            receipt.supplier_lot = arena.string(r.supplierLot)
+            receipt.purchase_order = arena.string(r.purchaseOrder)
+            receipt.qty = arena.quantity(r.qty)
+        }
 
         var shipment = Mes__V1__TraceShipment()
         mes__v1__trace_shipment__init(&shipment)
-        let shipments = arena.array(result.shipments.count, shipment)
-        let shipmentPointers = arena.array(result.shipments.count, Optional(shipments))
-        for (i, s) in result.shipments.enumerated() {
-            shipments[i].lot = arena.lotRef(s.lot)
-            shipments[i].customer = arena.string(s.customer)
-            shipments[i].delivery = arena.string(s.delivery)
-            shipments[i].qty = arena.quantity(s.qty)
-            shipmentPointers[i] = shipments + i
-        }
         message.n_shipments = result.shipments.count
-        message.shipments = shipmentPointers
+        message.shipments = arena.messages(result.shipments, shipment) { shipment, s in
+            shipment.lot = arena.lotRef(s.lot)
+            shipment.customer = arena.string(s.customer)
+            shipment.delivery = arena.string(s.delivery)
+            shipment.qty = arena.quantity(s.qty)
+        }
         return pack(&message.base)
     }
 
