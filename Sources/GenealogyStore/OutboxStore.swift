@@ -152,14 +152,14 @@ public final class OutboxStore {
         try update(
             ids,
             "state = 'failed', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, next_attempt_at_ms = ?3, updated_at_ms = ?4",
-            [.text(error), .integer(nextAttemptAtMs), .integer(nowMs)])
+            [.text(error), .integer(nextAttemptAtMs), .integer(nowMs)], onlyIfStillDue: true)
     }
 
     /// Dead-letters rows with Odoo's reason.
     public func markDead(_ ids: [Int64], error: String, nowMs: Int64) throws(GenealogyStoreError) {
         try update(
             ids, "state = 'dead', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, updated_at_ms = ?3",
-            [.text(error), .integer(nowMs)])
+            [.text(error), .integer(nowMs)], onlyIfStillDue: true)
     }
 
     // MARK: People's commands (audited)
@@ -236,10 +236,15 @@ public final class OutboxStore {
         try AuditChain.appendReadingHead(draft, on: db)
     }
 
-    private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue]) throws(GenealogyStoreError) {
+    /// With `onlyIfStillDue`, rows a person skipped (or otherwise settled) while the poster had them
+    /// in flight are left as they are: a failed attempt must not undo `mesgate outbox skip`.
+    private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue], onlyIfStillDue: Bool = false)
+        throws(GenealogyStoreError)
+    {
         guard !ids.isEmpty else { return }
+        let due = onlyIfStillDue ? " AND state IN ('pending', 'failed')" : ""
         try transaction { () throws(SQLiteError) in
-            let statement = try db.cachedStatement("UPDATE outbox SET \(set) WHERE id = ?1")
+            let statement = try db.cachedStatement("UPDATE outbox SET \(set) WHERE id = ?1\(due)")
             for id in ids { try statement.run([.integer(id)] + values) }
         }
     }

@@ -56,6 +56,22 @@ import Testing
         #expect(try store.count("SELECT count(*) FROM outbox_audit WHERE action = 'skip' AND rows = 0") == 1)
     }
 
+    @Test func aRowSkippedWhileThePosterHadItStaysSkipped() async throws {
+        let (fixture, store, outbox, _) = try await filled()
+        defer { store.close() }
+        _ = fixture
+        let ids = try outbox.due(nowMs: .max, limit: 10).map(\.id)
+        // The poster took both rows; a person skips them before the poster records its attempt.
+        #expect(try outbox.skip(id: ids[0], reason: "booked by hand", actor: "ana", nowMs: 5) == 1)
+        #expect(try outbox.skip(id: ids[1], reason: "booked by hand", actor: "ana", nowMs: 5) == 1)
+        try outbox.markFailed([ids[0]], error: "retryable: transport", nextAttemptAtMs: 500, nowMs: 10)
+        try outbox.markDead([ids[1]], error: "permanent: ValidationError", nowMs: 10)
+        for id in ids[0...1] {
+            let entry = try #require(try outbox.entry(id: id))
+            #expect(entry.state == "posted" && entry.skippedReason == "booked by hand" && entry.attempts == 0)
+        }
+    }
+
     @Test func holdsQueueAnImmediateRowWhenPlacedAndWhenReleased() async throws {
         let fixture = StoreFixture()
         let store = try fixture.open()
