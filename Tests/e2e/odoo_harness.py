@@ -12,6 +12,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, RPC_TIMEOUT_S, stubs
 
 EMULATOR = REPO / "Tests" / "odoo_emulator"
@@ -215,3 +217,22 @@ class PlantDay:
         assert len(downs) == 1 and downs[0]["date_end"], downs
         notes = [n for n in st["mail.message"].values() if n["model"] == "stock.lot" and n["res_id"] == a_lot]
         assert len(notes) == 1 and "FAIL" in notes[0]["body"], notes
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    """Starts emulators for a test (`make(version)`) and stops them after it. Test modules import it."""
+    made = []
+
+    def make(version: int) -> Emulator:
+        emu = Emulator(version, tmp_path / "logs")
+        made.append(emu)
+        return emu
+
+    yield make
+    for emu in made:
+        emu.stop()
+
+
+def mesgate(binary, server, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary), *args, "--data", str(server.data)], capture_output=True, text=True, timeout=60)

@@ -14,25 +14,7 @@ import urllib.request
 import pytest
 
 from conftest import stubs
-from odoo_harness import Emulator, PlantDay, gateway_args, wait_drained
-
-
-@pytest.fixture
-def emulator_factory(tmp_path):
-    made = []
-
-    def make(version: int) -> Emulator:
-        emu = Emulator(version, tmp_path / "logs")
-        made.append(emu)
-        return emu
-
-    yield make
-    for emu in made:
-        emu.stop()
-
-
-def mesgate(binary, server, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(binary), *args, "--data", str(server.data)], capture_output=True, text=True, timeout=60)
+from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 def hold_request(lot, reason="", propagate=True):

@@ -12,21 +12,7 @@ import uuid
 import pytest
 
 from conftest import stubs
-from odoo_harness import Emulator, gateway_args, wait_drained
-
-
-@pytest.fixture
-def emulator_factory(tmp_path):
-    made = []
-
-    def make(version: int) -> Emulator:
-        emu = Emulator(version, tmp_path / "logs")
-        made.append(emu)
-        return emu
-
-    yield make
-    for emu in made:
-        emu.stop()
+from odoo_harness import emulator_factory, gateway_args, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 class Orders:
