@@ -26,9 +26,11 @@ struct WalkEdge {
 
 /// Breadth-first walk over the genealogy edges from one node, on any connection (a pooled reader
 /// for traces, the writer's connection for holds). Each visited node costs one index range scan
-/// of `edges_forward` (covering: no edge row is read) or `edges_by_to` (plus the edge row), and a
-/// primary-key lookup per neighbour, so the cost follows the size of the answer, not of the store.
-/// A visited set makes it safe against cycles.
+/// of `edges_forward` (covering: no edge row is read) or `edges_by_to` (plus the edge row), and
+/// each node reached for the first time one primary-key lookup of its row, so the cost follows the
+/// size of the answer, not of the store. An edge to a node already reached reads no node row (a
+/// join per edge read it for every edge: twice the lookups on a recall). A visited set makes it
+/// safe against cycles.
 struct TraceWalker {
     let db: SQLiteConnection
 
@@ -61,7 +63,7 @@ struct TraceWalker {
     /// The node with row id `id`, or nil.
     func node(id: Int64) throws(SQLiteError) -> WalkNode? {
         try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE n.id = ?1")
-            .first([.integer(id)]) { Self.walkNode($0, at: 0, depth: 0) }
+            .first(id) { Self.walkNode($0, at: 0, depth: 0) }
     }
 
     /// The node of a production order, or nil.
@@ -81,11 +83,10 @@ struct TraceWalker {
         let (near, far) = forward ? ("from_node", "to_node") : ("to_node", "from_node")
         let neighbours = try db.cachedStatement(
             """
-            SELECT e.kind, e.from_node, e.to_node, e.qty, e.uom, e.work_order, e.sequence, e.ended_sequence,
-              \(Self.nodeColumns)
-            FROM edges e JOIN nodes n ON n.id = e.\(far)
-            WHERE e.\(near) = ?1
+            SELECT kind, from_node, to_node, qty, uom, work_order, sequence, ended_sequence, \(far)
+            FROM edges WHERE \(near) = ?1
             """)
+        let nodeRow = try db.cachedStatement("SELECT \(Self.nodeColumns) FROM nodes n WHERE n.id = ?1")
         var walk = Walk()
         walk.positions[start.id] = 0
         var first = start
@@ -102,7 +103,7 @@ struct TraceWalker {
                 continue
             }
             var cut = false
-            try neighbours.query([.integer(currentID)]) { row throws(SQLiteError) in
+            try neighbours.query(currentID) { row throws(SQLiteError) in
                 guard !cut else { return }
                 let ended: Int64? = row.isNull(at: 7) ? nil : row.int64(at: 7)
                 let kind = row.string(at: 0)
@@ -117,9 +118,12 @@ struct TraceWalker {
                         cut = true
                         return
                     }
+                    // An edge always names an existing node (a foreign key); nothing to add otherwise.
+                    guard let node = try nodeRow.first(otherID, { Self.walkNode($0, at: 0, depth: depth + 1) })
+                    else { return }
                     there = walk.nodes.count
                     walk.positions[otherID] = there
-                    walk.nodes.append(Self.walkNode(row, at: 8, depth: depth + 1))
+                    walk.nodes.append(node)
                 }
                 walk.edges.append(
                     WalkEdge(
@@ -132,7 +136,7 @@ struct TraceWalker {
         }
         // The depth limit cut the walk short if a node at the limit leads somewhere not visited.
         for id in atLimit where !walk.truncated {
-            try neighbours.query([.integer(id)]) { row throws(SQLiteError) in
+            try neighbours.query(id) { row throws(SQLiteError) in
                 let open = !openContainmentOnly || row.string(at: 0) != "containment" || row.isNull(at: 7)
                 if open && walk.positions[row.int64(at: 8)] == nil { walk.truncated = true }
             }

@@ -106,6 +106,23 @@ public final class SQLiteStatement {
         while try step() { try row(self) }
     }
 
+    /// `query` with one integer parameter (a row id): binds it without building an array of values,
+    /// for loops that run a statement once per row id (a trace runs two per node it reaches).
+    public func query(_ id: Int64, row: (SQLiteStatement) throws(SQLiteError) -> Void) throws(SQLiteError) {
+        reset()
+        try bind(.integer(id), at: 1)
+        defer { reset() }
+        while try step() { try row(self) }
+    }
+
+    /// `first` with one integer parameter (a row id), without building an array of values.
+    public func first<T>(_ id: Int64, _ map: (SQLiteStatement) throws(SQLiteError) -> T) throws(SQLiteError) -> T? {
+        reset()
+        try bind(.integer(id), at: 1)
+        defer { reset() }
+        return try step() ? map(self) : nil
+    }
+
     /// Resets, binds `values`, and returns the first row mapped by `map`, or nil; resets when done.
     public func first<T>(_ values: [SQLiteValue] = [], _ map: (SQLiteStatement) throws(SQLiteError) -> T)
         throws(SQLiteError) -> T?
