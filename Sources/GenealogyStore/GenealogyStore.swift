@@ -68,8 +68,6 @@ public final class GenealogyStore: Sendable {
             try db.enableWAL()
             try db.setSynchronous(options.synchronous.connectionLevel)
             try db.execute("PRAGMA foreign_keys = ON")
-            // After a checkpoint, shrink the WAL file back to at most 64 MiB.
-            try db.execute("PRAGMA journal_size_limit = 67108864")
             // 64 MiB of page cache, so a batch's pages stay in memory until COMMIT instead of
             // spilling to the WAL and being written again.
             try db.execute("PRAGMA cache_size = -65536")
