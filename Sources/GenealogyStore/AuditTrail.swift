@@ -96,9 +96,9 @@ public final class AuditTrail {
     {
         do throws(SQLiteError) {
             // One read transaction: the chain and the events are read from the same snapshot.
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
-            return try AuditVerifier(db: db, progressEvery: max(1, progressEvery), progress: progress).run()
+            return try db.readTransaction { () throws(SQLiteError) in
+                try AuditVerifier(db: db, progressEvery: max(1, progressEvery), progress: progress).run()
+            }
         } catch {
             throw GenealogyStoreError(.queryFailed, "cannot read the audit trail", underlying: error)
         }

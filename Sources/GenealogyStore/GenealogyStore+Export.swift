@@ -70,41 +70,30 @@ extension GenealogyStore {
     /// to the answer: one per node for the walk and for `event_nodes`, one primary-key lookup per event.
     public func exportSource(lot: LotRef, direction: TraceDirection, maxNodes: Int = 0) throws -> ExportSource? {
         try storeQuery { db throws(SQLiteError) -> ExportSource? in
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
-            let walker = TraceWalker(db: db)
-            guard let start = try walker.node(lot) else { return nil }
-            var refs: [Int64: LotRef] = [:]
-            var orderIDs: [Int64] = []
-            var source = ExportSource(start: start.ref.lot ?? lot, backward: nil, forward: nil, events: [], holds: [])
-            for way in [TraceDirection.backward, .forward] where direction == .unspecified || direction == way {
-                let walk = try walker.walk(from: start, direction: way, maxNodes: max(0, maxNodes))
-                for node in walk.nodes where refs[node.id] == nil {
-                    if let ref = node.ref.lot {
-                        refs[node.id] = ref
-                    } else if node.kind == "order" {
-                        orderIDs.append(node.id)
+            try db.readTransaction { () throws(SQLiteError) -> ExportSource? in
+                let walker = TraceWalker(db: db)
+                guard let start = try walker.node(lot) else { return nil }
+                var refs: [Int64: LotRef] = [:]
+                var orderIDs: [Int64] = []
+                var source = ExportSource(
+                    start: start.ref.lot ?? lot, backward: nil, forward: nil, events: [], holds: [])
+                for way in [TraceDirection.backward, .forward] where direction == .unspecified || direction == way {
+                    let walk = try walker.walk(from: start, direction: way, maxNodes: max(0, maxNodes))
+                    for node in walk.nodes where refs[node.id] == nil {
+                        if let ref = node.ref.lot {
+                            refs[node.id] = ref
+                        } else if node.kind == "order" {
+                            orderIDs.append(node.id)
+                        }
                     }
+                    let result = try Self.result(of: walk, startID: start.id, direction: way, on: db)
+                    if way == .backward { source.backward = result } else { source.forward = result }
                 }
-                let result = try Self.result(of: walk, startID: start.id, direction: way, on: db)
-                if way == .backward { source.backward = result } else { source.forward = result }
+                let nodeIDs = Array(refs.keys) + orderIDs
+                source.events = try Self.events(of: nodeIDs, on: db)
+                source.holds = try Self.holds(covering: refs, on: db)
+                return source
             }
-            let nodeIDs = Array(refs.keys) + orderIDs
-            source.events = try Self.events(of: nodeIDs, on: db)
-            source.holds = try Self.holds(covering: refs, on: db)
-            return source
-        }
-    }
-
-    /// `ids` as JSON arrays of at most `chunk` ids, for `IN (SELECT value FROM json_each(?1))`.
-    private static func jsonChunks(_ ids: [Int64], chunk: Int = 4_000) -> [String] {
-        stride(from: 0, to: ids.count, by: chunk).map { lower in
-            var text = "["
-            for (i, id) in ids[lower..<min(lower + chunk, ids.count)].enumerated() {
-                if i > 0 { text += "," }
-                text += String(id)
-            }
-            return text + "]"
         }
     }
 
@@ -113,7 +102,7 @@ extension GenealogyStore {
         var sequences = Set<Int64>()
         let links = try db.cachedStatement(
             "SELECT sequence FROM event_nodes WHERE node_id IN (SELECT value FROM json_each(?1))")
-        for chunk in jsonChunks(nodeIDs) {
+        for chunk in jsonIDChunks(nodeIDs, chunk: 4_000) {
             try links.query([.text(chunk)]) { sequences.insert($0.int64(at: 0)) }
         }
         let ordered = sequences.sorted()
@@ -124,7 +113,7 @@ extension GenealogyStore {
             SELECT sequence, event_id, kind, client, recorded_at_ms, raw FROM events
             WHERE sequence IN (SELECT value FROM json_each(?1)) ORDER BY sequence
             """)
-        for chunk in jsonChunks(ordered) {
+        for chunk in jsonIDChunks(ordered, chunk: 4_000) {
             try select.query([.text(chunk)]) {
                 events.append(
                     StoredEvent(
@@ -148,7 +137,7 @@ extension GenealogyStore {
             FROM hold_items hi JOIN holds h ON h.id = hi.hold_id
             WHERE hi.node_id IN (SELECT value FROM json_each(?1))
             """)
-        for chunk in jsonChunks(Array(refs.keys)) {
+        for chunk in jsonIDChunks(refs.keys, chunk: 4_000) {
             try select.query([.text(chunk)]) { row in
                 let id = row.int64(at: 0)
                 let item = refs[row.int64(at: 9)] ?? LotRef()

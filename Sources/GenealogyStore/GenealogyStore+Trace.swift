@@ -9,35 +9,34 @@ extension GenealogyStore {
     /// that was open when the container shipped ("shipping a pallet ships its contents").
     public func trace(_ request: TraceRequest) throws -> TraceResult? {
         try storeQuery { db throws(SQLiteError) in
-            // One read transaction for the whole walk: one snapshot, and no lock/unlock of the
-            // file per statement (in autocommit every query takes and drops its own read lock).
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
-            return try Self.trace(request, on: db)
+            // One read transaction for the whole walk: one snapshot, one read lock.
+            try db.readTransaction { () throws(SQLiteError) in try Self.trace(request, on: db) }
         }
     }
 
     /// Every stored event that names the lot (under any role), oldest first; nil for an unknown lot.
     public func lotHistory(_ lot: LotRef) throws -> [StoredEvent]? {
         try storeQuery { db throws(SQLiteError) -> [StoredEvent]? in
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
-            guard let node = try TraceWalker(db: db).node(lot) else { return nil }
-            var events: [StoredEvent] = []
-            try db.cachedStatement(
-                """
-                SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw
-                FROM event_nodes en JOIN events e ON e.sequence = en.sequence
-                WHERE en.node_id = ?1 ORDER BY en.sequence
-                """
-            ).query([.integer(node.id)]) {
-                events.append(
-                    StoredEvent(
-                        sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
-                        client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5)))
-            }
-            return events
+            try db.readTransaction { () throws(SQLiteError) -> [StoredEvent]? in try lotHistory(lot, on: db) }
         }
+    }
+
+    private func lotHistory(_ lot: LotRef, on db: SQLiteConnection) throws(SQLiteError) -> [StoredEvent]? {
+        guard let node = try TraceWalker(db: db).node(lot) else { return nil }
+        var events: [StoredEvent] = []
+        try db.cachedStatement(
+            """
+            SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw
+            FROM event_nodes en JOIN events e ON e.sequence = en.sequence
+            WHERE en.node_id = ?1 ORDER BY en.sequence
+            """
+        ).query([.integer(node.id)]) {
+            events.append(
+                StoredEvent(
+                    sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
+                    client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5)))
+        }
+        return events
     }
 
     static func trace(_ request: TraceRequest, on db: SQLiteConnection) throws(SQLiteError) -> TraceResult? {
@@ -75,15 +74,15 @@ extension GenealogyStore {
         return node.status == "held" ? "hold" : node.status
     }
 
-    /// The ids of `nodes` (orders left out) as JSON arrays of at most `chunk` ids, for
-    /// `node_id IN (SELECT value FROM json_each(?1))`: one statement per chunk instead of one per node.
-    private static func idChunks(_ nodes: [WalkNode], chunk: Int = 2_000) -> [String] {
+    /// `ids` as JSON arrays of at most `chunk` ids, for `… IN (SELECT value FROM json_each(?1))`:
+    /// one statement per chunk instead of one per id. Written as bytes, without a String per id.
+    static func jsonIDChunks(_ ids: some Sequence<Int64>, chunk: Int = 2_000) -> [String] {
         var chunks: [String] = []
         var text: [UInt8] = []
         var inChunk = 0
-        for node in nodes where node.kind != "order" {
+        for id in ids {
             text.append(inChunk == 0 ? UInt8(ascii: "[") : UInt8(ascii: ","))
-            appendDecimal(node.id, to: &text)
+            appendDecimal(id, to: &text)
             inChunk += 1
             if inChunk == chunk {
                 text.append(UInt8(ascii: "]"))
@@ -97,6 +96,11 @@ extension GenealogyStore {
             chunks.append(String(decoding: text, as: UTF8.self))
         }
         return chunks
+    }
+
+    /// The ids of `nodes` that can have receipts or shipments (orders cannot), in chunks.
+    private static func idChunks(_ nodes: [WalkNode]) -> [String] {
+        jsonIDChunks(nodes.lazy.filter { $0.kind != "order" }.map(\.id))
     }
 
     /// Appends the decimal digits of `value` (a row id, not negative) without making a String.

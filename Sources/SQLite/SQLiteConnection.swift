@@ -125,6 +125,16 @@ public final class SQLiteConnection {
         try cachedStatement(sql).run(values)
     }
 
+    /// Runs `body` in one read transaction: every query in it sees the same snapshot, and the
+    /// file's read lock is taken once instead of once per statement (as autocommit does). BEGIN and
+    /// COMMIT come from the statement cache, not parsed again per call. The transaction ends
+    /// when `body` returns or throws.
+    public func readTransaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        try cachedStatement("BEGIN").run()
+        defer { try? cachedStatement("COMMIT").run() }
+        return try body()
+    }
+
     /// The first column of the first row of `sql`, or nil when there is no row.
     public func scalar(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
         try cachedStatement(sql).first(values) { $0.value(at: 0) }
