@@ -58,7 +58,7 @@ extension GenealogyStore {
         result.edges = walk.edges.map { edge in
             TraceEdge(
                 from: walk.nodes[edge.fromIndex].ref, to: walk.nodes[edge.toIndex].ref, kind: edge.kind,
-                qty: edge.qty, workOrder: edge.workOrder)
+                qty: edge.qty, workOrder: edge.workOrder, nodePositions: (edge.fromIndex, edge.toIndex))
         }
         if direction == .backward {
             result.receipts = try receipts(of: walk.nodes, on: db)

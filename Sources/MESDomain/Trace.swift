@@ -57,13 +57,34 @@ public struct TraceEdge: Sendable, Hashable {
     public var kind: String
     public var qty: Quantity?
     public var workOrder: String
+    /// Where `from` and `to` are in the result's `nodes`, when the store built the result (nil
+    /// when it came off the wire): lets an encoder write each node's reference once and point
+    /// every edge at it.
+    public var nodePositions: (from: Int, to: Int)?
 
-    public init(from: TraceNodeRef, to: TraceNodeRef, kind: String, qty: Quantity?, workOrder: String) {
+    public init(
+        from: TraceNodeRef, to: TraceNodeRef, kind: String, qty: Quantity?, workOrder: String,
+        nodePositions: (from: Int, to: Int)? = nil
+    ) {
         self.from = from
         self.to = to
         self.kind = kind
         self.qty = qty
         self.workOrder = workOrder
+        self.nodePositions = nodePositions
+    }
+
+    /// Equal edges join equal nodes the same way; where the nodes sit in a result does not count.
+    public static func == (a: TraceEdge, b: TraceEdge) -> Bool {
+        a.from == b.from && a.to == b.to && a.kind == b.kind && a.qty == b.qty && a.workOrder == b.workOrder
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(from)
+        hasher.combine(to)
+        hasher.combine(kind)
+        hasher.combine(qty)
+        hasher.combine(workOrder)
     }
 }
 

@@ -33,22 +33,37 @@ public enum TraceCodec {
         mes__v1__trace_result__init(&message)
         message.truncated = result.truncated ? 1 : 0
 
+        // Each node's reference once; edges from the store point at them (`nodePositions`)
+        // instead of copying both ends' strings again for every edge.
+        var ref = Mes__V1__TraceNodeRef()
+        mes__v1__trace_node_ref__init(&ref)
+        let refs = arena.array(result.nodes.count, ref)
+        for (i, n) in result.nodes.enumerated() {
+            refs[i].lot = n.ref.lot.map { arena.lotRef($0) }
+            refs[i].work_order = arena.string(n.ref.workOrder)
+        }
         var node = Mes__V1__TraceNode()
         mes__v1__trace_node__init(&node)
         message.n_nodes = result.nodes.count
-        message.nodes = arena.messages(result.nodes, node) { node, n in
-            node.lot = n.ref.lot.map { arena.lotRef($0) }
-            node.work_order = arena.string(n.ref.workOrder)
-            node.depth = UInt32(clamping: n.depth)
-            node.status = arena.string(n.status)
+        message.nodes = arena.messages(result.nodes.indices, node) { node, i in
+            node.lot = refs[i].lot
+            node.work_order = refs[i].work_order
+            node.depth = UInt32(clamping: result.nodes[i].depth)
+            node.status = arena.string(result.nodes[i].status)
         }
 
         var edge = Mes__V1__TraceEdge()
         mes__v1__trace_edge__init(&edge)
         message.n_edges = result.edges.count
         message.edges = arena.messages(result.edges, edge) { edge, e in
-            edge.from = nodeRef(e.from, arena)
-            edge.to = nodeRef(e.to, arena)
+            if let (from, to) = e.nodePositions, result.nodes.indices.contains(from), result.nodes.indices.contains(to)
+            {
+                edge.from = refs + from
+                edge.to = refs + to
+            } else {
+                edge.from = nodeRef(e.from, arena)
+                edge.to = nodeRef(e.to, arena)
+            }
             edge.qty = arena.quantity(e.qty)
             edge.work_order = arena.string(e.workOrder)
         }
