@@ -14,10 +14,11 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export a lot's history and genealogy for auditors, regulators and trading partners.",
         discussion: """
-            Reads the store in --data directly (no server needed), or calls Genealogy.Export on
-            --server HOST:PORT (h2c; --token for a server with tokens, role auditor or admin).
+            Reads the store in --data directly (no server needed), or calls Genealogy.Export on \
+            --server HOST:PORT (h2c; --token for a server with tokens, role auditor or admin). \
             Name the lot with --product and --lot, --product and --serial, or --container.
-            Formats: epcis (GS1 EPCIS 2.0 JSON-LD), fsma204 (FDA FSMA 204 sortable spreadsheet, CSV),
+
+            Formats: epcis (GS1 EPCIS 2.0 JSON-LD), fsma204 (FDA FSMA 204 sortable spreadsheet, CSV), \
             html (a printable lot report; its picture needs graphviz's `dot`), dot (the picture alone).
             """
     )

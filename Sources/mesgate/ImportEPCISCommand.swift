@@ -14,9 +14,9 @@ struct ImportEPCISCommand: AsyncParsableCommand {
         commandName: "import-epcis",
         abstract: "Import an EPCIS 2.0 JSON capture document into the genealogy.",
         discussion: """
-            Validates the whole document first (a refused document exits 1 with a message naming
-            the event and field, e.g. eventList[1].bizStep) and stores nothing of it; otherwise its
-            receipts, transformations, packing, shipments and scrap are stored in one transaction,
+            Validates the whole document first (a refused document exits 1 with a message naming \
+            the event and field, e.g. eventList[1].bizStep) and stores nothing of it; otherwise its \
+            receipts, transformations, packing, shipments and scrap are stored in one transaction, \
             with the document. Importing the same document again stores nothing new.
             """
     )

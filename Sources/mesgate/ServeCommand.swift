@@ -16,8 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve gRPC (EventIngest, Genealogy, Quality, WorkOrders, health, reflection) over h2c.",
         discussion: """
-            Events published by MES clients are acked only once they are committed to the SQLite
-            genealogy store in --data. SIGTERM or SIGINT: stop accepting, let open streams finish for
+            Events published by MES clients are acked only once they are committed to the SQLite \
+            genealogy store in --data. SIGTERM or SIGINT: stop accepting, let open streams finish for \
             up to --shutdown-grace-seconds, commit what is queued, checkpoint, exit 0.
             """
     )

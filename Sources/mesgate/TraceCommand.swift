@@ -14,8 +14,8 @@ struct TraceCommand: AsyncParsableCommand {
         commandName: "trace",
         abstract: "Trace a lot, serial or container backward or forward through the genealogy.",
         discussion: """
-            Reads the store in --data directly (no server needed), or calls Genealogy.Trace on
-            --server HOST:PORT. Name the start with --product and --lot, --product and --serial, or
+            Reads the store in --data directly (no server needed), or calls Genealogy.Trace on \
+            --server HOST:PORT. Name the start with --product and --lot, --product and --serial, or \
             --container. --format svg needs graphviz's `dot` on PATH.
             """
     )
