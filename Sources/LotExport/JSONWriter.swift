@@ -1,6 +1,8 @@
 /// A JSON value with ordered object members, written byte by byte (RFC 8259). Faster than going
 /// through Foundation for the tens of thousands of events of a recall, and the member order is ours.
-enum JSON: Sendable {
+/// Exports and `mesgate trace --format json` write with it.
+public enum JSON: Sendable {
+    case null
     case string(String)
     case number(Double)
     case integer(Int64)
@@ -9,14 +11,16 @@ enum JSON: Sendable {
     case object([(String, JSON)])
 
     /// The UTF-8 text.
-    var bytes: [UInt8] {
+    public var bytes: [UInt8] {
         var out: [UInt8] = []
         write(into: &out)
         return out
     }
 
-    func write(into out: inout [UInt8]) {
+    /// Appends the UTF-8 text to `out`.
+    public func write(into out: inout [UInt8]) {
         switch self {
+        case .null: out.append(contentsOf: "null".utf8)
         case .string(let s): Self.writeString(s, into: &out)
         case .number(let d): out.append(contentsOf: Self.numberText(d).utf8)
         case .integer(let i): out.append(contentsOf: String(i).utf8)

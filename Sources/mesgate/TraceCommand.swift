@@ -84,7 +84,7 @@ struct TraceCommand: AsyncParsableCommand {
         let bytes: [UInt8]
         switch format {
         case .text: bytes = Array(renderer.text().utf8)
-        case .json: bytes = try renderer.json()
+        case .json: bytes = renderer.json()
         case .dot: bytes = Array(renderer.dot().utf8)
         case .svg: bytes = try Self.svg(renderer.dot())
         }

@@ -75,49 +75,65 @@ struct TraceRenderer {
 
     // MARK: JSON
 
-    func json() throws -> [UInt8] {
-        func ref(_ r: TraceNodeRef) -> [String: Any] {
-            guard let lot = r.lot else { return ["work_order": r.workOrder] }
-            return lotJSON(lot)
-        }
-        func lotJSON(_ l: LotRef) -> [String: Any] {
-            var o: [String: Any] = [:]
-            if !l.product.isEmpty { o["product"] = l.product }
-            if !l.lot.isEmpty { o["lot"] = l.lot }
-            if !l.serial.isEmpty { o["serial"] = l.serial }
-            if !l.container.isEmpty { o["container"] = l.container }
+    /// The trace as one JSON object: `direction`, `truncated`, then `nodes`, `edges`, `receipts` and
+    /// `shipments`, one entry per line. Written by LotExport's `JSON` (Foundation's serializer took
+    /// 4.6 s and 320 MB for a 17,000-lot recall).
+    func json() -> [UInt8] {
+        func lot(_ l: LotRef) -> [(String, JSON)] {
+            var o: [(String, JSON)] = []
+            if !l.product.isEmpty { o.append(("product", .string(l.product))) }
+            if !l.lot.isEmpty { o.append(("lot", .string(l.lot))) }
+            if !l.serial.isEmpty { o.append(("serial", .string(l.serial))) }
+            if !l.container.isEmpty { o.append(("container", .string(l.container))) }
             return o
         }
-        func qty(_ q: Quantity?) -> Any { q.map { ["value": $0.value, "uom": $0.uom] as [String: Any] } ?? NSNull() }
-        let object: [String: Any] = [
-            "direction": forward ? "forward" : "backward",
-            "truncated": result.truncated,
-            "nodes": result.nodes.map { n -> [String: Any] in
-                var o = ref(n.ref)
-                o["depth"] = n.depth
-                o["status"] = n.status
-                return o
-            },
-            "edges": result.edges.map {
-                [
-                    "from": ref($0.from), "to": ref($0.to), "kind": $0.kind, "qty": qty($0.qty),
-                    "work_order": $0.workOrder,
-                ]
-                    as [String: Any]
-            },
-            "receipts": result.receipts.map {
-                [
-                    "lot": lotJSON($0.lot), "supplier": $0.supplier, "supplier_lot": $0.supplierLot,
-                    "purchase_order": $0.purchaseOrder, "qty": qty($0.qty),
-                ] as [String: Any]
-            },
-            "shipments": result.shipments.map {
-                ["lot": lotJSON($0.lot), "customer": $0.customer, "delivery": $0.delivery, "qty": qty($0.qty)]
-                    as [String: Any]
-            },
-        ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return Array(data) + [0x0A]
+        func ref(_ r: TraceNodeRef) -> [(String, JSON)] { r.lot.map(lot) ?? [("work_order", .string(r.workOrder))] }
+        func qty(_ q: Quantity?) -> JSON {
+            q.map { .object([("value", .number($0.value)), ("uom", .string($0.uom))]) } ?? .null
+        }
+        var out: [UInt8] = []
+        func list(_ name: String, _ entries: [JSON], last: Bool = false) {
+            out.append(contentsOf: "\"\(name)\": [".utf8)
+            for (i, entry) in entries.enumerated() {
+                out.append(contentsOf: (i == 0 ? "\n  " : ",\n  ").utf8)
+                entry.write(into: &out)
+            }
+            out.append(contentsOf: (entries.isEmpty ? "]" : "\n]").utf8)
+            out.append(contentsOf: (last ? "\n}\n" : ",\n").utf8)
+        }
+        out.append(contentsOf: "{\"direction\": \"\(forward ? "forward" : "backward")\", ".utf8)
+        out.append(contentsOf: "\"truncated\": \(result.truncated),\n".utf8)
+        list(
+            "nodes",
+            result.nodes.map {
+                .object(ref($0.ref) + [("depth", .integer(Int64($0.depth))), ("status", .string($0.status))])
+            })
+        list(
+            "edges",
+            result.edges.map {
+                .object([
+                    ("from", .object(ref($0.from))), ("to", .object(ref($0.to))), ("kind", .string($0.kind)),
+                    ("qty", qty($0.qty)), ("work_order", .string($0.workOrder)),
+                ])
+            })
+        list(
+            "receipts",
+            result.receipts.map {
+                .object([
+                    ("lot", .object(lot($0.lot))), ("supplier", .string($0.supplier)),
+                    ("supplier_lot", .string($0.supplierLot)), ("purchase_order", .string($0.purchaseOrder)),
+                    ("qty", qty($0.qty)),
+                ])
+            })
+        list(
+            "shipments",
+            result.shipments.map {
+                .object([
+                    ("lot", .object(lot($0.lot))), ("customer", .string($0.customer)),
+                    ("delivery", .string($0.delivery)), ("qty", qty($0.qty)),
+                ])
+            }, last: true)
+        return out
     }
 
     // MARK: DOT
