@@ -14,21 +14,28 @@ public struct GRPCCallContext: Sendable {
     public let peer: String
     /// The connection's loop; every handler and writer call happens on it.
     public let eventLoop: any EventLoop
-    /// A short unique id for logs: connection number and stream ID.
-    public let requestID: String
+    /// A short unique id for logs: connection number and stream ID, base 36 ("k-1f"). Made when
+    /// asked for (a log line), not for every call.
+    public var requestID: String {
+        "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
+    }
+    /// The connection's number (since start) and the call's HTTP/2 stream, for `requestID`.
+    let connectionNumber: UInt64
+    let streamID: Int32
     /// The authenticated client's name, set by an access-control wrapper; nil without one.
     public var client: String?
 
-    public init(
+    init(
         path: String, metadata: [(name: String, value: String)], deadline: NIODeadline?, peer: String,
-        eventLoop: any EventLoop, requestID: String
+        eventLoop: any EventLoop, connectionNumber: UInt64, streamID: Int32
     ) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
         self.eventLoop = eventLoop
-        self.requestID = requestID
+        self.connectionNumber = connectionNumber
+        self.streamID = streamID
     }
 
     /// The first metadata value named `name` (lower-case).

@@ -47,6 +47,15 @@ extension HTTP2Session {
         resume(streamID, body)
     }
 
+    /// Queues body bytes that `write` appends straight into the stream's outbound buffer (for a
+    /// framing prefix and a message without an intermediate buffer). Like `sendData`, ignored for a
+    /// stream that has ended or closed: then `write` is not called.
+    public func sendData(streamID: Int32, writing write: (inout ByteBuffer) -> Void) {
+        guard let body = outbound[streamID], !body.ending else { return }
+        write(&body.pending)
+        resume(streamID, body)
+    }
+
     /// Ends the body with trailers (HEADERS with END_STREAM after the last DATA frame).
     public func sendTrailers(streamID: Int32, _ trailers: [HTTP2Header]) {
         guard let body = outbound[streamID], !body.ending else { return }
@@ -150,29 +159,35 @@ extension HTTP2Session {
 }
 
 /// Calls `body` with an `nghttp2_nv` array pointing into one contiguous copy of the headers'
-/// bytes. nghttp2 copies the fields during the submit call, so the memory lives only for the call.
+/// bytes. nghttp2 copies the fields during the submit call, so the memory lives only for the call:
+/// temporary (stack) memory for a typical header list, no heap allocation.
 func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
-    for header in headers {
-        bytes.append(contentsOf: header.name.utf8)
-        bytes.append(contentsOf: header.value.utf8)
-    }
-    return bytes.withUnsafeMutableBufferPointer { raw in
-        var fields: [nghttp2_nv] = []
-        fields.reserveCapacity(headers.count)
-        var offset = 0
-        for header in headers {
-            let nameCount = header.name.utf8.count
-            let valueCount = header.value.utf8.count
-            let name = raw.baseAddress.map { $0 + offset }
-            let value = raw.baseAddress.map { $0 + offset + nameCount }
-            fields.append(
-                nghttp2_nv(
-                    name: name, value: value, namelen: nameCount, valuelen: valueCount,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
-            offset += nameCount + valueCount
+    var byteCount = 0
+    for header in headers { byteCount += header.name.utf8.count + header.value.utf8.count }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, byteCount)) { raw in
+        withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(1, headers.count)) { fields in
+            var offset = 0
+            for (i, header) in headers.enumerated() {
+                let name = copyUTF8(header.name, into: raw, at: offset)
+                let value = copyUTF8(header.value, into: raw, at: offset + name)
+                fields.initializeElement(
+                    at: i,
+                    to: nghttp2_nv(
+                        name: raw.baseAddress.map { $0 + offset }, value: raw.baseAddress.map { $0 + offset + name },
+                        namelen: name, valuelen: value, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                offset += name + value
+            }
+            return body(UnsafePointer(fields.baseAddress), headers.count)
         }
-        return fields.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+    }
+}
+
+/// Copies `text`'s UTF-8 bytes into `buffer` at `offset`; returns how many.
+private func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    var text = text
+    return text.withUTF8 { utf8 in
+        guard let source = utf8.baseAddress, utf8.count > 0, let target = buffer.baseAddress else { return 0 }
+        (target + offset).initialize(from: source, count: utf8.count)
+        return utf8.count
     }
 }
