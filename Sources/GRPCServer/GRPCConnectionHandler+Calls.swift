@@ -37,6 +37,7 @@ extension GRPCConnectionHandler {
 
     /// `application/grpc`, optionally with a `+subtype` (`+proto`) or parameters; not `application/grpc-web`.
     static func isGRPCContentType(_ value: String) -> Bool {
+        if value == "application/grpc" || value == "application/grpc+proto" { return true }  // what clients send
         let base = "application/grpc".utf8
         let utf8 = value.utf8
         // ASCII case-insensitive prefix, without making a lower-cased copy per call.

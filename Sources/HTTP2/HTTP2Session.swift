@@ -13,6 +13,11 @@ public import NIOCore
 /// feeds received bytes to `receive(_:)`, writes what `drainOutput(into:)` produces, and acts on the
 /// returned `HTTP2Event`s. nghttp2 callbacks only record events and copy bytes; no owner code runs
 /// inside them and no Swift error crosses into C.
+///
+/// The mutable state below skips the runtime's exclusivity check (`@exclusivity(unchecked)`, about
+/// a tenth of a Health/Check call's CPU went to those checks): the session is confined to one
+/// thread, and no access to these properties is held across a call into nghttp2 (whose
+/// callbacks touch them) or into owner code, so two accesses never overlap.
 public final class HTTP2Session {
     /// Which end of the connection this session is.
     public enum Role: Sendable { case server, client }
@@ -22,20 +27,20 @@ public final class HTTP2Session {
     let maxHeaderListBytes: Int
     let allocator = ByteBufferAllocator()
     /// Events recorded by callbacks, handed out by `receive` and `drainOutput`.
-    var events: [HTTP2Event] = []
+    @exclusivity(unchecked) var events: [HTTP2Event] = []
     /// The header block being received: HTTP/2 never interleaves two (a HEADERS frame's
     /// CONTINUATIONs follow it directly), so one is enough and is reused for every block.
-    var incoming = IncomingHeaders()
-    /// Header strings seen lately, reused when the same bytes come again (see `headerString`).
-    var recentStrings = RecentStrings()
+    @exclusivity(unchecked) var incoming = IncomingHeaders()
+    /// Header strings seen lately, reused when the same bytes come again (see `RecentStrings`).
+    @exclusivity(unchecked) var recentStrings = RecentStrings()
     /// The bytes `receive` is feeding to nghttp2 and where they start: DATA payloads are handed
     /// out as slices of them rather than copies (see the data chunk callback).
-    var input: ByteBuffer?
-    var inputBase: UnsafeRawPointer?
+    @exclusivity(unchecked) var input: ByteBuffer?
+    @exclusivity(unchecked) var inputBase: UnsafeRawPointer?
     /// Bodies being sent through a data provider, by stream.
-    var outbound: [Int32: OutboundStream] = [:]
+    @exclusivity(unchecked) var outbound: [Int32: OutboundStream] = [:]
     /// Streams to reset with NO_ERROR once our END_STREAM is out, if the peer is still sending.
-    var resetAfterEndStream: Set<Int32> = []
+    @exclusivity(unchecked) var resetAfterEndStream: Set<Int32> = []
 
     /// Creates the session and queues its SETTINGS (and, for a client, the connection preface).
     public init(role: Role, settings: HTTP2Settings = HTTP2Settings()) throws(HTTP2Error) {
@@ -200,26 +205,42 @@ struct IncomingHeaders {
 struct RecentStrings {
     private var strings: [String] = []
     private var next = 0
+    /// Where the last match was: a client sends its fields in the same order every time, so the
+    /// entry after it is tried first.
+    private var hint = 0
     static let capacity = 32
 
     /// The string of `bytes` (UTF-8, invalid sequences repaired), reused when seen lately.
     mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        if let base = bytes.baseAddress {
-            for candidate in strings where candidate.utf8.count == bytes.count {
-                let same = candidate.utf8.withContiguousStorageIfAvailable { stored in
-                    memcmp(stored.baseAddress!, base, bytes.count) == 0  // same count, > 0: non-nil
+        if let base = bytes.baseAddress, !strings.isEmpty {
+            let first = hint + 1 < strings.count ? hint + 1 : 0
+            for offset in 0..<strings.count {
+                let i = (first + offset) % strings.count
+                if Self.equal(strings[i], base, bytes.count) {
+                    hint = i
+                    return strings[i]
                 }
-                if same == true { return candidate }
             }
         }
         let made = String(decoding: bytes, as: UTF8.self)
         if strings.count < Self.capacity {
             strings.append(made)
+            hint = strings.count - 1
         } else {
             strings[next] = made
+            hint = next
             next = (next + 1) % Self.capacity
         }
         return made
+    }
+
+    private static func equal(_ candidate: String, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        guard candidate.utf8.count == count else { return false }
+        guard count > 0 else { return true }  // both empty
+        let same = candidate.utf8.withContiguousStorageIfAvailable { stored in
+            stored.baseAddress.map { memcmp($0, bytes, count) == 0 } ?? false
+        }
+        return same == true
     }
 }
 

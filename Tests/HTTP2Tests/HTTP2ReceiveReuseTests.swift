@@ -18,7 +18,7 @@ import Testing
                     requestHeaders + [
                         HTTP2Header("user-agent", "a-client-with-a-long-name/1.0"),
                         HTTP2Header("x-long-value-\(i % 3)", "value number \(i) is longer than fifteen bytes"),
-                        HTTP2Header("x-short", "v\(i)"),
+                        HTTP2Header("x-short", "v\(i)"), HTTP2Header("x-empty", ""),
                     ]
                 let id = try client.sendRequest(headers: headers, endStream: true)
                 sent[id] = headers
