@@ -76,7 +76,7 @@ extension GRPCConnectionHandler {
             deadline = context.eventLoop.now + amount
         }
         let callContext = GRPCCallContext(
-            path: path, metadata: Self.metadata(of: headers), deadline: deadline, peer: peer,
+            path: path, headers: headers, deadline: deadline, peer: peer,
             eventLoop: context.eventLoop, connectionNumber: connectionNumber, streamID: streamID)
         let writer = GRPCResponseWriter(connection: self, streamID: streamID)
         let stream = GRPCServerStream(
@@ -91,19 +91,6 @@ extension GRPCConnectionHandler {
         }
         stream.handler = method.makeHandler(callContext, writer)
         if endStream && stream.isLive { stream.handler?.endOfInput() }
-    }
-
-    /// The request headers a handler sees as metadata: not pseudo-headers, not the gRPC-reserved
-    /// ones (content-type, te, grpc-*). One pass, one array.
-    static func metadata(of headers: [HTTP2Header]) -> [(name: String, value: String)] {
-        var metadata: [(name: String, value: String)] = []
-        for header in headers {
-            let name = header.name
-            if name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te" { continue }
-            if metadata.isEmpty { metadata.reserveCapacity(headers.count) }
-            metadata.append((name: name, value: header.value))
-        }
-        return metadata
     }
 
     /// Answers a call that will not reach a handler, in one HEADERS frame with END_STREAM.

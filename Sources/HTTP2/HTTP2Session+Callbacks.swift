@@ -34,7 +34,7 @@ extension HTTP2Session {
             guard let userData else { return 0 }
             let me = HTTP2Session.from(userData)
             if me.incoming.streamID == streamID { me.incoming = IncomingHeaders() }
-            me.outbound[streamID] = nil
+            me.outbound.removeValue(forKey: streamID).map(me.recycle)
             me.resetAfterEndStream.remove(streamID)
             me.events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
             return 0

@@ -12,10 +12,10 @@ extension HTTP2Session {
             // (client session), NGHTTP2_ERR_NOMEM.
             rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, nil) }
         } else {
-            outbound[streamID] = OutboundStream(allocator: allocator)
+            outbound[streamID] = makeOutboundStream()
             var provider = HTTP2Session.dataProvider()
             rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, &provider) }
-            if rv < 0 { outbound[streamID] = nil }
+            if rv < 0 { outbound.removeValue(forKey: streamID).map(recycle) }
         }
         try check(rv, "nghttp2_submit_response")
     }
@@ -23,7 +23,7 @@ extension HTTP2Session {
     /// Client: opens a stream with request headers; returns its stream ID. Without `endStream`
     /// a body follows through `sendData` and `endStream(streamID:)`.
     public func sendRequest(headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) -> Int32 {
-        let body = OutboundStream(allocator: allocator)
+        let body = makeOutboundStream()
         var provider = HTTP2Session.dataProvider()
         // nghttp2_submit_request: the new stream ID, or NGHTTP2_ERR_NOMEM,
         // NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE (IDs exhausted), NGHTTP2_ERR_PROTO (server session),
@@ -77,7 +77,7 @@ extension HTTP2Session {
 
     /// Sends RST_STREAM with `errorCode`; pending output for the stream is dropped.
     public func resetStream(streamID: Int32, errorCode: UInt32) throws(HTTP2Error) {
-        outbound[streamID] = nil
+        outbound.removeValue(forKey: streamID).map(recycle)
         // nghttp2_submit_rst_stream: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT (stream 0).
         try check(
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode),
@@ -138,6 +138,7 @@ extension HTTP2Session {
                 let rv = withNameValues(body.trailers) { nghttp2_submit_trailer(session, streamID, $0, $1) }
                 if rv < 0 { flags.pointee &= ~NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
             }
+            recycle(body)
             return count
         }
         if count == 0 {
@@ -145,6 +146,23 @@ extension HTTP2Session {
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return count
+    }
+
+    /// A body for a new stream: one a finished stream left, or a new one.
+    func makeOutboundStream() -> OutboundStream {
+        spareOutbound.popLast() ?? OutboundStream(allocator: allocator)
+    }
+
+    /// Keeps a finished stream's body (and its buffer) for the next stream, up to a few: a
+    /// connection of many short calls then allocates neither per call. A body whose buffer grew
+    /// large is let go.
+    func recycle(_ body: OutboundStream) {
+        guard spareOutbound.count < 16, body.pending.capacity <= 64 * 1024 else { return }
+        body.pending.clear()
+        body.ending = false
+        body.trailers = []
+        body.deferred = false
+        spareOutbound.append(body)
     }
 
     static func dataProvider() -> nghttp2_data_provider {

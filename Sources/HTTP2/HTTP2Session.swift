@@ -39,6 +39,8 @@ public final class HTTP2Session {
     @exclusivity(unchecked) var inputBase: UnsafeRawPointer?
     /// Bodies being sent through a data provider, by stream.
     @exclusivity(unchecked) var outbound: [Int32: OutboundStream] = [:]
+    /// Bodies of finished streams kept for new ones (see `recycle`).
+    @exclusivity(unchecked) var spareOutbound: [OutboundStream] = []
     /// Streams to reset with NO_ERROR once our END_STREAM is out, if the peer is still sending.
     @exclusivity(unchecked) var resetAfterEndStream: Set<Int32> = []
 

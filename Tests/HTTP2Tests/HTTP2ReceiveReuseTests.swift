@@ -55,4 +55,30 @@ import Testing
         }
         #expect(chunks.flatMap { $0 } == (UInt8(1)...UInt8(5)).flatMap { [UInt8](repeating: $0, count: 100) })
     }
+
+    /// Streams answered one after another on one connection, some reset with bytes still queued:
+    /// a finished stream's body is reused for the next, and none of its bytes or trailers show up
+    /// there.
+    @Test func responseBodiesAreTheirOwnWhenReused() throws {
+        let client = try HTTP2Session(role: .client, settings: clientSettings())
+        let server = try HTTP2Session(role: .server)
+        for i in 0..<20 {
+            let id = try client.sendRequest(headers: requestHeaders, endStream: true)
+            _ = try exchange(client, server)
+            try server.sendResponseHeaders(streamID: id, headers: [HTTP2Header(":status", "200")], endStream: false)
+            server.sendData(streamID: id, ByteBuffer(repeating: UInt8(i), count: 10 + i))
+            if i % 5 == 4 {
+                try server.resetStream(streamID: id, errorCode: HTTP2ErrorCode.cancel)
+                let reset = try exchange(client, server)
+                #expect(dataBytes(reset.client, stream: id).isEmpty)
+                #expect(closeCode(reset.client, stream: id) == HTTP2ErrorCode.cancel)
+                continue
+            }
+            server.sendTrailers(streamID: id, [HTTP2Header("grpc-status", "\(i)")])
+            let answer = try exchange(client, server)
+            #expect(dataBytes(answer.client, stream: id) == [UInt8](repeating: UInt8(i), count: 10 + i))
+            #expect(headerBlocks(answer.client, stream: id).last?.headers == [HTTP2Header("grpc-status", "\(i)")])
+            #expect(closeCode(answer.client, stream: id) == 0)
+        }
+    }
 }
