@@ -1,3 +1,4 @@
+internal import HTTP2
 public import NIOCore
 
 /// What a handler knows about its call. Made on the connection's event loop when the request
@@ -6,33 +7,50 @@ public struct GRPCCallContext: Sendable {
     /// The `:path`, for example "/mes.v1.EventIngest/Publish".
     public let path: String
     /// Request headers minus pseudo-headers and gRPC-reserved ones (content-type, te, grpc-*);
-    /// `-bin` values are left base64 as sent.
-    public let metadata: [(name: String, value: String)]
+    /// `-bin` values are left base64 as sent. Made when asked for; `metadata(_:)` looks one up
+    /// without making the list.
+    public var metadata: [(name: String, value: String)] {
+        headers.filter { Self.isMetadata($0.name) }.map { (name: $0.name, value: $0.value) }
+    }
+    /// The request's header block as received.
+    let headers: [HTTP2Header]
     /// When the call must be over, from grpc-timeout.
     public let deadline: NIODeadline?
     /// The remote address, for logs and audit.
     public let peer: String
     /// The connection's loop; every handler and writer call happens on it.
     public let eventLoop: any EventLoop
-    /// A short unique id for logs: connection number and stream ID.
-    public let requestID: String
+    /// A short unique id for logs: connection number and stream ID, base 36 ("k-1f"). Made when
+    /// asked for (a log line), not for every call.
+    public var requestID: String {
+        "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
+    }
+    /// The connection's number (since start) and the call's HTTP/2 stream, for `requestID`.
+    let connectionNumber: UInt64
+    let streamID: Int32
     /// The authenticated client's name, set by an access-control wrapper; nil without one.
     public var client: String?
 
-    public init(
-        path: String, metadata: [(name: String, value: String)], deadline: NIODeadline?, peer: String,
-        eventLoop: any EventLoop, requestID: String
+    init(
+        path: String, headers: [HTTP2Header], deadline: NIODeadline?, peer: String, eventLoop: any EventLoop,
+        connectionNumber: UInt64, streamID: Int32
     ) {
         self.path = path
-        self.metadata = metadata
+        self.headers = headers
         self.deadline = deadline
         self.peer = peer
         self.eventLoop = eventLoop
-        self.requestID = requestID
+        self.connectionNumber = connectionNumber
+        self.streamID = streamID
     }
 
     /// The first metadata value named `name` (lower-case).
     public func metadata(_ name: String) -> String? {
-        metadata.first(where: { $0.name == name })?.value
+        headers.first(where: { $0.name == name && Self.isMetadata($0.name) })?.value
+    }
+
+    /// Whether a request header is metadata: not a pseudo-header, not gRPC-reserved.
+    static func isMetadata(_ name: String) -> Bool {
+        !(name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te")
     }
 }

@@ -37,9 +37,14 @@ extension GRPCConnectionHandler {
 
     /// `application/grpc`, optionally with a `+subtype` (`+proto`) or parameters; not `application/grpc-web`.
     static func isGRPCContentType(_ value: String) -> Bool {
-        let base = "application/grpc"
-        guard value.lowercased().hasPrefix(base) else { return false }
-        let rest = value.utf8.dropFirst(base.utf8.count)
+        if value == "application/grpc" || value == "application/grpc+proto" { return true }  // what clients send
+        let base = "application/grpc".utf8
+        let utf8 = value.utf8
+        // ASCII case-insensitive prefix, without making a lower-cased copy per call.
+        guard utf8.count >= base.count,
+            zip(utf8, base).allSatisfy({ $0 == $1 || ($0 >= 0x41 && $0 <= 0x5A && $0 | 0x20 == $1) })
+        else { return false }
+        let rest = utf8.dropFirst(base.count)
         return rest.first.map { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ";") } ?? true
     }
 
@@ -70,14 +75,9 @@ extension GRPCConnectionHandler {
             }
             deadline = context.eventLoop.now + amount
         }
-        let metadata = headers.filter { header in
-            !header.name.hasPrefix(":") && !header.name.hasPrefix("grpc-") && header.name != "content-type"
-                && header.name != "te"
-        }.map { (name: $0.name, value: $0.value) }
-        let requestID = "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
         let callContext = GRPCCallContext(
-            path: path, metadata: metadata, deadline: deadline, peer: peer, eventLoop: context.eventLoop,
-            requestID: requestID)
+            path: path, headers: headers, deadline: deadline, peer: peer,
+            eventLoop: context.eventLoop, connectionNumber: connectionNumber, streamID: streamID)
         let writer = GRPCResponseWriter(connection: self, streamID: streamID)
         let stream = GRPCServerStream(
             streamID: streamID, writer: writer, flowControl: method.flowControl, gzip: encoding == "gzip",
@@ -181,6 +181,7 @@ extension GRPCConnectionHandler {
         let wasLive = stream.isLive
         stream.writer.finished = true
         stream.writer.connection = nil
+        stream.writer.onFinish = nil
         if wasLive { stream.handler?.cancelled() }
         stream.handler = nil
     }
@@ -194,7 +195,13 @@ extension GRPCConnectionHandler {
         scheduleFlush()
     }
 
+    /// The response headers of every call that answers with messages.
+    static let responseHeaders = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
+    /// The trailers of a call that ended OK without a message: made once, not per call.
+    static let okTrailers = [HTTP2Header("grpc-status", "0")]
+
     func statusTrailers(_ status: GRPCStatus, _ extra: [(name: String, value: String)]) -> [HTTP2Header] {
+        if status.code == .ok && status.message.isEmpty && extra.isEmpty { return Self.okTrailers }
         var trailers = [HTTP2Header("grpc-status", String(status.code.rawValue))]
         if !status.message.isEmpty { trailers.append(HTTP2Header("grpc-message", status.percentEncodedMessage)) }
         trailers += extra.map { HTTP2Header($0.name.lowercased(), $0.value) }
@@ -203,26 +210,39 @@ extension GRPCConnectionHandler {
 
     // MARK: - Writer operations
 
-    func sendMessage(_ message: ByteBuffer, for writer: GRPCResponseWriter) {
-        guard let session, let context else { return }
-        if !writer.headersSent {
-            writer.headersSent = true
-            do {
-                try session.sendResponseHeaders(
-                    streamID: writer.streamID,
-                    headers: [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")],
-                    endStream: false)
-            } catch {
-                logger.debug("grpc.call.headers_failed", metadata: ["error": "\(error)"])
-                return
-            }
+    /// Queues one response message, prefix and bytes written straight into the stream's output
+    /// (no buffer of its own); the response headers go first.
+    func sendMessage<Bytes: Collection<UInt8>>(_ message: Bytes, for writer: GRPCResponseWriter) {
+        guard let session, sendResponseHeadersIfNeeded(writer, session) else { return }
+        session.sendData(streamID: writer.streamID) { output in
+            output.writeInteger(UInt8(0))
+            output.writeInteger(UInt32(message.count))
+            output.writeBytes(message)
         }
-        var frame = context.channel.allocator.buffer(capacity: 5 + message.readableBytes)
-        frame.writeInteger(UInt8(0))
-        frame.writeInteger(UInt32(message.readableBytes))
-        frame.writeImmutableBuffer(message)
-        session.sendData(streamID: writer.streamID, frame)
         scheduleFlush()
+    }
+
+    func sendMessage(_ message: ByteBuffer, for writer: GRPCResponseWriter) {
+        guard let session, sendResponseHeadersIfNeeded(writer, session) else { return }
+        session.sendData(streamID: writer.streamID) { output in
+            output.writeInteger(UInt8(0))
+            output.writeInteger(UInt32(message.readableBytes))
+            output.writeImmutableBuffer(message)
+        }
+        scheduleFlush()
+    }
+
+    /// The response headers, once per call; false when they could not be queued.
+    private func sendResponseHeadersIfNeeded(_ writer: GRPCResponseWriter, _ session: HTTP2Session) -> Bool {
+        guard !writer.headersSent else { return true }
+        writer.headersSent = true
+        do {
+            try session.sendResponseHeaders(streamID: writer.streamID, headers: Self.responseHeaders, endStream: false)
+            return true
+        } catch {
+            logger.debug("grpc.call.headers_failed", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     func finishCall(_ status: GRPCStatus, trailers: [(name: String, value: String)], for writer: GRPCResponseWriter) {
@@ -234,8 +254,7 @@ extension GRPCConnectionHandler {
             do {
                 try session.sendResponseHeaders(
                     streamID: writer.streamID,
-                    headers: [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")] + fields,
-                    endStream: true)
+                    headers: Self.responseHeaders + fields, endStream: true)
             } catch {
                 logger.debug("grpc.call.trailers_failed", metadata: ["error": "\(error)"])
             }

@@ -30,6 +30,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// Bytes of the client preface checked so far (HTTP/1 and garbage detection).
     var prefaceBytesSeen = 0
     var flushScheduled = false
+    /// The output buffer `flush` reuses (see there); not kept when a burst made it large.
+    var outputBuffer: ByteBuffer?
+    static let keptOutputBytes = 256 * 1024
     var readHeldBack = false
     var shuttingDown = false
     /// Made on the first gzip message of the connection.
@@ -120,7 +123,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// connection when nghttp2 wants neither to read nor to write (GOAWAY done, fatal error).
     func flush() {
         guard let session, let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 0)
+        // The last flush's buffer, reused: once the socket took its bytes it is ours alone again,
+        // so clearing it allocates nothing (if a write is still pending, clear() copies).
+        var buffer = outputBuffer ?? context.channel.allocator.buffer(capacity: 4_096)
+        outputBuffer = nil
+        buffer.clear()
         var failed = false
         do {
             var events = try session.drainOutput(into: &buffer)
@@ -135,6 +142,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         if buffer.readableBytes > 0 {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
+        if buffer.capacity <= Self.keptOutputBytes { outputBuffer = buffer }
         if failed || (!session.wantsRead && !session.wantsWrite) {
             context.close(promise: nil)
         }

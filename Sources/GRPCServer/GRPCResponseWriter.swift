@@ -9,7 +9,8 @@ public final class GRPCResponseWriter {
     var headersSent = false
     var finished = false
     /// Called once with the status when the call is finished through `finish` (by the handler or
-    /// by the transport: deadline, bad message); not when the stream is reset. For metrics.
+    /// by the transport: deadline, bad message); not when the stream is reset. For metrics. Dropped
+    /// once the call is over, so it may capture the call's handler.
     public var onFinish: ((GRPCStatus) -> Void)?
 
     init(connection: GRPCConnectionHandler, streamID: Int32) {
@@ -28,6 +29,13 @@ public final class GRPCResponseWriter {
         connection.sendMessage(message, for: self)
     }
 
+    /// Sends one response message given as encoded bytes (an encoder's `[UInt8]`), written with
+    /// its prefix straight into the stream's output. Otherwise like `send(_: ByteBuffer)`.
+    public func send<Bytes: Collection<UInt8>>(bytes message: Bytes) {
+        guard !finished, let connection else { return }
+        connection.sendMessage(message, for: self)
+    }
+
     /// Ends the call: trailers with grpc-status and percent-encoded grpc-message (Trailers-Only
     /// when nothing was sent), then RST_STREAM NO_ERROR if the client had not finished sending.
     /// Idempotent.
@@ -35,6 +43,8 @@ public final class GRPCResponseWriter {
         guard !finished else { return }
         finished = true
         connection?.finishCall(status, trailers: trailers, for: self)
+        let onFinish = self.onFinish
+        self.onFinish = nil  // called once; and it may hold the handler that holds this writer
         onFinish?(status)
     }
 

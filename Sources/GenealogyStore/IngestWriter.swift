@@ -103,12 +103,7 @@ final class IngestWriter: @unchecked Sendable {
                 queue.writerWaiting = true
                 return .wait
             }
-            if inbox.walTailCopy.compareExchange(
-                expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
-            ).exchanged {
-                copyWALTail()
-                inbox.walTailCopy.store(WALTailCopy.none, ordering: .releasing)
-            }
+            if case .commit = step { copyWALTailIfWanted(idle: false) } else { copyWALTailIfWanted(idle: true) }
             switch step {
             case .commit(let batch): commit(batch)
             case .wait: inbox.wakeup.wait()
@@ -116,6 +111,31 @@ final class IngestWriter: @unchecked Sendable {
                 finish()
                 return
             }
+        }
+    }
+
+    /// When the checkpointer asked for the tail copy (monotonic ns), until the writer makes it.
+    private var tailCopyAskedAt: UInt64?
+    /// How long a wanted tail copy may wait for the writer to have nothing to commit. Copying
+    /// while events are queued holds their acks back by the copy's duration; when the queue is
+    /// empty only events arriving during the copy wait. Under a load that never lets the queue
+    /// empty, the copy is made between two batches after this long.
+    static let tailCopyPatienceNanos: UInt64 = 20_000_000
+
+    /// Copies the WAL's tail if the checkpointer asked for it and the writer is idle (or has
+    /// kept it waiting for `tailCopyPatienceNanos`).
+    private func copyWALTailIfWanted(idle: Bool) {
+        guard inbox.walTailCopy.load(ordering: .acquiring) == WALTailCopy.wanted else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let askedAt = tailCopyAskedAt ?? now
+        tailCopyAskedAt = askedAt
+        guard idle || now - askedAt >= Self.tailCopyPatienceNanos else { return }
+        tailCopyAskedAt = nil
+        if inbox.walTailCopy.compareExchange(
+            expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
+        ).exchanged {
+            copyWALTail()
+            inbox.walTailCopy.store(WALTailCopy.none, ordering: .releasing)
         }
     }
 

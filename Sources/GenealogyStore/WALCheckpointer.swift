@@ -17,7 +17,8 @@ import Synchronization
 /// copied everything it found it asks the writer to copy the short tail that came in meanwhile
 /// itself, between two batches (`WriterInbox.walTailCopy`): no frame is appended during that copy,
 /// so it completes, and the writer's next transaction writes from the start of the log again.
-/// The writer pays for a tail of a few milliseconds' commits, not for the log.
+/// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
+/// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
 ///
 final class WALCheckpointer: @unchecked Sendable {
     private let path: String
@@ -86,12 +87,26 @@ final class WALCheckpointer: @unchecked Sendable {
                 if longLog && !waiting && pass.checkpointed == pass.log {
                     inbox.walTailCopy.store(WALTailCopy.wanted, ordering: .releasing)
                     askedAt = now
+                    wakeIdleWriter()
                 }
             } catch {
                 longLog = false
                 logger.warning("store.checkpoint.failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+extension WALCheckpointer {
+    /// A writer waiting for work copies the tail now rather than after the next batch (see
+    /// `IngestWriter.copyWALTailIfWanted`): signalled like a submitter does, under the queue's lock.
+    private func wakeIdleWriter() {
+        let waiting = inbox.queue.withLock { queue in
+            let waiting = queue.writerWaiting
+            queue.writerWaiting = false
+            return waiting
+        }
+        if waiting { inbox.wakeup.signal() }
     }
 }
 

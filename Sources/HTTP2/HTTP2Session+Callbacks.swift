@@ -8,7 +8,7 @@ extension HTTP2Session {
     static func install(_ callbacks: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
             guard let frame, let userData else { return 0 }
-            HTTP2Session.from(userData).incoming[frame.pointee.hd.stream_id] = IncomingHeaders()
+            HTTP2Session.from(userData).incoming.begin(streamID: frame.pointee.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) {
@@ -27,16 +27,14 @@ extension HTTP2Session {
             _, _, streamID, data, count, userData in
             guard let data, let userData else { return 0 }
             let me = HTTP2Session.from(userData)
-            var bytes = me.allocator.buffer(capacity: count)
-            bytes.writeBytes(UnsafeBufferPointer(start: data, count: count))
-            me.events.append(.data(streamID: streamID, bytes: bytes))
+            me.events.append(.data(streamID: streamID, bytes: me.dataChunk(data, count: count)))
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
             guard let userData else { return 0 }
             let me = HTTP2Session.from(userData)
-            me.incoming[streamID] = nil
-            me.outbound[streamID] = nil
+            if me.incoming.streamID == streamID { me.incoming = IncomingHeaders() }
+            me.outbound.removeValue(forKey: streamID).map(me.recycle)
             me.resetAfterEndStream.remove(streamID)
             me.events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
             return 0
@@ -52,16 +50,32 @@ extension HTTP2Session {
         Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
     }
 
-    func onHeader(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard let block = incoming[streamID] else { return 0 }
-        block.size += name.count + value.count + 32
-        if role == .server && block.size > maxHeaderListBytes {
-            block.tooLarge = true
-            block.headers.removeAll()
+    /// A DATA payload nghttp2 hands over: a slice of the input `receive` is processing when the
+    /// pointer lies in it (nghttp2_session_mem_recv passes DATA payloads without copying), so no
+    /// allocation; otherwise a copy.
+    func dataChunk(_ data: UnsafePointer<UInt8>, count: Int) -> ByteBuffer {
+        if let input, let base = inputBase {
+            let offset = UnsafeRawPointer(data) - base
+            if offset >= 0 && offset + count <= input.readableBytes,
+                let slice = input.getSlice(at: input.readerIndex + offset, length: count)
+            {
+                return slice
+            }
         }
-        if !block.tooLarge {
-            block.headers.append(
-                HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        var bytes = allocator.buffer(capacity: count)
+        bytes.writeBytes(UnsafeBufferPointer(start: data, count: count))
+        return bytes
+    }
+
+    func onHeader(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard incoming.streamID == streamID, streamID != 0 else { return 0 }
+        incoming.size += name.count + value.count + 32
+        if role == .server && incoming.size > maxHeaderListBytes {
+            incoming.tooLarge = true
+            incoming.headers.removeAll()
+        }
+        if !incoming.tooLarge {
+            incoming.headers.append(HTTP2Header(recentStrings.string(name), recentStrings.string(value)))
         }
         return 0
     }
@@ -71,7 +85,9 @@ extension HTTP2Session {
         let endStream = frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(frame.hd.type) {
         case NGHTTP2_HEADERS.rawValue:
-            guard let block = incoming.removeValue(forKey: streamID) else { return 0 }
+            guard incoming.streamID == streamID, streamID != 0 else { return 0 }
+            let block = incoming
+            incoming = IncomingHeaders()
             if block.tooLarge {
                 rejectHeaderListTooLarge(streamID: streamID)
             } else {

@@ -12,10 +12,10 @@ extension HTTP2Session {
             // (client session), NGHTTP2_ERR_NOMEM.
             rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, nil) }
         } else {
-            outbound[streamID] = OutboundStream(allocator: allocator)
+            outbound[streamID] = makeOutboundStream()
             var provider = HTTP2Session.dataProvider()
             rv = withNameValues(headers) { nghttp2_submit_response(session, streamID, $0, $1, &provider) }
-            if rv < 0 { outbound[streamID] = nil }
+            if rv < 0 { outbound.removeValue(forKey: streamID).map(recycle) }
         }
         try check(rv, "nghttp2_submit_response")
     }
@@ -23,7 +23,7 @@ extension HTTP2Session {
     /// Client: opens a stream with request headers; returns its stream ID. Without `endStream`
     /// a body follows through `sendData` and `endStream(streamID:)`.
     public func sendRequest(headers: [HTTP2Header], endStream: Bool) throws(HTTP2Error) -> Int32 {
-        let body = OutboundStream(allocator: allocator)
+        let body = makeOutboundStream()
         var provider = HTTP2Session.dataProvider()
         // nghttp2_submit_request: the new stream ID, or NGHTTP2_ERR_NOMEM,
         // NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE (IDs exhausted), NGHTTP2_ERR_PROTO (server session),
@@ -44,6 +44,15 @@ extension HTTP2Session {
         guard let body = outbound[streamID], !body.ending else { return }
         var bytes = bytes
         body.pending.writeBuffer(&bytes)
+        resume(streamID, body)
+    }
+
+    /// Queues body bytes that `write` appends straight into the stream's outbound buffer (for a
+    /// framing prefix and a message without an intermediate buffer). Like `sendData`, ignored for a
+    /// stream that has ended or closed: then `write` is not called.
+    public func sendData(streamID: Int32, writing write: (inout ByteBuffer) -> Void) {
+        guard let body = outbound[streamID], !body.ending else { return }
+        write(&body.pending)
         resume(streamID, body)
     }
 
@@ -68,7 +77,7 @@ extension HTTP2Session {
 
     /// Sends RST_STREAM with `errorCode`; pending output for the stream is dropped.
     public func resetStream(streamID: Int32, errorCode: UInt32) throws(HTTP2Error) {
-        outbound[streamID] = nil
+        outbound.removeValue(forKey: streamID).map(recycle)
         // nghttp2_submit_rst_stream: 0, NGHTTP2_ERR_NOMEM, NGHTTP2_ERR_INVALID_ARGUMENT (stream 0).
         try check(
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode),
@@ -129,6 +138,7 @@ extension HTTP2Session {
                 let rv = withNameValues(body.trailers) { nghttp2_submit_trailer(session, streamID, $0, $1) }
                 if rv < 0 { flags.pointee &= ~NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
             }
+            recycle(body)
             return count
         }
         if count == 0 {
@@ -136,6 +146,23 @@ extension HTTP2Session {
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return count
+    }
+
+    /// A body for a new stream: one a finished stream left, or a new one.
+    func makeOutboundStream() -> OutboundStream {
+        spareOutbound.popLast() ?? OutboundStream(allocator: allocator)
+    }
+
+    /// Keeps a finished stream's body (and its buffer) for the next stream, up to a few: a
+    /// connection of many short calls then allocates neither per call. A body whose buffer grew
+    /// large is let go.
+    func recycle(_ body: OutboundStream) {
+        guard spareOutbound.count < 16, body.pending.capacity <= 64 * 1024 else { return }
+        body.pending.clear()
+        body.ending = false
+        body.trailers = []
+        body.deferred = false
+        spareOutbound.append(body)
     }
 
     static func dataProvider() -> nghttp2_data_provider {
@@ -150,29 +177,35 @@ extension HTTP2Session {
 }
 
 /// Calls `body` with an `nghttp2_nv` array pointing into one contiguous copy of the headers'
-/// bytes. nghttp2 copies the fields during the submit call, so the memory lives only for the call.
+/// bytes. nghttp2 copies the fields during the submit call, so the memory lives only for the call:
+/// temporary (stack) memory for a typical header list, no heap allocation.
 func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
-    for header in headers {
-        bytes.append(contentsOf: header.name.utf8)
-        bytes.append(contentsOf: header.value.utf8)
-    }
-    return bytes.withUnsafeMutableBufferPointer { raw in
-        var fields: [nghttp2_nv] = []
-        fields.reserveCapacity(headers.count)
-        var offset = 0
-        for header in headers {
-            let nameCount = header.name.utf8.count
-            let valueCount = header.value.utf8.count
-            let name = raw.baseAddress.map { $0 + offset }
-            let value = raw.baseAddress.map { $0 + offset + nameCount }
-            fields.append(
-                nghttp2_nv(
-                    name: name, value: value, namelen: nameCount, valuelen: valueCount,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
-            offset += nameCount + valueCount
+    var byteCount = 0
+    for header in headers { byteCount += header.name.utf8.count + header.value.utf8.count }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, byteCount)) { raw in
+        withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(1, headers.count)) { fields in
+            var offset = 0
+            for (i, header) in headers.enumerated() {
+                let name = copyUTF8(header.name, into: raw, at: offset)
+                let value = copyUTF8(header.value, into: raw, at: offset + name)
+                fields.initializeElement(
+                    at: i,
+                    to: nghttp2_nv(
+                        name: raw.baseAddress.map { $0 + offset }, value: raw.baseAddress.map { $0 + offset + name },
+                        namelen: name, valuelen: value, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                offset += name + value
+            }
+            return body(UnsafePointer(fields.baseAddress), headers.count)
         }
-        return fields.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+    }
+}
+
+/// Copies `text`'s UTF-8 bytes into `buffer` at `offset`; returns how many.
+private func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    var text = text
+    return text.withUTF8 { utf8 in
+        guard let source = utf8.baseAddress, utf8.count > 0, let target = buffer.baseAddress else { return 0 }
+        (target + offset).initialize(from: source, count: utf8.count)
+        return utf8.count
     }
 }

@@ -1,12 +1,23 @@
 internal import CNGHTTP2
 public import NIOCore
 
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
 /// One HTTP/2 connection's framing state: an owned `nghttp2_session` (freed in `deinit`).
 ///
 /// Confined to one thread (the connection's event loop); deliberately not `Sendable`. The owner
 /// feeds received bytes to `receive(_:)`, writes what `drainOutput(into:)` produces, and acts on the
 /// returned `HTTP2Event`s. nghttp2 callbacks only record events and copy bytes; no owner code runs
 /// inside them and no Swift error crosses into C.
+///
+/// The mutable state below skips the runtime's exclusivity check (`@exclusivity(unchecked)`, about
+/// a tenth of a Health/Check call's CPU went to those checks): the session is confined to one
+/// thread, and no access to these properties is held across a call into nghttp2 (whose
+/// callbacks touch them) or into owner code, so two accesses never overlap.
 public final class HTTP2Session {
     /// Which end of the connection this session is.
     public enum Role: Sendable { case server, client }
@@ -16,13 +27,22 @@ public final class HTTP2Session {
     let maxHeaderListBytes: Int
     let allocator = ByteBufferAllocator()
     /// Events recorded by callbacks, handed out by `receive` and `drainOutput`.
-    var events: [HTTP2Event] = []
-    /// Header blocks being received, by stream.
-    var incoming: [Int32: IncomingHeaders] = [:]
+    @exclusivity(unchecked) var events: [HTTP2Event] = []
+    /// The header block being received: HTTP/2 never interleaves two (a HEADERS frame's
+    /// CONTINUATIONs follow it directly), so one is enough and is reused for every block.
+    @exclusivity(unchecked) var incoming = IncomingHeaders()
+    /// Header strings seen lately, reused when the same bytes come again (see `RecentStrings`).
+    @exclusivity(unchecked) var recentStrings = RecentStrings()
+    /// The bytes `receive` is feeding to nghttp2 and where they start: DATA payloads are handed
+    /// out as slices of them rather than copies (see the data chunk callback).
+    @exclusivity(unchecked) var input: ByteBuffer?
+    @exclusivity(unchecked) var inputBase: UnsafeRawPointer?
     /// Bodies being sent through a data provider, by stream.
-    var outbound: [Int32: OutboundStream] = [:]
+    @exclusivity(unchecked) var outbound: [Int32: OutboundStream] = [:]
+    /// Bodies of finished streams kept for new ones (see `recycle`).
+    @exclusivity(unchecked) var spareOutbound: [OutboundStream] = []
     /// Streams to reset with NO_ERROR once our END_STREAM is out, if the peer is still sending.
-    var resetAfterEndStream: Set<Int32> = []
+    @exclusivity(unchecked) var resetAfterEndStream: Set<Int32> = []
 
     /// Creates the session and queues its SETTINGS (and, for a client, the connection preface).
     public init(role: Role, settings: HTTP2Settings = HTTP2Settings()) throws(HTTP2Error) {
@@ -87,8 +107,14 @@ public final class HTTP2Session {
     /// A thrown error is fatal for the connection (bad preface, flood, protocol error): drain the
     /// output once more (it may hold a GOAWAY) and close.
     public func receive(_ bytes: ByteBuffer) throws(HTTP2Error) -> [HTTP2Event] {
+        input = bytes
+        defer {
+            input = nil
+            inputBase = nil
+        }
         let rv = bytes.withUnsafeReadableBytes { raw -> Int in
             guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
+            inputBase = base
             // nghttp2_session_mem_recv: bytes processed, or NGHTTP2_ERR_NOMEM,
             // NGHTTP2_ERR_CALLBACK_FAILURE, NGHTTP2_ERR_BAD_CLIENT_MAGIC, NGHTTP2_ERR_FLOODED
             // (all fatal). NGHTTP2_ERR_PAUSE is never used here.
@@ -152,16 +178,72 @@ public final class HTTP2Session {
     public var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
 
     func takeEvents() -> [HTTP2Event] {
+        // Nothing to hand out: the empty array, no allocation (clearing an array whose storage
+        // was handed out allocates a new one).
+        if events.isEmpty { return [] }
         defer { events.removeAll(keepingCapacity: true) }
         return events
     }
 }
 
-/// A header block on its way in: its fields and their size as counted by RFC 9113 §6.5.2.
-final class IncomingHeaders {
+/// The header block on its way in: its stream, fields and size as counted by RFC 9113 §6.5.2.
+struct IncomingHeaders {
+    /// 0 when no block is being received.
+    var streamID: Int32 = 0
     var headers: [HTTP2Header] = []
     var size = 0
     var tooLarge = false
+
+    /// Starts the block of `streamID`, with room for a typical request's fields.
+    mutating func begin(streamID: Int32) {
+        self = IncomingHeaders(streamID: streamID)
+        headers.reserveCapacity(12)
+    }
+}
+
+/// The last few header strings seen on the connection, reused when the same bytes come again:
+/// clients repeat `:path`, `content-type`, `user-agent` on every request, and making a String
+/// validates its UTF-8 and, over 15 bytes, allocates. A small ring: bounded whatever the peer sends.
+struct RecentStrings {
+    private var strings: [String] = []
+    private var next = 0
+    /// Where the last match was: a client sends its fields in the same order every time, so the
+    /// entry after it is tried first.
+    private var hint = 0
+    static let capacity = 32
+
+    /// The string of `bytes` (UTF-8, invalid sequences repaired), reused when seen lately.
+    mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if let base = bytes.baseAddress, !strings.isEmpty {
+            let first = hint + 1 < strings.count ? hint + 1 : 0
+            for offset in 0..<strings.count {
+                let i = (first + offset) % strings.count
+                if Self.equal(strings[i], base, bytes.count) {
+                    hint = i
+                    return strings[i]
+                }
+            }
+        }
+        let made = String(decoding: bytes, as: UTF8.self)
+        if strings.count < Self.capacity {
+            strings.append(made)
+            hint = strings.count - 1
+        } else {
+            strings[next] = made
+            hint = next
+            next = (next + 1) % Self.capacity
+        }
+        return made
+    }
+
+    private static func equal(_ candidate: String, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        guard candidate.utf8.count == count else { return false }
+        guard count > 0 else { return true }  // both empty
+        let same = candidate.utf8.withContiguousStorageIfAvailable { stored in
+            stored.baseAddress.map { memcmp($0, bytes, count) == 0 } ?? false
+        }
+        return same == true
+    }
 }
 
 /// A body on its way out through an `nghttp2_data_provider`.
@@ -174,6 +256,7 @@ final class OutboundStream {
     var deferred = false
 
     init(allocator: ByteBufferAllocator) {
-        self.pending = allocator.buffer(capacity: 0)
+        // Room for a typical gRPC response (prefix and a small message) without growing.
+        self.pending = allocator.buffer(capacity: 256)
     }
 }

@@ -155,7 +155,7 @@ public final class AccessGuard: Sendable {
     /// The methods, each behind the access check and the call counter.
     public func wrap(_ methods: [GRPCMethod]) -> [GRPCMethod] {
         methods.map { method in
-            let counters = CallCounters(path: method.path)
+            let counters = CallCounters(path: method.path, logger: logger)
             let requirement = AccessPolicy.requirement(for: method.path)
             return GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
                 self.makeHandler(method, requirement, counters, context, writer)
@@ -163,12 +163,13 @@ public final class AccessGuard: Sendable {
         }
     }
 
+    /// One object per call: the counting wrapper, around the method's handler when admitted.
     private func makeHandler(
         _ method: GRPCMethod, _ requirement: AccessPolicy.Requirement, _ counters: CallCounters,
         _ context: GRPCCallContext, _ writer: GRPCResponseWriter
     ) -> any GRPCCallHandler {
-        let record = CallRecord(counters: counters, requestID: context.requestID, logger: logger)
-        writer.onFinish = { status in record.finished(status.code) }
+        let observed = ObservedCallHandler(counters: counters, context: context)
+        writer.onFinish = { status in observed.finished(status.code) }
         let authorization = requirement == .open ? nil : context.metadata("authorization")
         switch decide(path: method.path, requirement: requirement, peer: context.peer, authorization: authorization) {
         case .allow(let client):
@@ -177,12 +178,12 @@ public final class AccessGuard: Sendable {
             }
             var context = context
             context.client = client
-            return ObservedCallHandler(inner: method.makeHandler(context, writer), record: record)
+            observed.inner = method.makeHandler(context, writer)
         case .refuse(let status, let reason):
             refused(context, status: status, reason: reason)
             writer.finish(status)
-            return RefusedCallHandler()
         }
+        return observed
     }
 
     private func refused(_ context: GRPCCallContext, status: GRPCStatus, reason: String) {
@@ -205,40 +206,18 @@ public final class AccessGuard: Sendable {
     }
 }
 
-/// Counts one call once, when it finishes or is cancelled, and logs it at debug level with its
-/// request id. On the call's event loop.
-final class CallRecord {
-    let counters: CallCounters
-    let requestID: String
-    let logger: Logger
-    private var done = false
-
-    init(counters: CallCounters, requestID: String, logger: Logger) {
-        self.counters = counters
-        self.requestID = requestID
-        self.logger = logger
-    }
-
-    func finished(_ code: GRPCStatus.Code) {
-        guard !done else { return }
-        done = true
-        counters.counter(code).increment()
-        logger.debug(
-            "grpc.call.finished",
-            metadata: [
-                "request_id": "\(requestID)", "grpc.method": "\(counters.path)",
-                "grpc.status": "\(GRPCStatusName.of(code))",
-            ])
-    }
-}
-
 /// One method's `mesgate_grpc_calls_total` counters, one per status code, made on first use and
-/// kept, so that a call costs a lock and an array index rather than a registry lookup.
+/// kept, so that a call costs a lock and an array index rather than a registry lookup; and the
+/// logger its calls log with.
 final class CallCounters: Sendable {
     let path: String
+    let logger: Logger
     private let made = Mutex([Counter?](repeating: nil, count: 17))
 
-    init(path: String) { self.path = path }
+    init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+    }
 
     func counter(_ code: GRPCStatus.Code) -> Counter {
         made.withLock { made in
@@ -251,29 +230,39 @@ final class CallCounters: Sendable {
     }
 }
 
-/// Passes everything to the method's handler; counts a cancelled call.
+/// Passes everything to the method's handler (none for a refused call: its status is sent
+/// already and requests are ignored) and counts the call once, when it finishes (the writer's
+/// `onFinish`) or is cancelled, logging it at debug level with its request id. On the call's
+/// event loop.
 final class ObservedCallHandler: GRPCCallHandler {
-    let inner: any GRPCCallHandler
-    let record: CallRecord
+    var inner: (any GRPCCallHandler)?
+    let counters: CallCounters
+    let context: GRPCCallContext
+    private var done = false
 
-    init(inner: any GRPCCallHandler, record: CallRecord) {
-        self.inner = inner
-        self.record = record
+    init(counters: CallCounters, context: GRPCCallContext) {
+        self.counters = counters
+        self.context = context
     }
 
-    func receive(_ message: ByteBuffer) { inner.receive(message) }
-    func endOfInput() { inner.endOfInput() }
+    func receive(_ message: ByteBuffer) { inner?.receive(message) }
+    func endOfInput() { inner?.endOfInput() }
     func cancelled() {
-        record.finished(.cancelled)
-        inner.cancelled()
+        finished(.cancelled)
+        inner?.cancelled()
     }
-}
 
-/// The handler of a refused call: the status is sent already; requests are ignored.
-final class RefusedCallHandler: GRPCCallHandler {
-    func receive(_ message: ByteBuffer) {}
-    func endOfInput() {}
-    func cancelled() {}
+    func finished(_ code: GRPCStatus.Code) {
+        guard !done else { return }
+        done = true
+        counters.counter(code).increment()
+        counters.logger.debug(
+            "grpc.call.finished",
+            metadata: [
+                "request_id": "\(context.requestID)", "grpc.method": "\(counters.path)",
+                "grpc.status": "\(GRPCStatusName.of(code))",
+            ])
+    }
 }
 
 /// Canonical upper-case names of status codes, for metrics and logs.

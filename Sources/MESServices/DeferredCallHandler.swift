@@ -51,7 +51,7 @@ final class DeferredCallHandler: GRPCCallHandler {
         guard !writer.isFinished else { return }
         switch answer {
         case .success(let messages):
-            for message in messages { writer.send(ByteBuffer(bytes: message)) }
+            for message in messages { writer.send(bytes: message) }
             writer.finish(.ok)
         case .failure(let status):
             writer.finish(status)

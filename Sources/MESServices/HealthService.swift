@@ -104,7 +104,7 @@ final class HealthCheckHandler: GRPCCallHandler {
             writer.finish(GRPCStatus(.notFound, "unknown service \(name)"))
             return
         }
-        writer.send(ByteBuffer(bytes: HealthCodec.encodeResponse(status)))
+        writer.send(bytes: HealthCodec.encodeResponse(status))
         writer.finish(.ok)
     }
 
@@ -142,7 +142,7 @@ final class HealthWatchHandler: GRPCCallHandler {
     private func changed(to status: HealthService.ServingStatus) {
         guard status != last, !writer.isFinished else { return }
         last = status
-        writer.send(ByteBuffer(bytes: HealthCodec.encodeResponse(status)))
+        writer.send(bytes: HealthCodec.encodeResponse(status))
     }
 
     func endOfInput() {}

@@ -52,7 +52,7 @@ final class PublishHandler: GRPCCallHandler {
         case .success(let ack) where ack.result == .rejected:
             writer.finish(GRPCStatus(.failedPrecondition, "\(ack.field): \(ack.reason)"))
         case .success(let ack):
-            writer.send(ByteBuffer(bytes: AckCodec.encode(ack)))
+            writer.send(bytes: AckCodec.encode(ack))
             writer.finish(.ok)
         case .failure(let status):
             writer.finish(status)

@@ -118,7 +118,7 @@ final class PublishStreamHandler: GRPCCallHandler {
                 compact()
                 return
             case .answered(let ack):
-                writer.send(ByteBuffer(bytes: AckCodec.encode(ack)))
+                writer.send(bytes: AckCodec.encode(ack))
             case .failed(let status):
                 writer.finish(status)
             }

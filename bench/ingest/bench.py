@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -215,6 +216,20 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=True).stdout
     m = re.search(r"= ([\d.]+) events/s", out)
     r["sqlite"] = {"events_per_s": float(m.group(1)), "line": out.strip()}
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    # (b2) the same statements as (g) meets them: mesgate-load's 32 streams interleaved, small
+    # transactions. Each event's index entries then land on pages of their own stream's range, so
+    # a transaction of 25 events dirties (and writes to the WAL) several pages per event.
+    log(f"(b2) sqlite_ceiling {args.small_txn_events} events, 32 interleaved streams, 25 per transaction ...")
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([args.sqlite_ceiling, str(db), str(schema), str(args.small_txn_events), "25", "FULL", "32"],
+                         capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=True).stdout
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"= ([\d.]+) events/s", out)
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    r["sqlite_small"] = {"events_per_s": float(m.group(1)), "line": out.strip(),
+                         "cpu_us_per_event": cpu / args.small_txn_events * 1e6}
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     r["fsync"] = fsync_latency(work)
@@ -424,6 +439,10 @@ def report(runs: list[dict], args) -> str:
     lines.append("")
     lines.append(f"(b) storage ceiling, SQLite WAL synchronous=FULL 1000/txn: {med('sqlite', 'events_per_s'):,.0f} "
                  f"events/s  [last run: {last['sqlite']['line']}]")
+    if "sqlite_small" in last:
+        lines.append(f"(b2) the same, 32 interleaved streams (as mesgate-load sends them), 25/txn (batches like (g)'s):"
+                     f" {med('sqlite_small', 'events_per_s'):,.0f} events/s,"
+                     f" {med('sqlite_small', 'cpu_us_per_event'):.0f} µs CPU per event")
     lines.append("")
     h2("(c) mesgate grpc.health.v1.Health/Check", "health")
     lines.append("")
@@ -499,6 +518,7 @@ def main() -> None:
     ap.add_argument("--h2-n", type=int, default=200_000)
     ap.add_argument("--grpc-n", type=int, default=100_000)
     ap.add_argument("--sqlite-events", type=int, default=200_000)
+    ap.add_argument("--small-txn-events", type=int, default=50_000, help="(b2): events of the small-transaction run")
     ap.add_argument("--stream-events", type=int, default=100_000)
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--channels", type=int, default=4)

@@ -2,13 +2,18 @@
 // each event writes exactly the rows mesgate writes for it, with nothing else in the way (no
 // network, no HTTP/2, no protobuf, no Swift). Compile: cc -O2 -o sqlite_ceiling sqlite_ceiling.c -lsqlite3 -lcrypto
 //
-// Usage: sqlite_ceiling DB_PATH SCHEMA_SQL [EVENTS=200000] [PER_TXN=1000] [SYNC=FULL]
+// Usage: sqlite_ceiling DB_PATH SCHEMA_SQL [EVENTS=200000] [PER_TXN=1000] [SYNC=FULL] [STREAMS=1]
 // SCHEMA_SQL is mesgate's genealogy/migrations/*.sql concatenated, so the tables and indexes are
 // mesgate's own; the connection settings are the store writer's (WAL, synchronous, 64 MiB cache,
 // temp_store memory, foreign keys on, memory statistics off).
 //
 // The events are bench/load's (mesgate-load): event n receives lot L-(n/100) when n % 100 == 0,
-// otherwise consumes it into serial S-n for work order WH/MO/(n/500). Per event, the statements
+// otherwise consumes it into serial S-n for work order WH/MO/(n/500). With STREAMS > 1 the events
+// are split into that many contiguous ranges (as mesgate-load splits them over its streams; the
+// first event of each range is a receipt) and written interleaved, one from each range in turn, as
+// they reach the server from concurrent streams: then each event's index entries land beside its
+// own range's, not beside the previous event's, and a small transaction dirties far more pages.
+// Per event, the statements
 // mesgate's EventRecorder runs for it (Sources/GenealogyStore/EventRecorder.swift, GenealogyRows.swift):
 //   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once) + event link;
 //                audit trail (AuditChain.swift): SHA-256 of the event row's canonical bytes, SHA-256 of the
@@ -17,7 +22,7 @@
 //   receipt:     lot look-up + insert + event link; receipts row
 //   consumption: lot look-up + event link; serial insert + event link; direct edge; order_output
 //                edge upsert; outbox row
-// Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC)".
+// Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC, streams=K)".
 #include <openssl/sha.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -101,14 +106,16 @@ static char *slurp(const char *path) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s DB_PATH SCHEMA_SQL [EVENTS] [PER_TXN] [SYNC]\n", argv[0]);
+        fprintf(stderr, "usage: %s DB_PATH SCHEMA_SQL [EVENTS] [PER_TXN] [SYNC] [STREAMS]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
     long events = argc > 3 ? atol(argv[3]) : 200000;
     long per_txn = argc > 4 ? atol(argv[4]) : 1000;
     const char *sync = argc > 5 ? argv[5] : "FULL";
-    if (events <= 0 || per_txn <= 0) return 2;
+    long streams = argc > 6 ? atol(argv[6]) : 1;
+    if (events <= 0 || per_txn <= 0 || streams <= 0 || streams > events) return 2;
+    long per_stream = events / streams;
 
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -167,9 +174,11 @@ int main(int argc, char **argv) {
     long long now_ms = (long long)time(NULL) * 1000;
 
     double start = now_s();
-    for (long n = 0; n < events; n++) {
-        if (n % per_txn == 0) exec("BEGIN IMMEDIATE");
-        int receiving = n % 100 == 0;
+    for (long k = 0; k < events; k++) {
+        // The k-th event written is event n of range k % streams (with one stream, n = k).
+        long n = k < per_stream * streams ? (k % streams) * per_stream + k / streams : k;
+        if (k % per_txn == 0) exec("BEGIN IMMEDIATE");
+        int receiving = n % 100 == 0 || n % per_stream == 0;
         snprintf(event_id, sizeof event_id, "ceiling-%ld", n);
         snprintf(order, sizeof order, "WH/MO/%ld", n / 500);
         snprintf(lot, sizeof lot, "L-ceiling-%ld", n / 100);
@@ -328,11 +337,11 @@ int main(int argc, char **argv) {
             sqlite3_bind_int64(outbox, 5, now_ms);
             run(outbox);
         }
-        if (n % per_txn == per_txn - 1 || n == events - 1) exec("COMMIT");
+        if (k % per_txn == per_txn - 1 || k == events - 1) exec("COMMIT");
     }
     double elapsed = now_s() - start;
-    printf("sqlite ceiling: %ld events in %.3f s = %.0f events/s (per_txn=%ld, synchronous=%s)\n", events, elapsed,
-           events / elapsed, per_txn, sync);
+    printf("sqlite ceiling: %ld events in %.3f s = %.0f events/s (per_txn=%ld, synchronous=%s, streams=%ld)\n", events,
+           elapsed, events / elapsed, per_txn, sync, streams);
     sqlite3_close(db);
     return 0;
 }

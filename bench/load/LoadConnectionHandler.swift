@@ -11,6 +11,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
 
     /// One PublishStream.
     private struct Stream {
+        /// Where this stream's sends fall within the pace's period, 0..<1 (see `pump`).
+        let phase: Double
         let start: Int
         var next: Int
         let end: Int
@@ -71,7 +73,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                         HTTP2Header(":authority", "mesgate"), HTTP2Header("content-type", "application/grpc"),
                         HTTP2Header("te", "trailers"),
                     ], endStream: false)
-                streams[id] = Stream(start: range.lowerBound, next: range.lowerBound, end: range.upperBound)
+                let phase = Double(firstStream + i) / Double(plan.streamCount)
+                streams[id] = Stream(
+                    phase: phase, start: range.lowerBound, next: range.lowerBound, end: range.upperBound)
                 open += 1
             } catch {
                 return fail("cannot open a stream: \(error)")
@@ -97,7 +101,11 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         for (id, var stream) in streams where !stream.ended {
             var allowed = stream.end
             if plan.ratePerSecond > 0 {
-                allowed = min(stream.end, stream.start + Int(elapsed * perStreamRate) + 1)
+                // Each stream is offset by its share of the period, so that the streams' sends are
+                // spread over time as a plant's lines would be; without it every stream reached
+                // its next event in the same tick and the load came in bursts of one event per
+                // stream (32 events every 4.6 ms at 7,000 events/s).
+                allowed = min(stream.end, stream.start + Int(elapsed * perStreamRate + stream.phase) + 1)
             }
             while stream.next < allowed && stream.inFlight < plan.window {
                 session.sendData(

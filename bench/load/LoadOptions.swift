@@ -9,8 +9,9 @@ struct LoadCommand: ParsableCommand {
         discussion: """
             Opens --connections HTTP/2 connections with --streams PublishStream streams each; every
             stream keeps up to --window events in flight and ends after its share of --events.
-            With --rate, events are paced to that many per second in total (for latency at a given
-            load); without it, as fast as acks come back. Prints one JSON object: events/s, ack
+            With --rate, events are paced to that many per second in total, each stream offset by
+            its share of the period so that the streams' events are spread over time (for latency
+            at a given load); without it, as fast as acks come back. Prints one JSON object: events/s, ack
             latency percentiles (send of the event to receipt of its Ack), counts by ack result.
             """
     )
