@@ -118,6 +118,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` different free ports: the sockets stay bound until all are picked (two `free_port()` calls
+    in a row can return the same port, once the first socket is closed)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -138,9 +151,11 @@ class Server:
         self.logs = logs
         self.extra_args = list(extra_args or [])
         self.extra_env = dict(env or {})
-        self.port = port or free_port()
         # The admin HTTP listener (/metrics, /healthz, /readyz, status page), on its own free port.
-        self.admin_port = free_port()
+        grpc_port, self.admin_port = free_ports(2)
+        self.port = port or grpc_port
+        while self.admin_port == self.port:  # a given port may be the one just picked
+            self.admin_port = free_port()
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
