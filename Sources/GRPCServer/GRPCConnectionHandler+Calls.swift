@@ -213,21 +213,20 @@ extension GRPCConnectionHandler {
     /// Queues one response message, prefix and bytes written straight into the stream's output
     /// (no buffer of its own); the response headers go first.
     func sendMessage<Bytes: Collection<UInt8>>(_ message: Bytes, for writer: GRPCResponseWriter) {
-        guard let session, sendResponseHeadersIfNeeded(writer, session) else { return }
-        session.sendData(streamID: writer.streamID) { output in
-            output.writeInteger(UInt8(0))
-            output.writeInteger(UInt32(message.count))
-            output.writeBytes(message)
-        }
-        scheduleFlush()
+        sendMessage(length: message.count, for: writer) { $0.writeBytes(message) }
     }
 
     func sendMessage(_ message: ByteBuffer, for writer: GRPCResponseWriter) {
+        sendMessage(length: message.readableBytes, for: writer) { $0.writeImmutableBuffer(message) }
+    }
+
+    /// The 5-byte gRPC prefix (not compressed, `length`), then what `body` writes.
+    private func sendMessage(length: Int, for writer: GRPCResponseWriter, body: (inout ByteBuffer) -> Void) {
         guard let session, sendResponseHeadersIfNeeded(writer, session) else { return }
         session.sendData(streamID: writer.streamID) { output in
             output.writeInteger(UInt8(0))
-            output.writeInteger(UInt32(message.readableBytes))
-            output.writeImmutableBuffer(message)
+            output.writeInteger(UInt32(length))
+            body(&output)
         }
         scheduleFlush()
     }
