@@ -45,17 +45,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "Bearer token for --server. [env: MESGATE_TOKEN]")
     var token: String?
 
-    @Option(help: "The product of the lot or serial.")
-    var product = ""
-
-    @Option(help: "The lot.")
-    var lot = ""
-
-    @Option(help: "The serial number.")
-    var serial = ""
-
-    @Option(help: "The container (pallet, SSCC).")
-    var container = ""
+    @OptionGroup var lotOptions: LotOptions
 
     @Flag(help: "What went into it only.")
     var backward = false
@@ -81,12 +71,9 @@ struct ExportCommand: AsyncParsableCommand {
         }
         if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
         if token != nil && server == nil { throw ValidationError("--token goes with --server") }
-        if !start.isTracked {
-            throw ValidationError("name the lot: --product and --lot, --product and --serial, or --container")
-        }
     }
 
-    var start: LotRef { LotRef(product: product, lot: lot, serial: serial, container: container) }
+    var start: LotRef { lotOptions.ref }
     var direction: TraceDirection { backward ? .backward : forward ? .forward : .unspecified }
 
     func run() async throws {

@@ -36,17 +36,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(help: "Where it went (recall: products, containers, customers). The default.")
     var forward = false
 
-    @Option(help: "The product of the lot or serial.")
-    var product = ""
-
-    @Option(help: "The lot.")
-    var lot = ""
-
-    @Option(help: "The serial number.")
-    var serial = ""
-
-    @Option(help: "The container (pallet, SSCC).")
-    var container = ""
+    @OptionGroup var lotOptions: LotOptions
 
     @Option(help: "Stop this many steps from the start (0: no limit).")
     var maxDepth = 0
@@ -63,12 +53,9 @@ struct TraceCommand: AsyncParsableCommand {
     func validate() throws {
         if backward && forward { throw ValidationError("give --backward or --forward, not both") }
         if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
-        if !start.isTracked {
-            throw ValidationError("name the start: --product and --lot, --product and --serial, or --container")
-        }
     }
 
-    var start: LotRef { LotRef(product: product, lot: lot, serial: serial, container: container) }
+    var start: LotRef { lotOptions.ref }
 
     func run() async throws {
         let request = TraceRequest(
