@@ -17,6 +17,12 @@ extension DigitalLinkNormaliser {
         return String(itemRef.prefix(1)) + company + itemRef.dropFirst()
     }
 
+    /// Company prefix and reference, 12 digits in all (GLN, GDTI, GRAI, GCN without the check digit).
+    private static func companyAndReference(_ b: [UInt8], companyStart: Int, partition: Int) -> String {
+        let company = slice(b, companyStart, partition)
+        return company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+    }
+
     /// The EPC URI rules, in the reference's order.
     static func epcURI(_ uri: String, _ b: [UInt8], _ partition: Int) -> String? {
         if matches(0, uri) {
@@ -28,15 +34,13 @@ extension DigitalLinkNormaliser {
             return "https://id.gs1.org/00/" + raw + checkDigit(raw)
         }
         if matches(2, uri) {
-            let company = slice(b, 16, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 16, partition: partition)
             let extensionText = slice(b, 30)
             if extensionText == "0" { return "https://id.gs1.org/414/" + raw + checkDigit(raw) }
             return "https://id.gs1.org/414/" + raw + checkDigit(raw) + "/254/" + percentEncode(extensionText)
         }
         if matches(3, uri) {
-            let company = slice(b, 16, partition)
-            let raw = "0" + company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = "0" + companyAndReference(b, companyStart: 16, partition: partition)
             return "https://id.gs1.org/8003/" + raw + checkDigit(raw) + percentEncode(slice(b, 30))
         }
         if matches(4, uri) {
@@ -51,8 +55,7 @@ extension DigitalLinkNormaliser {
             return "https://id.gs1.org/8017/" + raw + checkDigit(raw)
         }
         if matches(7, uri) {
-            let company = slice(b, 16, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 16, partition: partition)
             return "https://id.gs1.org/253/" + raw + checkDigit(raw) + percentEncode(slice(b, 30))
         }
         if matches(8, uri) {
@@ -61,8 +64,7 @@ extension DigitalLinkNormaliser {
             return "https://id.gs1.org/8010/" + percentEncode(raw) + "/8011/" + slice(b, separator + 1)
         }
         if matches(9, uri) {
-            let company = slice(b, 16, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 16, partition: partition)
             return "https://id.gs1.org/255/" + raw + checkDigit(raw) + slice(b, 30)
         }
         if matches(10, uri) {
@@ -82,8 +84,7 @@ extension DigitalLinkNormaliser {
             return "https://id.gs1.org/01/" + raw + checkDigit(raw) + "/235/" + percentEncode(slice(b, 31))
         }
         if matches(14, uri) {
-            let company = slice(b, 16, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 16, partition: partition)
             return "https://id.gs1.org/417/" + raw + checkDigit(raw)
         }
         if matches(15, uri) {
@@ -95,18 +96,15 @@ extension DigitalLinkNormaliser {
             return "https://id.gs1.org/01/" + raw + checkDigit(raw)
         }
         if matches(17, uri) {
-            let company = slice(b, 19, partition)
-            let raw = "0" + company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = "0" + companyAndReference(b, companyStart: 19, partition: partition)
             return "https://id.gs1.org/8003/" + raw + checkDigit(raw)
         }
         if matches(18, uri) {
-            let company = slice(b, 19, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 19, partition: partition)
             return "https://id.gs1.org/253/" + raw + checkDigit(raw)
         }
         if matches(19, uri) {
-            let company = slice(b, 19, partition)
-            let raw = company + slice(b, partition + 1, partition + 1 + (12 - company.utf8.count))
+            let raw = companyAndReference(b, companyStart: 19, partition: partition)
             return "https://id.gs1.org/255/" + raw + checkDigit(raw)
         }
         if matches(20, uri) {
