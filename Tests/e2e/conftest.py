@@ -112,6 +112,15 @@ def binary() -> Path:
     return path
 
 
+def status_code(call) -> grpc.StatusCode:
+    """The gRPC status `call()` ended with (OK when it raised nothing)."""
+    try:
+        call()
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -234,5 +234,11 @@ def emulator_factory(tmp_path):
         emu.stop()
 
 
+def reconcile(binary, server, emu: Emulator) -> subprocess.CompletedProcess:
+    """`mesgate reconcile` of the server's store against the emulator (its URL, database and login)."""
+    return subprocess.run([str(binary), "reconcile", "--data", str(server.data), *gateway_args(emu)[:8]],
+                          capture_output=True, text=True, timeout=60)
+
+
 def mesgate(binary, server, *args) -> subprocess.CompletedProcess:
     return subprocess.run([str(binary), *args, "--data", str(server.data)], capture_output=True, text=True, timeout=60)

@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import RPC_TIMEOUT_S, Server, ServerStartError
+from conftest import RPC_TIMEOUT_S, Server, ServerStartError, status_code
 from mesevents import lot, new_event_id, now_ms, pb as events_pb, qty
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "epcis"
@@ -106,14 +106,6 @@ def export_chunks(pb, srv, ref, fmt, direction=0, token="auditor-token"):
 
 def export(pb, srv, ref, fmt, direction=0, token="auditor-token") -> bytes:
     return b"".join(export_chunks(pb, srv, ref, fmt, direction, token))
-
-
-def code(call) -> grpc.StatusCode:
-    try:
-        call()
-    except grpc.RpcError as e:
-        return e.code()
-    return grpc.StatusCode.OK
 
 
 # --------------------------------------------------------------------------- EPCIS
@@ -222,17 +214,17 @@ def test_dot_is_the_picture(pb, plant):
 
 
 def test_unknown_lot_is_not_found(pb, plant):
-    assert code(lambda: export(pb, plant["server"], lot("STEEL", "no-such-lot"), "epcis")) == grpc.StatusCode.NOT_FOUND
+    assert status_code(lambda: export(pb, plant["server"], lot("STEEL", "no-such-lot"), "epcis")) == grpc.StatusCode.NOT_FOUND
 
 
 def test_no_format_or_no_lot_is_invalid_argument(pb, plant):
     req = pb.genealogy_pb2.ExportRequest(lot=plant["steel"])
     with plant["server"].channel() as ch:
         stub = pb.genealogy_pb2_grpc.GenealogyStub(ch)
-        assert code(lambda: list(stub.Export(req, metadata=bearer("auditor-token"), timeout=10))) == \
+        assert status_code(lambda: list(stub.Export(req, metadata=bearer("auditor-token"), timeout=10))) == \
             grpc.StatusCode.INVALID_ARGUMENT
         req = pb.genealogy_pb2.ExportRequest(lot=lot("STEEL"), format=1)
-        assert code(lambda: list(stub.Export(req, metadata=bearer("auditor-token"), timeout=10))) == \
+        assert status_code(lambda: list(stub.Export(req, metadata=bearer("auditor-token"), timeout=10))) == \
             grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -241,7 +233,7 @@ def test_no_format_or_no_lot_is_invalid_argument(pb, plant):
                                             ("admin-token", grpc.StatusCode.OK),
                                             ("wrong", grpc.StatusCode.UNAUTHENTICATED)])
 def test_only_auditors_and_admins_export(pb, plant, token, expected):
-    assert code(lambda: export(pb, plant["server"], plant["steel"], "dot", token=token)) == expected
+    assert status_code(lambda: export(pb, plant["server"], plant["steel"], "dot", token=token)) == expected
 
 
 # --------------------------------------------------------------------------- mesgate export

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, outbox_states, wait_drained  # noqa: F401 (emulator_factory is a fixture)
+from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, outbox_states, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 @pytest.mark.parametrize("version", [17, 18, 19])
@@ -31,8 +31,7 @@ def test_plant_day_reaches_odoo_exactly(binary, server_factory, emulator_factory
                 ("search", "search_read", "read", "write"))
     assert stats["connections"] <= fresh + 2 + 3 < stats["requests"], stats
     # Reconcile agrees with Odoo, and says so with exit 0.
-    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
-                       capture_output=True, text=True, timeout=60)
+    r = reconcile(binary, srv, emu)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 difference(s)" in r.stdout
 
@@ -139,8 +138,7 @@ def test_reconcile_reports_differences_and_exits_non_zero(binary, server_factory
     day.seed(emu)
     srv = server_factory()  # posting off: Odoo never hears of the day
     day.publish(srv)
-    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
-                       capture_output=True, text=True, timeout=60)
+    r = reconcile(binary, srv, emu)
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"{day.mo_a}: produced plant 10.0, Odoo 0.0" in r.stdout
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
 import urllib.request
 
 import pytest
 
 from conftest import stubs
-from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, wait_drained  # noqa: F401 (emulator_factory is a fixture)
+from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 def hold_request(lot, reason="", propagate=True):
@@ -102,8 +101,7 @@ def test_plant_day_with_holds_reaches_odoo_exactly(binary, server_factory, emula
     assert wait_drained(srv) == {"posted": 18}
     assert odoo_holds(emu) == (activities, done)
     day.check(emu)
-    r = subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
-                       capture_output=True, text=True, timeout=60)
+    r = reconcile(binary, srv, emu)
     assert r.returncode == 0, r.stdout + r.stderr
 
 

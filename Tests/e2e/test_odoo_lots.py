@@ -5,14 +5,13 @@ original <name>-001 and numbers the rest <name>-002, ... Reconcile agrees either
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 
 import pytest
 
 from conftest import stubs
-from odoo_harness import emulator_factory, gateway_args, wait_drained  # noqa: F401 (emulator_factory is a fixture)
+from odoo_harness import emulator_factory, gateway_args, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 class Orders:
@@ -99,11 +98,6 @@ def family(emu, name) -> list[dict]:
         out.append({"name": mo["name"], "state": mo["state"], "qty": mo["qty_producing"],
                     "lots": sorted(lots[i] for i in made or [] if i), "consumed": consumed})
     return sorted(out, key=lambda r: r["name"])
-
-
-def reconcile(binary, srv, emu) -> subprocess.CompletedProcess:
-    return subprocess.run([str(binary), "reconcile", "--data", str(srv.data), *gateway_args(emu)[:8]],
-                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("version", [17, 18, 19])

@@ -19,7 +19,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import CHANNEL_OPTIONS, REPO, RPC_TIMEOUT_S, Server, ServerStartError
+from conftest import CHANNEL_OPTIONS, REPO, RPC_TIMEOUT_S, Server, ServerStartError, status_code
 from mesevents import event
 
 ROLES = ("mes", "quality", "auditor", "admin")
@@ -174,18 +174,10 @@ def _publish(srv, pb, token=None, ev=None):
             ev or event("received"), metadata=bearer(token) if token else None, timeout=RPC_TIMEOUT_S)
 
 
-def _code(call) -> grpc.StatusCode:
-    try:
-        call()
-    except grpc.RpcError as e:
-        return e.code()
-    return grpc.StatusCode.OK
-
-
 @pytest.mark.parametrize("role,allowed", [("mes", True), ("quality", False), ("auditor", False), ("admin", True)])
 def test_each_role_publishing(authed, pb, role, allowed):
     ev = event("received")
-    code = _code(lambda: _publish(authed, pb, f"{role}-token", ev))
+    code = status_code(lambda: _publish(authed, pb, f"{role}-token", ev))
     assert code == (grpc.StatusCode.OK if allowed else grpc.StatusCode.PERMISSION_DENIED), code
     stored = authed.query("SELECT client FROM events WHERE event_id = ?", (ev.event_id,))
     # The token's client name, not the peer address, is the event's client.
@@ -197,7 +189,7 @@ def test_each_role_streaming(authed, pb, role):
     evs = [event("received") for _ in range(3)]
     with authed.channel() as ch:
         stub = pb.events_pb2_grpc.EventIngestStub(ch)
-        code = _code(lambda: list(stub.PublishStream(iter(evs), metadata=bearer(f"{role}-token"), timeout=RPC_TIMEOUT_S)))
+        code = status_code(lambda: list(stub.PublishStream(iter(evs), metadata=bearer(f"{role}-token"), timeout=RPC_TIMEOUT_S)))
     assert code == (grpc.StatusCode.OK if role in ("mes", "admin") else grpc.StatusCode.PERMISSION_DENIED)
 
 
@@ -210,8 +202,8 @@ def test_each_role_may_use_health_and_reflection(authed, pb, role):
 
 
 def test_no_or_bad_token_is_unauthenticated_but_health_and_reflection_are_open(authed, pb):
-    assert _code(lambda: _publish(authed, pb)) == grpc.StatusCode.UNAUTHENTICATED
-    assert _code(lambda: _publish(authed, pb, "not-a-token")) == grpc.StatusCode.UNAUTHENTICATED
+    assert status_code(lambda: _publish(authed, pb)) == grpc.StatusCode.UNAUTHENTICATED
+    assert status_code(lambda: _publish(authed, pb, "not-a-token")) == grpc.StatusCode.UNAUTHENTICATED
     with authed.channel() as ch:
         r = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=RPC_TIMEOUT_S)
         assert r.status == health_pb2.HealthCheckResponse.SERVING
@@ -231,7 +223,7 @@ def test_a_client_may_hold_several_tokens(authed, pb):
 
 def test_logs_are_json_with_request_ids_and_never_tokens(authed, pb):
     secret = "very-secret-token-7f3a"
-    _code(lambda: _publish(authed, pb, secret))
+    status_code(lambda: _publish(authed, pb, secret))
     ev = event("received")
     ev.operator_id = "payload-marker-91c2"
     _publish(authed, pb, "mes-token", ev)
@@ -248,10 +240,10 @@ def test_failed_attempts_are_rate_limited_per_peer(server_factory, tmp_path, pb)
     tokens = tmp_path / "tokens"
     tokens.write_text(token_line("line-1", "mes", "good"))
     srv = server_factory(extra_args=["--tokens", str(tokens)])
-    codes = [_code(lambda: _publish(srv, pb, f"guess-{i}")) for i in range(10)]
+    codes = [status_code(lambda: _publish(srv, pb, f"guess-{i}")) for i in range(10)]
     assert set(codes) == {grpc.StatusCode.UNAUTHENTICATED}
     # The 11th attempt within the minute is refused before the token is even looked at.
-    assert _code(lambda: _publish(srv, pb, "good")) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert status_code(lambda: _publish(srv, pb, "good")) == grpc.StatusCode.RESOURCE_EXHAUSTED
     text = srv.stderr_path.read_text()
     assert text.count("auth.failed") >= 11
 
@@ -289,7 +281,7 @@ def test_token_rotation_by_sighup_while_a_stream_is_open(server_factory, tmp_pat
         assert srv.alive()
 
         # New calls on the same connection see the new table ...
-        assert _code(lambda: stub.Publish(event("received"), metadata=bearer("old-token"), timeout=5)) \
+        assert status_code(lambda: stub.Publish(event("received"), metadata=bearer("old-token"), timeout=5)) \
             == grpc.StatusCode.UNAUTHENTICATED
         assert stub.Publish(event("received"), metadata=bearer("new-token"), timeout=5).result \
             == pb.events_pb2.Ack.ACCEPTED
