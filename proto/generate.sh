@@ -16,6 +16,10 @@ protos=$(find mes grpc -name '*.proto' | LC_ALL=C sort)
 # descriptor.proto comes from protoc's own include folder; reflection decodes it with protobuf-c.
 wkt=$(dirname "$(command -v protoc)")/../include
 [ -f "$wkt/google/protobuf/descriptor.proto" ] || wkt=/usr/include
+if [ ! -f "$wkt/google/protobuf/descriptor.proto" ]; then
+  echo "proto/generate.sh: google/protobuf/descriptor.proto not found (Debian: apt-get install libprotobuf-dev)" >&2
+  exit 1
+fi
 
 mkdir -p "$out/gen"
 protoc-c -I. -I"$wkt" --c_out="$out/gen" $protos google/protobuf/descriptor.proto
