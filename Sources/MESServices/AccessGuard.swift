@@ -11,8 +11,9 @@ import Synchronization
 /// (`AccessPolicy`). It also counts calls by method and status (`mesgate_grpc_calls_total`).
 ///
 /// Without a token table (no `--tokens`), every call is let through: loopback development only.
-/// Failed attempts are counted per remote host; a host with too many is refused with
-/// RESOURCE_EXHAUSTED for a while. Each failure is logged (`auth.failed`) and counted
+/// Failed attempts are counted per remote host; a host with too many is throttled for a while:
+/// new or unknown credentials get RESOURCE_EXHAUSTED, clients that authenticated from that host
+/// before go on (`AuthFailureLimiter`). Each failure is logged (`auth.failed`) and counted
 /// (`mesgate_auth_failures_total`) and written to the hash-chained audit trail (`auditFailures(to:)`,
 /// rate-limited by `AuthFailureAudit`).
 ///
@@ -116,26 +117,33 @@ public final class AccessGuard: Sendable {
         if requirement == .open { return .allow(client: nil) }
         let host = AuthFailureLimiter.host(ofPeer: peer)
         let now = ContinuousClock.now
-        let (tokens, lockedOut) = state.withLock { state in
-            (state.tokens, state.tokens != nil && state.limiter.isLockedOut(host, now: now))
+        let (tokens, throttled) = state.withLock { state in
+            (state.tokens, state.tokens != nil && state.limiter.isThrottled(host, now: now))
         }
         guard let tokens else { return .allow(client: nil) }
-        if lockedOut {
-            return .refuse(
-                GRPCStatus(
-                    .resourceExhausted, "too many failed authentication attempts from this address; retry later"),
-                reason: "locked_out")
+        // Hashing and comparing happen outside the lock; only the outcome takes it again.
+        let entry = Self.bearerToken(authorization).flatMap { tokens.authenticate(token: $0) }
+        if throttled {
+            // While the address is throttled, only clients already known there get in: guessing
+            // stays limited, and the MES lines behind the same NAT go on.
+            let known = entry.map { entry in state.withLock { $0.limiter.isKnown(entry.client, at: host, now: now) } }
+            if known != true {
+                return .refuse(
+                    GRPCStatus(
+                        .resourceExhausted, "too many failed authentication attempts from this address; retry later"),
+                    reason: "locked_out")
+            }
         }
-        // Hashing and comparing happen outside the lock; only a failure takes it again.
-        guard let token = Self.bearerToken(authorization) else {
+        guard let entry else {
             state.withLock { $0.limiter.recordFailure(host, now: now) }
-            return .refuse(
-                GRPCStatus(.unauthenticated, "missing authorization: Bearer <token> metadata"), reason: "missing_token")
-        }
-        guard let entry = tokens.authenticate(token: token) else {
-            state.withLock { $0.limiter.recordFailure(host, now: now) }
+            if Self.bearerToken(authorization) == nil {
+                return .refuse(
+                    GRPCStatus(.unauthenticated, "missing authorization: Bearer <token> metadata"),
+                    reason: "missing_token")
+            }
             return .refuse(GRPCStatus(.unauthenticated, "unknown token"), reason: "unknown_token")
         }
+        if !throttled { state.withLock { $0.limiter.recordSuccess(entry.client, at: host, now: now) } }
         guard requirement.admits(entry.role) else {
             return .refuse(
                 GRPCStatus(.permissionDenied, "role \(entry.role.rawValue) may not call \(path)"),

@@ -100,8 +100,12 @@ import Testing
             access.decide(path: AccessPolicyTests.export, peer: Self.peer, authorization: nil) == .allow(client: nil))
     }
 
-    @Test func repeatedFailuresLockTheHostOutButNotOthers() {
+    @Test func repeatedFailuresThrottleNewCredentialsButNotTheHostsKnownClients() {
         let access = makeGuard(maxFailures: 3)
+        // A MES line behind the plant's NAT authenticates first.
+        #expect(
+            access.decide(path: AccessPolicyTests.publish, peer: Self.peer, authorization: "Bearer mes-token")
+                == .allow(client: "line-1"))
         for _ in 0..<3 {
             guard
                 case .refuse(let status, _) = access.decide(
@@ -109,18 +113,25 @@ import Testing
             else { return #expect(Bool(false)) }
             #expect(status.code == .unauthenticated)
         }
-        // Locked out now, even with a good token, from the same host (any port).
-        guard
-            case .refuse(let status, let reason) = access.decide(
-                path: AccessPolicyTests.publish, peer: "[IPv4]127.0.0.1/127.0.0.1:50001",
-                authorization: "Bearer mes-token")
-        else { return #expect(Bool(false)) }
-        #expect(status.code == .resourceExhausted)
-        #expect(reason == "locked_out")
+        // Throttled now: the line that authenticated from this address before goes on (any port) ...
         #expect(
             access.decide(
-                path: AccessPolicyTests.publish, peer: "[IPv4]127.0.0.2/127.0.0.2:50001",
+                path: AccessPolicyTests.publish, peer: "[IPv4]127.0.0.1/127.0.0.1:50001",
                 authorization: "Bearer mes-token") == .allow(client: "line-1"))
+        // ... while guesses, and credentials never seen from this address, wait for the window.
+        for authorization in ["Bearer wrong", "Bearer audit-token", nil] {
+            guard
+                case .refuse(let status, let reason) = access.decide(
+                    path: AccessPolicyTests.export, peer: "[IPv4]127.0.0.1/127.0.0.1:50002",
+                    authorization: authorization)
+            else { return #expect(Bool(false), "\(authorization ?? "none") was let in") }
+            #expect(status.code == .resourceExhausted)
+            #expect(reason == "locked_out")
+        }
+        #expect(
+            access.decide(
+                path: AccessPolicyTests.export, peer: "[IPv4]127.0.0.2/127.0.0.2:50001",
+                authorization: "Bearer audit-token") == .allow(client: "auditors"))
         #expect(access.recentFailures.isEmpty)  // decide alone does not log; the wrapper does
     }
 

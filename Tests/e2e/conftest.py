@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import importlib
 import importlib.util
 import os
@@ -110,6 +112,11 @@ def binary() -> Path:
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(f"mesgate binary not found at {path}: build it first (swift build) or set MESGATE_BIN", pytrace=False)
     return path
+
+
+def token_line(client: str, role: str, token: str) -> str:
+    """One line of a `--tokens` file for `token`."""
+    return f"{client} {role} sha256:{hashlib.sha256(token.encode()).hexdigest()}\n"
 
 
 def status_code(call) -> grpc.StatusCode:

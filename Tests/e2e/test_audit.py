@@ -5,7 +5,6 @@ hold placed and released, an export, an authentication failure and two token rel
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import signal
@@ -17,11 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import REPO, RPC_TIMEOUT_S
+from conftest import REPO, RPC_TIMEOUT_S, token_line
 
-
-def token_line(client: str, role: str, token: str) -> str:
-    return f"{client} {role} sha256:{hashlib.sha256(token.encode()).hexdigest()}\n"
 
 
 def bearer(token: str):

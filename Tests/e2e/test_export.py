@@ -7,7 +7,6 @@ the store (--data) and from the server (--server --token)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import RPC_TIMEOUT_S, Server, ServerStartError, status_code
+from conftest import RPC_TIMEOUT_S, Server, ServerStartError, status_code, token_line
 from mesevents import lot, new_event_id, now_ms, pb as events_pb, qty
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "epcis"
@@ -28,9 +27,6 @@ GTIN = "4006381333931"
 SSCC = "003401234500000017"
 HASH_ID = re.compile(r"^ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0$")
 
-
-def token_line(client: str, role: str, token: str) -> str:
-    return f"{client} {role} sha256:{hashlib.sha256(token.encode()).hexdigest()}\n"
 
 
 def bearer(token: str):
