@@ -8,9 +8,13 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: any AdminRoutes
+    private let access: AdminAccess
     private var head: HTTPRequestHead?
 
-    init(routes: any AdminRoutes) { self.routes = routes }
+    init(routes: any AdminRoutes, access: AdminAccess) {
+        self.routes = routes
+        self.access = access
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -29,6 +33,16 @@ final class AdminHTTPHandler: ChannelInboundHandler {
             return write(.text("only GET\n", status: .methodNotAllowed), head: head, keepAlive: keepAlive, context)
         }
         let path = String(head.uri.prefix { $0 != "?" })
+        let peer = context.channel.remoteAddress?.description ?? "unknown"
+        switch access.verdict(path: path, authorization: head.headers.first(name: "authorization"), peer: peer) {
+        case .allowed: break
+        case .unauthenticated(let why):
+            var refusal = AdminResponse.text("\(why)\n", status: .unauthorized)
+            refusal.extraHeaders = [("www-authenticate", "Bearer realm=\"mesgate-admin\"")]
+            return write(refusal, head: head, keepAlive: keepAlive, context)
+        case .forbidden(let why):
+            return write(.text("\(why)\n", status: .forbidden), head: head, keepAlive: keepAlive, context)
+        }
         let routes = self.routes
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
@@ -49,6 +63,7 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         headers.add(name: "content-length", value: String(response.body.count))
         headers.add(name: "cache-control", value: "no-store")
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if head.method != .HEAD {

@@ -11,12 +11,15 @@ public final class AdminHTTPServer: Service, Sendable {
     let host: String
     let port: Int
     let routes: any AdminRoutes
+    let access: AdminAccess
     let logger: Logger
 
-    public init(host: String, port: Int, routes: any AdminRoutes, logger: Logger) {
+    /// `access`: who may read the pages other than the probes (default: everyone).
+    public init(host: String, port: Int, routes: any AdminRoutes, access: AdminAccess = .open, logger: Logger) {
         self.host = host
         self.port = port
         self.routes = routes
+        self.access = access
         self.logger = logger
     }
 
@@ -28,6 +31,7 @@ public final class AdminHTTPServer: Service, Sendable {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let routes = self.routes
+        let access = self.access
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -36,7 +40,7 @@ public final class AdminHTTPServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
+                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes, access: access))
                     }
                 }
                 .bind(host: host, port: port).get()

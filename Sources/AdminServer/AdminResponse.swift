@@ -5,6 +5,8 @@ public struct AdminResponse: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
     public var body: [UInt8]
+    /// Headers beyond content type, length, caching and connection.
+    public var extraHeaders: [(String, String)] = []
 
     public init(status: HTTPResponseStatus = .ok, contentType: String, body: [UInt8]) {
         self.status = status

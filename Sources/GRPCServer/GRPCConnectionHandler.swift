@@ -98,6 +98,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is GracefulShutdown {
             beginGracefulShutdown()
+        } else if event is IdleStateHandler.IdleStateEvent {
+            // Nothing read or written for `idleTimeout`: a connection without calls says goodbye.
+            if streams.isEmpty { beginGracefulShutdown() }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

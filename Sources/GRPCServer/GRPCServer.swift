@@ -1,4 +1,5 @@
 public import Logging
+internal import Metrics
 public import NIOCore
 internal import NIOPosix
 public import ServiceLifecycle
@@ -25,7 +26,9 @@ public final class GRPCServer: Service, Sendable {
         var addressWaiters: [CheckedContinuation<SocketAddress?, Never>] = []
         var shutdownRequested = false
         var shutdownWaiter: CheckedContinuation<Void, Never>?
-        var connections: [ObjectIdentifier: any Channel] = [:]
+        var connections: [ObjectIdentifier: (channel: any Channel, address: String)] = [:]
+        /// Open connections per remote address (`maxConnectionsPerAddress`).
+        var perAddress: [String: Int] = [:]
         var drainedWaiter: CheckedContinuation<Void, Never>?
         var nextConnectionNumber: UInt64 = 0
         var started = false
@@ -97,26 +100,78 @@ public final class GRPCServer: Service, Sendable {
         await drain(serverChannel: serverChannel, group: group)
     }
 
-    /// Sets up an accepted connection on its event loop and tracks it for shutdown.
+    /// Why an accepted connection was closed at once or early.
+    enum Refusal: String {
+        case tooManyConnections = "too_many_connections"
+        case tooManyFromAddress = "too_many_from_address"
+        case handshakeTimeout = "handshake_timeout"
+    }
+
+    private static func refused(_ reason: Refusal) {
+        Counter(label: "mesgate_grpc_connections_refused_total", dimensions: [("reason", reason.rawValue)])
+            .increment()
+    }
+
+    /// Sets up an accepted connection on its event loop and tracks it for shutdown; closes it at
+    /// once when the server or its remote address has as many connections as allowed.
     private func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
-        let (number, draining) = state.withLock { state in
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let admission = state.withLock { state -> Result<(UInt64, Bool), RefusalError> in
+            if state.connections.count >= configuration.maxConnections {
+                return .failure(RefusalError(reason: .tooManyConnections))
+            }
+            if state.perAddress[address, default: 0] >= configuration.maxConnectionsPerAddress {
+                return .failure(RefusalError(reason: .tooManyFromAddress))
+            }
             state.nextConnectionNumber += 1
-            state.connections[ObjectIdentifier(channel)] = channel
-            return (state.nextConnectionNumber, state.phase == .draining)
+            state.connections[ObjectIdentifier(channel)] = (channel, address)
+            state.perAddress[address, default: 0] += 1
+            openConnections.record(state.connections.count)
+            return .success((state.nextConnectionNumber, state.phase == .draining))
+        }
+        let number: UInt64
+        let draining: Bool
+        switch admission {
+        case .failure(let refusal):
+            Self.refused(refusal.reason)
+            logger.debug(
+                "grpc.connection.refused", metadata: ["reason": "\(refusal.reason.rawValue)", "peer": "\(address)"])
+            return channel.close()
+        case .success(let admitted): (number, draining) = admitted
         }
         channel.closeFuture.whenComplete { _ in self.connectionClosed(channel) }
+        let logger = self.logger
         return channel.eventLoop.makeCompletedFuture {
             let handler = GRPCConnectionHandler(
                 configuration: configuration, methods: methods, connectionNumber: number, logger: logger)
             try configuration.connectionPreamble?(channel)
+            let handshake = HandshakeDeadlineHandler(deadline: configuration.handshakeTimeout) {
+                Self.refused(.handshakeTimeout)
+                logger.debug("grpc.connection.handshake_timeout", metadata: ["peer": "\(address)"])
+            }
+            try channel.pipeline.syncOperations.addHandler(handshake)
+            if let idle = configuration.idleTimeout {
+                try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+            }
             try channel.pipeline.syncOperations.addHandler(handler)
             if draining { handler.beginGracefulShutdown() }
         }
     }
 
+    private struct RefusalError: Error {
+        var reason: Refusal
+    }
+
+    /// `mesgate_grpc_connections`: connections open now.
+    private let openConnections = Gauge(label: "mesgate_grpc_connections")
+
     private func connectionClosed(_ channel: any Channel) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.connections[ObjectIdentifier(channel)] = nil
+            if let closed = state.connections.removeValue(forKey: ObjectIdentifier(channel)) {
+                let left = state.perAddress[closed.address, default: 1] - 1
+                state.perAddress[closed.address] = left > 0 ? left : nil
+            }
+            openConnections.record(state.connections.count)
             guard state.connections.isEmpty else { return nil }
             defer { state.drainedWaiter = nil }
             return state.drainedWaiter
@@ -151,7 +206,7 @@ public final class GRPCServer: Service, Sendable {
         try? await serverChannel.close()
         let connections = state.withLock { state in
             state.phase = .draining
-            return Array(state.connections.values)
+            return state.connections.values.map(\.channel)
         }
         for channel in connections {
             channel.eventLoop.execute {
@@ -159,7 +214,7 @@ public final class GRPCServer: Service, Sendable {
             }
         }
         let forceClose = group.next().scheduleTask(in: configuration.shutdownGracePeriod) {
-            let left = self.state.withLock { Array($0.connections.values) }
+            let left = self.state.withLock { $0.connections.values.map(\.channel) }
             if !left.isEmpty {
                 self.logger.info("grpc.server.grace_expired", metadata: ["connections": "\(left.count)"])
             }

@@ -20,6 +20,16 @@ public struct GRPCServerConfiguration: Sendable {
     /// Manual flow control: bytes held per stream before the window stops being given back.
     public var heldBytesHighWater: Int = 64 << 10
     public var eventLoopThreads: Int = System.coreCount
+    /// Open connections at most; a connection accepted beyond it is closed at once.
+    public var maxConnections: Int = 1000
+    /// Open connections from one remote address at most (plants put many lines behind one NAT).
+    public var maxConnectionsPerAddress: Int = 100
+    /// A connection must send the HTTP/2 preface and its first SETTINGS frame within this long
+    /// (after TLS) or it is closed: slow or silent openers hold no slot for long.
+    public var handshakeTimeout: TimeAmount = .seconds(10)
+    /// A connection with no open stream and nothing read or written for this long gets GOAWAY and
+    /// closes. Nil: never.
+    public var idleTimeout: TimeAmount? = .seconds(300)
     /// How long open streams may run after a graceful shutdown began.
     public var shutdownGracePeriod: TimeAmount = .seconds(10)
     /// Between the GOAWAY shutdown notice and the final GOAWAY (about one round trip).

@@ -152,6 +152,22 @@ public final class AccessGuard: Sendable {
         return .allow(client: entry.client)
     }
 
+    /// Checks a request to the admin listener's pages (`--admin-auth token`): the `authorization`
+    /// header must carry a token of role `admin`. Failures count toward the address's throttle like
+    /// gRPC ones. nil when admitted, else the refusal (UNAUTHENTICATED, PERMISSION_DENIED or
+    /// RESOURCE_EXHAUSTED).
+    public func checkAdmin(authorization: String?, peer: String) -> GRPCStatus? {
+        let verdict = decide(
+            path: "/mesgate.Admin/Pages", requirement: .roles([.admin]), peer: peer, authorization: authorization)
+        switch verdict {
+        case .allow: return nil
+        case .refuse(let status, let reason):
+            Counter(label: "mesgate_auth_failures_total", dimensions: [("reason", reason)]).increment()
+            logger.warning("admin.auth.failed", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            return status
+        }
+    }
+
     static func bearerToken(_ value: String?) -> String? {
         guard let value else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)

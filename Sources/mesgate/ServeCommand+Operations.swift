@@ -87,7 +87,15 @@ extension ServeCommand {
                         client: $0.client, lastCallAtMs: $0.lastCallAtMs, lastMethod: $0.lastMethod, calls: $0.calls)
                 })
         }
-        let server = AdminHTTPServer(host: admin.host, port: admin.port, routes: routes, logger: logger)
+        let adminAccess: AdminAccess =
+            settings.security.adminAuthRequired
+            ? .checked { authorization, peer in
+                guard let refusal = access.checkAdmin(authorization: authorization, peer: peer) else { return .allowed }
+                return refusal.code == .permissionDenied
+                    ? .forbidden(refusal.message) : .unauthenticated(refusal.message)
+            } : .open
+        let server = AdminHTTPServer(
+            host: admin.host, port: admin.port, routes: routes, access: adminAccess, logger: logger)
         return OperationsService(services: [reload, server])
     }
 }

@@ -93,6 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.port = settings.port
         serverConfiguration.maxMessageBytes = settings.maxMessageBytes
         serverConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
+        serverConfiguration.maxConnections = settings.maxConnections
+        serverConfiguration.maxConnectionsPerAddress = settings.maxConnectionsPerAddress
+        serverConfiguration.idleTimeout = .seconds(Int64(settings.idleTimeoutSeconds))
         serverConfiguration.shutdownGracePeriod = .seconds(Int64(settings.shutdownGraceSeconds))
         do {
             serverConfiguration.connectionPreamble = try Self.tlsPreamble(settings)

@@ -10,13 +10,15 @@ struct SecuritySettings {
     var tlsClientCAPath: String?
     /// nil: no admin listener.
     var adminListen: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    /// `token`: the admin listener's pages other than /healthz and /readyz need an admin token.
+    var adminAuthRequired = false
     var logFormat = LogFormat.text
 }
 
 extension ServeOptions {
     static let securityKeys: [String: ConfigFileCheck.ValueType] = [
         "tokens": .string, "tls-cert": .string, "tls-key": .string, "tls-client-ca": .string,
-        "admin-listen": .string, "log-format": .string,
+        "admin-listen": .string, "admin-auth": .string, "log-format": .string,
     ]
 
     func resolveSecurity(into settings: inout ServeSettings, _ reader: ConfigReader) throws(ConfigurationError) {
@@ -40,6 +42,15 @@ extension ServeOptions {
             } catch {
                 throw ConfigurationError("admin-listen: \(error.description)")
             }
+        }
+        switch adminAuth ?? reader.string(forKey: "admin-auth") ?? "none" {
+        case "none": security.adminAuthRequired = false
+        case "token":
+            guard security.tokensPath != nil else {
+                throw ConfigurationError("admin-auth token needs a token file (--tokens) with an admin token")
+            }
+            security.adminAuthRequired = true
+        case let other: throw ConfigurationError("admin-auth must be none or token, not \(other)")
         }
         let format = logFormat ?? reader.string(forKey: "log-format") ?? "text"
         guard let logFormat = SecuritySettings.LogFormat(rawValue: format) else {

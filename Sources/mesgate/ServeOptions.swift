@@ -40,6 +40,24 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
+            "Connections open at once at most; one beyond it is closed at once. [env: MESGATE_MAX_CONNECTIONS] (default: 1000)"
+    )
+    var maxConnections: Int?
+
+    @Option(
+        help:
+            "Connections open at once from one address at most (many lines may share a plant's NAT). [env: MESGATE_MAX_CONNECTIONS_PER_ADDRESS] (default: 100)"
+    )
+    var maxConnectionsPerAddress: Int?
+
+    @Option(
+        help:
+            "Seconds a connection with no open call and no traffic stays open before GOAWAY. [env: MESGATE_IDLE_TIMEOUT_SECONDS] (default: 300)"
+    )
+    var idleTimeoutSeconds: Int?
+
+    @Option(
+        help:
             "Events the store may have queued for its writer; beyond it a stream waits (HTTP/2 flow control slows its client) and a unary Publish gets UNAVAILABLE. [env: MESGATE_QUEUE_CAPACITY] (default: 16384)"
     )
     var queueCapacity: Int?
@@ -81,6 +99,12 @@ struct ServeOptions: ParsableArguments {
     )
     var adminListen: String?
 
+    @Option(
+        help:
+            "Who may read the admin listener's status page and /metrics: none (anyone who reaches the port) or token (an admin token from --tokens as 'authorization: Bearer'); /healthz and /readyz stay open. [env: MESGATE_ADMIN_AUTH] (default: none)"
+    )
+    var adminAuth: String?
+
     @Option(help: "Log lines as json (one object per line) or text. [env: MESGATE_LOG_FORMAT] (default: text)")
     var logFormat: String?
 
@@ -88,6 +112,7 @@ struct ServeOptions: ParsableArguments {
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
+        "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
         "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
@@ -121,6 +146,13 @@ struct ServeOptions: ParsableArguments {
         settings.maxConcurrentStreams = try positive(
             "max-concurrent-streams", maxConcurrentStreams, reader, default: settings.maxConcurrentStreams)
         settings.queueCapacity = try positive("queue-capacity", queueCapacity, reader, default: settings.queueCapacity)
+        settings.maxConnections = try positive(
+            "max-connections", maxConnections, reader, default: settings.maxConnections)
+        settings.maxConnectionsPerAddress = try positive(
+            "max-connections-per-address", maxConnectionsPerAddress, reader,
+            default: settings.maxConnectionsPerAddress)
+        settings.idleTimeoutSeconds = try positive(
+            "idle-timeout-seconds", idleTimeoutSeconds, reader, default: settings.idleTimeoutSeconds)
         settings.shutdownGraceSeconds = try positive(
             "shutdown-grace-seconds", shutdownGraceSeconds, reader, default: settings.shutdownGraceSeconds)
         let level = logLevel ?? reader.string(forKey: "log-level") ?? "info"

@@ -12,6 +12,9 @@ struct ServeSettings {
     var maxMessageBytes = 4 * 1024 * 1024
     var maxConcurrentStreams = 256
     var queueCapacity = 16_384
+    var maxConnections = 1000
+    var maxConnectionsPerAddress = 100
+    var idleTimeoutSeconds = 300
     var holdOnQualityFail = false
     var shutdownGraceSeconds = 10
     var logLevel = LogLevel.info

@@ -117,8 +117,14 @@ struct TestClient: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<ClientHandler>
 
-    static func connect(to address: SocketAddress, group: any EventLoopGroup) async throws -> TestClient {
-        let channel = try await ClientBootstrap(group: group)
+    /// Connects to `address`, from `local` (e.g. 127.0.0.2, a second loopback address) when given.
+    static func connect(to address: SocketAddress, from local: SocketAddress? = nil, group: any EventLoopGroup)
+        async throws -> TestClient
+    {
+        var bootstrap = ClientBootstrap(group: group)
+        if let local { bootstrap = bootstrap.bind(to: local) }
+        let channel =
+            try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientHandler())

@@ -21,15 +21,18 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import RPC_TIMEOUT_S, free_port
+from conftest import RPC_TIMEOUT_S, free_port, token_line
 from mesevents import event
 
 ARTIFACTS = Path(os.environ.get("MESGATE_E2E_ARTIFACTS", "/tmp/mesgate-e2e-artifacts"))
 
 
-def get(srv, path: str, timeout: float = 5.0) -> tuple[int, str, str]:
+def get(srv, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, str, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{srv.admin_port}{path}")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{srv.admin_port}{path}", timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.headers.get("content-type", ""), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("content-type", ""), e.read().decode()
@@ -214,3 +217,26 @@ def test_busy_admin_port_exits_non_zero_with_a_clear_line(binary, tmp_path):
                            stdin=subprocess.DEVNULL)
     assert r.returncode != 0
     assert f"mesgate: cannot listen for admin HTTP on 127.0.0.1:{port}" in r.stderr, r.stderr
+
+
+def test_admin_auth_token_guards_the_pages_but_not_the_probes(server_factory, tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text(token_line("ops", "admin", "admin-secret") + token_line("line-1", "mes", "mes-secret"))
+    srv = server_factory(extra_args=["--tokens", str(tokens), "--admin-auth", "token"])
+    for path in ("/", "/metrics"):
+        status, _, body = get(srv, path)
+        assert status == 401, (path, status, body)
+        assert get(srv, path, token="wrong")[0] == 401
+        assert get(srv, path, token="mes-secret")[0] == 403  # a MES line's token does not open the pages
+        status, _, body = get(srv, path, token="admin-secret")
+        assert status == 200 and body, (path, status)
+    assert get(srv, "/healthz")[0] == 200  # probes stay open
+    assert get(srv, "/readyz")[0] == 200
+
+
+def test_admin_auth_token_needs_a_token_file(binary, tmp_path):
+    result = subprocess.run(
+        [str(binary), "serve", "--data", str(tmp_path / "d"), "--listen", "127.0.0.1:0", "--admin-auth", "token"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "admin-auth token needs a token file" in result.stderr
