@@ -60,6 +60,10 @@ public final class HTTP2Session {
         try check(nghttp2_option_new(&option), "nghttp2_option_new")
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_no_auto_window_update(option, settings.automaticWindowUpdate ? 0 : 1)
+        // Both exist in Debian's 1.52 build (the rapid-reset and CONTINUATION-flood fixes).
+        nghttp2_option_set_stream_reset_rate_limit(
+            option, UInt64(clamping: settings.resetBurst), UInt64(clamping: settings.resetsPerSecond))
+        nghttp2_option_set_max_continuations(option, settings.maxContinuations)
 
         var created: OpaquePointer?
         // nghttp2_session_{server,client}_new2: 0 or NGHTTP2_ERR_NOMEM. user_data is set below,

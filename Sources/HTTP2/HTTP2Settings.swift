@@ -12,6 +12,13 @@ public struct HTTP2Settings: Sendable {
     /// When false (the default), received DATA counts against the windows until the owner calls
     /// `HTTP2Session.consume(streamID:bytes:)` (NGHTTP2_OPT_NO_AUTO_WINDOW_UPDATE).
     public var automaticWindowUpdate: Bool = false
+    /// Server role: RST_STREAMs a peer may send in a burst, and regained per second after it
+    /// (nghttp2's token bucket; beyond it the connection gets GOAWAY). nghttp2's own defaults are
+    /// 1000 and 33: a rapid-reset attacker then costs the server 1000 streams per connection.
+    public var resetBurst: Int = 200
+    public var resetsPerSecond: Int = 33
+    /// CONTINUATION frames allowed after one HEADERS frame before the connection is closed.
+    public var maxContinuations: Int = 8
 
     public init() {}
 }

@@ -10,17 +10,18 @@ import Testing
         let log = CallLog()
         let connection = try EmbeddedConnection(methods: testMethods(log: log))
         try connection.pump()
-        for _ in 0..<300 {
+        let handler = try connection.channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self)
+        for _ in 0..<150 {
             let id = try connection.request("/test.Echo/Slow")
             try connection.pump()
             try connection.client.resetStream(streamID: id, errorCode: HTTP2ErrorCode.cancel)
         }
         try connection.pump()
-        let handler = try connection.channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self)
         #expect(handler.streams.isEmpty)
         let opened = log.all.filter { $0.hasPrefix("deadline") }.count
         #expect(log.all.filter { $0 == "cancelled" }.count == opened)
-        if connection.channel.isActive {  // nghttp2 may also have closed a flooding connection
+        #expect(connection.channel.isActive)  // 150 resets are within the burst (HTTP2Settings.resetBurst)
+        if connection.channel.isActive {
             let id = try connection.request("/test.Echo/Echo")
             connection.send(id, grpcFrame([1]), end: true)
             try connection.pump()
