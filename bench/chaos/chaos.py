@@ -411,6 +411,7 @@ class Campaign:
         self.seen_holds: dict[str, int] = {}  # reason -> hold id, of holds seen in the store
         self.events_checked = 0
         self.postings_checked = 0
+        self.tampered = False
 
     # ---- setup
 
@@ -459,6 +460,8 @@ class Campaign:
         if hung:
             raise Failure(f"clients still running {self.profile.call_timeout + 10}s after the SIGKILL: {hung}")
         acked_before = sum(1 for s in list(ledger.events.values())[first_event:] if s.ack is not None)
+        if self.args.tamper in ("lose-event", "break-audit") and no == 1:
+            self.tamper_store(list(ledger.events.values())[first_event:])
         self.server.start()
         return self.verify(no, first_event, first_hold, first_import, kill_at, acked_before)
 
@@ -526,6 +529,20 @@ class Campaign:
         return {"round": no, "moment": moment, "acked": acked_before, "events": len(round_events),
                 "unacked": len(unacked), "holds": len(ledger.holds) - first_hold, "imports": imports_checked,
                 "postings": postings, "audit": audit_line[0], "problems": problems}
+
+    def tamper_store(self, sent: list[Sent]) -> None:
+        """--tamper: what a defect would do, to see the checks catch it (the server is down)."""
+        import sqlite3
+
+        victim = next(s for s in sent if s.ack is not None)
+        con = sqlite3.connect(self.server.db_path)
+        with con:
+            if self.args.tamper == "lose-event":
+                con.execute("DELETE FROM events WHERE event_id = ?", (victim.event.event_id,))
+            else:
+                con.execute("UPDATE events SET raw = raw || x'00' WHERE event_id = ?", (victim.event.event_id,))
+        con.close()
+        print(f"    tampered ({self.args.tamper}): event {victim.event.event_id}", flush=True)
 
     def check_holds(self, ops: list[HoldOp]) -> list[str]:
         problems = []
@@ -614,6 +631,12 @@ class Campaign:
         rec = reconcile(self.binary, self.server, self.emu, *self.plant.orders)
         if rec.returncode != 0 or f"{len(self.plant.orders)} order(s), 0 difference(s)" not in rec.stdout:
             problems.append(f"reconcile exit {rec.returncode}: {rec.stdout.strip()[-1500:]} {rec.stderr.strip()[-500:]}")
+        if self.args.tamper == "lose-scrap" and not self.tampered:
+            origins = [r["origin"] for r in self.emu.records("stock.scrap") if r.get("origin", "").startswith(f"MES:{mine}")]
+            if origins:
+                self.emu.unlink("stock.scrap", [["origin", "=", origins[0]]])
+                self.tampered = True
+                print(f"    tampered (lose-scrap): stock.scrap {origins[0]} unlinked in Odoo", flush=True)
         st = self.emu.state()
         # Scrap: one validated stock.scrap per scrap event, by origin; none the plant did not report.
         scrap_events = {eid for (eid,) in self.server.query(
@@ -735,6 +758,9 @@ def main() -> int:
     p.add_argument("--no-reference", action="store_true", help="skip GS1's reference EPCIS documents")
     p.add_argument("--work", default=None, help="parent folder of the campaign's data and logs (default: /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    p.add_argument("--tamper", choices=("lose-event", "break-audit", "lose-scrap"), default=None,
+                   help="check the checks: delete an acked event or change its bytes before round 1's restart, "
+                        "or delete a scrap in Odoo; the campaign must then fail")
     p.add_argument("--log-level", default="warning", help="mesgate's --log-level (its stderr is in the work folder's logs)")
     args = p.parse_args()
     if args.seed is None:
