@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -126,6 +127,30 @@ def status_code(call) -> grpc.StatusCode:
     except grpc.RpcError as e:
         return e.code()
     return grpc.StatusCode.OK
+
+
+def publish_stream(server, pb, events, on_ack, timeout: float = RPC_TIMEOUT_S):
+    """Publishes `events` on one PublishStream and calls on_ack(ack) for each Ack (returning False
+    stops sending); returns the RpcError that ended the stream, or None."""
+    with server.channel() as ch:
+        stub = pb.events_pb2_grpc.EventIngestStub(ch)
+        stop = threading.Event()
+
+        def gen():
+            for e in events:
+                if stop.is_set():
+                    return
+                yield e
+
+        try:
+            for ack in stub.PublishStream(gen(), timeout=timeout):
+                if on_ack(ack) is False:
+                    stop.set()
+        except grpc.RpcError as err:
+            return err
+        finally:
+            stop.set()
+    return None
 
 
 def free_port() -> int:

@@ -5,6 +5,7 @@ and a plant day of events with the Odoo state it must end in."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -99,6 +100,39 @@ def wait_drained(server, timeout: float = 60.0, allow_dead: bool = True) -> dict
         time.sleep(0.1)
     raise AssertionError(f"outbox not drained after {timeout}s: {outbox_states(server)}; "
                          f"errors: {server.query('SELECT id, kind, last_error FROM outbox WHERE state != ?', ('posted',))[:5]}")
+
+
+# --------------------------------------------------------------------------- holds
+
+
+def plant_holds(server) -> tuple[set, set]:
+    """What the plant holds: (open, released) as sets of (hold id, product, lot or serial name),
+    from the store's holds and the lots and serials each covers (containers have no Odoo lot)."""
+    rows = server.query(
+        "SELECT h.id, n.product, CASE n.kind WHEN 'serial' THEN n.serial ELSE n.lot END, h.released_at_ms IS NULL "
+        "FROM holds h JOIN hold_items i ON i.hold_id = h.id JOIN nodes n ON n.id = i.node_id "
+        "WHERE n.kind IN ('lot', 'serial')")
+    return ({(h, p, name) for h, p, name, is_open in rows if is_open},
+            {(h, p, name) for h, p, name, is_open in rows if not is_open})
+
+
+def odoo_holds(emu: Emulator) -> tuple[list, list]:
+    """What Odoo shows: the open hold activities and the "done" messages of released ones, each as
+    (hold id, product code, lot name) — a list, so a duplicate shows."""
+    st = emu.state()
+    codes = {int(k): r["default_code"] for k, r in st["product.product"].items()}
+    lots = {int(k): (codes[r["product_id"]], r["name"]) for k, r in st["stock.lot"].items()}
+    activities = []
+    for a in st["mail.activity"].values():
+        m = re.search(r"\[MES:hold:(\d+)\]", a.get("summary") or "")
+        if m and a["res_model"] == "stock.lot" and a.get("active", True):
+            activities.append((int(m.group(1)), *lots[a["res_id"]]))
+    done = []
+    for msg in st["mail.message"].values():
+        m = re.search(r"done: Quality hold \[MES:hold:(\d+)\]", msg.get("body") or "")
+        if m and msg["model"] == "stock.lot":
+            done.append((int(m.group(1)), *lots[msg["res_id"]]))
+    return activities, done
 
 
 # --------------------------------------------------------------------------- a plant day
@@ -234,9 +268,11 @@ def emulator_factory(tmp_path):
         emu.stop()
 
 
-def reconcile(binary, server, emu: Emulator) -> subprocess.CompletedProcess:
-    """`mesgate reconcile` of the server's store against the emulator (its URL, database and login)."""
-    return subprocess.run([str(binary), "reconcile", "--data", str(server.data), *gateway_args(emu)[:8]],
+def reconcile(binary, server, emu: Emulator, *orders: str) -> subprocess.CompletedProcess:
+    """`mesgate reconcile` of the server's store against the emulator (its URL, database and login),
+    of `orders` only when given."""
+    only = [arg for name in orders for arg in ("--order", name)]
+    return subprocess.run([str(binary), "reconcile", "--data", str(server.data), *gateway_args(emu)[:8], *only],
                           capture_output=True, text=True, timeout=60)
 
 

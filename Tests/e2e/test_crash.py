@@ -8,8 +8,7 @@ sequence, the others ACCEPTED, and the table ends with 50,000 distinct events.""
 import threading
 import time
 
-import grpc
-
+from conftest import publish_stream
 from mesevents import event
 
 TOTAL = 50_000
@@ -23,30 +22,6 @@ def _events(run: str) -> list:
         e = event(KINDS[i % len(KINDS)], event_id=f"crash-{run}-{i:05d}", tag=f"{run}-{i // 60}")
         out.append(e)
     return out
-
-
-def _stream(server, pb, events, on_ack, timeout=600):
-    """Publishes `events` on one PublishStream and calls on_ack(ack) for each Ack; returns the
-    RpcError that ended the stream, or None."""
-    with server.channel() as ch:
-        stub = pb.events_pb2_grpc.EventIngestStub(ch)
-        stop = threading.Event()
-
-        def gen():
-            for e in events:
-                if stop.is_set():
-                    return
-                yield e
-
-        try:
-            for ack in stub.PublishStream(gen(), timeout=timeout):
-                if on_ack(ack) is False:
-                    stop.set()
-        except grpc.RpcError as err:
-            return err
-        finally:
-            stop.set()
-    return None
 
 
 def test_acked_events_survive_sigkill_exactly_once(server_factory, pb):
@@ -70,7 +45,7 @@ def test_acked_events_survive_sigkill_exactly_once(server_factory, pb):
         return True
 
     started = time.monotonic()
-    err = _stream(srv, pb, events, on_ack)
+    err = publish_stream(srv, pb, events, on_ack, timeout=600)
     first_pass_s = time.monotonic() - started
     assert killed.is_set(), f"stream ended after {len(acked)} acks without reaching {KILL_AFTER} (error: {err})"
     assert not other, f"valid events not ACCEPTED in a fresh store: {other[:5]}"
@@ -106,7 +81,7 @@ def test_acked_events_survive_sigkill_exactly_once(server_factory, pb):
             problems.append(f"{ack.event_id}: {Ack.Result.Name(ack.result)}, expected ACCEPTED")
         return len(problems) < 20
 
-    err = _stream(srv, pb, events, on_resend)
+    err = publish_stream(srv, pb, events, on_resend, timeout=600)
     assert not problems, "\n".join(problems)
     assert err is None, f"re-send stream failed: {err.code()} {err.details()}"
     assert len(seen) == TOTAL, f"{len(seen)} acks for {TOTAL} re-sent events"

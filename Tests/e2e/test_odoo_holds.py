@@ -6,14 +6,13 @@ order or hold made good are marked resolved, and no longer count as dead."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import urllib.request
 
 import pytest
 
 from conftest import stubs
-from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
+from odoo_harness import PlantDay, emulator_factory, gateway_args, mesgate, odoo_holds, plant_holds, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
 def hold_request(lot, reason="", propagate=True):
@@ -26,36 +25,6 @@ def quality(server):
 
 def ref(product="", lot="", serial=""):
     return stubs().common_pb2.LotRef(product=product, lot=lot, serial=serial)
-
-
-def plant_holds(server) -> tuple[set, set]:
-    """What the plant holds: (open, released) as sets of (hold id, product, lot or serial name),
-    from the store's holds and the lots and serials each covers (containers have no Odoo lot)."""
-    rows = server.query(
-        "SELECT h.id, n.product, CASE n.kind WHEN 'serial' THEN n.serial ELSE n.lot END, h.released_at_ms IS NULL "
-        "FROM holds h JOIN hold_items i ON i.hold_id = h.id JOIN nodes n ON n.id = i.node_id "
-        "WHERE n.kind IN ('lot', 'serial')")
-    return ({(h, p, name) for h, p, name, is_open in rows if is_open},
-            {(h, p, name) for h, p, name, is_open in rows if not is_open})
-
-
-def odoo_holds(emu: Emulator) -> tuple[list, list]:
-    """What Odoo shows: the open hold activities and the "done" messages of released ones, each as
-    (hold id, product code, lot name) — a list, so a duplicate shows."""
-    st = emu.state()
-    codes = {int(k): r["default_code"] for k, r in st["product.product"].items()}
-    lots = {int(k): (codes[r["product_id"]], r["name"]) for k, r in st["stock.lot"].items()}
-    activities = []
-    for a in st["mail.activity"].values():
-        m = re.search(r"\[MES:hold:(\d+)\]", a.get("summary") or "")
-        if m and a["res_model"] == "stock.lot" and a.get("active", True):
-            activities.append((int(m.group(1)), *lots[a["res_id"]]))
-    done = []
-    for msg in st["mail.message"].values():
-        m = re.search(r"done: Quality hold \[MES:hold:(\d+)\]", msg.get("body") or "")
-        if m and msg["model"] == "stock.lot":
-            done.append((int(m.group(1)), *lots[msg["res_id"]]))
-    return activities, done
 
 
 def metric(server, name, **labels) -> float:
