@@ -104,6 +104,20 @@ import Testing
         #expect(shipping.first?["Traceability Lot Code Source"] == "P1")
     }
 
+    /// OWASP CSV injection: a cell a spreadsheet would run as a formula is quoted and starts with `'`;
+    /// a plain number (a negative quantity) stays a number.
+    @Test(arguments: [
+        ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""), ("+1+cmd", "\"'+1+cmd\""),
+        ("-2+3", "\"'-2+3\""), ("@SUM(A1)", "\"'@SUM(A1)\""), ("\tx", "\"'\tx\""), ("\rx", "\"'\rx\""),
+        ("-", "\"'-\""), ("-2.5", "-2.5"), ("+3", "+3"), ("-1.5e-07", "-1.5e-07"), ("12", "12"), ("L-1", "L-1"),
+        ("a,b", "\"a,b\""),
+    ])
+    func fsma204CellsThatLookLikeFormulasAreText(cell: String, written: String) {
+        var out: [UInt8] = []
+        FSMA204Writer.writeLine([cell, "10"], into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "\(written),10\r\n")
+    }
+
     @Test func htmlReportEscapesTextAndShowsEventsHoldsAndWho() async throws {
         let fixture = try ExportFixture()
         try await fixture.load()
