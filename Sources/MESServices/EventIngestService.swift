@@ -59,7 +59,8 @@ public struct EventIngestService: Sendable {
             }
         } catch {
             let field = error.field.isEmpty ? "event" : error.field
-            return .refused(EventValidationError(field: field, reason: error.reason), eventID: "")
+            let eventID = message.withUnsafeReadableBytes { EventCodec.eventID($0) }
+            return .refused(EventValidationError(field: field, reason: error.reason), eventID: eventID)
         }
         do {
             try validator.validate(event)
