@@ -23,7 +23,7 @@ public struct GenealogyService: Sendable {
     public init(store: GenealogyStore, logger: Logger, exporter: LotExporter? = nil) {
         self.store = store
         self.logger = logger
-        self.exporter = exporter ?? LotExporter(store: store)
+        self.exporter = exporter ?? LotExporter(store: store, logger: logger)
     }
 
     public var methods: [GRPCMethod] {
