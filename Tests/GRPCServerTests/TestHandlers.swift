@@ -59,6 +59,7 @@ final class HoldingHandler: GRPCCallHandler {
 func testMethods(log: CallLog, writers: WriterBox = WriterBox()) -> [GRPCMethod] {
     [
         GRPCMethod(path: "/test.Echo/Echo", requests: .stream) { _, writer in EchoHandler(writer, log) },
+        GRPCMethod(path: "/test.Echo/One", requests: .one) { _, writer in EchoHandler(writer, log) },
         GRPCMethod(path: "/test.Echo/Count", requests: .stream) { _, writer in CountHandler(writer) },
         GRPCMethod(path: "/test.Echo/Hold", requests: .stream, flowControl: .manual) { context, writer in
             writers.writers.append(writer)
