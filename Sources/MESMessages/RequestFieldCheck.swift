@@ -88,7 +88,8 @@ enum RequestFieldCheck {
             let element = index
             func elementPath() -> String { element.map { "\(fieldPath())[\($0)]" } ?? fieldPath() }
             if f.type == PROTOBUF_C_TYPE_STRING {
-                if value.count > 0, memchr(bytes.baseAddress! + value.lowerBound, 0, value.count) != nil {  // count > 0: a base exists
+                // count > 0: the buffer is not empty, so it has a base address.
+                if value.count > 0, memchr(bytes.baseAddress! + value.lowerBound, 0, value.count) != nil {
                     throw MessageDecodingError(field: elementPath(), reason: "contains a NUL character")
                 }
                 if value.count > FieldLimits.smallestBytes {
