@@ -67,7 +67,10 @@ let package = Package(
 
         // Exports of a lot's genealogy and history: EPCIS 2.0 JSON-LD, FSMA 204 CSV, HTML report, DOT.
         .target(
-            name: "LotExport", dependencies: ["GenealogyStore", "MESDomain", "MESMessages", "EPCIS"],
+            name: "LotExport",
+            dependencies: [
+                "GenealogyStore", "MESDomain", "MESMessages", "EPCIS", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
 
         // gRPC over HTTP/2 on SwiftNIO sockets, one nghttp2 session per connection.

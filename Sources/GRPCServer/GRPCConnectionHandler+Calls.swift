@@ -80,7 +80,7 @@ extension GRPCConnectionHandler {
             eventLoop: context.eventLoop, connectionNumber: connectionNumber, streamID: streamID)
         let writer = GRPCResponseWriter(connection: self, streamID: streamID)
         let stream = GRPCServerStream(
-            streamID: streamID, writer: writer, flowControl: method.flowControl, gzip: encoding == "gzip",
+            streamID: streamID, writer: writer, method: method, gzip: encoding == "gzip",
             maxMessageBytes: configuration.maxMessageBytes)
         stream.inputClosed = endStream
         streams[streamID] = stream
@@ -90,7 +90,7 @@ extension GRPCConnectionHandler {
             }
         }
         stream.handler = method.makeHandler(callContext, writer)
-        if endStream && stream.isLive { stream.handler?.endOfInput() }
+        if endStream { endOfInput(stream) }
     }
 
     /// Answers a call that will not reach a handler, in one HEADERS frame with END_STREAM.
@@ -124,11 +124,20 @@ extension GRPCConnectionHandler {
         }
         defer { if automatic { consume(streamID, count) } }
         stream.deframer.append(bytes)
-        do {
+        do throws(GRPCStatus) {
             while stream.isLive, let message = try stream.deframer.next() {
                 let payload = try decode(message, gzip: stream.gzip)
                 if !automatic { stream.hold(message.wireBytes) }
-                stream.handler?.receive(payload)
+                switch stream.requests {
+                case .stream:
+                    stream.handler?.receive(payload)
+                case .one:
+                    guard stream.request == nil else {
+                        throw GRPCStatus(
+                            .invalidArgument, "\(stream.methodName) takes exactly one request message, not two or more")
+                    }
+                    stream.request = payload
+                }
             }
         } catch {
             fail(stream, error)
@@ -157,8 +166,21 @@ extension GRPCConnectionHandler {
         guard stream.isLive else { return }
         if stream.deframer.hasPartialMessage {
             fail(stream, GRPCStatus(.internalError, "truncated message"))
-        } else {
+            return
+        }
+        switch stream.requests {
+        case .stream:
             stream.handler?.endOfInput()
+        case .one:
+            guard let request = stream.request else {
+                return fail(
+                    stream,
+                    GRPCStatus(
+                        .invalidArgument, "\(stream.methodName) takes exactly one request message, and none came"))
+            }
+            stream.request = nil
+            stream.handler?.receive(request)
+            if stream.isLive { stream.handler?.endOfInput() }
         }
     }
 

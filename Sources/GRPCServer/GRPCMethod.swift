@@ -12,9 +12,19 @@ public protocol GRPCCallHandler: AnyObject {
     func cancelled()
 }
 
-/// One routable RPC: its path, how its request bytes are given back to the client's window, and
-/// how to make a handler for a call.
+/// One routable RPC: its path, how many request messages it takes, how its request bytes are
+/// given back to the client's window, and how to make a handler for a call.
 public struct GRPCMethod: Sendable {
+    /// How many request messages a call carries.
+    public enum Requests: Sendable {
+        /// Unary and server-streaming methods: exactly one. The transport keeps it until the client
+        /// half-closes, then calls `receive` and `endOfInput`; a call that ends without a message,
+        /// or sends a second one, ends with INVALID_ARGUMENT and never reaches `receive`.
+        case one
+        /// Client- and bidirectional-streaming methods: any number, each handed over as it completes.
+        case stream
+    }
+
     /// When received bytes are returned to the client's HTTP/2 flow-control window.
     public enum FlowControl: Sendable {
         /// Once `receive` returns.
@@ -25,15 +35,19 @@ public struct GRPCMethod: Sendable {
     }
 
     public let path: String
+    public let requests: Requests
     public let flowControl: FlowControl
+    /// The method's name, the last part of its path (`Publish`), for status messages.
+    public var name: Substring { path.split(separator: "/").last ?? Substring(path) }
     /// Called on the connection's event loop when a call's headers arrive.
     public let makeHandler: @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
 
     public init(
-        path: String, flowControl: FlowControl = .automatic,
+        path: String, requests: Requests, flowControl: FlowControl = .automatic,
         makeHandler: @escaping @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
     ) {
         self.path = path
+        self.requests = requests
         self.flowControl = flowControl
         self.makeHandler = makeHandler
     }

@@ -6,6 +6,11 @@ final class GRPCServerStream {
     let streamID: Int32
     let writer: GRPCResponseWriter
     let flowControl: GRPCMethod.FlowControl
+    /// The method's name and how many request messages it takes.
+    let methodName: Substring
+    let requests: GRPCMethod.Requests
+    /// `.one`: the request message, kept until the client half-closes.
+    var request: ByteBuffer?
     let gzip: Bool
     var handler: (any GRPCCallHandler)?
     var deframer: GRPCMessageDeframer
@@ -22,12 +27,13 @@ final class GRPCServerStream {
     var deferredBytes = 0
 
     init(
-        streamID: Int32, writer: GRPCResponseWriter, flowControl: GRPCMethod.FlowControl, gzip: Bool,
-        maxMessageBytes: Int
+        streamID: Int32, writer: GRPCResponseWriter, method: GRPCMethod, gzip: Bool, maxMessageBytes: Int
     ) {
         self.streamID = streamID
         self.writer = writer
-        self.flowControl = flowControl
+        self.flowControl = method.flowControl
+        self.methodName = method.name
+        self.requests = method.requests
         self.gzip = gzip
         self.deframer = GRPCMessageDeframer(maxMessageBytes: maxMessageBytes)
     }

@@ -93,7 +93,8 @@ public final class GenealogyStore: Sendable {
         db.attachment = audit
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let writer = IngestWriter(
-            db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents, logger: logger)
+            db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents,
+            maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.start()
         let checkpointer = WALCheckpointer(

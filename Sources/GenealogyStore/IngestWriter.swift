@@ -58,6 +58,7 @@ final class IngestWriter: @unchecked Sendable {
     /// The audit chain's head (see `AuditChain`): every stored event appends in its transaction.
     let audit: AuditChain
     private let maxBatchEvents: Int
+    private let maxBatchBytes: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
     /// What open propagating holds cover; writer thread only (see `HeldNodes`).
@@ -66,11 +67,15 @@ final class IngestWriter: @unchecked Sendable {
     /// When `StoreMetrics.writerCacheBytes` was last recorded.
     private var cacheSampledAtNanos: UInt64 = 0
 
-    init(db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, logger: Logger) {
+    init(
+        db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, maxBatchBytes: Int,
+        logger: Logger
+    ) {
         self.db = db
         self.inbox = inbox
         self.audit = audit
         self.maxBatchEvents = max(1, maxBatchEvents)
+        self.maxBatchBytes = max(1, maxBatchBytes)
         self.logger = logger
     }
 
@@ -97,7 +102,7 @@ final class IngestWriter: @unchecked Sendable {
         inbox.markWriterThread()
         while true {
             let step = inbox.queue.withLock { queue -> Step in
-                let batch = queue.take(max: maxBatchEvents)
+                let batch = queue.take(max: maxBatchEvents, maxBytes: maxBatchBytes)
                 if !batch.isEmpty { return .commit(batch) }
                 if queue.lifecycle != .open { return .stop }
                 queue.writerWaiting = true

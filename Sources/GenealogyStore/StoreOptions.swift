@@ -15,6 +15,9 @@ public struct StoreOptions: Sendable {
     public var queueCapacity: Int = 16_384
     /// Events committed in one transaction at most.
     public var maxBatchEvents: Int = 4_096
+    /// Received event bytes committed in one transaction at most (one event always fits): 4 MiB,
+    /// a few of the largest events the field limits allow, so their commit stays short.
+    public var maxBatchBytes: Int = 4 * 1024 * 1024
     /// Idle read-only connections kept for `read`.
     public var readerCount: Int = 4
     /// WAL frames (pages) after which the log is made to start over under a steady load (see

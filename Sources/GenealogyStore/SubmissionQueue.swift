@@ -54,9 +54,17 @@ struct SubmissionQueue {
         return .queued(wakeWriter: wake)
     }
 
-    /// Up to `max` submissions, oldest first.
-    mutating func take(max: Int) -> [Submission] {
-        let n = min(max, count)
+    /// Up to `max` submissions, oldest first, of at most `maxBytes` received bytes together (the
+    /// first one whatever its size), so that a batch of large events does not hold the acks of
+    /// the small ones in it for long.
+    mutating func take(max: Int, maxBytes: Int = .max) -> [Submission] {
+        var n = 0
+        var bytes = 0
+        while n < Swift.min(max, count) {
+            bytes += items[head + n].request.raw.count
+            if n > 0 && bytes > maxBytes { break }
+            n += 1
+        }
         guard n > 0 else { return [] }
         let batch = Array(items[head..<head + n])
         head += n

@@ -5,6 +5,10 @@ import MESDomain
 /// Elements for receiving (1.1345), shipping (1.1340) and transformation (1.1350), as CSV (RFC 4180:
 /// CRLF line ends, fields with `"` `,` CR or LF quoted, `"` doubled).
 ///
+/// Formula injection (OWASP "CSV Injection"): a cell that starts with `=`, `+`, `-`, `@`, tab or CR
+/// and is not a plain number (`-2.5`, `1e-05`: a quantity stays a number a spreadsheet sums) is
+/// written quoted with a leading `'`, so a lot named `=HYPERLINK(...)` is shown as text, never run.
+///
 /// One row per lot a receipt or shipment moved (a shipped container is expanded into the lots,
 /// serials and containers packed in it at that time), and per input lot of a transformation; rows
 /// of one event share its Event ID. A transformation is a production report (the new lot) with
@@ -42,9 +46,14 @@ enum FSMA204Writer {
         for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             let bytes = field.utf8
-            if bytes.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: ",") || $0 == 0x0A || $0 == 0x0D }
-            ) {
+            let formula = startsLikeFormula(bytes)
+            if formula
+                || bytes.contains(where: {
+                    $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: ",") || $0 == 0x0A || $0 == 0x0D
+                })
+            {
                 out.append(UInt8(ascii: "\""))
+                if formula { out.append(UInt8(ascii: "'")) }
                 for b in bytes {
                     if b == UInt8(ascii: "\"") { out.append(b) }
                     out.append(b)
@@ -55,6 +64,38 @@ enum FSMA204Writer {
             }
         }
         out += [0x0D, 0x0A]
+    }
+
+    /// Whether a spreadsheet would read the cell as a formula: it starts with `=` `+` `-` `@`, tab
+    /// or CR, and is not a plain decimal number.
+    static func startsLikeFormula(_ bytes: String.UTF8View) -> Bool {
+        guard let first = bytes.first, [UInt8(ascii: "="), 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains(first) else {
+            return false
+        }
+        return !isPlainNumber(bytes)
+    }
+
+    /// `-12`, `+0.5`, `-1.5e-07`: an optional sign, digits with an optional fraction, an optional exponent.
+    static func isPlainNumber(_ bytes: String.UTF8View) -> Bool {
+        var rest = bytes[...]
+        func digits() -> Int {
+            let n = rest.prefix(while: { $0 >= 0x30 && $0 <= 0x39 }).count
+            rest = rest.dropFirst(n)
+            return n
+        }
+        if let sign = rest.first, sign == 0x2B || sign == 0x2D { rest = rest.dropFirst() }
+        var count = digits()
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            count += digits()
+        }
+        guard count > 0 else { return false }
+        if let e = rest.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            rest = rest.dropFirst()
+            if let sign = rest.first, sign == 0x2B || sign == 0x2D { rest = rest.dropFirst() }
+            guard digits() > 0 else { return false }
+        }
+        return rest.isEmpty
     }
 
     /// The lot code of an item as a regulator reads it.

@@ -1,5 +1,6 @@
 import Foundation
 public import MESDomain
+import Synchronization
 
 /// The genealogy as a Graphviz DOT picture: lots, serials and containers as boxes, production
 /// orders as ellipses, receipts (suppliers) and shipments (customers) at the ends; held items red.
@@ -127,11 +128,18 @@ public enum Graphviz {
         public let description: String
     }
 
-    /// Renders DOT as SVG with `dot -Tsvg` (graphviz on PATH). Blocks the calling thread.
-    public static func svg(_ dot: String) throws(Failure) -> [UInt8] {
+    /// Renders DOT as SVG with `dot -Tsvg`, found on `searchPath` (default: this process's PATH).
+    /// Blocks the calling thread. Never ends the process: a missing or failing `dot` (which closes
+    /// its input early: EPIPE on the write, SIGPIPE being ignored by `mesgate serve`) is a `Failure`.
+    public static func svg(_ dot: String, searchPath: String? = nil) throws(Failure) -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["dot", "-Tsvg"]
+        if let searchPath {
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = searchPath
+            process.environment = environment
+        }
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -142,16 +150,40 @@ public enum Graphviz {
         } catch {
             throw Failure(description: "cannot run graphviz's dot (apt-get install graphviz): \(error)")
         }
+        // FileHandle.write(_: Data) is a `try!` inside Foundation: a dot that exits before reading
+        // all its input (not installed, failing) would end the process. write(contentsOf:) throws.
+        let writeFailure = Mutex<(any Error)?>(nil)
+        let written = DispatchSemaphore(value: 0)
         let writer = Thread {
-            input.fileHandleForWriting.write(Data(dot.utf8))
+            // A write to a pipe whose reader is gone raises SIGPIPE on the writing thread; blocked
+            // here, the write fails with EPIPE instead, whatever the process's disposition (the
+            // signal stays pending on this thread and goes with it).
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+            do {
+                try input.fileHandleForWriting.write(contentsOf: Data(dot.utf8))
+            } catch {
+                writeFailure.withLock { $0 = error }
+            }
             try? input.fileHandleForWriting.close()
+            written.signal()
         }
         writer.start()
         let svg = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "graphviz's dot exited with \(process.terminationStatus)")
+        written.wait()
+        switch process.terminationStatus {
+        case 0:
+            if let error = writeFailure.withLock({ $0 }) {
+                throw Failure(description: "graphviz's dot did not read the whole graph: \(error)")
+            }
+            return Array(svg)
+        case 127:
+            throw Failure(description: "graphviz's dot is not installed (not found on PATH; apt-get install graphviz)")
+        case let status:
+            throw Failure(description: "graphviz's dot failed (exit status \(status))")
         }
-        return Array(svg)
     }
 }

@@ -43,7 +43,7 @@ enum HTMLReport {
         .picture svg{max-height:180mm}}
         """
 
-    static func document(_ content: ExportContent, svg: (String) -> [UInt8]?) -> [UInt8] {
+    static func document(_ content: ExportContent, svg: (String) throws -> [UInt8]) -> [UInt8] {
         var html = ""
         html.reserveCapacity(content.events.count * 400 + 8192)
         let startLabel = GenealogyPicture.label(TraceNodeRef(lot: content.start))
@@ -101,7 +101,8 @@ enum HTMLReport {
         GenealogyPicture.label(TraceNodeRef(lot: content.start))
     }
 
-    static func picture(_ content: ExportContent, svg: (String) -> [UInt8]?, into html: inout String) {
+    /// The picture section; without graphviz (or when `dot` fails) it says why there is no picture.
+    static func picture(_ content: ExportContent, svg: (String) throws -> [UInt8], into html: inout String) {
         let picture = GenealogyPicture(
             results: [content.backward, content.forward].compactMap { $0 }, start: content.start,
             direction: content.direction)
@@ -111,10 +112,15 @@ enum HTMLReport {
             html += "the DOT export has the whole graph.</p></section>\n"
             return
         }
-        guard let bytes = svg(picture.dot()), let text = String(validating: bytes, as: UTF8.self),
-            let open = text.range(of: "<svg")
-        else {
-            html += "<p>No picture: graphviz's <code>dot</code> is not available.</p></section>\n"
+        let bytes: [UInt8]
+        do {
+            bytes = try svg(picture.dot())
+        } catch {
+            html += "<p class=\"no-picture\">No picture: \(escape("\(error)")).</p></section>\n"
+            return
+        }
+        guard let text = String(validating: bytes, as: UTF8.self), let open = text.range(of: "<svg") else {
+            html += "<p class=\"no-picture\">No picture: graphviz's dot gave no SVG.</p></section>\n"
             return
         }
         // The SVG element alone (graphviz's XML prolog and DOCTYPE dropped); its text is escaped by graphviz.

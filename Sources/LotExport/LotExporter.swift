@@ -1,5 +1,6 @@
 import Foundation
 public import GenealogyStore
+public import Logging
 public import MESDomain
 
 /// A finished export document.
@@ -23,17 +24,21 @@ public struct LotExporter: Sendable {
 
     let store: GenealogyStore
     let hashID: EventHashFunction
-    let svg: @Sendable (String) -> [UInt8]?
+    let svg: @Sendable (String) throws -> [UInt8]
+    let logger: Logger
 
     /// `hashID` gives the CBV 2.0 event hash ids of EPCIS events. `svg` turns DOT into SVG for the
-    /// HTML report (default: graphviz's `dot`; nil leaves the picture out).
+    /// HTML report (default: graphviz's `dot`); when it throws, the report says why it has no
+    /// picture and `logger` gets a warning.
     public init(
         store: GenealogyStore, hashID: @escaping EventHashFunction = LotExporter.cbvHashID,
-        svg: @escaping @Sendable (String) -> [UInt8]? = { try? Graphviz.svg($0) }
+        svg: @escaping @Sendable (String) throws -> [UInt8] = { try Graphviz.svg($0) },
+        logger: Logger = Logger(label: "mesgate.export")
     ) {
         self.store = store
         self.hashID = hashID
         self.svg = svg
+        self.logger = logger
     }
 
     /// Errors of an export.
@@ -86,7 +91,15 @@ public struct LotExporter: Sendable {
             bytes = FSMA204Writer.document(content)
             type = "text/csv; charset=utf-8; header=present"
         case .html:
-            bytes = HTMLReport.document(content, svg: svg)
+            bytes = HTMLReport.document(content) { dot in
+                do {
+                    return try svg(dot)
+                } catch {
+                    logger.warning(
+                        "export.picture.failed", metadata: ["lot": "\(content.start)", "error": "\(error)"])
+                    throw error
+                }
+            }
             type = "text/html; charset=utf-8"
         case .dot:
             let picture = GenealogyPicture(

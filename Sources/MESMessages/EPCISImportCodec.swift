@@ -11,6 +11,7 @@ public enum EPCISImportCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.EPCISDocument") }
         defer { mes__v1__epcisdocument__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let json = message.pointee.json
         guard json.len > 0, let data = json.data else { return [] }
         return Array(UnsafeBufferPointer(start: data, count: json.len))

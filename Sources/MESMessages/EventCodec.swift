@@ -11,6 +11,7 @@ public enum EventCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.Event") }
         defer { mes__v1__event__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let e = message.pointee
         return Event(
             eventID: try decodeString(e.event_id, field: "event_id"),
@@ -21,6 +22,42 @@ public enum EventCodec {
             operatorID: try decodeString(e.operator_id, field: "operator_id"),
             workOrder: try decodeString(e.work_order, field: "work_order"),
             body: try body(of: e))
+    }
+
+    /// The `event_id` of an event `decode` refused, for its REJECTED Ack: read from the wire (the
+    /// last field 1), or "" when there is none, or it is not UTF-8 or holds a NUL (which protobuf-c
+    /// could not write back whole).
+    public static func eventID(_ bytes: UnsafeRawBufferPointer) -> String {
+        var id: String?
+        var i = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < bytes.count, shift < 64 {
+                let byte = bytes[i]
+                i += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while i < bytes.count, let tag = varint() {
+            switch tag & 7 {
+            case 0: guard varint() != nil else { return "" }
+            case 1, 5:
+                let size = tag & 7 == 1 ? 8 : 4
+                guard bytes.count - i >= size else { return "" }
+                i += size
+            case 2:
+                guard let length = varint(), length <= UInt64(bytes.count - i) else { return "" }
+                let value = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + Int(length))])
+                i += Int(length)
+                if tag >> 3 == 1 { id = value.contains(0) ? nil : String(validating: value, as: UTF8.self) }
+            default: return ""
+            }
+        }
+        return i == bytes.count ? id ?? "" : ""
     }
 
     private static func body(of e: Mes__V1__Event) throws(MessageDecodingError) -> EventBody? {

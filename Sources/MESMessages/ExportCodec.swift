@@ -10,6 +10,7 @@ public enum ExportCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.ExportRequest") }
         defer { mes__v1__export_request__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let r = message.pointee
         return ExportRequest(
             lot: try lotRef(r.lot, "lot"), direction: try enumValue(r.direction.rawValue, "direction"),

@@ -15,6 +15,7 @@ public enum HealthCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("grpc.health.v1.HealthCheckRequest") }
         defer { grpc__health__v1__health_check_request__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         return try decodeString(message.pointee.service, field: "service")
     }
 

@@ -11,6 +11,7 @@ public enum HistoryCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.LotRef") }
         defer { mes__v1__lot_ref__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         return try lotRef(message, "")
     }
 

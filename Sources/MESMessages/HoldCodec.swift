@@ -10,6 +10,7 @@ public enum HoldCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.HoldRequest") }
         defer { mes__v1__hold_request__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let r = message.pointee
         // proto2 `optional bool propagate = 3 [default = true]`: protobuf-c fills the default.
         return HoldRequest(

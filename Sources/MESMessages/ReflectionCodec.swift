@@ -34,6 +34,7 @@ public enum ReflectionCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("grpc.reflection.v1.ServerReflectionRequest") }
         defer { grpc__reflection__v1__server_reflection_request__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let r = message.pointee
         let query: Query
         switch r.message_request_case {

@@ -10,6 +10,7 @@ public enum TraceCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.TraceRequest") }
         defer { mes__v1__trace_request__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let r = message.pointee
         return TraceRequest(
             lot: try lotRef(r.lot, "lot"), direction: try enumValue(r.direction.rawValue, "direction"),

@@ -20,6 +20,7 @@ public enum WorkOrderCodec {
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.WorkOrderFilter") }
         defer { mes__v1__work_order_filter__free_unpacked(message, nil) }
+        try RequestFieldCheck.check(bytes, message.pointee.base.descriptor)
         let f = message.pointee
         return (
             try decodeString(f.plant, field: "plant"), try decodeString(f.work_center, field: "work_center"),

@@ -181,7 +181,8 @@ public final class AccessGuard: Sendable {
         methods.map { method in
             let counters = CallCounters(path: method.path, logger: logger)
             let requirement = AccessPolicy.requirement(for: method.path)
-            return GRPCMethod(path: method.path, flowControl: method.flowControl) { context, writer in
+            return GRPCMethod(path: method.path, requests: method.requests, flowControl: method.flowControl) {
+                context, writer in
                 self.makeHandler(method, requirement, counters, context, writer)
             }
         }

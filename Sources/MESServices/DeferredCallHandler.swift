@@ -16,11 +16,8 @@ final class DeferredCallHandler: GRPCCallHandler {
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
     private let work: Work
-    private let name: String
-    private var received = false
 
-    init(name: String, context: GRPCCallContext, writer: GRPCResponseWriter, work: @escaping Work) {
-        self.name = name
+    init(context: GRPCCallContext, writer: GRPCResponseWriter, work: @escaping Work) {
         self.context = context
         self.writer = writer
         self.work = work
@@ -28,20 +25,16 @@ final class DeferredCallHandler: GRPCCallHandler {
 
     /// A handler whose work is a blocking function run on `queries`.
     static func blocking(
-        name: String, context: GRPCCallContext, writer: GRPCResponseWriter,
+        context: GRPCCallContext, writer: GRPCResponseWriter,
         _ body: @escaping @Sendable (ByteBuffer, GRPCCallContext) -> DeferredAnswer
     ) -> DeferredCallHandler {
-        DeferredCallHandler(name: name, context: context, writer: writer) { message, context, done in
+        DeferredCallHandler(context: context, writer: writer) { message, context, done in
             queries.async { done(body(message, context)) }
         }
     }
 
+    /// The one request message (the transport refuses a call with none or more).
     func receive(_ message: ByteBuffer) {
-        guard !received else {
-            writer.finish(GRPCStatus(.invalidArgument, "\(name) takes exactly one request message"))
-            return
-        }
-        received = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         work(message, context) { answer in loop.execute { bound.value.answer(answer) } }
@@ -58,9 +51,7 @@ final class DeferredCallHandler: GRPCCallHandler {
         }
     }
 
-    func endOfInput() {
-        if !received { writer.finish(GRPCStatus(.invalidArgument, "\(name) ended without a request message")) }
-    }
+    func endOfInput() {}
 
     func cancelled() {}
 }

@@ -9,8 +9,8 @@ extension EventIngestService {
     /// stored in one transaction by the writer. Invalid → INVALID_ARGUMENT with the message; a
     /// store refusal (shipping a held lot) → FAILED_PRECONDITION; nothing is stored either way.
     var importEPCISMethod: GRPCMethod {
-        GRPCMethod(path: "/\(Self.serviceName)/ImportEPCIS") { context, writer in
-            DeferredCallHandler(name: "ImportEPCIS", context: context, writer: writer) { message, context, done in
+        GRPCMethod(path: "/\(Self.serviceName)/ImportEPCIS", requests: .one) { context, writer in
+            DeferredCallHandler(context: context, writer: writer) { message, context, done in
                 let json: [UInt8]
                 do {
                     json = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in

@@ -26,10 +26,11 @@ public struct EventIngestService: Sendable {
 
     public var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/\(Self.serviceName)/Publish", flowControl: .manual) { context, writer in
+            GRPCMethod(path: "/\(Self.serviceName)/Publish", requests: .one, flowControl: .manual) { context, writer in
                 PublishHandler(service: self, context: context, writer: writer)
             },
-            GRPCMethod(path: "/\(Self.serviceName)/PublishStream", flowControl: .manual) { context, writer in
+            GRPCMethod(path: "/\(Self.serviceName)/PublishStream", requests: .stream, flowControl: .manual) {
+                context, writer in
                 PublishStreamHandler(service: self, context: context, writer: writer)
             },
             importEPCISMethod,
@@ -58,7 +59,8 @@ public struct EventIngestService: Sendable {
             }
         } catch {
             let field = error.field.isEmpty ? "event" : error.field
-            return .refused(EventValidationError(field: field, reason: error.reason), eventID: "")
+            let eventID = message.withUnsafeReadableBytes { EventCodec.eventID($0) }
+            return .refused(EventValidationError(field: field, reason: error.reason), eventID: eventID)
         }
         do {
             try validator.validate(event)

@@ -18,7 +18,6 @@ final class ExportCallHandler: GRPCCallHandler {
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
     private let service: GenealogyService
-    private var received = false
     private var request: ExportRequest?
     private var document: ExportDocument?
     private var offset = 0
@@ -31,11 +30,6 @@ final class ExportCallHandler: GRPCCallHandler {
     }
 
     func receive(_ message: ByteBuffer) {
-        guard !received else {
-            writer.finish(GRPCStatus(.invalidArgument, "Export takes exactly one request message"))
-            return
-        }
-        received = true
         let request: ExportRequest
         do {
             request = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in
@@ -102,9 +96,7 @@ final class ExportCallHandler: GRPCCallHandler {
         self.document = nil
     }
 
-    func endOfInput() {
-        if !received { writer.finish(GRPCStatus(.invalidArgument, "Export ended without a request message")) }
-    }
+    func endOfInput() {}
 
     /// The client went away or the deadline passed: drop the document; a build still running ends unseen.
     func cancelled() { document = nil }

@@ -23,22 +23,22 @@ public struct GenealogyService: Sendable {
     public init(store: GenealogyStore, logger: Logger, exporter: LotExporter? = nil) {
         self.store = store
         self.logger = logger
-        self.exporter = exporter ?? LotExporter(store: store)
+        self.exporter = exporter ?? LotExporter(store: store, logger: logger)
     }
 
     public var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/\(Self.serviceName)/Trace") { context, writer in
-                DeferredCallHandler.blocking(name: "Trace", context: context, writer: writer) { message, _ in
+            GRPCMethod(path: "/\(Self.serviceName)/Trace", requests: .one) { context, writer in
+                DeferredCallHandler.blocking(context: context, writer: writer) { message, _ in
                     self.trace(message)
                 }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/LotHistory") { context, writer in
-                DeferredCallHandler.blocking(name: "LotHistory", context: context, writer: writer) { message, _ in
+            GRPCMethod(path: "/\(Self.serviceName)/LotHistory", requests: .one) { context, writer in
+                DeferredCallHandler.blocking(context: context, writer: writer) { message, _ in
                     self.history(message)
                 }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/Export") { context, writer in
+            GRPCMethod(path: "/\(Self.serviceName)/Export", requests: .one) { context, writer in
                 ExportCallHandler(context: context, writer: writer, service: self)
             },
         ]

@@ -66,10 +66,10 @@ public final class HealthService: Sendable {
 
     public var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/grpc.health.v1.Health/Check") { _, writer in
+            GRPCMethod(path: "/grpc.health.v1.Health/Check", requests: .one) { _, writer in
                 HealthCheckHandler(service: self, writer: writer)
             },
-            GRPCMethod(path: "/grpc.health.v1.Health/Watch") { context, writer in
+            GRPCMethod(path: "/grpc.health.v1.Health/Watch", requests: .one) { context, writer in
                 HealthWatchHandler(service: self, context: context, writer: writer)
             },
         ]
@@ -108,9 +108,7 @@ final class HealthCheckHandler: GRPCCallHandler {
         writer.finish(.ok)
     }
 
-    func endOfInput() {
-        if !writer.isFinished { writer.finish(GRPCStatus(.internalError, "Check ended without a request")) }
-    }
+    func endOfInput() {}
 
     func cancelled() {}
 }

@@ -10,7 +10,6 @@ final class PublishHandler: GRPCCallHandler {
     private let service: EventIngestService
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
-    private var received = false
 
     init(service: EventIngestService, context: GRPCCallContext, writer: GRPCResponseWriter) {
         self.service = service
@@ -18,13 +17,8 @@ final class PublishHandler: GRPCCallHandler {
         self.writer = writer
     }
 
+    /// The one Event (the transport refuses a call with none or more: `GRPCMethod.Requests.one`).
     func receive(_ message: ByteBuffer) {
-        guard !received else {
-            writer.releaseOldestMessage()
-            writer.finish(GRPCStatus(.invalidArgument, "Publish takes exactly one Event; use PublishStream for many"))
-            return
-        }
-        received = true
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let admission = service.admit(message, context: context) { outcome in
@@ -59,9 +53,7 @@ final class PublishHandler: GRPCCallHandler {
         }
     }
 
-    func endOfInput() {
-        if !received { writer.finish(GRPCStatus(.internalError, "Publish ended without an Event")) }
-    }
+    func endOfInput() {}
 
     func cancelled() {}
 }

@@ -21,13 +21,13 @@ public struct QualityService: Sendable {
 
     public var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/\(Self.serviceName)/PlaceHold") { context, writer in
-                DeferredCallHandler(name: "PlaceHold", context: context, writer: writer) { message, context, done in
+            GRPCMethod(path: "/\(Self.serviceName)/PlaceHold", requests: .one) { context, writer in
+                DeferredCallHandler(context: context, writer: writer) { message, context, done in
                     self.hold(message, context: context, place: true, done: done)
                 }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/ReleaseHold") { context, writer in
-                DeferredCallHandler(name: "ReleaseHold", context: context, writer: writer) { message, context, done in
+            GRPCMethod(path: "/\(Self.serviceName)/ReleaseHold", requests: .one) { context, writer in
+                DeferredCallHandler(context: context, writer: writer) { message, context, done in
                     self.hold(message, context: context, place: false, done: done)
                 }
             },

@@ -23,7 +23,7 @@ public struct ReflectionService: Sendable {
 
     public var methods: [GRPCMethod] {
         ["grpc.reflection.v1", "grpc.reflection.v1alpha"].map { package in
-            GRPCMethod(path: "/\(package).ServerReflection/ServerReflectionInfo") { _, writer in
+            GRPCMethod(path: "/\(package).ServerReflection/ServerReflectionInfo", requests: .stream) { _, writer in
                 ReflectionHandler(service: self, writer: writer)
             }
         }

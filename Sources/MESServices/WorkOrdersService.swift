@@ -13,10 +13,10 @@ public struct WorkOrdersService: Sendable {
 
     public var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/mes.v1.WorkOrders/List") { _, writer in
+            GRPCMethod(path: "/mes.v1.WorkOrders/List", requests: .one) { _, writer in
                 WorkOrdersListHandler(board: board, writer: writer)
             },
-            GRPCMethod(path: "/mes.v1.WorkOrders/Subscribe") { context, writer in
+            GRPCMethod(path: "/mes.v1.WorkOrders/Subscribe", requests: .one) { context, writer in
                 WorkOrdersSubscribeHandler(board: board, context: context, writer: writer)
             },
         ]
@@ -58,9 +58,7 @@ final class WorkOrdersListHandler: GRPCCallHandler {
         writer.finish(.ok)
     }
 
-    func endOfInput() {
-        if !writer.isFinished { writer.finish(GRPCStatus(.internalError, "List ended without a request")) }
-    }
+    func endOfInput() {}
 
     func cancelled() {}
 }

@@ -16,6 +16,10 @@ final class CurlEasy {
     /// Collects the body of the response being received; the write callback appends to it.
     private final class Sink {
         var bytes: [UInt8] = []
+        let limit: Int
+        /// The answer went over `limit`: the write callback refused it (curl: CURLE_WRITE_ERROR).
+        var overflowed = false
+        init(limit: Int) { self.limit = limit }
     }
 
     private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
@@ -30,18 +34,19 @@ final class CurlEasy {
     deinit { curl_easy_cleanup(handle) }
 
     /// Sends one request and waits for the whole answer, on the calling thread.
-    /// - Parameters: `body` nil for GET; `timeoutMs` bounds the whole exchange; `freshConnection`
+    /// - Parameters: `body` nil for GET; `timeoutMs` bounds the whole exchange; an answer body over
+    ///   `maxResponseBytes` fails the call (retryable) as soon as it is seen; `freshConnection`
     ///   for a request that must not be sent twice: libcurl silently resends a request whose
     ///   reused keep-alive connection closed before any answer, which after "Odoo committed, then
     ///   the connection reset" would make a second record. On a new connection it never does.
     func perform(
         url: String, headers: [String], body: [UInt8]?, connectTimeoutMs: Int, timeoutMs: Int, verifyTLS: Bool,
-        freshConnection: Bool = false
+        maxResponseBytes: Int = OdooConfiguration.defaultMaxResponseBytes, freshConnection: Bool = false
     ) throws(OdooError) -> Response {
         var list: UnsafeMutablePointer<curl_slist>?
         for header in headers { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
-        let sink = Sink()
+        let sink = Sink(limit: maxResponseBytes)
         let code: CURLcode = withExtendedLifetime(sink) {
             let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
             set(CURLOPT_URL, url)
@@ -58,6 +63,10 @@ final class CurlEasy {
                 guard let data, let user else { return 0 }
                 let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
                 let n = size * count
+                guard sink.bytes.count + n <= sink.limit else {
+                    sink.overflowed = true
+                    return 0  // fewer bytes than given: curl stops with CURLE_WRITE_ERROR
+                }
                 data.withMemoryRebound(to: UInt8.self, capacity: n) {
                     sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n))
                 }
@@ -77,6 +86,11 @@ final class CurlEasy {
                 _ = CCurl_curl_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
                 return code
             }
+        }
+        if sink.overflowed {
+            throw OdooError(
+                .retryable, name: "transport",
+                message: "Odoo's answer is longer than \(maxResponseBytes) bytes (maxResponseBytes); not read")
         }
         guard code == CURLE_OK else {
             let text = String(cString: curl_easy_strerror(code))

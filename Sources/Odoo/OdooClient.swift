@@ -194,6 +194,7 @@ public final class OdooClient {
         return try curl.perform(
             url: configuration.url + path, headers: headers, body: body,
             connectTimeoutMs: configuration.connectTimeoutMs, timeoutMs: configuration.timeoutMs,
-            verifyTLS: configuration.verifyTLS, freshConnection: !Self.repeatable.contains(method))
+            verifyTLS: configuration.verifyTLS, maxResponseBytes: configuration.maxResponseBytes,
+            freshConnection: !Self.repeatable.contains(method))
     }
 }

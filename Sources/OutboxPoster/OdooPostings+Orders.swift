@@ -22,7 +22,10 @@ extension OdooPostings {
         let productID = order["product_id"]?.many2oneID ?? 0
         var lotIDs: [Int] = []
         for output in report.outputs {
-            lotIDs.append(try lot(lotName(output), productID: productID, product: output.product))
+            lotIDs.append(
+                try lot(
+                    lotName(output), productID: productID, product: output.product,
+                    company: order["company_id"]?.many2oneID))
         }
         let answer = try postMember(
             order, name: name, lotIDs: lotIDs, good: report.good, consumed: report.consumed,
@@ -76,7 +79,11 @@ extension OdooPostings {
             answers.append(
                 try postMember(
                     member, name: member["name"]?.string ?? name,
-                    lotIDs: [try self.lot(lot, productID: productID, product: output.product)],
+                    lotIDs: [
+                        try self.lot(
+                            lot, productID: productID, product: output.product,
+                            company: member["company_id"]?.many2oneID)
+                    ],
                     good: report.goodByOutput[lot] ?? 0, consumed: consumed, completed: report.completed))
         }
         return "order \(name) in \(family.count) orders for \(report.outputs.count) lots: "
@@ -127,7 +134,10 @@ extension OdooPostings {
             var commands: [JSONValue] = [[5, 0, 0]]
             for (lot, qty) in lots.sorted(by: { $0.key < $1.key }) {
                 var line: [String: JSONValue] = ["quantity": .double(qty), "picked": true]
-                if !lot.isEmpty { line["lot_id"] = .int(try self.lot(lot, productID: nil, product: product)) }
+                if !lot.isEmpty {
+                    let company = order["company_id"]?.many2oneID
+                    line["lot_id"] = .int(try self.lot(lot, productID: nil, product: product, company: company))
+                }
                 commands.append([0, 0, .object(line)])
             }
             moveUpdates.append([1, .int(move.id), ["move_line_ids": .array(commands), "picked": true]])
@@ -159,7 +169,10 @@ extension OdooPostings {
 
     /// The fields an order is read with.
     var orderFields: [String] {
-        ["name", "state", "product_id", "product_qty", "qty_producing", "move_raw_ids", "backorder_sequence", lotField]
+        [
+            "name", "state", "product_id", "product_qty", "qty_producing", "move_raw_ids", "backorder_sequence",
+            "company_id", lotField,
+        ]
     }
 
     /// The order `name` (the first of its family once Odoo split it or kept a backorder).

@@ -219,23 +219,30 @@ public final class OdooPostings {
     // MARK: Lookups
 
     /// The lot (name, product): found, or created when Odoo has none.
-    func lot(_ name: String, productID known: Int?, product code: String) throws(OdooError) -> Int {
+    func lot(_ name: String, productID known: Int?, product code: String, company: Int? = nil) throws(OdooError) -> Int
+    {
         // With `create`, a lot is always had.
-        try lot(name, productID: known, product: code, create: true) ?? 0
+        try lot(name, productID: known, product: code, company: company, create: true) ?? 0
     }
 
-    /// The lot (name, product): found, else created when `create`, else nil.
-    func lot(_ name: String, productID known: Int?, product code: String, create: Bool) throws(OdooError) -> Int? {
+    /// The lot (name, product) of `company` (the production order's; nil: the API user's, Odoo's
+    /// default): found, else created when `create`, else nil. Odoo's lot names are unique per
+    /// product and company, so the same name may be another company's lot.
+    func lot(_ name: String, productID known: Int?, product code: String, company: Int? = nil, create: Bool)
+        throws(OdooError) -> Int?
+    {
         var productID = known ?? 0
         if known == nil { productID = try product(code) }
-        let key = "\(productID)/\(name)"
+        let key = "\(company ?? 0)/\(productID)/\(name)"
         if let id = lotIDs[key] { return id }
-        let domain: JSONValue = [["name", "=", .string(name)], ["product_id", "=", .int(productID)]]
-        var id = try client.search("stock.lot", domain, limit: 1).first ?? 0
+        var domain: [JSONValue] = [["name", "=", .string(name)], ["product_id", "=", .int(productID)]]
+        if let company { domain.append(["company_id", "in", [.int(company), false]]) }
+        var id = try client.search("stock.lot", .array(domain), limit: 1).first ?? 0
         if id == 0 && !create { return nil }
         if id == 0 {
-            id = try client.create(
-                "stock.lot", ["name": .string(name), "product_id": .int(productID), "company_id": 1])
+            var vals: [String: JSONValue] = ["name": .string(name), "product_id": .int(productID)]
+            if let company { vals["company_id"] = .int(company) }
+            id = try client.create("stock.lot", vals)
         }
         lotIDs[key] = id
         return id

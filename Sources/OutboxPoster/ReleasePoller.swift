@@ -49,10 +49,13 @@ public final class ReleasePoller: Sendable {
     }
 
     private func run() {
-        guard let client = try? OdooClient(configuration: configuration),
-            let stored = try? WorkOrderStore(path: storePath)
-        else {
-            logger.critical("odoo.release.start_failed")
+        let client: OdooClient
+        let stored: WorkOrderStore
+        do {
+            client = try OdooClient(configuration: configuration)
+            stored = try WorkOrderStore(path: storePath)
+        } catch {
+            logger.critical("odoo.release.start_failed", metadata: ["error": "\(error)"])
             return
         }
         var cursor: String?

@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Odoo") var odoo: OdooOptions
 
     func run() async throws {
+        // A peer or child process that closes its end of a pipe or socket early (graphviz's dot,
+        // a client) must give EPIPE on the write, not end the gateway.
+        signal(SIGPIPE, SIG_IGN)
         let settings: ServeSettings
         let posting: PosterConfiguration?
         do {
@@ -67,7 +70,14 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
             logger: logger)
-        let board = WorkOrderBoard(orders: (try? store.releasedWorkOrders()) ?? [])
+        let released: [WorkOrder]
+        do {
+            released = try store.releasedWorkOrders()
+        } catch {
+            logger.error("workorders.load_failed", metadata: ["error": "\(error)"])
+            released = []
+        }
+        let board = WorkOrderBoard(orders: released)
         var methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
         methods += WorkOrdersService(board: board).methods
         var genealogy = GenealogyService(store: store, logger: logger)

@@ -58,14 +58,15 @@ final class HoldingHandler: GRPCCallHandler {
 
 func testMethods(log: CallLog, writers: WriterBox = WriterBox()) -> [GRPCMethod] {
     [
-        GRPCMethod(path: "/test.Echo/Echo") { _, writer in EchoHandler(writer, log) },
-        GRPCMethod(path: "/test.Echo/Count") { _, writer in CountHandler(writer) },
-        GRPCMethod(path: "/test.Echo/Hold", flowControl: .manual) { context, writer in
+        GRPCMethod(path: "/test.Echo/Echo", requests: .stream) { _, writer in EchoHandler(writer, log) },
+        GRPCMethod(path: "/test.Echo/One", requests: .one) { _, writer in EchoHandler(writer, log) },
+        GRPCMethod(path: "/test.Echo/Count", requests: .stream) { _, writer in CountHandler(writer) },
+        GRPCMethod(path: "/test.Echo/Hold", requests: .stream, flowControl: .manual) { context, writer in
             writers.writers.append(writer)
             log.add("open \(context.path) \(context.metadata("x-user") ?? "-")")
             return HoldingHandler(log)
         },
-        GRPCMethod(path: "/test.Echo/Slow") { context, writer in
+        GRPCMethod(path: "/test.Echo/Slow", requests: .stream) { context, writer in
             log.add("deadline \(context.deadline != nil)")
             return HoldingHandler(log)
         },

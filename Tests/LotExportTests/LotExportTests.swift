@@ -6,9 +6,11 @@ import Testing
 @testable import LotExport
 
 @Suite struct LotExportTests {
-    static func exporter(_ store: GenealogyStore, svg: @escaping @Sendable (String) -> [UInt8]? = { _ in nil })
-        -> LotExporter
-    {
+    static func exporter(
+        _ store: GenealogyStore,
+        svg: @escaping @Sendable (String) throws -> [UInt8] = { _ in throw Graphviz.Failure(description: "no dot here")
+        }
+    ) -> LotExporter {
         LotExporter(store: store, svg: svg)
     }
 
@@ -104,6 +106,20 @@ import Testing
         #expect(shipping.first?["Traceability Lot Code Source"] == "P1")
     }
 
+    /// OWASP CSV injection: a cell a spreadsheet would run as a formula is quoted and starts with `'`;
+    /// a plain number (a negative quantity) stays a number.
+    @Test(arguments: [
+        ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""), ("+1+cmd", "\"'+1+cmd\""),
+        ("-2+3", "\"'-2+3\""), ("@SUM(A1)", "\"'@SUM(A1)\""), ("\tx", "\"'\tx\""), ("\rx", "\"'\rx\""),
+        ("-", "\"'-\""), ("-2.5", "-2.5"), ("+3", "+3"), ("-1.5e-07", "-1.5e-07"), ("12", "12"), ("L-1", "L-1"),
+        ("a,b", "\"a,b\""),
+    ])
+    func fsma204CellsThatLookLikeFormulasAreText(cell: String, written: String) {
+        var out: [UInt8] = []
+        FSMA204Writer.writeLine([cell, "10"], into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "\(written),10\r\n")
+    }
+
     @Test func htmlReportEscapesTextAndShowsEventsHoldsAndWho() async throws {
         let fixture = try ExportFixture()
         try await fixture.load()
@@ -134,6 +150,35 @@ import Testing
         let text = String(decoding: document.bytes, as: UTF8.self)
         #expect(text.contains("<div class=\"picture\"><svg id=\"picture\">"))
         #expect(!text.contains("<?xml"))
+    }
+
+    /// A real `dot` that is not there: `/usr/bin/env` runs, finds no `dot` on the empty search path,
+    /// exits 127 and closes the pipe while ~1 MB of DOT (more than a pipe buffer) is being written.
+    /// Before: FileHandle.write's `try!` (or SIGPIPE) ended this test process.
+    @Test func withoutGraphvizThePictureFailsWithAReasonAndNothingEnds() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-dot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let big =
+            "digraph g {\n" + (0..<20_000).map { "  n\($0) [label=\"lot \($0) of a long genealogy\"];\n" }.joined()
+            + "}\n"
+        #expect(big.utf8.count > 900_000)
+        do {
+            _ = try Graphviz.svg(big, searchPath: empty.path)
+            Issue.record("dot ran without dot on the search path")
+        } catch {
+            #expect(error.description.contains("graphviz's dot is not installed"), "\(error)")
+        }
+        // With graphviz installed (scripts/test installs it), the same call draws.
+        let svg = try Graphviz.svg("digraph g { a -> b }")
+        #expect(String(decoding: svg, as: UTF8.self).contains("<svg"))
+    }
+
+    @Test func htmlReportSaysWhyItHasNoPicture() async throws {
+        let fixture = try ExportFixture()
+        try await fixture.load()
+        let text = try Self.export(fixture, ExportFixture.b1, .backward, .html)
+        #expect(text.contains("<p class=\"no-picture\">No picture: no dot here.</p>"))
     }
 
     @Test func dotIsThePictureOfBothTraces() async throws {

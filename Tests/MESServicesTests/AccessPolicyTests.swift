@@ -86,8 +86,8 @@ import Testing
     @Test func wrapKeepsEveryMethodAndNotesNoClientBeforeACall() {
         let access = makeGuard()
         let methods = access.wrap([
-            GRPCMethod(path: AccessPolicyTests.publish) { _, _ in NoHandler() },
-            GRPCMethod(path: "/grpc.health.v1.Health/Check") { _, _ in NoHandler() },
+            GRPCMethod(path: AccessPolicyTests.publish, requests: .one) { _, _ in NoHandler() },
+            GRPCMethod(path: "/grpc.health.v1.Health/Check", requests: .one) { _, _ in NoHandler() },
         ])
         #expect(methods.map(\.path) == [AccessPolicyTests.publish, "/grpc.health.v1.Health/Check"])
         #expect(access.clientActivity.isEmpty)

@@ -212,6 +212,24 @@ INVALID_CASES = [
     ("moved.lot-missing", "moved", _clear("moved.lot"), "moved.lot"),
     ("moved.qty.uom-empty", "moved", _set("moved.qty.uom", ""), "moved.qty.uom"),
     ("moved.new_lot-same-as-lot", "moved", _same_new_lot, "moved.new_lot"),
+    # A NUL (legal UTF-8) in any string is refused, never cut off at it (protobuf-c reads C strings).
+    ("event_id-NUL", "received", lambda e: setattr(e, "event_id", e.event_id + "\0nul"), "event_id"),
+    ("consumed.component.lot-NUL", "consumed", _set("consumed.component.lot", "L\0X"), "consumed.component.lot"),
+    ("plant-NUL", "received", _set("plant", "\0"), "plant"),
+    ("packed.contents-NUL", "packed", _contents({"product": "P", "lot": "L"}, {"product": "P", "serial": "S\0"}),
+     "packed.contents[1].serial"),
+    ("quality.measurement-unit-NUL", "quality", _measurement(unit="m\0m"), "quality.measurements[1].unit"),
+    ("downtime.reason-NUL", "downtime", _set("downtime.reason", "jam\0"), "downtime.reason"),
+    # Limits (MESDomain.FieldLimits): identifiers 256 bytes, free text 4 KiB, Packed.contents 1,000,
+    # QualityResult.measurements 500.
+    ("received.lot.lot-257-bytes", "received", _set("received.lot.lot", "x" * 257), "received.lot.lot"),
+    ("operator_id-257-bytes", "received", _set("operator_id", "o" * 257), "operator_id"),
+    ("consumed.qty.uom-257-bytes", "consumed", _set("consumed.qty.uom", "u" * 257), "consumed.qty.uom"),
+    ("downtime.reason-4097-bytes", "downtime", _set("downtime.reason", "r" * 4097), "downtime.reason"),
+    ("packed.contents-1001", "packed",
+     _contents(*({"product": "P", "serial": f"S{i}"} for i in range(1001))), "packed.contents"),
+    ("quality.measurements-501", "quality",
+     lambda e: [e.quality.measurements.add(name=f"M{i}", value=1.0) for i in range(500)], "quality.measurements"),
 ]
 
 # Edge cases the rules allow: each must be ACCEPTED.
@@ -231,6 +249,10 @@ VALID_EDGE_CASES = [
     ("downtime.still-open", "downtime", _set("downtime.ended_at_ms", 0)),
     ("moved.without-new_lot", "moved", _clear("moved.new_lot")),
     ("occurred_at-12h-ahead", "received", lambda e: setattr(e, "occurred_at_ms", now_ms() + DAY_MS // 2)),
+    ("received.lot.lot-256-bytes", "received", _set("received.lot.lot", uuid.uuid4().hex + "x" * 224)),
+    ("scrapped.reason-4096-bytes", "scrapped", _set("scrapped.reason", "r" * 4096)),
+    ("packed.contents-1000", "packed",
+     _contents(*({"product": "P", "serial": f"S{uuid.uuid4().hex}"} for _ in range(1000)))),
 ]
 
 

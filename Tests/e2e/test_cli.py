@@ -28,8 +28,8 @@ def _run_to_exit(binary, args, env=None, cwd=None):
 
 def _publish_one(srv, pb, size_pad=0):
     with srv.channel() as ch:
-        e = event("received")
-        e.plant = "p" * size_pad
+        e = event("downtime")
+        e.downtime.reason += "p" * size_pad  # free text: up to 4 KiB (FieldLimits)
         return pb.events_pb2_grpc.EventIngestStub(ch).Publish(e, timeout=RPC_TIMEOUT_S)
 
 

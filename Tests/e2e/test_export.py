@@ -264,3 +264,38 @@ def test_cli_not_found_and_refused_exit_non_zero(binary, plant):
     assert refused.returncode != 0 and b"status 7" in refused.stderr
     both = cli(binary, "--data", str(srv.data), "--container", SSCC, "--forward", "--backward")
     assert both.returncode != 0
+
+
+def test_html_export_without_graphviz_says_why_and_the_server_keeps_serving(pb, server_factory, tmp_path):
+    """Foundation's FileHandle.write is a `try!`: a `dot` that is not there (or fails) closed the pipe,
+    and the write to it ended the gateway. Now the report comes without its picture and says why.
+    The graph is big (300 long-named lots, ~100 kB of DOT, more than a pipe buffer), so the write
+    cannot finish before the missing `dot` is noticed."""
+    no_dot = tmp_path / "bin-without-dot"
+    no_dot.mkdir()
+    srv = server_factory(env={"PATH": str(no_dot)})
+    m = events_pb()
+    t = new_event_id("nodot")[-8:]
+    ts = now_ms() - 60_000
+    output = lot("ASSEMBLY", f"A-{t}")
+    events = [
+        m.Event(event_id=f"con-{t}-{i}", occurred_at_ms=ts, work_order=f"MO-{t}",
+                consumed=m.MaterialConsumed(component=lot("P" * 200 + str(i), f"L-{t}"), qty=qty(1.0)))
+        for i in range(300)
+    ]
+    events.append(m.Event(event_id=f"prd-{t}", occurred_at_ms=ts, work_order=f"MO-{t}",
+                          produced=m.ProductionReported(output=output, good=qty(1, "Units"))))
+    with srv.channel() as ch:
+        acks = list(pb.events_pb2_grpc.EventIngestStub(ch).PublishStream(iter(events), timeout=120))
+    assert [a.result for a in acks] == [m.Ack.ACCEPTED] * len(events)
+    request = pb.genealogy_pb2.ExportRequest(lot=output, direction=1, format=FORMATS["html"])
+    with srv.channel() as ch:  # a server without tokens: no authorization metadata
+        html = b"".join(c.data for c in pb.genealogy_pb2_grpc.GenealogyStub(ch).Export(request, timeout=60)).decode()
+    assert "No picture: graphviz&#39;s dot is not installed" in html, \
+        re.findall(r"<section><h2>Genealogy</h2>.*?</section>", html, re.S)
+    assert "<svg" not in html
+    assert srv.alive(), f"the gateway ended:\n{srv.stderr_tail()}"
+    with srv.channel() as ch:  # and it still answers
+        again = list(pb.genealogy_pb2_grpc.GenealogyStub(ch).Export(request, timeout=60))
+    assert again and srv.alive()
+    assert "export.picture.failed" in srv.stderr_tail(100_000)

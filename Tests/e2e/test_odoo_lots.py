@@ -157,3 +157,40 @@ def test_another_lot_on_an_order_done_in_odoo_is_dead_with_the_reason(binary, se
                       "plant's 2 output lots"}, errors
     r = reconcile(binary, srv, emu)
     assert r.returncode == 1 and "output lots plant" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("version", [18, 19])
+def test_lots_are_made_in_the_company_of_their_order(server_factory, emulator_factory, version):
+    """The lots of an order of a second company are that company's (mesgate created every lot with
+    company_id 1 before); the same lot name in two companies is two lots, as in Odoo."""
+    emu = emulator_factory(version)
+    t = uuid.uuid4().hex[:6]
+    one, two = f"WH/MO/A{t}", f"WH/MO/B{t}"
+    emu.seed(companies=["Second Plant Co"],
+             products=[{"default_code": "BRACKET", "tracking": "lot"}, {"default_code": "STEEL", "tracking": "lot"}],
+             productions=[
+                 {"name": one, "product": "BRACKET", "qty": 5, "tracking": "lot",
+                  "components": [{"product": "STEEL", "tracking": "lot", "qty": 2}]},
+                 {"name": two, "product": "BRACKET", "qty": 5, "tracking": "lot", "company": "Second Plant Co",
+                  "components": [{"product": "STEEL", "tracking": "lot", "qty": 2}]},
+             ])
+    srv = server_factory(gateway_args(emu))
+    m, c = stubs().events_pb2, stubs().common_pb2
+    evs = []
+    for order, lot in ((one, f"B-{t}"), (two, f"B-{t}")):  # the same lot name in both companies
+        def ev(n, **body):
+            return m.Event(event_id=f"co-{t}-{order[-7:]}-{n}", occurred_at_ms=1_780_000_000_000, tz_offset="+01:00",
+                           work_center="WC", work_order=order, **body)
+        evs += [
+            ev(1, consumed=m.MaterialConsumed(component=c.LotRef(product="STEEL", lot=f"S-{t}"),
+                                              qty=c.Quantity(value=2, uom="kg"))),
+            ev(2, produced=m.ProductionReported(output=c.LotRef(product="BRACKET", lot=lot),
+                                                good=c.Quantity(value=5, uom="Units"))),
+        ]
+    publish(srv, evs)
+    assert wait_drained(srv) == {"posted": 4}  # each event is an outbox row; an order's are posted together
+    companies = {r["name"]: r["id"] for r in emu.records("res.company")}
+    lots = sorted((r["name"], r["company_id"][0] if isinstance(r["company_id"], list) else r["company_id"])
+                  for r in emu.records("stock.lot"))
+    first, second = companies["Plant Co"], companies["Second Plant Co"]
+    assert lots == sorted([(f"B-{t}", first), (f"B-{t}", second), (f"S-{t}", first), (f"S-{t}", second)]), lots

@@ -55,7 +55,7 @@ FIELDS = {
     "mrp.production": {
         "name": "char", "product_id": "m2o:product.product", "product_qty": "float", "qty_producing": "float",
         "state": "selection", "origin": "char", "date_start": "datetime", "write_date": "datetime",
-        "lot_producing_id": "m2o:stock.lot", "lot_producing_ids": "m2m:stock.lot",
+        "lot_producing_id": "m2o:stock.lot", "lot_producing_ids": "m2m:stock.lot", "company_id": "m2o:res.company",
         "move_raw_ids": "o2m:stock.move:raw_material_production_id",
         "workorder_ids": "o2m:mrp.workorder:production_id", "product_tracking": "selection",
         "backorder_sequence": "int", "procurement_group_id": "int",
@@ -339,6 +339,9 @@ class Database:
             move = self.records["stock.move"].get(rec["move_id"])
             if move:
                 rec.setdefault("product_id", move.get("product_id"))
+        if model in ("mrp.production", "stock.lot"):
+            # Odoo's default: the company the caller works in (the API user's: company 1 here).
+            rec.setdefault("company_id", 1)
         if model == "mrp.production":
             rec.setdefault("state", "draft")
             rec.setdefault("qty_producing", 0.0)
@@ -367,7 +370,8 @@ class Database:
         if model == "stock.lot":
             for other in self.records["stock.lot"].values():
                 if other is not rec and other.get("name") == rec.get("name") \
-                        and other.get("product_id") == rec.get("product_id"):
+                        and other.get("product_id") == rec.get("product_id") \
+                        and other.get("company_id") == rec.get("company_id"):
                     raise validation(
                         "The combination of serial number and product must be unique across a company.\n"
                         f"Following combination contains duplicates:\n - Product: "

@@ -10,7 +10,8 @@ Speaks what mesgate uses of Odoo, with Odoo's wire formats:
   debug} with 401/400/422/403/404/500.
 - `/emulator/...` control endpoints for tests (never faulted):
   POST /emulator/reset {"version": 17|18|19, "api_key", "login", "db"}
-  POST /emulator/seed {"products": [...], "workcenters": [...], "losses": [...], "productions": [...]}
+  POST /emulator/seed {"products": [...], "workcenters": [...], "losses": [...], "companies": [names],
+                       "productions": [... "company": name (default: company 1) ...]}
   POST /emulator/fault {"kind": "down"|"slow"|"http500"|"serialization"|"validation"|"auth"|"reset_after_commit",
                         "times": N (-1: until cleared), "seconds": S (slow), "match": "text" (validation: only
                         calls whose arguments contain it), "method": "name" (only that ORM method)}
@@ -78,7 +79,9 @@ class Emulator:
     def seed(self, spec: dict) -> dict:
         d = self.db
         with self.lock:
-            out = {"products": {}, "workcenters": {}, "productions": {}}
+            out = {"products": {}, "workcenters": {}, "productions": {}, "companies": {}}
+            for name in spec.get("companies", []):
+                out["companies"][name] = d.create("res.company", {"name": name})
             for p in spec.get("products", []):
                 pid = self._product(p["default_code"], p.get("tracking", "none"), p.get("qty_available"))
                 out["products"][p["default_code"]] = pid
@@ -106,7 +109,9 @@ class Emulator:
                     "name": mo["name"], "product_id": product_id, "product_qty": mo.get("qty", 1.0),
                     "state": mo.get("state", "confirmed"), "origin": mo.get("origin", ""),
                     "date_start": mo.get("date_start", "2026-11-27 06:00:00"),
-                    "move_raw_ids": raw, "workorder_ids": wos})
+                    "move_raw_ids": raw, "workorder_ids": wos,
+                    **({"company_id": d.search("res.company", [["name", "=", mo["company"]]])[0]}
+                       if "company" in mo else {})})
                 out["productions"][mo["name"]] = mid
             return out
 

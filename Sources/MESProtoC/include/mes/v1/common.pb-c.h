@@ -43,6 +43,7 @@ typedef enum _Mes__V1__Direction {
  * Names one item of material. A lot is (product, lot); a serial unit is
  * (product, serial), its lot optional; a container (pallet, case, an SSCC)
  * is (container) alone. Untracked material names the product alone.
+ * Each string at most 256 bytes of UTF-8, without a NUL character.
  */
 struct  Mes__V1__LotRef
 {

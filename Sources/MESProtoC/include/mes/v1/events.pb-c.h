@@ -99,6 +99,12 @@ typedef enum {
 
 /*
  * One thing that happened on the shop floor.
+ * Limits (every request message; INVALID_ARGUMENT, or a REJECTED Ack on
+ * PublishStream, naming the field): strings hold no NUL character; event_id
+ * at most 128 bytes, free text (DowntimeReported.reason, Scrapped.reason,
+ * Shipped.destination) at most 4096 bytes, every other string at most 256
+ * bytes of UTF-8; Packed.contents at most 1000 items,
+ * QualityResult.measurements at most 500.
  */
 struct  Mes__V1__Event
 {
@@ -213,6 +219,9 @@ struct  Mes__V1__OperationReported
 struct  Mes__V1__DowntimeReported
 {
   ProtobufCMessage base;
+  /*
+   * Free text, at most 4096 bytes.
+   */
   char *reason;
   Mes__V1__DowntimeReported__Loss loss;
   int64_t started_at_ms;
@@ -246,6 +255,9 @@ struct  Mes__V1__QualityResult
   Mes__V1__LotRef *lot;
   char *check;
   Mes__V1__QualityResult__Outcome outcome;
+  /*
+   * At most 500 measurements.
+   */
   size_t n_measurements;
   Mes__V1__QualityResult__Measurement **measurements;
 };
@@ -264,6 +276,9 @@ struct  Mes__V1__Shipped
   Mes__V1__Quantity *qty;
   char *customer;
   char *delivery;
+  /*
+   * Free text (a ship-to address), at most 4096 bytes.
+   */
   char *destination;
 };
 #define MES__V1__SHIPPED__INIT \
@@ -279,6 +294,9 @@ struct  Mes__V1__Scrapped
   ProtobufCMessage base;
   Mes__V1__LotRef *lot;
   Mes__V1__Quantity *qty;
+  /*
+   * Free text, at most 4096 bytes.
+   */
   char *reason;
 };
 #define MES__V1__SCRAPPED__INIT \
@@ -293,6 +311,9 @@ struct  Mes__V1__Packed
 {
   ProtobufCMessage base;
   Mes__V1__LotRef *container;
+  /*
+   * At most 1000 items (a bigger aggregation is several ADD events).
+   */
   size_t n_contents;
   Mes__V1__LotRef **contents;
   Mes__V1__Packed__Action action;

@@ -29,6 +29,9 @@ struct  Mes__V1__HoldRequest
 {
   ProtobufCMessage base;
   Mes__V1__LotRef *lot;
+  /*
+   * Free text, at most 4096 bytes; no NUL character.
+   */
   char *reason;
   /*
    * Whether the hold reaches every lot made from this one (default true).
