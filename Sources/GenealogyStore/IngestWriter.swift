@@ -60,6 +60,9 @@ final class IngestWriter: @unchecked Sendable {
     private let maxBatchEvents: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
+    /// Whether closing ends with a TRUNCATE checkpoint: the server's writer does, a tool's
+    /// (`GenealogyStore.openForTool`) leaves the log to the server. Set before `start()`.
+    var checkpointsOnClose = true
     /// What open propagating holds cover; writer thread only (see `HeldNodes`).
     private let heldNodes = HeldNodes()
     private let logger: Logger
@@ -155,7 +158,7 @@ final class IngestWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if let db {
+        if checkpointsOnClose, let db {
             do {
                 let result = try db.checkpoint(.truncate)
                 logger.debug("store.checkpoint", metadata: ["busy": "\(result.busy)", "frames": "\(result.log)"])
