@@ -25,10 +25,18 @@ public struct StoreCopyReport: Sendable, Hashable {
 /// While it runs the server's WAL cannot start over (the read transaction pins it) and grows by
 /// what is committed meanwhile. Runs on the calling thread.
 public enum StoreBackup {
+    /// How the pages are copied.
+    public enum Method: String, Sendable, CaseIterable {
+        /// SQLite's online backup API in chunks of pages, with progress: the default.
+        case backupAPI = "backup-api"
+        /// `VACUUM INTO`: one statement, a compacted copy, no progress (for comparison).
+        case vacuumInto = "vacuum-into"
+    }
+
     /// Copies the store file `storePath` to `destination` and checks the copy. `progress` is
-    /// called after each chunk with the pages copied and the pages in all.
+    /// called after each chunk with the pages copied and the pages in all (`backupAPI` only).
     public static func copy(
-        storePath: String, to destination: String, pagesPerStep: Int32 = 1_024,
+        storePath: String, to destination: String, method: Method = .backupAPI, pagesPerStep: Int32 = 1_024,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws(GenealogyStoreError) -> StoreCopyReport {
         let partial = destination + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
@@ -36,25 +44,13 @@ public enum StoreBackup {
         let source = try open(storePath)
         _ = try SchemaMigrator(db: source, migrations: Migrations.all, nowMs: 0).check()
         do throws(SQLiteError) {
-            // One snapshot for the whole copy: the read transaction begins at the first read.
-            try source.execute("BEGIN")
-            _ = try source.scalar("SELECT count(*) FROM sqlite_master")
-            let target = try SQLiteConnection(path: partial, mode: .readWriteCreate)
-            let backup = try SQLiteBackup(from: source, to: target)
-            var busyRetries = 0
-            while true {
-                do throws(SQLiteError) {
-                    let done = try backup.step(pages: max(1, pagesPerStep))
-                    progress(backup.totalPages - backup.remainingPages, backup.totalPages)
-                    if done { break }
-                } catch  where (error.code ~= .busy || error.code ~= .locked) && busyRetries < 500 {
-                    busyRetries += 1
-                    usleep(10_000)
-                }
+            switch method {
+            case .backupAPI: try copyPages(source, to: partial, pagesPerStep: pagesPerStep, progress: progress)
+            // One statement, one read transaction: the same snapshot guarantee.
+            case .vacuumInto: try source.run("VACUUM INTO ?1", [.text(partial)])
             }
-            try backup.finish()
-            try source.execute("COMMIT")
             // A single file: no -wal/-shm beside the copy when it is read, moved or restored.
+            let target = try SQLiteConnection(path: partial, mode: .readWrite)
             _ = try target.scalar("PRAGMA journal_mode = DELETE")
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
@@ -110,6 +106,30 @@ public enum StoreBackup {
         return StoreCopyReport(
             bytes: bytes, events: eventCount, auditEntries: verification.entries, auditHeadID: verification.headID,
             auditHeadHash: verification.headHash)
+    }
+
+    /// The backup API under one read transaction of `source`, `pagesPerStep` pages at a time.
+    private static func copyPages(
+        _ source: SQLiteConnection, to path: String, pagesPerStep: Int32, progress: (Int, Int) -> Void
+    ) throws(SQLiteError) {
+        // One snapshot for the whole copy: the read transaction begins at the first read.
+        try source.execute("BEGIN")
+        defer { try? source.execute("COMMIT") }
+        _ = try source.scalar("SELECT count(*) FROM sqlite_master")
+        let target = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        let backup = try SQLiteBackup(from: source, to: target)
+        var busyRetries = 0
+        while true {
+            do throws(SQLiteError) {
+                let done = try backup.step(pages: max(1, pagesPerStep))
+                progress(backup.totalPages - backup.remainingPages, backup.totalPages)
+                if done { break }
+            } catch  where (error.code ~= .busy || error.code ~= .locked) && busyRetries < 500 {
+                busyRetries += 1
+                usleep(10_000)
+            }
+        }
+        try backup.finish()
     }
 
     private static func open(_ path: String) throws(GenealogyStoreError) -> SQLiteConnection {
