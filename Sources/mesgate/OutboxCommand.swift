@@ -22,10 +22,11 @@ struct OutboxCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
-        /// Opens the store (of this build's schema: only `serve` migrates) and its outbox;
-        /// read-only for `list` and `show`.
+        /// Opens the store (of this build's schema: only `serve` migrates) read-only, and its
+        /// outbox, read-only for `list` and `show`: the commands that change postings write
+        /// through the outbox's own connection (one short transaction each), not a store writer.
         func open(_ access: ToolAccess) throws -> (GenealogyStore, OutboxStore) {
-            let store = try StoreAccess.openExisting(data, access: access, logger: Logger(label: "mesgate.outbox"))
+            let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.outbox"))
             do {
                 return (store, try OutboxStore(path: store.path, readOnly: access == .read))
             } catch {
