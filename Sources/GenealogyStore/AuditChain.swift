@@ -21,8 +21,8 @@ struct AuditDraft {
 ///
 /// Other connections append too (`mesgate outbox` in another process): they read the head inside
 /// their own write transaction (`appendReadingHead`). The writer notices their commits through
-/// `PRAGMA data_version` once per batch and reads the head again. After any rollback the head is
-/// read again before the next append.
+/// `PRAGMA data_version` once per batch and reads the head again. A savepoint rolled back puts the
+/// head back where it was (`WriterSavepoint`); after a whole transaction's rollback it is read again.
 final class AuditChain: @unchecked Sendable {
     private var lastID: Int64 = 0
     private var lastHash: [UInt8] = AuditHash.genesis
@@ -45,8 +45,26 @@ final class AuditChain: @unchecked Sendable {
         if version != dataVersion || stale { try resync(db) }
     }
 
-    /// Called after a ROLLBACK or ROLLBACK TO: the in-memory head may name an entry that is gone.
+    /// Called after a ROLLBACK: the in-memory head may name an entry that is gone.
     func invalidate() { stale = true }
+
+    /// The head as it stands, to go back to when a savepoint is rolled back (`WriterSavepoint`).
+    struct Mark {
+        fileprivate let lastID: Int64
+        fileprivate let lastHash: [UInt8]
+        fileprivate let dataVersion: Int64
+        fileprivate let stale: Bool
+    }
+
+    func mark() -> Mark { Mark(lastID: lastID, lastHash: lastHash, dataVersion: dataVersion, stale: stale) }
+
+    /// After ROLLBACK TO the savepoint where `mark` was taken: the head is what it was then.
+    func rollBack(to mark: Mark) {
+        lastID = mark.lastID
+        lastHash = mark.lastHash
+        dataVersion = mark.dataVersion
+        stale = mark.stale
+    }
 
     private func resync(_ db: SQLiteConnection) throws(SQLiteError) {
         let head = try Self.head(db)

@@ -28,7 +28,7 @@ extension GenealogyStore {
         }
         switch submitted {
         case .queued: break
-        case .full: completion(.failure(GenealogyStoreError(.closed, "the store's queue is full; retry")))
+        case .full: completion(.failure(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
         case .closed: completion(.failure(GenealogyStoreError(.closed, "the store is closed")))
         }
     }

@@ -24,7 +24,7 @@ extension GenealogyStore {
         }
         switch submitted {
         case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.closed, "the store's queue is full; retry")))
+        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
         case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
         }
     }
@@ -66,11 +66,21 @@ struct EPCISImportRecorder {
     let db: SQLiteConnection
     let nowMs: Int64
 
+    /// Stores the document's events and its row in one savepoint; a refusal rolls the savepoint
+    /// back, the audit head and hold cache with it (`WriterSavepoint`).
     func record(_ batch: EPCISImportBatch) throws(SQLiteError) -> EPCISImportOutcome {
-        try db.run("SAVEPOINT epcis_import")
         // A set of its own, read from the store on first use; the writer re-reads its own after
         // any command, this one included (an import can extend a hold to what it makes).
-        let recorder = EventRecorder(db: db, nowMs: nowMs, held: HeldNodes())
+        let held = HeldNodes()
+        return try WriterSavepoint.run("epcis_import", on: db, held: held) { () throws(SQLiteError) in
+            try record(batch, held: held)
+        }
+    }
+
+    private func record(_ batch: EPCISImportBatch, held: HeldNodes) throws(SQLiteError)
+        -> WriterSavepoint.End<EPCISImportOutcome>
+    {
+        let recorder = EventRecorder(db: db, nowMs: nowMs, held: held)
         var outcomes: [IngestOutcome] = []
         outcomes.reserveCapacity(batch.requests.count)
         var stored = 0
@@ -84,9 +94,7 @@ struct EPCISImportRecorder {
             case .duplicate(let sequence):
                 outcomes.append(.duplicate(sequence: sequence))
             case .refused(let reason):
-                try db.run("ROLLBACK TO epcis_import")
-                try db.run("RELEASE epcis_import")
-                return .refused(index: index, reason: reason)
+                return .rollBack(.refused(index: index, reason: reason))
             }
         }
         var importID: Int64?
@@ -106,7 +114,6 @@ struct EPCISImportRecorder {
                 ])
             importID = db.lastInsertRowID
         }
-        try db.run("RELEASE epcis_import")
-        return .stored(events: outcomes, importID: importID)
+        return .release(.stored(events: outcomes, importID: importID))
     }
 }

@@ -78,7 +78,7 @@ extension GenealogyStore {
         }
         switch submitted {
         case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.closed, "the store's queue is full; retry")))
+        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
         case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
         }
     }

@@ -21,11 +21,12 @@ public final class GenealogyStore: Sendable {
     /// The audit chain's head; used only on the writer thread (see `AuditChain`).
     let audit: AuditChain
     private let readers: ReaderPool
-    private let checkpointer: WALCheckpointer
+    /// The server's checkpointer; nil when a command-line tool opened the store (`openForTool`).
+    private let checkpointer: WALCheckpointer?
     private let logger: Logger
 
-    private init(
-        path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer,
+    init(
+        path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer?,
         logger: Logger
     ) {
         self.path = path
@@ -39,9 +40,11 @@ public final class GenealogyStore: Sendable {
     /// Closes the store if nobody did (see `close`).
     deinit { close() }
 
-    /// Opens (or creates) the store in `directory`: creates the directory and `genealogy.sqlite`,
-    /// switches to WAL, checks the file is a mesgate store no newer than this build, migrates it,
-    /// and starts the writer thread. Runs SQLite on the calling thread.
+    /// Opens (or creates) the store in `directory` as its owner, the server (or `mesgate load`):
+    /// creates the directory and `genealogy.sqlite`, switches to WAL, checks the file is a mesgate
+    /// store no newer than this build, migrates it, and starts the writer and checkpointer threads.
+    /// The owner holds the folder's `DataFolderLock`; other commands use `openForTool`. Runs
+    /// SQLite on the calling thread.
     public static func open(directory: String, options: StoreOptions = StoreOptions(), logger: Logger)
         throws(GenealogyStoreError) -> GenealogyStore
     {
@@ -66,16 +69,7 @@ public final class GenealogyStore: Sendable {
         let version = try migrator.check()
         do throws(SQLiteError) {
             try db.enableWAL()
-            try db.setSynchronous(options.synchronous.connectionLevel)
-            try db.execute("PRAGMA foreign_keys = ON")
-            // 64 MiB of page cache, so a batch's pages stay in memory until COMMIT instead of
-            // spilling to the WAL and being written again.
-            try db.execute("PRAGMA cache_size = -65536")
-            // Savepoint (statement) journals in memory: one savepoint per event would otherwise
-            // write every page it touches to a temporary file.
-            try db.execute("PRAGMA temp_store = MEMORY")
-            // No checkpoint inside a commit: WALCheckpointer does them on its own thread.
-            try db.execute("PRAGMA wal_autocheckpoint = 0")
+            try configureWriter(db, synchronous: options.synchronous)
             // When the log starts over (see WALCheckpointer), a file that grew past 64 MiB is cut back.
             try db.execute("PRAGMA journal_size_limit = 67108864")
         } catch {
@@ -107,8 +101,25 @@ public final class GenealogyStore: Sendable {
                 "synchronous": "\(options.synchronous.rawValue)",
             ])
         return GenealogyStore(
-            path: path, inbox: inbox, audit: audit, readers: ReaderPool(path: path, capacity: options.readerCount),
+            path: path, inbox: inbox, audit: audit,
+            readers: ReaderPool(path: path, idle: options.readerCount, limit: options.maxReaders),
             checkpointer: checkpointer, logger: logger)
+    }
+
+    /// The settings of a write connection (the server's or a tool's).
+    static func configureWriter(_ db: SQLiteConnection, synchronous: StoreOptions.Synchronous)
+        throws(SQLiteError)
+    {
+        try db.setSynchronous(synchronous.connectionLevel)
+        try db.execute("PRAGMA foreign_keys = ON")
+        // 64 MiB of page cache, so a batch's pages stay in memory until COMMIT instead of
+        // spilling to the WAL and being written again.
+        try db.execute("PRAGMA cache_size = -65536")
+        // Savepoint (statement) journals in memory: one savepoint per event would otherwise
+        // write every page it touches to a temporary file.
+        try db.execute("PRAGMA temp_store = MEMORY")
+        // No checkpoint inside a commit: the server's WALCheckpointer does them on its own thread.
+        try db.execute("PRAGMA wal_autocheckpoint = 0")
     }
 
     /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
@@ -138,7 +149,7 @@ public final class GenealogyStore: Sendable {
         if wakeWriter { inbox.wakeup.signal() }
         readers.close()
         // Before the writer's final TRUNCATE checkpoint, which a running PASSIVE one would make busy.
-        checkpointer.stop()
+        checkpointer?.stop()
         if inbox.isWriterThread {
             logger.warning("store.close.from_writer_thread")
             return
@@ -147,7 +158,8 @@ public final class GenealogyStore: Sendable {
     }
 
     /// Runs `body` on a read-only pooled connection, on the calling thread. Throws
-    /// `GenealogyStoreError.closed` after `close()`, or what `body` throws.
+    /// `GenealogyStoreError.closed` after `close()`, `.busy` when `StoreOptions.maxReaders` are
+    /// in use already, or what `body` throws.
     public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try readers.withReader(body)
     }

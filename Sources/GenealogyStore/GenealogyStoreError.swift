@@ -10,6 +10,12 @@ public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConver
         case notAStore
         /// The file was written by a newer mesgate (its schema version is above this build's).
         case newerSchema
+        /// The file's schema is older than this build's and only `serve` migrates (`openForTool`).
+        case olderSchema
+        /// Another process holds the data folder (`DataFolderLock`); the message names its pid.
+        case folderInUse
+        /// A backup or the file given to restore failed its check (quick_check, audit trail).
+        case checkFailed
         /// Opening, configuring or migrating the database failed.
         case openFailed
         /// One event could not be stored (its savepoint was rolled back; the batch went on).
@@ -20,6 +26,10 @@ public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConver
         case queryFailed
         /// The store is closed.
         case closed
+        /// The writer's queue is full: retry soon (not closed: the store is still there).
+        case queueFull
+        /// Every reader the store allows is in use (`StoreOptions.maxReaders`): retry soon.
+        case busy
         /// The event was refused (a Shipped of a held item); it is not stored.
         case refused
     }

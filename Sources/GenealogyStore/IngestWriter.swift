@@ -61,6 +61,9 @@ final class IngestWriter: @unchecked Sendable {
     private let maxBatchBytes: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
+    /// Whether closing ends with a TRUNCATE checkpoint: the server's writer does, a tool's
+    /// (`GenealogyStore.openForTool`) leaves the log to the server. Set before `start()`.
+    var checkpointsOnClose = true
     /// What open propagating holds cover; writer thread only (see `HeldNodes`).
     private let heldNodes = HeldNodes()
     private let logger: Logger
@@ -160,7 +163,7 @@ final class IngestWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if let db {
+        if checkpointsOnClose, let db {
             do {
                 let result = try db.checkpoint(.truncate)
                 logger.debug("store.checkpoint", metadata: ["busy": "\(result.busy)", "frames": "\(result.log)"])
@@ -242,7 +245,7 @@ final class IngestWriter: @unchecked Sendable {
             try audit.beginTransaction(db)
             for submission in batch {
                 if let command = submission.command {
-                    outcomes.append(try run(command, db))
+                    outcomes.append(try run(command, db, held: heldNodes))
                     heldNodes.markStale()
                 } else {
                     outcomes.append(try record(submission.request, recorder, db))
@@ -261,27 +264,23 @@ final class IngestWriter: @unchecked Sendable {
         }
     }
 
-    /// Records one event inside its own savepoint. A failure of the event rolls back only the
-    /// savepoint; a failure that ended the transaction (SQLite rolls back on I/O errors and the
-    /// like) is thrown so the batch fails.
+    /// Records one event inside its own savepoint (`WriterSavepoint`). A failure of the event rolls
+    /// back only the savepoint; a failure that ended the transaction (SQLite rolls back on I/O
+    /// errors and the like) is thrown so the batch fails.
     private func record(_ request: IngestRequest, _ recorder: EventRecorder, _ db: SQLiteConnection)
         throws(SQLiteError) -> IngestOutcome
     {
-        try db.run("SAVEPOINT event")
         do throws(SQLiteError) {
-            let result = try recorder.record(request)
-            try db.run("RELEASE event")
+            let result = try WriterSavepoint.run("event", on: db, held: recorder.held) {
+                () throws(SQLiteError) in .release(try recorder.record(request))
+            }
             switch result {
             case .stored(let sequence): return .accepted(sequence: sequence)
             case .duplicate(let sequence): return .duplicate(sequence: sequence)
             case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
             }
         } catch {
-            audit.invalidate()
             guard db.isInTransaction else { throw error }
-            try db.run("ROLLBACK TO event")
-            try db.run("RELEASE event")
-            recorder.held.markStale()
             logger.warning(
                 "store.event.failed", metadata: ["event_id": "\(request.event.eventID)", "error": "\(error)"])
             return .failed(GenealogyStoreError(.eventFailed, "the event could not be stored", underlying: error))

@@ -10,10 +10,12 @@ import SQLite
 public final class OutboxStore {
     private let db: SQLiteConnection
 
-    /// Opens the outbox of the store at `path` (`GenealogyStore.path`), which must be migrated.
-    public init(path: String) throws(GenealogyStoreError) {
+    /// Opens the outbox of the store at `path` (`GenealogyStore.path`), which must be migrated;
+    /// `readOnly` for the commands that only look (`outbox list`, `show`, `reconcile`).
+    public init(path: String, readOnly: Bool = false) throws(GenealogyStoreError) {
         do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
+            db = try SQLiteConnection(path: path, mode: readOnly ? .readOnly : .readWrite, busyTimeoutMs: 10_000)
+            if readOnly { return }
             try db.execute("PRAGMA foreign_keys = ON")
             // A state change lost to a power cut only makes the poster post again, which changes
             // nothing in Odoo (postings are idempotent): no fsync per change.

@@ -20,6 +20,8 @@ public struct StoreOptions: Sendable {
     public var maxBatchBytes: Int = 4 * 1024 * 1024
     /// Idle read-only connections kept for `read`.
     public var readerCount: Int = 4
+    /// Read-only connections in use at once at most; a query beyond them is refused with `.busy`.
+    public var maxReaders: Int = 32
     /// WAL frames (pages) after which the log is made to start over under a steady load (see
     /// `WALCheckpointer`); 12,288 frames are 48 MiB with SQLite's 4 KiB pages (under the 64 MiB
     /// `journal_size_limit`). Each restart costs the writer a short copy, so a longer log means

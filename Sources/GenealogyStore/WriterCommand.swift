@@ -11,18 +11,16 @@ struct WriterCommand: Sendable {
 }
 
 extension IngestWriter {
-    /// Runs one command inside its own savepoint (see `record`): its failure rolls back only the savepoint.
-    func run(_ command: WriterCommand, _ db: SQLiteConnection) throws(SQLiteError) -> IngestOutcome {
-        try db.run("SAVEPOINT command")
+    /// Runs one command inside its own savepoint (`WriterSavepoint`): its failure rolls back only
+    /// the savepoint, with the audit head and the hold cache.
+    func run(_ command: WriterCommand, _ db: SQLiteConnection, held: HeldNodes) throws(SQLiteError) -> IngestOutcome {
         do throws(SQLiteError) {
-            try command.body(db, Int64(Date().timeIntervalSince1970 * 1000))
-            try db.run("RELEASE command")
+            try WriterSavepoint.run("command", on: db, held: held) { () throws(SQLiteError) in
+                .release(try command.body(db, Int64(Date().timeIntervalSince1970 * 1000)))
+            }
             return .accepted(sequence: 0)
         } catch {
-            audit.invalidate()
             guard db.isInTransaction else { throw error }
-            try db.run("ROLLBACK TO command")
-            try db.run("RELEASE command")
             return .failed(GenealogyStoreError(.eventFailed, "the store command failed", underlying: error))
         }
     }

@@ -5,12 +5,9 @@ import NIOCore
 /// The answer of a deferred call: the response messages to send, then OK; or a status.
 typealias DeferredAnswer = Result<[[UInt8]], GRPCStatus>
 
-/// A call with one request whose answer is computed off the event loop (on `DeferredCallHandler.queries`
+/// A call with one request whose answer is computed off the event loop (on `QueryQueue.shared`
 /// or the store's writer thread) and sent back on the loop: Trace, LotHistory, PlaceHold, ReleaseHold.
 final class DeferredCallHandler: GRPCCallHandler {
-    /// Where blocking store reads run: never an event loop, never the cooperative pool.
-    static let queries = DispatchQueue(label: "mesgate.queries", qos: .userInitiated, attributes: .concurrent)
-
     typealias Work = @Sendable (ByteBuffer, GRPCCallContext, @escaping @Sendable (DeferredAnswer) -> Void) -> Void
 
     private let context: GRPCCallContext
@@ -23,13 +20,15 @@ final class DeferredCallHandler: GRPCCallHandler {
         self.work = work
     }
 
-    /// A handler whose work is a blocking function run on `queries`.
+    /// A handler whose work is a blocking function run on `QueryQueue.shared`; UNAVAILABLE at once
+    /// when that queue is at its bound.
     static func blocking(
         context: GRPCCallContext, writer: GRPCResponseWriter,
         _ body: @escaping @Sendable (ByteBuffer, GRPCCallContext) -> DeferredAnswer
     ) -> DeferredCallHandler {
         DeferredCallHandler(context: context, writer: writer) { message, context, done in
-            queries.async { done(body(message, context)) }
+            let queued = QueryQueue.shared.submit { done(body(message, context)) }
+            if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
         }
     }
 

@@ -18,12 +18,13 @@ public struct EPCISImporter: Sendable {
         case invalid(String)
         /// The store refused one of its events, e.g. shipping a held lot (FAILED_PRECONDITION).
         case refused(String)
-        /// The store could not take it (UNAVAILABLE).
-        case unavailable(String)
+        /// The store could not take it (UNAVAILABLE: a full queue, a closing store, a failed commit).
+        case unavailable(GenealogyStoreError)
 
         public var description: String {
             switch self {
-            case .invalid(let message), .refused(let message), .unavailable(let message): message
+            case .invalid(let message), .refused(let message): message
+            case .unavailable(let error): "the document could not be stored: \(error)"
             }
         }
     }
@@ -83,7 +84,7 @@ public struct EPCISImporter: Sendable {
                     .failure(
                         .refused("\(eventsPath)[\(indexes[index])]: \(reason) (nothing of the document was stored)")))
             case .failed(let error):
-                completion(.failure(.unavailable("the document could not be stored: \(error)")))
+                completion(.failure(.unavailable(error)))
             }
         }
     }

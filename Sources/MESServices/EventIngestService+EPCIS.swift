@@ -22,7 +22,7 @@ extension EventIngestService {
                 let client = context.client ?? context.peer
                 let logger = self.logger
                 let requestID = context.requestID
-                DeferredCallHandler.queries.async {
+                let queued = QueryQueue.shared.submit {
                     EPCISImporter(store: self.store).importDocument(json, client: client) { result in
                         switch result {
                         case .success(let summary):
@@ -37,13 +37,17 @@ extension EventIngestService {
                             done(.failure(GRPCStatus(.invalidArgument, message)))
                         case .failure(.refused(let message)):
                             done(.failure(GRPCStatus(.failedPrecondition, message)))
-                        case .failure(.unavailable(let message)):
+                        case .failure(.unavailable(let error)):
                             logger.error(
-                                "epcis.import.failed", metadata: ["request_id": "\(requestID)", "error": "\(message)"])
-                            done(.failure(GRPCStatus(.unavailable, "the store could not store the document; retry")))
+                                "epcis.import.failed", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                            done(
+                                .failure(
+                                    .storeUnavailable(error, otherwise: "the store could not store the document; retry")
+                                ))
                         }
                     }
                 }
+                if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
             }
         }
     }

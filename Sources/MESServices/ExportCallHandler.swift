@@ -6,7 +6,7 @@ import MESMessages
 import NIOCore
 
 /// One `Genealogy.Export` call: the request is decoded and checked on the event loop, the
-/// document is built on `DeferredCallHandler.queries`, then streamed back in `ExportChunk`s of at
+/// document is built on `QueryQueue.shared`, then streamed back in `ExportChunk`s of at
 /// most `chunkBytes`, only while less than `highWaterBytes` wait for the client's HTTP/2 window
 /// (a slow reader pauses the sending, it never makes the server buffer the document twice).
 final class ExportCallHandler: GRPCCallHandler {
@@ -52,10 +52,11 @@ final class ExportCallHandler: GRPCCallHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let service = self.service
-        DeferredCallHandler.queries.async {
+        let queued = QueryQueue.shared.submit {
             let answer = service.export(request)
             loop.execute { bound.value.deliver(answer) }
         }
+        if !queued { writer.finish(GRPCStatus(.unavailable, QueryQueue.busyMessage)) }
     }
 
     private func deliver(_ answer: Result<ExportDocument, GRPCStatus>) {

@@ -67,7 +67,11 @@ public struct GenealogyService: Sendable {
             return .success([TraceCodec.encode(result)])
         } catch {
             logger.error("genealogy.trace.failed", metadata: ["error": "\(error)"])
-            return .failure(GRPCStatus(.unavailable, "the store could not answer the trace; retry"))
+            let otherwise = "the store could not answer the trace; retry"
+            guard let error = error as? GenealogyStoreError else {
+                return .failure(GRPCStatus(.unavailable, otherwise))
+            }
+            return .failure(.storeUnavailable(error, otherwise: otherwise))
         }
     }
 
@@ -94,11 +98,15 @@ public struct GenealogyService: Sendable {
                 })
         } catch {
             logger.error("genealogy.history.failed", metadata: ["error": "\(error)"])
-            return .failure(GRPCStatus(.unavailable, "the store could not answer; retry"))
+            let otherwise = "the store could not answer; retry"
+            guard let error = error as? GenealogyStoreError else {
+                return .failure(GRPCStatus(.unavailable, otherwise))
+            }
+            return .failure(.storeUnavailable(error, otherwise: otherwise))
         }
     }
 
-    /// Builds the export document; blocking (runs on `DeferredCallHandler.queries`).
+    /// Builds the export document; blocking (runs on `QueryQueue.shared`).
     func export(_ request: ExportRequest) -> Result<ExportDocument, GRPCStatus> {
         do {
             guard let document = try exporter.export(request) else {

@@ -64,7 +64,7 @@ public struct QualityService: Sendable {
                 done(.failure(GRPCStatus(.failedPrecondition, "no open hold was placed on \(request.lot)")))
             case .failed(let error):
                 logger.error("quality.hold.failed", metadata: ["error": "\(error)"])
-                done(.failure(GRPCStatus(.unavailable, "the store could not record the hold; retry")))
+                done(.failure(.storeUnavailable(error, otherwise: "the store could not record the hold; retry")))
             }
         }
         if place {

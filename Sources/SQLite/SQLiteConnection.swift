@@ -31,8 +31,8 @@ public final class SQLiteConnection {
         _ = CSQLite_sqlite3_config_memstatus_off()
     }()
 
-    /// Owned: closed in `deinit` with `sqlite3_close_v2`.
-    private let handle: OpaquePointer
+    /// Owned: closed in `deinit` with `sqlite3_close_v2`. Internal for `SQLiteBackup`.
+    let handle: OpaquePointer
     /// The path given to `open`.
     public let path: String
     public let mode: Mode

@@ -28,7 +28,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
     var massBalanceTolerance: Double = 0.05
 
     func run() async throws {
-        let store = try StoreAccess.openExisting(data, logger: Logger(label: "mesgate.exceptions"))
+        let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.exceptions"))
         defer { store.close() }
         var counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
         let listed = try store.exceptions(limit: max(0, limit))

@@ -93,8 +93,10 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     private func local(_ request: ExportRequest, began: Date) async throws -> [UInt8] {
+        // .write: the export's audit entry is appended through a writer of its own.
         let store = try StoreAccess.openExisting(
-            data, hint: "give --data DIR or --server HOST:PORT", logger: StoreAccess.quietLogger("mesgate.export"))
+            data, access: .write, hint: "give --data DIR or --server HOST:PORT",
+            logger: StoreAccess.quietLogger("mesgate.export"))
         defer { store.close() }
         let source: ExportSource?
         do {

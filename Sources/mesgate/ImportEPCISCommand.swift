@@ -76,13 +76,25 @@ struct ImportEPCISCommand: AsyncParsableCommand {
 
     private func local(_ document: [UInt8]) async throws -> EPCISImportResult {
         let directory = StoreAccess.directory(data)
+        let logger = StoreAccess.quietLogger("mesgate.import")
         let store: GenealogyStore
-        do {
-            store = try GenealogyStore.open(directory: directory, logger: StoreAccess.quietLogger("mesgate.import"))
-        } catch {
-            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+        var folderLock: DataFolderLock?
+        if FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) {
+            // Beside a running server, if any: no migration, no checkpoint.
+            store = try StoreAccess.openExisting(data, access: .write, logger: logger)
+        } else {
+            // A new store: created (and its schema made) as its owner, under the folder's lock.
+            do throws(GenealogyStoreError) {
+                folderLock = try DataFolderLock.acquire(directory: directory)
+                store = try GenealogyStore.open(directory: directory, logger: logger)
+            } catch {
+                throw ServeCommand.fail("cannot create the store in \(directory): \(error.message)")
+            }
         }
-        defer { store.close() }
+        defer {
+            store.close()
+            withExtendedLifetime(folderLock) {}
+        }
         do {
             return try await EPCISImporter(store: store).importDocument(document, client: "cli")
         } catch {

@@ -34,7 +34,9 @@ struct LoadCommand: AsyncParsableCommand {
         options.synchronous = sync
         options.queueCapacity = max(window, 1)
         let store: GenealogyStore
+        let folderLock: DataFolderLock
         do {
+            folderLock = try DataFolderLock.acquire(directory: data)
             store = try GenealogyStore.open(
                 directory: data, options: options,
                 logger: Logger(label: "mesgate.load") { _ in SwiftLogNoOpLogHandler() })
@@ -103,6 +105,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
         let batches = store.committedBatchCount
         store.close()
+        withExtendedLifetime(folderLock) {}
         let seconds = Date().timeIntervalSince(started)
         let c = counts.snapshot()
         print(

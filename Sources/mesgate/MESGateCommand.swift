@@ -9,7 +9,8 @@ struct MESGateCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ExceptionsCommand.self, OutboxCommand.self, AuditCommand.self, ReconcileCommand.self,
-            TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self, LoadCommand.self, TraceBenchCommand.self,
+            TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self, BackupCommand.self, RestoreCommand.self,
+            LoadCommand.self, TraceBenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

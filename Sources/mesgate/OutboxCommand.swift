@@ -22,11 +22,13 @@ struct OutboxCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
-        /// Opens the store (migrating it if needed) and its outbox.
-        func open() throws -> (GenealogyStore, OutboxStore) {
-            let store = try StoreAccess.openExisting(data, logger: Logger(label: "mesgate.outbox"))
+        /// Opens the store (of this build's schema: only `serve` migrates) read-only, and its
+        /// outbox, read-only for `list` and `show`: the commands that change postings write
+        /// through the outbox's own connection (one short transaction each), not a store writer.
+        func open(_ access: ToolAccess) throws -> (GenealogyStore, OutboxStore) {
+            let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.outbox"))
             do {
-                return (store, try OutboxStore(path: store.path))
+                return (store, try OutboxStore(path: store.path, readOnly: access == .read))
             } catch {
                 store.close()
                 throw ServeCommand.fail("cannot open the store in \(StoreAccess.directory(data)): \(error)")
@@ -68,7 +70,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var limit = 100
 
         func run() async throws {
-            let (genealogy, outbox) = try store.open()
+            let (genealogy, outbox) = try store.open(.read)
             defer { genealogy.close() }
             let states = state.isEmpty ? ["pending", "failed", "dead"] : state
             let counts = try outbox.counts()
@@ -96,7 +98,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            let (genealogy, outbox) = try store.open()
+            let (genealogy, outbox) = try store.open(.read)
             defer { genealogy.close() }
             guard let e = try outbox.entry(id: id) else { throw ServeCommand.fail("no outbox row \(id)") }
             if store.json {
@@ -117,7 +119,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var id: Int64?
 
         func run() async throws {
-            let (genealogy, outbox) = try store.open()
+            let (genealogy, outbox) = try store.open(.write)
             defer { genealogy.close() }
             let rows = try outbox.retry(id: id, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
             print("\(rows) posting(s) due again")
@@ -140,7 +142,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var reason = ""
 
         func run() async throws {
-            let (genealogy, outbox) = try store.open()
+            let (genealogy, outbox) = try store.open(.write)
             defer { genealogy.close() }
             let rows = try outbox.replay(
                 first: from, last: to ?? from, actor: OutboxCommand.actor, reason: reason, nowMs: OutboxCommand.nowMs)
@@ -164,7 +166,7 @@ struct OutboxCommand: AsyncParsableCommand {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ServeCommand.fail("--reason must say why")
             }
-            let (genealogy, outbox) = try store.open()
+            let (genealogy, outbox) = try store.open(.write)
             defer { genealogy.close() }
             let rows = try outbox.skip(id: id, reason: reason, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
             guard rows > 0 else { throw ServeCommand.fail("no unposted outbox row \(id)") }

@@ -32,13 +32,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ServeCommand.fail(error.description)
         }
         guard let posting else { throw ServeCommand.fail("reconcile needs --odoo-url (and db, login, api key)") }
-        let directory = StoreAccess.directory(data)
-        guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
-            throw ServeCommand.fail("no store in \(directory) (give --data DIR)")
-        }
-        let store = try GenealogyStore.open(directory: directory, logger: Logger(label: "mesgate.reconcile"))
+        let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.reconcile"))
         defer { store.close() }
-        let outbox = try OutboxStore(path: store.path)
+        let outbox = try OutboxStore(path: store.path, readOnly: true)
         let reconciler = Reconciler(postings: OdooPostings(client: try OdooClient(configuration: posting.odoo)))
         var differences = 0
         let orders = order.isEmpty ? try outbox.orderNames() : order

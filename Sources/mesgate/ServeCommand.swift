@@ -37,6 +37,14 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw Self.fail(error.description)
         }
+        // One server per data folder, for as long as it runs (released when the
+        // process ends); taken first, so that a second server says only that.
+        let folderLock: DataFolderLock
+        do throws(GenealogyStoreError) {
+            folderLock = try DataFolderLock.acquire(directory: settings.dataDirectory)
+        } catch {
+            throw Self.fail(error.message)
+        }
         Self.bootstrapLogging(settings)
         let logger = Logger(label: "mesgate")
         let metrics = GatewayMetrics()
@@ -154,6 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw Self.fail("\(error)")
         }
         logger.info("mesgate stopped")
+        withExtendedLifetime(folderLock) {}
     }
 
     /// Prints one line for the user and makes the command exit 1.

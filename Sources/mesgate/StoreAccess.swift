@@ -11,19 +11,21 @@ enum StoreAccess {
         data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? "./mesgate-data"
     }
 
-    /// Opens the store that is already in the `--data` folder; fails with a message (and `hint`)
-    /// when there is none, or it cannot be opened.
-    static func openExisting(_ data: String?, hint: String = "give --data DIR", logger: Logger) throws
-        -> GenealogyStore
-    {
+    /// Opens the store that is already in the `--data` folder beside whatever server runs on it
+    /// (`GenealogyStore.openForTool`: no migration, no checkpoint; `.read` changes nothing);
+    /// fails with a message (and `hint`) when there is none, or it cannot be opened (a store of
+    /// another schema version: the message says to run `mesgate serve` or use a newer mesgate).
+    static func openExisting(
+        _ data: String?, access: ToolAccess, hint: String = "give --data DIR", logger: Logger
+    ) throws -> GenealogyStore {
         let directory = directory(data)
         guard FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) else {
             throw ServeCommand.fail("no store in \(directory) (\(hint))")
         }
-        do {
-            return try GenealogyStore.open(directory: directory, logger: logger)
+        do throws(GenealogyStoreError) {
+            return try GenealogyStore.openForTool(directory: directory, access: access, logger: logger)
         } catch {
-            throw ServeCommand.fail("cannot open the store in \(directory): \(error)")
+            throw ServeCommand.fail("cannot open the store in \(directory): \(error.message)")
         }
     }
 

@@ -80,7 +80,8 @@ struct TraceCommand: AsyncParsableCommand {
 
     private func local(_ request: TraceRequest) throws -> TraceResult {
         let store = try StoreAccess.openExisting(
-            data, hint: "give --data DIR or --server HOST:PORT", logger: StoreAccess.quietLogger("mesgate.trace"))
+            data, access: .read, hint: "give --data DIR or --server HOST:PORT",
+            logger: StoreAccess.quietLogger("mesgate.trace"))
         defer { store.close() }
         guard let result = try store.trace(request) else { throw ServeCommand.fail("\(request.lot): not found") }
         return result

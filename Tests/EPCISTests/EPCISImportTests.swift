@@ -23,6 +23,13 @@ import Testing
             try? FileManager.default.removeItem(atPath: directory)
         }
 
+        /// Fails the test unless `mesgate audit verify` would find the trail intact.
+        func expectAuditIntact(sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let path = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
+            let result = try AuditTrail(path: path).verify()
+            #expect(result.problem == nil, "\(result.problem?.message ?? "")", sourceLocation: sourceLocation)
+        }
+
         func count(_ table: String) throws -> Int {
             try store.read { db in
                 guard case .integer(let n) = try db.scalar("SELECT count(*) FROM \(table)") else { return -1 }
@@ -141,6 +148,14 @@ import Testing
         #expect(
             try fixture.store.trace(TraceRequest(lot: LotRef(product: Self.resin, lot: "R-2000"), direction: .forward))
                 == nil)
+        try fixture.expectAuditIntact()
+
+        // The refusal rolled back the audit entries of the document's stored events: the next
+        // document's entries follow the last committed one, with no gap in the ids.
+        let third = Self.receipt.replacingOccurrences(of: "R-1042", with: "R-3000")
+        let stored = try await importer.importDocument(Self.document(third), client: "supplier-1")
+        #expect(stored.stored == 1)
+        try fixture.expectAuditIntact()
     }
 
     @Test func anInvalidDocumentStoresNothing() async throws {

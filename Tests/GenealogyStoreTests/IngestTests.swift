@@ -186,6 +186,7 @@ import Testing
         #expect(try store.eventCount() == 3)
         #expect(try store.event(id: "bad-1") == nil)
         #expect(try store.count("SELECT count(*) FROM nodes WHERE product = 'X'") == 0)
+        try fixture.expectAuditIntact()
     }
 
     @Test func aFailedTransactionFailsTheWholeBatchAndTheWriterGoesOn() async throws {
@@ -215,6 +216,7 @@ import Testing
         }
         #expect(await store.ingest(Self.received(2)) == .accepted(sequence: 2))
         #expect(try store.eventCount() == 2)  // the holding event and the last one
+        try fixture.expectAuditIntact()
     }
 }
 

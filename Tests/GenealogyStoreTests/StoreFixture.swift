@@ -5,6 +5,7 @@ import Logging
 import MESDomain
 import SQLite
 import Synchronization
+import Testing
 
 /// A fresh store directory per test, removed when the fixture goes away.
 final class StoreFixture {
@@ -23,6 +24,13 @@ final class StoreFixture {
         options.synchronous = .normal  // tests do not need power-loss durability; the throughput test sets its own
         configure(&options)
         return try GenealogyStore.open(directory: directory, options: options, logger: Self.logger)
+    }
+
+    /// Fails the test unless `mesgate audit verify` would find the trail intact: for tests where
+    /// something was refused or failed and rolled back.
+    func expectAuditIntact(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try AuditTrail(path: path).verify()
+        #expect(result.problem == nil, "\(result.problem?.message ?? "")", sourceLocation: sourceLocation)
     }
 
     /// A write connection of the test's own, for setting up odd files; closed when it goes away.

@@ -148,6 +148,7 @@ import Testing
         #expect(error.code == .refused)
         #expect(try store.refusedEventCounts() == ["shipment_refused": 1])
         #expect(try store.event(id: "ship-s1") == nil)
+        try fixture.expectAuditIntact()
         let trace = try #require(try store.trace(TraceRequest(lot: lot("RAW", "R2"), direction: .forward)))
         #expect(trace.nodes.filter { $0.status == "hold" }.count == 5)
 
@@ -205,6 +206,7 @@ import Testing
             await store.ingest(
                 request("ship-other", .shipped(.init(lot: lot("RAW", "OTHER"), qty: nil, customer: "C")))
             ).sequence != nil)
+        try fixture.expectAuditIntact()
 
         // Reopened, the writer reads what the open holds cover from the store.
         store.close()
