@@ -73,6 +73,11 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Exceptions computed from the stored events (mass balance per order).
+        .target(
+            name: "PlantExceptions", dependencies: ["GenealogyStore", "MESDomain", "MESMessages"],
+            swiftSettings: strict),
+
         // gRPC over HTTP/2 on SwiftNIO sockets, one nghttp2 session per connection.
         .target(
             name: "GRPCServer",
@@ -128,7 +133,7 @@ let package = Package(
             name: "mesgate",
             dependencies: [
                 "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
-                "HTTP2", "LotExport",
+                "HTTP2", "LotExport", "PlantExceptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

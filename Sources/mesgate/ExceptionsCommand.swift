@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import PlantExceptions
 
 /// `mesgate exceptions`: stored events that need a person's attention (an unknown lot consumed or
 /// shipped, ...), counted by kind and listed newest first. Reads the store directly.

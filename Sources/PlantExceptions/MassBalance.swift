@@ -1,4 +1,4 @@
-import GenealogyStore
+public import GenealogyStore
 import MESDomain
 import MESMessages
 
@@ -7,24 +7,31 @@ import MESMessages
 /// more than `tolerance` (a fraction of what was consumed) is an exception of kind `mass_balance`
 /// ("actual consumption exceeds tolerance" when more was consumed than came out).
 /// Computed when asked, from the stored events.
-struct MassBalance {
-    struct Finding {
-        var workOrder: String
-        var uom: String
-        var consumed: Double
-        var reported: Double
-        var lastSequence: Int64
+public struct MassBalance: Sendable {
+    /// One order and unit whose output and input differ by more than the tolerance.
+    public struct Finding: Sendable, Hashable {
+        public var workOrder: String
+        public var uom: String
+        public var consumed: Double
+        public var reported: Double
+        public var lastSequence: Int64
 
-        var detail: String {
+        /// The finding in a sentence, for the exceptions list.
+        public var detail: String {
             let direction = consumed > reported ? "actual consumption exceeds tolerance" : "output exceeds consumption"
             return
                 "order \(workOrder): consumed \(consumed) \(uom), reported \(reported) \(uom) (good + scrap): \(direction)"
         }
     }
 
-    let tolerance: Double
+    /// The largest difference allowed, as a fraction of what was consumed.
+    public let tolerance: Double
 
-    func findings(in store: GenealogyStore) throws -> [Finding] {
+    public init(tolerance: Double) { self.tolerance = tolerance }
+
+    /// The orders out of balance, in the order their first event was stored. Reads the store on
+    /// the calling thread.
+    public func findings(in store: GenealogyStore) throws -> [Finding] {
         var consumed: [String: [String: Double]] = [:]
         var reported: [String: [String: Double]] = [:]
         var last: [String: Int64] = [:]
@@ -40,7 +47,7 @@ struct MassBalance {
                 for q in [b.good, b.scrap].compactMap({ $0 }) {
                     reported[workOrder, default: [:]][q.uom, default: 0] += q.value
                 }
-            default: break
+            case .received, .operation, .downtime, .quality, .shipped, .scrapped, .packed, .moved, nil: break
             }
         }
         var findings: [Finding] = []

@@ -1,19 +1,24 @@
 import Foundation
-import LotExport
-import MESDomain
+public import MESDomain
 
 /// Turns a trace into what people read: an indented tree, JSON, or Graphviz DOT.
-struct TraceRenderer {
-    let result: TraceResult
-    let start: LotRef
-    let direction: TraceDirection
+public struct TraceRenderer: Sendable {
+    public let result: TraceResult
+    public let start: LotRef
+    public let direction: TraceDirection
+
+    public init(result: TraceResult, start: LotRef, direction: TraceDirection) {
+        self.result = result
+        self.start = start
+        self.direction = direction
+    }
 
     private var forward: Bool { direction != .backward }
 
     /// Node label in the plant's words.
-    static func label(_ ref: TraceNodeRef) -> String { GenealogyPicture.label(ref) }
+    public static func label(_ ref: TraceNodeRef) -> String { GenealogyPicture.label(ref) }
 
-    static func quantity(_ qty: Quantity?) -> String { GenealogyPicture.quantity(qty) }
+    public static func quantity(_ qty: Quantity?) -> String { GenealogyPicture.quantity(qty) }
 
     /// Children of each node in the walk's direction, in result order.
     private var children: [TraceNodeRef: [TraceEdge]] {
@@ -24,7 +29,7 @@ struct TraceRenderer {
 
     // MARK: text
 
-    func text() -> String {
+    public func text() -> String {
         var out = ""
         let status = Dictionary(result.nodes.map { ($0.ref, $0.status) }, uniquingKeysWith: { a, _ in a })
         var receipts: [LotRef: [TraceReceipt]] = [:]
@@ -78,7 +83,7 @@ struct TraceRenderer {
     /// The trace as one JSON object: `direction`, `truncated`, then `nodes`, `edges`, `receipts` and
     /// `shipments`, one entry per line. Written by LotExport's `JSON` (Foundation's serializer took
     /// 4.6 s and 320 MB for a 17,000-lot recall).
-    func json() -> [UInt8] {
+    public func json() -> [UInt8] {
         func lot(_ l: LotRef) -> [(String, JSON)] {
             var o: [(String, JSON)] = []
             if !l.product.isEmpty { o.append(("product", .string(l.product))) }
@@ -138,5 +143,5 @@ struct TraceRenderer {
 
     // MARK: DOT
 
-    func dot() -> String { GenealogyPicture(results: [result], start: start, direction: direction).dot() }
+    public func dot() -> String { GenealogyPicture(results: [result], start: start, direction: direction).dot() }
 }
