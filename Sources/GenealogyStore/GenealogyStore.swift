@@ -22,12 +22,15 @@ public final class GenealogyStore: Sendable {
     let audit: AuditChain
     private let readers: ReaderPool
     private let checkpointer: WALCheckpointer
+    /// Whether the store takes writes: the writer's last commit, integrity checks. In memory only.
+    public let condition: StoreCondition
     private let logger: Logger
 
     private init(
         path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer,
-        logger: Logger
+        condition: StoreCondition, logger: Logger
     ) {
+        self.condition = condition
         self.path = path
         self.inbox = inbox
         self.audit = audit
@@ -92,12 +95,15 @@ public final class GenealogyStore: Sendable {
         // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
         db.attachment = audit
         let inbox = WriterInbox(capacity: options.queueCapacity)
+        let checkpointer = WALCheckpointer(
+            path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
+        checkpointer.watch(db)
+        let condition = StoreCondition()
         let writer = IngestWriter(
             db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
+        writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
         writer.start()
-        let checkpointer = WALCheckpointer(
-            path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
         checkpointer.start()
         logger.info(
             "store.opened",
@@ -107,7 +113,7 @@ public final class GenealogyStore: Sendable {
             ])
         return GenealogyStore(
             path: path, inbox: inbox, audit: audit, readers: ReaderPool(path: path, capacity: options.readerCount),
-            checkpointer: checkpointer, logger: logger)
+            checkpointer: checkpointer, condition: condition, logger: logger)
     }
 
     /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
