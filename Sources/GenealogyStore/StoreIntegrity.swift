@@ -17,6 +17,13 @@ public struct IntegrityReport: Sendable, Hashable {
     public var finished: Bool
     public var seconds: Double
 
+    public init(depth: Depth, problems: [String], finished: Bool, seconds: Double) {
+        self.depth = depth
+        self.problems = problems
+        self.finished = finished
+        self.seconds = seconds
+    }
+
     /// Nothing found (in the part read, when not `finished`).
     public var intact: Bool { problems.isEmpty }
 

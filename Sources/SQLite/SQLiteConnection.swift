@@ -232,18 +232,22 @@ public final class SQLiteConnection {
     }
 
     /// Runs `body` and interrupts whatever SQLite is doing on this connection once `limit` has
-    /// passed (`sqlite3_interrupt`, which may be called from any thread): the statement running
-    /// then fails with `.interrupt`. For checks that read the whole file and must stay bounded.
+    /// passed (`sqlite3_interrupt`, which may be called from any thread), and every 5 ms after
+    /// that until `body` returns (an interrupt that comes between two statements is lost): the
+    /// statement running then fails with `.interrupt`. For checks that read the whole file and
+    /// must stay bounded.
     public func withTimeLimit<T>(_ limit: Duration, _ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         let interrupter = Interrupter(handle: handle)
         let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        let timer = DispatchWorkItem { interrupter.interrupt() }
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
-        defer {
-            timer.cancel()
-            interrupter.deactivate()
-        }
+        Self.interrupt(interrupter, at: .now() + seconds)
+        defer { interrupter.deactivate() }
         return try body()
+    }
+
+    private static func interrupt(_ interrupter: Interrupter, at deadline: DispatchTime) {
+        DispatchQueue.global().asyncAfter(deadline: deadline) {
+            if interrupter.interrupt() { interrupt(interrupter, at: .now() + .milliseconds(5)) }
+        }
     }
 
     /// The SQLite library version, like "3.40.1".
@@ -257,12 +261,18 @@ extension SQLiteConnection: Sendable {}
 /// The handle, for `sqlite3_interrupt` only, which SQLite documents as safe to call from any
 /// thread while the connection is open. `@unchecked Sendable`: the handle is used only under the
 /// lock and only while `active`; `withTimeLimit` clears `active` before it returns, so a timer
-/// that fires late never touches a closed connection.
+/// that fires late never touches a closed connection (and schedules no more).
 private final class Interrupter: @unchecked Sendable {
     private let handle: OpaquePointer
     private let active = Mutex(true)
     init(handle: OpaquePointer) { self.handle = handle }
-    func interrupt() { active.withLock { if $0 { sqlite3_interrupt(handle) } } }
+    /// Interrupts the connection while `withTimeLimit` runs; returns whether it still does.
+    func interrupt() -> Bool {
+        active.withLock { active in
+            if active { sqlite3_interrupt(handle) }
+            return active
+        }
+    }
     func deactivate() { active.withLock { $0 = false } }
 }
 
