@@ -135,6 +135,7 @@ let package = Package(
                 "AdminServer",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
 
@@ -207,6 +208,7 @@ let package = Package(
             name: "AdminServerTests",
             dependencies: [
                 "AdminServer", "GenealogyStore", "MESDomain", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
     ]
