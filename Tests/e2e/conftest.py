@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -119,6 +121,15 @@ def status_code(call) -> grpc.StatusCode:
     except grpc.RpcError as e:
         return e.code()
     return grpc.StatusCode.OK
+
+
+def admin_get(srv, path: str, timeout: float = 5.0) -> tuple[int, str, str]:
+    """GET `path` on a server's admin listener: status, content type, body (errors included)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.admin_port}{path}", timeout=timeout) as r:
+            return r.status, r.headers.get("content-type", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type", ""), e.read().decode()
 
 
 def free_port() -> int:
