@@ -4,8 +4,9 @@
   makes a re-sent event a duplicate; the header of an events table page): `serve` refuses to start
   and says how to restore, `audit verify` exits 1 naming the damage, `check` lists it; while
   serving, the scheduled integrity check turns readiness 503 and health NOT_SERVING.
-- A full disk (a small tmpfs, mounted as root): readiness 503 and health NOT_SERVING while commits
-  fail, Publish UNAVAILABLE; back to 200 and SERVING once space returns, without traffic.
+- A full disk (a small tmpfs, mounted as root): readiness 503 and health NOT_SERVING (Check and
+  Watch) while commits fail, Publish UNAVAILABLE; back to 200 and SERVING once space returns,
+  without traffic.
 - A fresh store on an 8 MiB disk takes 2,000 unary events (its WAL used to fill the disk).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import subprocess
+import threading
 import time
 import urllib.error
 from pathlib import Path
@@ -177,11 +179,38 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+class Watcher:
+    """A grpc.health.v1 Watch of one service, its statuses collected on a thread of its own."""
+
+    def __init__(self, srv, service: str = ""):
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        self.channel = srv.channel()
+        self.call = health_pb2_grpc.HealthStub(self.channel).Watch(health_pb2.HealthCheckRequest(service=service))
+        self.statuses: list[int] = []
+        self.thread = threading.Thread(target=self._collect, daemon=True)
+        self.thread.start()
+
+    def _collect(self):
+        try:
+            for response in self.call:
+                self.statuses.append(response.status)
+        except grpc.RpcError:
+            pass  # cancelled by close()
+
+    def close(self):
+        self.call.cancel()
+        self.thread.join(timeout=RPC_TIMEOUT_S)
+        self.channel.close()
+
+
 def test_readiness_follows_failing_commits(server_factory, pb, tmp_path):
     from grpc_health.v1 import health_pb2
 
+    SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
     with small_disk(tmp_path / "disk", "6m") as disk:
         srv = server_factory(data=disk / "data")
+        watch = Watcher(srv, "mes.v1.EventIngest")
         try:
             with srv.channel() as ch:
                 ingest = pb.events_pb2_grpc.EventIngestStub(ch)
@@ -207,7 +236,10 @@ def test_readiness_follows_failing_commits(server_factory, pb, tmp_path):
                 wait_for(lambda: admin_get(srv, "/readyz")[0] == 200, "readyz 200 after space returned")
                 assert health(srv, pb) == health_pb2.HealthCheckResponse.SERVING
                 assert ingest.Publish(event("consumed"), timeout=RPC_TIMEOUT_S).result == pb.events_pb2.Ack.ACCEPTED
+            wait_for(lambda: watch.statuses[-1:] == [SERVING], "Watch back to SERVING")
+            assert watch.statuses == [SERVING, NOT_SERVING, SERVING], watch.statuses
         finally:
+            watch.close()
             srv.stop()
 
 
