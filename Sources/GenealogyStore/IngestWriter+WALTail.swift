@@ -47,11 +47,13 @@ extension IngestWriter {
     /// When the log is longer than `walFrameLimit` (twice what counts as long), because the
     /// checkpointer's passes fall behind fast commits (a slow fsync of the database file), copies
     /// it before the next transaction: waits for the pass in progress (at most 100 ms) and then
-    /// copies the tail, so the next commit writes from the start of the log again.
+    /// copies the tail, so the next commit writes from the start of the log again. A reader on an
+    /// old snapshot (a long export) keeps frames from being copied: then it gives up at once and
+    /// tries again only when the log has grown by another `walFrameLimit`.
     func boundWAL() {
-        guard inbox.walFrames.load(ordering: .relaxed) >= inbox.walFrameLimit.load(ordering: .relaxed),
-            let db = connection
-        else { return }
+        let frames = inbox.walFrames.load(ordering: .relaxed)
+        let limit = inbox.walFrameLimit.load(ordering: .relaxed)
+        guard frames >= max(limit, walBoundRetryFrames), let db = connection else { return }
         let state = inbox.walTailCopy.load(ordering: .acquiring)
         guard
             state != WALTailCopy.copying,
@@ -64,17 +66,23 @@ extension IngestWriter {
         let started = DispatchTime.now().uptimeNanoseconds
         while true {
             do {
-                // Busy while a checkpointer pass is still running: it started before `.copying`.
                 let pass = try db.checkpoint(.passive)
                 if !pass.busy && pass.checkpointed == pass.log { break }
+                // Not busy yet not all copied: a reader holds an old snapshot; waiting would not help.
+                // Busy: a checkpointer pass that began before `.copying` is still running.
+                guard pass.busy, DispatchTime.now().uptimeNanoseconds - started < 100_000_000 else {
+                    walBoundRetryFrames = frames + limit
+                    return
+                }
             } catch {
                 logger.warning("store.checkpoint.failed", metadata: ["error": "\(error)"])
+                walBoundRetryFrames = frames + limit
                 return
             }
-            if DispatchTime.now().uptimeNanoseconds - started > 100_000_000 { return }
             usleep(1_000)
         }
         StoreMetrics.walTailCopy.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        walBoundRetryFrames = 0
         inbox.walFrames.store(0, ordering: .relaxed)
     }
 }

@@ -131,6 +131,8 @@ final class IngestWriter: @unchecked Sendable {
 
     /// When the checkpointer asked for the tail copy (monotonic ns), until the writer makes it.
     var tailCopyAskedAt: UInt64?
+    /// After a `boundWAL` that could not copy everything: the log length at which it tries again.
+    var walBoundRetryFrames = 0
 
     /// The write connection, for the probe and the tail copy; nil once closed.
     var connection: SQLiteConnection? { db }

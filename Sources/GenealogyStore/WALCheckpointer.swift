@@ -20,8 +20,8 @@ import Synchronization
 /// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
 /// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
 ///
-/// "Long" is relative to the database: a quarter of its pages, at least 1 MiB, at most
-/// `restartFrames`, so a young store's log stays near its own size instead of growing to tens of
+/// "Long" is relative to the database: a quarter of its pages, at least 1 MiB (unless
+/// `restartFrames` is lower), at most `restartFrames`, so a young store's log stays near its own size instead of growing to tens of
 /// MiB before its first restart (a fresh store filled an 8 MiB disk with its WAL). The writer
 /// tells the checkpointer after each commit how long the log is (`walCommitted`, through SQLite's
 /// WAL hook) and wakes it as soon as the log is long, rather than at its next 250 ms pass. If the
@@ -38,7 +38,7 @@ final class WALCheckpointer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchGroup()
     /// The log length (frames) that counts as long now (see above); set by each pass.
-    private let longLogFrames = Atomic<Int>(WALCheckpointer.minimumLongLogFrames)
+    private let longLogFrames: Atomic<Int>
     /// Set when the writer woke the thread for a long log, cleared when it wakes.
     private let nudged = Atomic<Bool>(false)
     /// 1 MiB of 4 KiB pages: a log shorter than this never counts as long.
@@ -52,6 +52,7 @@ final class WALCheckpointer: @unchecked Sendable {
         self.inbox = inbox
         self.interval = interval
         self.restartFrames = restartFrames
+        longLogFrames = Atomic(min(Self.minimumLongLogFrames, restartFrames))
         self.logger = logger
     }
 
@@ -81,7 +82,7 @@ final class WALCheckpointer: @unchecked Sendable {
 
     /// The frames that make a long log for a database of `pages` pages (see the type's comment).
     static func longLogFrames(pages: Int, cap: Int) -> Int {
-        min(max(minimumLongLogFrames, pages / 4), max(minimumLongLogFrames, cap))
+        min(max(minimumLongLogFrames, pages / 4), cap)
     }
 
     /// Stops the thread after its current checkpoint and waits for it. Idempotent.
