@@ -22,7 +22,7 @@ struct IntegrityCheckService: Service {
                 return  // shutdown or cancellation
             }
             let report = await check()
-            Counter(label: "mesgate_store_integrity_checks_total", dimensions: [("result", report.result)]).increment()
+            Self.checks[report.result]?.increment()
             switch report {
             case .checked(let report) where !report.intact:
                 logger.error(
@@ -40,6 +40,12 @@ struct IntegrityCheckService: Service {
             }
         }
     }
+
+    /// `mesgate_store_integrity_checks_total{result}`, one counter per result, made once.
+    private static let checks = Dictionary(
+        uniqueKeysWithValues: ["ok", "damaged", "failed"].map {
+            ($0, Counter(label: "mesgate_store_integrity_checks_total", dimensions: [("result", $0)]))
+        })
 
     private enum Outcome: Sendable {
         case checked(IntegrityReport)
