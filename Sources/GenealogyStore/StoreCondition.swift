@@ -48,7 +48,7 @@ public final class StoreCondition: Sendable {
 
     /// An integrity check found damage (see `StoreIntegrity`).
     public func recordDamage(_ report: IntegrityReport) {
-        change { $0.damage = "\(report.depth.rawValue) reported: \(report.summary())" }
+        change { $0.damage = "\(report.depth.name) reported: \(report.summary())" }
     }
 
     /// The writer's transaction failed (`detail`: SQLite's message) or committed (nil).

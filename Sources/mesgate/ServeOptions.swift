@@ -86,7 +86,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "Seconds SQLite's quick_check may read the store before serving (a damaged store is refused); past it, serve anyway; 0 skips the check. [env: MESGATE_STARTUP_CHECK_SECONDS] (default: 60)"
+            "Seconds SQLite's quick_check and integrity_check(events) may read the store before serving (a damaged store is refused); past it, serve anyway; 0 skips the check. [env: MESGATE_STARTUP_CHECK_SECONDS] (default: 60)"
     )
     var startupCheckSeconds: Int?
 

@@ -19,6 +19,13 @@ import Testing
 
     /// Writes 64 zero bytes at `offset` of the `n`th leaf page of `tree` (a table or index name).
     static func zero(_ fixture: StoreFixture, tree: String, leaf n: Int = 1, offset: (Int) -> Int) throws {
+        try zero(fixture, tree: tree, leaf: n, bytes: 64) { offset($0.count) }
+    }
+
+    /// Writes `bytes` zero bytes at `offset(page)` of the `n`th leaf page of `tree`.
+    static func zero(_ fixture: StoreFixture, tree: String, leaf n: Int, bytes: Int, offset: ([UInt8]) -> Int)
+        throws
+    {
         let (page, pageSize) = try {
             let db = try SQLiteConnection(path: fixture.path, mode: .readOnly)
             let page = try db.prepare(
@@ -29,8 +36,11 @@ import Testing
         }()
         let file = try #require(FileHandle(forUpdatingAtPath: fixture.path))
         defer { try? file.close() }
-        try file.seek(toOffset: UInt64((page - 1) * pageSize + offset(pageSize)))
-        file.write(Data(count: 64))
+        let start = UInt64((page - 1) * pageSize)
+        try file.seek(toOffset: start)
+        let content = Array(try #require(try file.read(upToCount: pageSize)))
+        try file.seek(toOffset: start + UInt64(offset(content)))
+        file.write(Data(count: bytes))
     }
 
     static let eventIDIndex = "sqlite_autoindex_events_1"
@@ -60,6 +70,34 @@ import Testing
         #expect(!(try StoreIntegrity.check(path: fixture.path, depth: .full).intact))
         let verification = try AuditTrail(path: fixture.path).verify()
         #expect(verification.problem?.kind == .damaged)
+    }
+
+    /// Zeroes 16 bytes inside the text of one key of the `event_id` index (page structure
+    /// untouched): quick_check passes, yet that event is no longer found by its id, so a re-send
+    /// would be stored again. The start-up check (`quickAndEvents`) finds it.
+    @Test func damagedKeyPassesQuickCheckButNotTheStartUpCheck() async throws {
+        let fixture = StoreFixture()
+        do {
+            let store = try fixture.open()
+            _ = await store.ingest(
+                (0..<3_000).map { i in
+                    request(
+                        "an-event-id-long-enough-to-damage-inside-\(i)", workOrder: "MO-1",
+                        .consumed(.init(component: lot("RAW", "K-\(i)"), qty: qty(1))))
+                })
+            store.close()
+        }
+        try Self.zero(fixture, tree: Self.eventIDIndex, leaf: 3, bytes: 16) { page in
+            // The 11th cell: its pointer follows the 8-byte leaf header; then payload size, header
+            // size and two serial types (one byte each here) before the key's text.
+            let cell = Int(page[8 + 2 * 10]) << 8 | Int(page[8 + 2 * 10 + 1])
+            return cell + 4 + 8
+        }
+        #expect(try StoreIntegrity.check(path: fixture.path, depth: .quick).intact)
+        let startUp = try StoreIntegrity.check(path: fixture.path, depth: .quickAndEvents)
+        #expect(!startUp.intact)
+        #expect(startUp.summary().contains("sqlite_autoindex_events_1"))
+        #expect(try AuditTrail(path: fixture.path).verify().problem?.kind == .damaged)
     }
 
     /// The time limit stops a check and says so (the serve start-up check is bounded by it). The

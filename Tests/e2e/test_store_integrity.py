@@ -1,7 +1,8 @@
 """A damaged or full store as an operator meets it (issue 17.2, 17.4, 17.7).
 
 - Damage written into the real store file (64 zero bytes in a page of the event_id index, which
-  makes a re-sent event a duplicate; the header of an events table page): `serve` refuses to start
+  makes a re-sent event a duplicate; 16 inside one of its keys, which quick_check alone does not
+  see; the header of an events table page): `serve` refuses to start
   and says how to restore, `audit verify` exits 1 naming the damage, `check` lists it; while
   serving, the scheduled integrity check turns readiness 503 and health NOT_SERVING.
 - A full disk (a small tmpfs, mounted as root): readiness 503 and health NOT_SERVING (Check and
@@ -43,8 +44,8 @@ def filled_store(server_factory, pb, n: int = 3000):
     return srv
 
 
-def zero_64_bytes(db: Path, tree: str, leaf: int, offset) -> int:
-    """Zeroes 64 bytes at offset(page_size) of the `leaf`th leaf page of `tree`; returns the page."""
+def zero_bytes(db: Path, tree: str, leaf: int, offset, count: int = 64) -> int:
+    """Zeroes `count` bytes at offset(page bytes) of the `leaf`th leaf page of `tree`; returns the page."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         page_size = con.execute("PRAGMA page_size").fetchone()[0]
@@ -54,9 +55,18 @@ def zero_64_bytes(db: Path, tree: str, leaf: int, offset) -> int:
         con.close()
     assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0, "WAL not checkpointed"
     with open(db, "r+b") as f:
-        f.seek((page - 1) * page_size + offset(page_size))
-        f.write(b"\0" * 64)
+        f.seek((page - 1) * page_size)
+        content = f.read(page_size)
+        f.seek((page - 1) * page_size + offset(content))
+        f.write(b"\0" * count)
     return page
+
+
+def inside_a_key(page: bytes) -> int:
+    """An offset inside the text of the 11th key of an index leaf page: its cell pointer follows the
+    8-byte header; the cell starts with payload size, header size and two serial types (a byte each)."""
+    cell = int.from_bytes(page[8 + 2 * 10:8 + 2 * 10 + 2], "big")
+    return cell + 4 + 8
 
 
 def run(binary: Path, *args: str) -> subprocess.CompletedProcess:
@@ -75,20 +85,22 @@ def refused_to_start(srv) -> str:
 
 DAMAGE = {
     # Inside the index's cells (SQLite fills a page's cells from its end).
-    "event_id index": ("sqlite_autoindex_events_1", 3, lambda size: size - 700),
+    "event_id index": ("sqlite_autoindex_events_1", 3, lambda page: len(page) - 700, 64),
+    # 16 bytes inside one key's text: the page's structure is intact (quick_check passes), the
+    # event is no longer found by its id.
+    "event_id key": ("sqlite_autoindex_events_1", 3, inside_a_key, 16),
     # The page header and cell pointers of an events table page.
-    "events table": ("events", 5, lambda size: 0),
+    "events table": ("events", 5, lambda page: 0, 64),
 }
 
 
 @pytest.mark.parametrize("where", sorted(DAMAGE))
 def test_damaged_store_is_refused_and_reported(binary, server_factory, pb, where):
     srv = filled_store(server_factory, pb)
-    tree, leaf, offset = DAMAGE[where]
-    zero_64_bytes(srv.db_path, tree, leaf, offset)
+    zero_bytes(srv.db_path, *DAMAGE[where])
 
     stderr = refused_to_start(srv)
-    assert "is damaged" in stderr and "quick_check reported" in stderr, stderr
+    assert "is damaged (SQLite quick_check + integrity_check(events) reported: " in stderr, stderr
     assert f"{RESTORE_HINT} {srv.data}" in stderr, stderr
 
     verify = run(binary, "audit", "verify", "--data", str(srv.data))
@@ -138,7 +150,7 @@ def test_scheduled_check_turns_readiness_off(server_factory, pb):
     from grpc_health.v1 import health_pb2
 
     srv = filled_store(server_factory, pb)
-    zero_64_bytes(srv.db_path, *DAMAGE["event_id index"])
+    zero_bytes(srv.db_path, *DAMAGE["event_id index"])
     # Start-up check off, so that the damage is found by the scheduled check (every 1.8 s).
     srv.extra_args += ["--startup-check-seconds", "0", "--integrity-check-hours", "0.0005"]
     srv.start(wait=False)
