@@ -52,17 +52,4 @@ extension GenealogyStore {
             return rows
         }
     }
-
-    /// The creation time of the oldest outbox row not posted yet, or nil when none waits.
-    public func oldestWaitingOutboxMs() throws -> Int64? {
-        try read { db in
-            do throws(SQLiteError) {
-                return try db.cachedStatement(
-                    "SELECT min(created_at_ms) FROM outbox WHERE state IN ('pending', 'failed')"
-                ).first { $0.isNull(at: 0) ? nil : $0.int64(at: 0) } ?? nil
-            } catch {
-                throw GenealogyStoreError(.queryFailed, "a store query failed", underlying: error)
-            }
-        }
-    }
 }
