@@ -26,7 +26,7 @@ public struct OutboxWaiting: Sendable, Hashable {
     }
 }
 
-/// Reads for the admin listener (status page, readiness); each runs on the caller's thread.
+/// Reads for the admin listener's status page; each runs on the caller's thread.
 extension GenealogyStore {
     /// Outbox rows not posted yet, dead ones first, then failed, then pending; oldest first.
     public func outboxWaiting(limit: Int) throws -> [OutboxWaiting] {
