@@ -144,6 +144,7 @@ let package = Package(
                 "AdminServer",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
 
@@ -216,6 +217,7 @@ let package = Package(
             name: "AdminServerTests",
             dependencies: [
                 "AdminServer", "GenealogyStore", "MESDomain", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
     ]

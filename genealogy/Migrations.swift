@@ -18,6 +18,7 @@ public enum Migrations {
         Migration(version: 5, name: "epcis_imports", sql: text(PackageResources._005_epcis_imports_sql)),
         Migration(version: 6, name: "outbox_holds", sql: text(PackageResources._006_outbox_holds_sql)),
         Migration(version: 7, name: "trace_index", sql: text(PackageResources._007_trace_index_sql)),
+        Migration(version: 8, name: "status_counts", sql: text(PackageResources._008_status_counts_sql)),
     ]
 
     /// The version a database has when every migration is applied.

@@ -58,8 +58,11 @@ public struct LiveStatus: Sendable {
 }
 
 /// The admin listener's pages: `/metrics`, `/healthz` (the process answers), `/readyz` (serving
-/// and the store readable: 503 otherwise, e.g. while draining), `/` (the supervisor's status page).
-/// Store reads run on a thread pool of their own, never on an event loop or the cooperative pool.
+/// and the store taking writes: 503 otherwise, e.g. while draining, while commits fail or once an
+/// integrity check found damage), `/` (the supervisor's status page). `/readyz` reads no table
+/// (the store's condition is kept in memory); `/metrics` reads a few rows of counts whatever the
+/// store's size (`StatusCounts`). Store reads run on a thread pool of their own, never on an event
+/// loop or the cooperative pool.
 public struct GatewayAdminRoutes: AdminRoutes {
     let store: GenealogyStore
     let metrics: GatewayMetrics
@@ -74,19 +77,23 @@ public struct GatewayAdminRoutes: AdminRoutes {
         threads.start()
     }
 
+    /// `/readyz`'s answer, from memory only.
+    func readiness() -> AdminResponse {
+        if let problem = store.condition.problem {
+            return .text("not ready: \(problem)\n", status: .serviceUnavailable)
+        }
+        guard live().serving else {
+            return .text("not ready: not serving (starting or draining)\n", status: .serviceUnavailable)
+        }
+        return .text("ready\n")
+    }
+
     public func respond(to path: String) async -> AdminResponse {
         switch path {
         case "/healthz":
             return .text("ok\n")
         case "/readyz":
-            let status = live()
-            let figures = await figures(status)
-            let ready = status.serving && figures.readable == true
-            return .text(
-                ready
-                    ? "ready\n"
-                    : "not ready: \(status.serving ? "store unreadable" : "not serving (starting or draining)")\n",
-                status: ready ? .ok : .serviceUnavailable)
+            return readiness()
         case "/metrics":
             let figures = await figures(live())
             return AdminResponse(
@@ -119,12 +126,14 @@ public struct GatewayAdminRoutes: AdminRoutes {
         figures.committedBatches = store.committedBatchCount
         figures.serving = status.serving
         figures.authenticationEnabled = status.authenticationEnabled
+        figures.storeProblem = store.condition.problem
         do {
-            figures.outbox = try store.outboxCounts()
-            figures.exceptions = try store.exceptionCounts()
-            figures.held = try store.heldNodeCount()
-            figures.outboxCommands = try store.outboxCommandCounts()
-            if let oldest = try store.oldestWaitingOutboxMs() {
+            let counts = try store.statusCounts()
+            figures.outbox = counts.outbox
+            figures.exceptions = counts.exceptions
+            figures.held = counts.held
+            figures.outboxCommands = counts.outboxCommands
+            if let oldest = counts.oldestWaitingOutboxMs {
                 figures.oldestWaitingAgeSeconds = max(0, Date().timeIntervalSince1970 - Double(oldest) / 1000)
             }
             figures.readable = true

@@ -1,4 +1,5 @@
 import CoreMetrics
+import GenealogyStore
 public import Prometheus
 
 /// The Prometheus registry behind swift-metrics, and the gauges refreshed from the store at each
@@ -58,6 +59,12 @@ public final class GatewayMetrics: Sendable {
             )
             .set(to: Double(count))
         }
+        gauge("mesgate_store_writable", "1 while the store's writer can commit (0: disk full, I/O errors, damage).")
+            .set(to: figures.storeProblem == nil ? 1 : 0)
+        let damaged: Bool
+        if case .damaged = figures.storeProblem { damaged = true } else { damaged = false }
+        gauge("mesgate_store_damaged", "1 once an integrity check found the store damaged (restore it).")
+            .set(to: damaged ? 1 : 0)
         gauge("mesgate_serving", "1 while health says SERVING.").set(to: figures.serving ? 1 : 0)
         gauge("mesgate_authentication_enabled", "1 when a token file is in use.")
             .set(to: figures.authenticationEnabled ? 1 : 0)
@@ -84,4 +91,6 @@ struct StoreFigures: Sendable {
     var oldestWaitingAgeSeconds: Double?
     var serving = false
     var authenticationEnabled = false
+    /// Why the store takes no writes now (damaged, commits failing), if so.
+    var storeProblem: StoreProblem?
 }

@@ -25,6 +25,9 @@ struct StatusPage {
         if !live.serving {
             found.append(Concern(level: .bad, text: "The gateway is not serving (starting or shutting down)."))
         }
+        if let problem = figures.storeProblem {
+            found.append(Concern(level: .bad, text: "The store takes no writes (readiness 503): \(problem)."))
+        }
         if figures.readable == false { found.append(Concern(level: .bad, text: "The store cannot be read.")) }
         let dead = figures.outbox["dead"] ?? 0
         if dead > 0 {

@@ -39,6 +39,9 @@ public final class AuditTrail {
             hasTrail = try db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'") != nil
         } catch  where error.code ~= .notADatabase {
             throw GenealogyStoreError(.notAStore, "\(path) is not an SQLite database", underlying: error)
+        } catch  where error.code ~= .corrupt {
+            throw GenealogyStoreError(
+                .openFailed, "the store \(path) is damaged: SQLite said: \(error.message)", underlying: error)
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot read \(path)", underlying: error)
         }
@@ -89,16 +92,41 @@ public final class AuditTrail {
         }
     }
 
-    /// Walks the whole chain (see `AuditVerifier`). `progress(done, total)` is called every
-    /// `progressEvery` entries.
+    /// The tables the verification reads and whose indexes ingest relies on (the `event_id`
+    /// index is what makes a re-sent event a duplicate): `verify` checks them with SQLite's
+    /// `integrity_check`, every row against every index, at a cost proportional to their size.
+    static let checkedTables = ["events", "audit_log", "holds", "outbox_audit"]
+
+    /// Walks the whole chain (see `AuditVerifier`), then checks the tables it read and their
+    /// indexes (`checkedTables`). `progress(done, total)` is called every `progressEvery` entries.
+    /// Damage SQLite reports, or stumbles over while reading, is a `.damaged` problem.
     public func verify(progressEvery: Int = 100_000, progress: @escaping (Int64, Int64) -> Void = { _, _ in })
         throws(GenealogyStoreError) -> AuditVerification
     {
         do throws(SQLiteError) {
-            // One read transaction: the chain and the events are read from the same snapshot.
+            // One read transaction: the chain, the events and the indexes are read from the same snapshot.
             return try db.readTransaction { () throws(SQLiteError) in
-                try AuditVerifier(db: db, progressEvery: max(1, progressEvery), progress: progress).run()
+                var result = try AuditVerifier(db: db, progressEvery: max(1, progressEvery), progress: progress).run()
+                guard result.intact else { return result }
+                for table in Self.checkedTables {
+                    let problems = try StoreIntegrity.rows("PRAGMA integrity_check(\(table))", db).filter { $0 != "ok" }
+                    if !problems.isEmpty {
+                        let shown = problems.prefix(5).joined(separator: "; ")
+                        result.problem = .init(
+                            entry: 0, kind: .damaged,
+                            message: "the store is damaged: SQLite integrity_check(\(table)) reported: \(shown)")
+                        break
+                    }
+                }
+                return result
             }
+        } catch  where error.code ~= .corrupt || error.code ~= .notADatabase {
+            let problem = AuditVerification.Problem(
+                entry: 0, kind: .damaged,
+                message:
+                    "the store is damaged: SQLite stopped reading it: \(error.message) [code \(error.code.rawValue)]")
+            return AuditVerification(
+                entries: 0, headID: 0, headHash: String(repeating: "0", count: 64), problem: problem)
         } catch {
             throw GenealogyStoreError(.queryFailed, "cannot read the audit trail", underlying: error)
         }

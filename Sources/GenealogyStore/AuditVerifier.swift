@@ -15,6 +15,8 @@ public struct AuditVerification: Sendable, Hashable {
             case broken
             /// The record an entry describes changed or is gone, or a record has no entry.
             case record
+            /// SQLite found the file damaged (a page, or an index that disagrees with its table).
+            case damaged
         }
 
         /// The entry named (for a record with no entry: the entry after which it stands, 0 for none).

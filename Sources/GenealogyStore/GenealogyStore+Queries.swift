@@ -49,12 +49,8 @@ extension GenealogyStore {
         try counts("SELECT kind, count(*) FROM exceptions GROUP BY kind")
     }
 
-    /// Administrators' outbox commands recorded in `outbox_audit` (retry, replay, skip), by action.
-    public func outboxCommandCounts() throws -> [String: Int] {
-        try counts("SELECT action, count(*) FROM outbox_audit GROUP BY action")
-    }
-
-    /// Outbox rows by state (pending, posted, failed, dead); states with no rows are absent.
+    /// Outbox rows by state (pending, posted, failed, dead); states with no rows are absent. Counts
+    /// the whole table: for /metrics and probes use `statusCounts()`.
     public func outboxCounts() throws -> [String: Int] {
         try counts("SELECT state, count(*) FROM outbox GROUP BY state")
     }

@@ -26,7 +26,7 @@ public struct OutboxWaiting: Sendable, Hashable {
     }
 }
 
-/// Reads for the admin listener (status page, readiness); each runs on the caller's thread.
+/// Reads for the admin listener's status page; each runs on the caller's thread.
 extension GenealogyStore {
     /// Outbox rows not posted yet, dead ones first, then failed, then pending; oldest first.
     public func outboxWaiting(limit: Int) throws -> [OutboxWaiting] {
@@ -50,19 +50,6 @@ extension GenealogyStore {
                 throw GenealogyStoreError(.queryFailed, "a store query failed", underlying: error)
             }
             return rows
-        }
-    }
-
-    /// The creation time of the oldest outbox row not posted yet, or nil when none waits.
-    public func oldestWaitingOutboxMs() throws -> Int64? {
-        try read { db in
-            do throws(SQLiteError) {
-                return try db.cachedStatement(
-                    "SELECT min(created_at_ms) FROM outbox WHERE state IN ('pending', 'failed')"
-                ).first { $0.isNull(at: 0) ? nil : $0.int64(at: 0) } ?? nil
-            } catch {
-                throw GenealogyStoreError(.queryFailed, "a store query failed", underlying: error)
-            }
         }
     }
 }

@@ -23,12 +23,15 @@ public final class GenealogyStore: Sendable {
     private let readers: ReaderPool
     /// The server's checkpointer; nil when a command-line tool opened the store (`openForTool`).
     private let checkpointer: WALCheckpointer?
+    /// Whether the store takes writes: the writer's last commit, integrity checks. In memory only.
+    public let condition: StoreCondition
     private let logger: Logger
 
     init(
         path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer?,
-        logger: Logger
+        condition: StoreCondition, logger: Logger
     ) {
+        self.condition = condition
         self.path = path
         self.inbox = inbox
         self.audit = audit
@@ -86,13 +89,16 @@ public final class GenealogyStore: Sendable {
         // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
         db.attachment = audit
         let inbox = WriterInbox(capacity: options.queueCapacity)
+        let checkpointer = WALCheckpointer(
+            path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
+        checkpointer.watch(db)
+        let condition = StoreCondition()
         let writer = IngestWriter(
             db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents,
             maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
+        writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
         writer.start()
-        let checkpointer = WALCheckpointer(
-            path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
         checkpointer.start()
         logger.info(
             "store.opened",
@@ -103,7 +109,7 @@ public final class GenealogyStore: Sendable {
         return GenealogyStore(
             path: path, inbox: inbox, audit: audit,
             readers: ReaderPool(path: path, idle: options.readerCount, limit: options.maxReaders),
-            checkpointer: checkpointer, logger: logger)
+            checkpointer: checkpointer, condition: condition, logger: logger)
     }
 
     /// The settings of a write connection (the server's or a tool's).

@@ -25,6 +25,11 @@ final class WriterInbox: Sendable {
     /// log can start over (see `WALCheckpointer`). The checkpointer makes no pass meanwhile: two
     /// checkpoints cannot run at once, and a writer's PASSIVE one would just give up.
     let walTailCopy = Atomic<Int>(WALTailCopy.none)
+    /// Frames in the WAL after the writer's last commit (SQLite's WAL hook; see `WALCheckpointer`).
+    let walFrames = Atomic<Int>(0)
+    /// The longest the WAL may get before the writer copies it itself (`IngestWriter.boundWAL`);
+    /// set by the checkpointer.
+    let walFrameLimit = Atomic<Int>(2 * WALCheckpointer.minimumLongLogFrames)
     /// The writer thread's `pthread_self()`, 0 until it runs.
     private let writerThreadID = Atomic<UInt>(0)
 
@@ -54,7 +59,7 @@ final class WriterInbox: Sendable {
 /// `db` (and the statements it caches). The connection is closed when the thread ends.
 final class IngestWriter: @unchecked Sendable {
     private var db: SQLiteConnection?
-    private let inbox: WriterInbox
+    let inbox: WriterInbox
     /// The audit chain's head (see `AuditChain`): every stored event appends in its transaction.
     let audit: AuditChain
     private let maxBatchEvents: Int
@@ -66,9 +71,14 @@ final class IngestWriter: @unchecked Sendable {
     var checkpointsOnClose = true
     /// What open propagating holds cover; writer thread only (see `HeldNodes`).
     private let heldNodes = HeldNodes()
-    private let logger: Logger
+    let logger: Logger
     /// When `StoreMetrics.writerCacheBytes` was last recorded.
     private var cacheSampledAtNanos: UInt64 = 0
+    /// Told each time commits start or stop failing (see `IngestWriter+Condition`); set before `start()`.
+    var condition: StoreCondition?
+    var commitProbeInterval: Duration = .seconds(1)
+    /// Whether the last transaction failed; writer thread only.
+    var failing = false
 
     init(
         db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, maxBatchBytes: Int,
@@ -111,10 +121,15 @@ final class IngestWriter: @unchecked Sendable {
                 queue.writerWaiting = true
                 return .wait
             }
-            if case .commit = step { copyWALTailIfWanted(idle: false) } else { copyWALTailIfWanted(idle: true) }
+            if case .commit = step {
+                copyWALTailIfWanted(idle: false)
+                boundWAL()
+            } else {
+                copyWALTailIfWanted(idle: true)
+            }
             switch step {
             case .commit(let batch): commit(batch)
-            case .wait: inbox.wakeup.wait()
+            case .wait: failing ? waitOrProbe() : inbox.wakeup.wait()
             case .stop:
                 finish()
                 return
@@ -123,44 +138,12 @@ final class IngestWriter: @unchecked Sendable {
     }
 
     /// When the checkpointer asked for the tail copy (monotonic ns), until the writer makes it.
-    private var tailCopyAskedAt: UInt64?
-    /// How long a wanted tail copy may wait for the writer to have nothing to commit. Copying
-    /// while events are queued holds their acks back by the copy's duration; when the queue is
-    /// empty only events arriving during the copy wait. Under a load that never lets the queue
-    /// empty, the copy is made between two batches after this long.
-    static let tailCopyPatienceNanos: UInt64 = 20_000_000
+    var tailCopyAskedAt: UInt64?
+    /// After a `boundWAL` that could not copy everything: the log length at which it tries again.
+    var walBoundRetryFrames = 0
 
-    /// Copies the WAL's tail if the checkpointer asked for it and the writer is idle (or has
-    /// kept it waiting for `tailCopyPatienceNanos`).
-    private func copyWALTailIfWanted(idle: Bool) {
-        guard inbox.walTailCopy.load(ordering: .acquiring) == WALTailCopy.wanted else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let askedAt = tailCopyAskedAt ?? now
-        tailCopyAskedAt = askedAt
-        guard idle || now - askedAt >= Self.tailCopyPatienceNanos else { return }
-        tailCopyAskedAt = nil
-        if inbox.walTailCopy.compareExchange(
-            expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
-        ).exchanged {
-            copyWALTail()
-            inbox.walTailCopy.store(WALTailCopy.none, ordering: .releasing)
-        }
-    }
-
-    /// A PASSIVE checkpoint on the write connection: with no frame appended meanwhile it copies
-    /// the whole log, so the next transaction writes from the start of the WAL again.
-    private func copyWALTail() {
-        guard let db else { return }
-        let started = DispatchTime.now().uptimeNanoseconds
-        do {
-            let pass = try db.checkpoint(.passive)
-            StoreMetrics.walTailCopy.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-            logger.trace(
-                "store.wal.tail_copied", metadata: ["frames": "\(pass.log)", "copied": "\(pass.checkpointed)"])
-        } catch {
-            logger.warning("store.checkpoint.failed", metadata: ["error": "\(error)"])
-        }
-    }
+    /// The write connection, for the probe and the tail copy; nil once closed.
+    var connection: SQLiteConnection? { db }
 
     private func finish() {
         if checkpointsOnClose, let db {
@@ -225,6 +208,7 @@ final class IngestWriter: @unchecked Sendable {
             }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
+            committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
@@ -253,12 +237,14 @@ final class IngestWriter: @unchecked Sendable {
             }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
+            committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
             audit.invalidate()
             heldNodes.markStale()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
+            committed(failure: error)
             let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)
             return Array(repeating: .failed(failure), count: batch.count)
         }

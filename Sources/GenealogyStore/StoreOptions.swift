@@ -26,7 +26,11 @@ public struct StoreOptions: Sendable {
     /// `WALCheckpointer`); 12,288 frames are 48 MiB with SQLite's 4 KiB pages (under the 64 MiB
     /// `journal_size_limit`). Each restart costs the writer a short copy, so a longer log means
     /// fewer of those pauses (one every few seconds at 7,000 events/s rather than several a second).
+    /// A young store's log is made to start over sooner: at a quarter of its pages, at least 1 MiB.
     public var walRestartFrames: Int = 12_288
+    /// While its transactions fail (disk full, I/O error), how often an idle writer tries a
+    /// one-row probe transaction, so that the store reports itself writable again without traffic.
+    public var commitProbeInterval: Duration = .seconds(1)
     /// Whether a QualityResult FAIL places a (propagating) hold on its lot.
     public var holdOnQualityFail = false
 

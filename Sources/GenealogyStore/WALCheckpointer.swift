@@ -12,7 +12,7 @@ import Synchronization
 /// the frames that were there when it began while the writer appends more, and SQLite rewinds
 /// the log only when a writer finds every frame copied. The log would grow for as long as the
 /// load lasts (hundreds of MiB in a few minutes), and every commit would grow the file, which
-/// makes its fsync a journal commit too. So once the log is long (`restartFrames`) the
+/// makes its fsync a journal commit too. So once the log is long (see below) the
 /// checkpointer goes round every 10 ms (so each pass leaves little behind), and after a pass that
 /// copied everything it found it asks the writer to copy the short tail that came in meanwhile
 /// itself, between two batches (`WriterInbox.walTailCopy`): no frame is appended during that copy,
@@ -20,6 +20,14 @@ import Synchronization
 /// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
 /// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
 ///
+/// "Long" is relative to the database: a quarter of its pages, at least 1 MiB (unless
+/// `restartFrames` is lower), at most `restartFrames`, so a young store's log stays near its own size instead of growing to tens of
+/// MiB before its first restart (a fresh store filled an 8 MiB disk with its WAL). The writer
+/// tells the checkpointer after each commit how long the log is (`walCommitted`, through SQLite's
+/// WAL hook) and wakes it as soon as the log is long, rather than at its next 250 ms pass. If the
+/// passes still fall behind (fast commits, a slow fsync of the database file) and the log reaches
+/// twice that length, the writer copies it itself before its next transaction
+/// (`IngestWriter.boundWAL`): the log stays within about twice "long" plus one batch.
 final class WALCheckpointer: @unchecked Sendable {
     private let path: String
     private let inbox: WriterInbox
@@ -29,6 +37,12 @@ final class WALCheckpointer: @unchecked Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchGroup()
+    /// The log length (frames) that counts as long now (see above); set by each pass.
+    private let longLogFrames: Atomic<Int>
+    /// Set when the writer woke the thread for a long log, cleared when it wakes.
+    private let nudged = Atomic<Bool>(false)
+    /// 1 MiB of 4 KiB pages: a log shorter than this never counts as long.
+    static let minimumLongLogFrames = 256
 
     init(
         path: String, inbox: WriterInbox, interval: DispatchTimeInterval = .milliseconds(250),
@@ -38,6 +52,7 @@ final class WALCheckpointer: @unchecked Sendable {
         self.inbox = inbox
         self.interval = interval
         self.restartFrames = restartFrames
+        longLogFrames = Atomic(min(Self.minimumLongLogFrames, restartFrames))
         self.logger = logger
     }
 
@@ -46,6 +61,28 @@ final class WALCheckpointer: @unchecked Sendable {
         finished.enter()
         let thread = Thread { [self] in self.run() }
         thread.start()
+    }
+
+    /// Makes the writer's connection report each commit's log length (replaces SQLite's automatic
+    /// checkpoint, which the store turns off). Called once, by `GenealogyStore.open`.
+    func watch(_ writer: SQLiteConnection) {
+        writer.onWALCommit { [self] frames in walCommitted(frames: frames) }
+    }
+
+    /// On the writer thread after each commit: wakes the thread once the log is long. Not while
+    /// the writer is asked to copy the tail: a pass running when the writer begins its next
+    /// transaction would keep the log from starting over.
+    func walCommitted(frames: Int) {
+        inbox.walFrames.store(frames, ordering: .relaxed)
+        guard frames >= longLogFrames.load(ordering: .relaxed),
+            inbox.walTailCopy.load(ordering: .relaxed) == WALTailCopy.none
+        else { return }
+        if !nudged.exchange(true, ordering: .acquiringAndReleasing) { wakeup.signal() }
+    }
+
+    /// The frames that make a long log for a database of `pages` pages (see the type's comment).
+    static func longLogFrames(pages: Int, cap: Int) -> Int {
+        min(max(minimumLongLogFrames, pages / 4), cap)
     }
 
     /// Stops the thread after its current checkpoint and waits for it. Idempotent.
@@ -67,7 +104,7 @@ final class WALCheckpointer: @unchecked Sendable {
         }
         var longLog = false
         // When the writer was last asked to copy the tail; it is asked again once the log has
-        // started over (it got shorter), or a second later if it has not (a reader kept an old
+        // started over (it got shorter), or 100 ms later if it has not (a reader kept an old
         // snapshot).
         var askedAt: UInt64?
         var lastLog = 0
@@ -75,15 +112,21 @@ final class WALCheckpointer: @unchecked Sendable {
             // A long log: a short breath between passes, so each leaves little behind.
             _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval))
             if stopping.load(ordering: .acquiring) { break }
+            nudged.store(false, ordering: .releasing)
             // The writer has been asked to copy the tail and has not finished: no pass meanwhile.
             if inbox.walTailCopy.load(ordering: .acquiring) != WALTailCopy.none { continue }
             do {
                 let pass = try db.checkpoint(.passive)
-                longLog = pass.log >= restartFrames
+                if case .integer(let pages) = try db.scalar("PRAGMA page_count") {
+                    let long = Self.longLogFrames(pages: Int(pages), cap: restartFrames)
+                    longLogFrames.store(long, ordering: .relaxed)
+                    inbox.walFrameLimit.store(2 * long, ordering: .relaxed)
+                }
+                longLog = pass.log >= longLogFrames.load(ordering: .relaxed)
                 let now = DispatchTime.now().uptimeNanoseconds
                 if pass.log < lastLog { askedAt = nil }  // it started over
                 lastLog = pass.log
-                let waiting = askedAt.map { now < $0 + 1_000_000_000 } ?? false
+                let waiting = askedAt.map { now < $0 + 100_000_000 } ?? false
                 if longLog && !waiting && pass.checkpointed == pass.log {
                     inbox.walTailCopy.store(WALTailCopy.wanted, ordering: .releasing)
                     askedAt = now

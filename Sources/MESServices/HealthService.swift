@@ -40,9 +40,12 @@ public final class HealthService: Sendable {
     }
 
     /// Marks every service NOT_SERVING: called when graceful shutdown begins.
-    public func shutDown() {
+    public func shutDown() { setAll(.notServing) }
+
+    /// Sets every service's status, "" included, and tells their watchers.
+    public func setAll(_ status: ServingStatus) {
         let names = state.withLock { Array($0.statuses.keys) }
-        for name in names { set(.notServing, for: name) }
+        for name in names { set(status, for: name) }
     }
 
     func status(of service: String) -> ServingStatus? {

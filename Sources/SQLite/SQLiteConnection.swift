@@ -1,4 +1,6 @@
 internal import CSQLite
+import Dispatch
+import Synchronization
 
 /// One SQLite database connection (`sqlite3*`), closed in `deinit`.
 ///
@@ -40,6 +42,8 @@ public final class SQLiteConnection {
     /// An object the connection's owner attaches for the code that runs on it (the genealogy
     /// store's audit chain on its write connection). SQLite never sees it.
     public var attachment: AnyObject?
+    /// The closure `sqlite3_wal_hook` calls back (see `onWALCommit`); kept alive with the handle.
+    private var walHook: WALHook?
 
     /// Opens `path` (":memory:" for a private in-memory database) with extended result codes.
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {
@@ -68,6 +72,7 @@ public final class SQLiteConnection {
 
     deinit {
         statementCache.removeAll()  // finalizes the cached statements
+        if walHook != nil { sqlite3_wal_hook(handle, nil, nil) }  // its context is freed with self
         // close_v2 defers the close until any statement still alive elsewhere is finalized.
         sqlite3_close_v2(handle)
     }
@@ -210,6 +215,41 @@ public final class SQLiteConnection {
         return row ?? (false, 0, 0)
     }
 
+    /// Calls `body` on this connection's thread after each of its commits in WAL mode, with the
+    /// frames now in the log (`sqlite3_wal_hook`). Replaces SQLite's automatic checkpoint, which
+    /// is the default hook: set `PRAGMA wal_autocheckpoint` before, as that pragma resets the hook.
+    public func onWALCommit(_ body: @escaping (Int) -> Void) {
+        let hook = WALHook(body)
+        walHook = hook
+        // Always returns the previous hook's context; SQLITE_OK from the callback means no error.
+        sqlite3_wal_hook(
+            handle,
+            { context, _, _, frames in
+                guard let context else { return SQLITE_OK }
+                Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames))
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// Runs `body` and interrupts whatever SQLite is doing on this connection once `limit` has
+    /// passed (`sqlite3_interrupt`, which may be called from any thread), and every 5 ms after
+    /// that until `body` returns (an interrupt that comes between two statements is lost): the
+    /// statement running then fails with `.interrupt`. For checks that read the whole file and
+    /// must stay bounded.
+    public func withTimeLimit<T>(_ limit: Duration, _ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let interrupter = Interrupter(handle: handle)
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        Self.interrupt(interrupter, at: .now() + seconds)
+        defer { interrupter.deactivate() }
+        return try body()
+    }
+
+    private static func interrupt(_ interrupter: Interrupter, at deadline: DispatchTime) {
+        DispatchQueue.global().asyncAfter(deadline: deadline) {
+            if interrupter.interrupt() { interrupt(interrupter, at: .now() + .milliseconds(5)) }
+        }
+    }
+
     /// The SQLite library version, like "3.40.1".
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }
@@ -217,3 +257,27 @@ public final class SQLiteConnection {
 /// A connection is confined to one thread at a time; hand it over only through a type that says how.
 @available(*, unavailable)
 extension SQLiteConnection: Sendable {}
+
+/// The handle, for `sqlite3_interrupt` only, which SQLite documents as safe to call from any
+/// thread while the connection is open. `@unchecked Sendable`: the handle is used only under the
+/// lock and only while `active`; `withTimeLimit` clears `active` before it returns, so a timer
+/// that fires late never touches a closed connection (and schedules no more).
+private final class Interrupter: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let active = Mutex(true)
+    init(handle: OpaquePointer) { self.handle = handle }
+    /// Interrupts the connection while `withTimeLimit` runs; returns whether it still does.
+    func interrupt() -> Bool {
+        active.withLock { active in
+            if active { sqlite3_interrupt(handle) }
+            return active
+        }
+    }
+    func deactivate() { active.withLock { $0 = false } }
+}
+
+/// What `sqlite3_wal_hook` gets as its context: the connection owns it and outlives the handle's use.
+private final class WALHook {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
+}

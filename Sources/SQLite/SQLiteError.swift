@@ -34,6 +34,7 @@ public struct SQLiteResultCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let misuse = SQLiteResultCode(rawValue: SQLITE_MISUSE)
     public static let range = SQLiteResultCode(rawValue: SQLITE_RANGE)
     public static let notADatabase = SQLiteResultCode(rawValue: SQLITE_NOTADB)
+    public static let interrupt = SQLiteResultCode(rawValue: SQLITE_INTERRUPT)
     /// SQLITE_CONSTRAINT_UNIQUE (2067).
     public static let constraintUnique = SQLiteResultCode(rawValue: 2067)
     /// SQLITE_CONSTRAINT_PRIMARYKEY (1555).

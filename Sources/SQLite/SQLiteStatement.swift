@@ -25,6 +25,10 @@ public final class SQLiteStatement {
 
     // MARK: Binding
 
+    /// Virtual-machine steps this statement has run since it was prepared
+    /// (`SQLITE_STMTSTATUS_VM_STEP`): a measure of the work it did, which grows with the rows it reads.
+    public var virtualMachineSteps: Int { Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_VM_STEP, 0)) }
+
     /// The number of `?` parameters.
     public var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
 

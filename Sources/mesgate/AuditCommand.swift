@@ -38,7 +38,9 @@ struct AuditCommand: AsyncParsableCommand {
             discussion: """
                 Checks ids 1, 2, 3, ... without gaps, every entry's hash (SHA-256 over the one before and its \
                 own columns), and every record an entry describes (the stored event, hold or outbox command \
-                is there and unchanged), and that every stored event has an entry. Removing entries from the \
+                is there and unchanged), and that every stored event has an entry; then SQLite's integrity_check \
+                of the tables it read and of their indexes (the event_id index makes re-sent events duplicates): \
+                a damaged store exits 1 too. Removing entries from the \
                 end cannot be seen from the file alone: record the head it prints elsewhere and give it back \
                 with --anchor. Exit 2: the store could not be read.
                 """)
@@ -58,11 +60,17 @@ struct AuditCommand: AsyncParsableCommand {
                     stderr.write(Data("audit verify: \(done) / \(total) entries\n".utf8))
                 }
             } catch {
-                stderr.write(Data("mesgate: \(error.message)\n".utf8))
+                let cause = error.underlying.map { " (SQLite: \($0.message))" } ?? ""
+                stderr.write(Data("mesgate: \(error.message)\(cause)\n".utf8))
                 throw ExitCode(AuditCommand.cannotCheck)
             }
             if let problem = result.problem {
-                stderr.write(Data("mesgate: audit trail NOT intact: \(problem.message)\n".utf8))
+                var text = "mesgate: audit trail NOT intact: \(problem.message)\n"
+                if problem.kind == .damaged {
+                    text +=
+                        "mesgate: \(IntegrityReport.restoreAdvice(directory: StoreAccess.directory(location.data)))\n"
+                }
+                stderr.write(Data(text.utf8))
                 throw ExitCode(AuditCommand.notIntact)
             }
             if let (id, hash) = expected {

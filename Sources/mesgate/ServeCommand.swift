@@ -60,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
         storeOptions.synchronous = settings.synchronous
         storeOptions.queueCapacity = settings.queueCapacity
         storeOptions.holdOnQualityFail = settings.holdOnQualityFail
+        try Self.refuseDamagedStore(settings, logger: logger)
         let store: GenealogyStore
         do {
             store = try GenealogyStore.open(directory: settings.dataDirectory, options: storeOptions, logger: logger)
@@ -74,6 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
             preconditionFailure("the descriptor set embedded at build time does not decode: \(error)")
         }
         let health = HealthService(services: descriptors.files.flatMap(\.services))
+        // NOT_SERVING while the store takes no writes (commits failing, damage) or the server drains.
+        let gate = ServingGate(health: health, condition: store.condition, logger: logger)
         let ingest = EventIngestService(
             store: store,
             validator: EventValidator(nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }),
@@ -138,11 +141,18 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
+        if settings.integrityCheckHours > 0 {
+            let interval = Duration.milliseconds(Int64(settings.integrityCheckHours * 3_600_000))
+            services.append(
+                .init(
+                    service: IntegrityCheckService(
+                        store: store, directory: settings.dataDirectory, interval: interval, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [
                     .init(service: server),
-                    .init(service: ServingStatusService(health: health)),
+                    .init(service: ServingStatusService(gate: gate)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

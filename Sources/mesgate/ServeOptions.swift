@@ -108,12 +108,25 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Log lines as json (one object per line) or text. [env: MESGATE_LOG_FORMAT] (default: text)")
     var logFormat: String?
 
+    @Option(
+        help:
+            "Seconds SQLite's quick_check and integrity_check(events) may read the store before serving (a damaged store is refused); past it, serve anyway; 0 skips the check. [env: MESGATE_STARTUP_CHECK_SECONDS] (default: 60)"
+    )
+    var startupCheckSeconds: Int?
+
+    @Option(
+        help:
+            "Hours between full integrity checks of the store while serving (damage: readiness 503); decimals allowed; 0 turns them off. [env: MESGATE_INTEGRITY_CHECK_HOURS] (default: 24)"
+    )
+    var integrityCheckHours: Double?
+
     /// Every key a config file may hold, and whether its value is text or a whole number.
     static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
-        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string,
+        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string, "startup-check-seconds": .integer,
+        "integrity-check-hours": .number,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
@@ -165,8 +178,32 @@ struct ServeOptions: ParsableArguments {
             throw ConfigurationError("hold-on-quality-fail must be true or false, not \(holdText)")
         }
         settings.holdOnQualityFail = holdOnQualityFail || holdOnFail
+        settings.startupCheckSeconds = Int(
+            try notNegative(
+                "startup-check-seconds", startupCheckSeconds.map(Double.init), reader,
+                default: Double(settings.startupCheckSeconds), whole: true))
+        settings.integrityCheckHours = try notNegative(
+            "integrity-check-hours", integrityCheckHours, reader, default: settings.integrityCheckHours, whole: false)
         try resolveSecurity(into: &settings, reader)
         return settings
+    }
+
+    /// A number option that must be >= 0 (a whole one when `whole`); present but not a number is an error.
+    private func notNegative(_ key: String, _ flag: Double?, _ reader: ConfigReader, default value: Double, whole: Bool)
+        throws(ConfigurationError) -> Double
+    {
+        var resolved =
+            flag ?? reader.double(forKey: ConfigKey(key)) ?? reader.int(forKey: ConfigKey(key)).map(Double.init)
+        if resolved == nil, let text = reader.string(forKey: ConfigKey(key)) {
+            guard let number = Double(text) else { throw ConfigurationError("\(key) must be a number, not \(text)") }
+            resolved = number
+        }
+        guard let resolved else { return value }
+        guard resolved >= 0, resolved.isFinite else { throw ConfigurationError("\(key) must be 0 or more") }
+        guard !whole || resolved == resolved.rounded() else {
+            throw ConfigurationError("\(key) must be a whole number")
+        }
+        return resolved
     }
 
     /// An integer option that must be > 0; a value that is present but not a number is an error.
@@ -199,7 +236,7 @@ struct ConfigurationError: Error, CustomStringConvertible {
 /// so that a typo or a mistake is not silently replaced by a default.
 enum ConfigFileCheck {
     enum ValueType {
-        case string, integer
+        case string, integer, number
     }
 
     static func check(path: String, allowedKeys: [String: ValueType]) throws(ConfigurationError) {
@@ -221,6 +258,8 @@ enum ConfigFileCheck {
                 throw ConfigurationError("config file \(path): \(key) must be a string")
             case .integer where (value as? NSNumber).map({ Int(exactly: $0.doubleValue) == nil || $0 is Bool }) ?? true:
                 throw ConfigurationError("config file \(path): \(key) must be a whole number")
+            case .number where (value as? NSNumber).map({ $0 is Bool || !$0.doubleValue.isFinite }) ?? true:
+                throw ConfigurationError("config file \(path): \(key) must be a number")
             default:
                 continue
             }

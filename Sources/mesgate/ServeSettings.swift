@@ -17,6 +17,10 @@ struct ServeSettings {
     var idleTimeoutSeconds = 300
     var holdOnQualityFail = false
     var shutdownGraceSeconds = 10
+    /// How long `PRAGMA quick_check` may read the store before serving; 0 skips it.
+    var startupCheckSeconds = 60
+    /// Hours between two `PRAGMA integrity_check` runs while serving; 0 turns them off.
+    var integrityCheckHours = 24.0
     var logLevel = LogLevel.info
     var security = SecuritySettings()
 

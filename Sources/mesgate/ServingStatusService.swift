@@ -1,13 +1,12 @@
-import MESServices
 import ServiceLifecycle
 
 /// Turns health NOT_SERVING as soon as graceful shutdown begins, so probes and load balancers
 /// stop sending new work while open streams drain.
 struct ServingStatusService: Service {
-    let health: HealthService
+    let gate: ServingGate
 
     func run() async throws {
         try? await gracefulShutdown()
-        health.shutDown()
+        gate.drain()
     }
 }

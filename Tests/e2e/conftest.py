@@ -24,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -151,6 +153,19 @@ def publish_stream(server, pb, events, on_ack, timeout: float = RPC_TIMEOUT_S):
         finally:
             stop.set()
     return None
+
+
+def admin_get(srv, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, str, str]:
+    """GET `path` on a server's admin listener (with `token` as a bearer token): status, content
+    type, body (errors included)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{srv.admin_port}{path}")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.headers.get("content-type", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type", ""), e.read().decode()
 
 
 def free_port() -> int:

@@ -22,20 +22,12 @@ import grpc
 import pytest
 
 from conftest import RPC_TIMEOUT_S, free_port, token_line
+from conftest import admin_get as get
 from mesevents import event
 
 ARTIFACTS = Path(os.environ.get("MESGATE_E2E_ARTIFACTS", "/tmp/mesgate-e2e-artifacts"))
 
 
-def get(srv, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, str, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{srv.admin_port}{path}")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, r.headers.get("content-type", ""), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("content-type", ""), e.read().decode()
 
 
 def metric(text: str, name: str, **labels) -> float | None:

@@ -46,7 +46,9 @@ def test_kubernetes_configmap_config_is_accepted(binary, tmp_path):
     srv = Server(binary, tmp_path / "data", tmp_path / "logs", extra_args=["--config", str(path)]).start()
     assert srv.stop() == 0
     probes = next(d for d in docs if d["kind"] == "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
-    assert all("grpc" in probes[p] for p in ("readinessProbe", "livenessProbe", "startupProbe"))
+    assert all("grpc" in probes[p] for p in ("readinessProbe", "startupProbe"))
+    # Not gRPC health: that is NOT_SERVING while the disk is full, and a restart frees no space.
+    assert probes["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
 
 
 def test_config_md_documents_every_option(binary):
