@@ -116,10 +116,12 @@ extension GRPCConnectionHandler {
         guard let stream = streams[streamID], stream.isLive else { return consume(streamID, count) }
         let automatic = stream.flowControl == .automatic
         if !automatic {
-            if stream.heldBytes < configuration.heldBytesHighWater {
+            if takesInput(stream) {
                 consume(streamID, count)
             } else {
                 stream.deferredBytes += count
+                streamsWithDeferredInput.insert(streamID)
+                scheduleInputCheck()
             }
         }
         defer { if automatic { consume(streamID, count) } }
@@ -200,6 +202,11 @@ extension GRPCConnectionHandler {
     /// The stream is gone: stop its handler if it had not finished.
     func cancel(_ stream: GRPCServerStream) {
         stream.deadlineTask?.cancel()
+        configuration.outputBudget.remove(stream.queuedOutput + stream.reservedOutput)
+        stream.queuedOutput = 0
+        stream.reservedOutput = 0
+        streamsWithOutput.remove(stream.streamID)
+        streamsWithDeferredInput.remove(stream.streamID)
         let wasLive = stream.isLive
         stream.writer.finished = true
         stream.writer.connection = nil
@@ -250,6 +257,11 @@ extension GRPCConnectionHandler {
             output.writeInteger(UInt32(length))
             body(&output)
         }
+        if let stream = streams[writer.streamID] {
+            stream.queuedOutput += 5 + length
+            configuration.outputBudget.add(5 + length)
+            streamsWithOutput.insert(writer.streamID)
+        }
         scheduleFlush()
     }
 
@@ -287,10 +299,68 @@ extension GRPCConnectionHandler {
 
     func releaseOldestMessage(streamID: Int32) {
         guard let stream = streams[streamID], stream.flowControl == .manual, stream.releaseOldest() else { return }
-        if stream.heldBytes < configuration.heldBytesHighWater && stream.deferredBytes > 0 {
-            let count = stream.deferredBytes
-            stream.deferredBytes = 0
-            consume(streamID, count)
+        resumeInput(stream)
+    }
+
+    // MARK: - Bounded output
+
+    /// Whether a manual-flow-control stream's input may go back to the client's window: its
+    /// handler keeps up (`heldBytesHighWater`), its client reads its answers
+    /// (`streamOutputHighWater`) and the process is within its output budget.
+    func takesInput(_ stream: GRPCServerStream) -> Bool {
+        stream.heldBytes < configuration.heldBytesHighWater
+            && stream.queuedOutput < configuration.streamOutputHighWater && !configuration.outputBudget.isSpent
+    }
+
+    /// Gives a stream's held-back input window back once it may take input again.
+    func resumeInput(_ stream: GRPCServerStream) {
+        guard stream.deferredBytes > 0, takesInput(stream) else { return }
+        let count = stream.deferredBytes
+        stream.deferredBytes = 0
+        streamsWithDeferredInput.remove(stream.streamID)
+        consume(stream.streamID, count)
+    }
+
+    /// After nghttp2 took what the clients' windows allowed: counts what left the session out of
+    /// the output budget, and resumes input that waited for it.
+    func settleOutput() {
+        guard let session else { return }
+        for streamID in streamsWithOutput {
+            guard let stream = streams[streamID] else {
+                streamsWithOutput.remove(streamID)
+                continue
+            }
+            let pending = session.pendingOutboundBytes(streamID: streamID)
+            if pending < stream.queuedOutput {
+                configuration.outputBudget.remove(stream.queuedOutput - pending)
+                stream.queuedOutput = pending
+            }
+            if pending == 0 { streamsWithOutput.remove(streamID) }
         }
+    }
+
+    /// While some stream's input is held back, looks again every `inputCheckInterval`: the budget
+    /// can free up on other connections, with nothing happening on this one.
+    func scheduleInputCheck() {
+        guard !inputCheckScheduled, let context else { return }
+        inputCheckScheduled = true
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.inputCheckInterval) {
+            self.inputCheckScheduled = false
+            for streamID in self.streamsWithDeferredInput {
+                if let stream = self.streams[streamID] { self.resumeInput(stream) }
+            }
+            if !self.streamsWithDeferredInput.isEmpty { self.scheduleInputCheck() }
+        }
+    }
+
+    static let inputCheckInterval = TimeAmount.milliseconds(20)
+
+    /// Reserves `bytes` of the output budget for the stream's answer until the stream closes;
+    /// false when it does not fit.
+    func reserveOutput(_ bytes: Int, streamID: Int32) -> Bool {
+        guard let stream = streams[streamID], configuration.outputBudget.admits(bytes) else { return false }
+        stream.reservedOutput += bytes
+        configuration.outputBudget.add(bytes)
+        return true
     }
 }

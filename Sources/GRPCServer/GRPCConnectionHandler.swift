@@ -37,6 +37,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var shuttingDown = false
     /// Made on the first gzip message of the connection.
     var decompressor: GzipDecompressor?
+    /// Streams with response bytes counted in the output budget.
+    var streamsWithOutput: Set<Int32> = []
+    /// Streams whose input window is held back (manual flow control).
+    var streamsWithDeferredInput: Set<Int32> = []
+    var inputCheckScheduled = false
 
     init(
         configuration: GRPCServerConfiguration, methods: [String: GRPCMethod], connectionNumber: UInt64, logger: Logger
@@ -142,6 +147,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             logger.debug("grpc.connection.send_failed", metadata: ["error": "\(error)"])
             failed = true
         }
+        settleOutput()
         if buffer.readableBytes > 0 {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }

@@ -54,6 +54,21 @@ public final class GRPCResponseWriter {
         connection?.session?.pendingOutboundBytes(streamID: streamID) ?? 0
     }
 
+    /// Reserves `bytes` of the server's output budget (`GRPCOutputBudget`) for an answer this call
+    /// is about to send or hold, until the stream closes. False when it does not fit: answer
+    /// RESOURCE_EXHAUSTED (`GRPCStatus.outputBudgetSpent`) instead of producing it.
+    public func reserveOutput(bytes: Int) -> Bool {
+        guard !finished, let connection else { return false }
+        return connection.reserveOutput(bytes, streamID: streamID)
+    }
+
+    /// Whether an answer of `bytes`, sent now, fits the server's output budget (the bytes are
+    /// counted once sent). False: answer RESOURCE_EXHAUSTED instead.
+    public func outputFits(bytes: Int) -> Bool {
+        guard !finished, let connection else { return false }
+        return connection.configuration.outputBudget.admits(bytes)
+    }
+
     /// Manual flow control: the oldest delivered message is done with (e.g. durably committed);
     /// its bytes may go back to the client's window.
     public func releaseOldestMessage() {

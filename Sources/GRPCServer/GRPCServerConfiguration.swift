@@ -19,6 +19,12 @@ public struct GRPCServerConfiguration: Sendable {
     public var connectionWindowBytes: Int = 4 << 20
     /// Manual flow control: bytes held per stream before the window stops being given back.
     public var heldBytesHighWater: Int = 64 << 10
+    /// Response bytes the process holds for clients that have not read them, at most, over every
+    /// connection (see `GRPCOutputBudget`); shared by all connections of the server.
+    public var outputBudget = GRPCOutputBudget(limitBytes: 256 << 20)
+    /// Per streaming call: while more response bytes than this wait for the client's window, the
+    /// call's input window is not given back (its client is not read until it reads).
+    public var streamOutputHighWater: Int = 256 << 10
     public var eventLoopThreads: Int = System.coreCount
     /// Open connections at most; a connection accepted beyond it is closed at once.
     public var maxConnections: Int = 1000

@@ -25,6 +25,10 @@ final class GRPCServerStream {
     private(set) var heldBytes = 0
     /// Received bytes not yet given back to the client's window.
     var deferredBytes = 0
+    /// Response bytes queued in the session and counted in the output budget, as of the last flush.
+    var queuedOutput = 0
+    /// Bytes reserved in the output budget for an answer being produced (`GRPCResponseWriter.reserveOutput`).
+    var reservedOutput = 0
 
     init(
         streamID: Int32, writer: GRPCResponseWriter, method: GRPCMethod, gzip: Bool, maxMessageBytes: Int

@@ -16,6 +16,9 @@ public struct GRPCStatus: Error, Sendable, Hashable {
     }
 
     public static let ok = GRPCStatus(.ok)
+    /// The server holds as many unread answers as its output budget allows.
+    public static let outputBudgetSpent = GRPCStatus(
+        .resourceExhausted, "the server holds too many answers its clients have not read yet; retry later")
 }
 
 extension GRPCStatus {

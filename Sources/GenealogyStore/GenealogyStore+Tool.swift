@@ -66,6 +66,7 @@ extension GenealogyStore {
         }
         return GenealogyStore(
             path: path, inbox: inbox, audit: audit,
-            readers: ReaderPool(path: path, idle: 1, limit: options.maxReaders), checkpointer: nil, logger: logger)
+            readers: ReaderPool(path: path, idle: 1, limit: options.maxReaders), checkpointer: nil,
+            condition: StoreCondition(), logger: logger)
     }
 }

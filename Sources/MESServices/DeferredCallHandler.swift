@@ -43,6 +43,9 @@ final class DeferredCallHandler: GRPCCallHandler {
         guard !writer.isFinished else { return }
         switch answer {
         case .success(let messages):
+            guard writer.outputFits(bytes: messages.reduce(0) { $0 + 5 + $1.count }) else {
+                return writer.finish(.outputBudgetSpent)
+            }
             for message in messages { writer.send(bytes: message) }
             writer.finish(.ok)
         case .failure(let status):

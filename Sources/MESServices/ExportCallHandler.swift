@@ -63,6 +63,8 @@ final class ExportCallHandler: GRPCCallHandler {
         guard !writer.isFinished else { return }
         switch answer {
         case .success(let document):
+            // The document stays in memory until its last chunk is out: held against the budget.
+            guard writer.reserveOutput(bytes: document.bytes.count) else { return writer.finish(.outputBudgetSpent) }
             self.document = document
             pump()
         case .failure(let status):

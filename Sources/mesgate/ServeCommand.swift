@@ -117,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.maxConnections = settings.maxConnections
         serverConfiguration.maxConnectionsPerAddress = settings.maxConnectionsPerAddress
         serverConfiguration.idleTimeout = .seconds(Int64(settings.idleTimeoutSeconds))
+        serverConfiguration.outputBudget = GRPCOutputBudget(limitBytes: settings.outputBudgetBytes)
         serverConfiguration.shutdownGracePeriod = .seconds(Int64(settings.shutdownGraceSeconds))
         do {
             serverConfiguration.connectionPreamble = try Self.tlsPreamble(settings)

@@ -52,6 +52,12 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
+            "Response bytes the server holds at most for clients that have not read them (all connections); beyond it streaming clients stop being read and large answers get RESOURCE_EXHAUSTED. [env: MESGATE_OUTPUT_BUDGET_BYTES] (default: 268435456)"
+    )
+    var outputBudgetBytes: Int?
+
+    @Option(
+        help:
             "Seconds a connection with no open call and no traffic stays open before GOAWAY. [env: MESGATE_IDLE_TIMEOUT_SECONDS] (default: 300)"
     )
     var idleTimeoutSeconds: Int?
@@ -125,6 +131,7 @@ struct ServeOptions: ParsableArguments {
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
+        "output-budget-bytes": .integer,
         "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string, "startup-check-seconds": .integer,
         "integrity-check-hours": .number,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
@@ -164,6 +171,8 @@ struct ServeOptions: ParsableArguments {
         settings.maxConnectionsPerAddress = try positive(
             "max-connections-per-address", maxConnectionsPerAddress, reader,
             default: settings.maxConnectionsPerAddress)
+        settings.outputBudgetBytes = try positive(
+            "output-budget-bytes", outputBudgetBytes, reader, default: settings.outputBudgetBytes)
         settings.idleTimeoutSeconds = try positive(
             "idle-timeout-seconds", idleTimeoutSeconds, reader, default: settings.idleTimeoutSeconds)
         settings.shutdownGraceSeconds = try positive(

@@ -12,7 +12,11 @@ final class EmbeddedConnection {
     let client: HTTP2Session
     var events: [HTTP2Event] = []
 
-    init(methods: [GRPCMethod], configuration: GRPCServerConfiguration = GRPCServerConfiguration()) throws {
+    /// `clientWindowBytes`: the window the client announces for what it receives (0: it reads nothing).
+    init(
+        methods: [GRPCMethod], configuration: GRPCServerConfiguration = GRPCServerConfiguration(),
+        clientWindowBytes: Int? = nil
+    ) throws {
         let handler = GRPCConnectionHandler(
             configuration: configuration,
             methods: Dictionary(methods.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }), connectionNumber: 1,
@@ -20,7 +24,8 @@ final class EmbeddedConnection {
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         var settings = HTTP2Settings()
-        settings.automaticWindowUpdate = true
+        settings.automaticWindowUpdate = clientWindowBytes == nil
+        if let clientWindowBytes { settings.initialWindowBytes = clientWindowBytes }
         client = try HTTP2Session(role: .client, settings: settings)
     }
 

@@ -56,6 +56,38 @@ final class HoldingHandler: GRPCCallHandler {
     func cancelled() { log.add("cancelled") }
 }
 
+/// Manual flow control like PublishStream: answers every message at once with a 1 KiB "ack"
+/// and is done with it (its bytes may go back to the client's window).
+final class AckingHandler: GRPCCallHandler {
+    let writer: GRPCResponseWriter
+    let log: CallLog
+    init(_ writer: GRPCResponseWriter, _ log: CallLog) {
+        self.writer = writer
+        self.log = log
+    }
+    func receive(_ message: ByteBuffer) {
+        log.add("ack")
+        writer.send(ByteBuffer(repeating: 7, count: 1024))
+        writer.releaseOldestMessage()
+    }
+    func endOfInput() { writer.finish(.ok) }
+    func cancelled() {}
+}
+
+/// One request; answers with as many KiB as its first byte says when they fit the output budget.
+final class BigAnswerHandler: GRPCCallHandler {
+    let writer: GRPCResponseWriter
+    init(_ writer: GRPCResponseWriter) { self.writer = writer }
+    func receive(_ message: ByteBuffer) {
+        let kib = Int(message.readableBytesView.first ?? 0)
+        guard writer.outputFits(bytes: kib * 1024) else { return writer.finish(.outputBudgetSpent) }
+        for _ in 0..<kib { writer.send(ByteBuffer(repeating: 1, count: 1019)) }
+        writer.finish(.ok)
+    }
+    func endOfInput() {}
+    func cancelled() {}
+}
+
 func testMethods(log: CallLog, writers: WriterBox = WriterBox()) -> [GRPCMethod] {
     [
         GRPCMethod(path: "/test.Echo/Echo", requests: .stream) { _, writer in EchoHandler(writer, log) },
@@ -66,6 +98,10 @@ func testMethods(log: CallLog, writers: WriterBox = WriterBox()) -> [GRPCMethod]
             log.add("open \(context.path) \(context.metadata("x-user") ?? "-")")
             return HoldingHandler(log)
         },
+        GRPCMethod(path: "/test.Echo/Ack", requests: .stream, flowControl: .manual) { _, writer in
+            AckingHandler(writer, log)
+        },
+        GRPCMethod(path: "/test.Echo/Big", requests: .one) { _, writer in BigAnswerHandler(writer) },
         GRPCMethod(path: "/test.Echo/Slow", requests: .stream) { context, writer in
             log.add("deadline \(context.deadline != nil)")
             return HoldingHandler(log)

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -37,43 +36,7 @@ import grpc  # noqa: E402
 
 from conftest import free_ports, stubs  # noqa: E402
 from mesevents import event  # noqa: E402
-
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-
-
-def hpack_int(value: int, prefix_bits: int, first: int = 0) -> bytes:
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = bytearray([first | limit])
-    value -= limit
-    while value >= 128:
-        out.append(value % 128 + 128)
-        value //= 128
-    out.append(value)
-    return bytes(out)
-
-
-def literal(name: str, value: str) -> bytes:
-    """A literal header field without indexing, new name, no Huffman."""
-    n, v = name.encode(), value.encode()
-    return b"\x00" + hpack_int(len(n), 7) + n + hpack_int(len(v), 7) + v
-
-
-def request_block(path: str, extra: list[tuple[str, str]] = ()) -> bytes:
-    headers = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "localhost"),
-               ("content-type", "application/grpc"), ("te", "trailers"), *extra]
-    return b"".join(literal(n, v) for n, v in headers)
-
-
-def connect(port: int) -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port), timeout=2)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
+from rawh2 import PREFACE, connect, frame, literal, request_block  # noqa: E402
 
 
 def drain(s: socket.socket) -> None:
