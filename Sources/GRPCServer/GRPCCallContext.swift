@@ -25,8 +25,9 @@ public struct GRPCCallContext: Sendable {
     public var requestID: String {
         "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
     }
-    /// The connection's number (since start) and the call's HTTP/2 stream, for `requestID`.
-    let connectionNumber: UInt64
+    /// The connection the call came on, numbered from 1 in the order they were accepted (with
+    /// `streamID`, the call's `requestID`).
+    public let connectionNumber: UInt64
     let streamID: Int32
     /// The authenticated client's name, set by an access-control wrapper; nil without one.
     public var client: String?

@@ -62,6 +62,15 @@ extension GRPCConnectionHandler {
         guard let method = methods[path] else {
             return reject(streamID, GRPCStatus(.unimplemented, "unknown method \(path.prefix(200))"))
         }
+        // A client that leaves this many bytes of earlier answers unread gets no new work done.
+        let unread = unreadOutputBytes
+        guard unread < configuration.connectionOutputHighWater else {
+            return reject(
+                streamID,
+                GRPCStatus(
+                    .resourceExhausted,
+                    "this connection has \(unread) bytes of answers it has not read; read them first"))
+        }
         let encoding = headers.first("grpc-encoding") ?? "identity"
         guard encoding == "identity" || encoding == "gzip" else {
             return reject(
@@ -303,6 +312,11 @@ extension GRPCConnectionHandler {
     }
 
     // MARK: - Bounded output
+
+    /// Response bytes of this connection's calls still queued or reserved.
+    var unreadOutputBytes: Int {
+        streams.values.reduce(0) { $0 + $1.queuedOutput + $1.reservedOutput }
+    }
 
     /// Whether a manual-flow-control stream's input may go back to the client's window: its
     /// handler keeps up (`heldBytesHighWater`), its client reads its answers

@@ -25,6 +25,9 @@ public struct GRPCServerConfiguration: Sendable {
     /// Per streaming call: while more response bytes than this wait for the client's window, the
     /// call's input window is not given back (its client is not read until it reads).
     public var streamOutputHighWater: Int = 256 << 10
+    /// Per connection: while more response bytes than this wait for the client to read them, a new
+    /// call on the connection is refused at once (RESOURCE_EXHAUSTED), before any work is done.
+    public var connectionOutputHighWater: Int = 1 << 20
     public var eventLoopThreads: Int = System.coreCount
     /// Open connections at most; a connection accepted beyond it is closed at once.
     public var maxConnections: Int = 1000

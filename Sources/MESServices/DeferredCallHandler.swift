@@ -27,7 +27,9 @@ final class DeferredCallHandler: GRPCCallHandler {
         _ body: @escaping @Sendable (ByteBuffer, GRPCCallContext) -> DeferredAnswer
     ) -> DeferredCallHandler {
         DeferredCallHandler(context: context, writer: writer) { message, context, done in
-            let queued = QueryQueue.shared.submit { done(body(message, context)) }
+            let queued = QueryQueue.shared.submit(connection: context.connectionNumber) {
+                done(body(message, context))
+            }
             if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
         }
     }

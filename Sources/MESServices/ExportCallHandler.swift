@@ -47,12 +47,14 @@ final class ExportCallHandler: GRPCCallHandler {
             writer.finish(GRPCStatus(.invalidArgument, "format: must be EPCIS_JSONLD, FSMA204_CSV, DOT or HTML"))
             return
         }
+        // Building a document takes memory before its size is known: not while the budget is spent.
+        guard writer.outputFits(bytes: Self.highWaterBytes) else { return writer.finish(.outputBudgetSpent) }
         self.request = request
         startedAt = .now()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let service = self.service
-        let queued = QueryQueue.shared.submit {
+        let queued = QueryQueue.shared.submit(connection: context.connectionNumber) {
             let answer = service.export(request)
             loop.execute { bound.value.deliver(answer) }
         }
