@@ -55,4 +55,22 @@ import Testing
         try stuck.pump()
         #expect(configuration.outputBudget.usedBytes == 0)
     }
+
+    @Test func aConnectionThatLeavesItsAnswersUnreadGetsNoNewWork() throws {
+        let log = CallLog()
+        let connection = try EmbeddedConnection(methods: testMethods(log: log), clientWindowBytes: 0)
+        try connection.pump()
+        var calls: [Int32] = []
+        for _ in 0..<5 {  // 5 × 255 KiB, none of it read
+            let id = try connection.request("/test.Echo/Big")
+            connection.send(id, grpcFrame([255]), end: true)
+            try connection.pump()
+            calls.append(id)
+        }
+        let refused = try connection.request("/test.Echo/One")
+        connection.send(refused, grpcFrame([1]), end: true)
+        try connection.pump()
+        #expect(connection.trailer(refused, "grpc-status") == "8")
+        #expect(!log.all.contains("receive 1"), "the refused call reached its handler")
+    }
 }
