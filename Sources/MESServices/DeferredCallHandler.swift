@@ -13,11 +13,23 @@ final class DeferredCallHandler: GRPCCallHandler {
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
     private let work: Work
+    /// Ended when the call is cancelled: work still waiting for the query queue is then skipped.
+    let liveness: CallLiveness
 
     init(context: GRPCCallContext, writer: GRPCResponseWriter, work: @escaping Work) {
         self.context = context
         self.writer = writer
         self.work = work
+        liveness = CallLiveness()
+    }
+
+    /// `work` given the handler's liveness: built before the handler, so the closure gets it here.
+    private init(context: GRPCCallContext, writer: GRPCResponseWriter, live: (CallLiveness) -> Work) {
+        self.context = context
+        self.writer = writer
+        let liveness = CallLiveness()
+        self.work = live(liveness)
+        self.liveness = liveness
     }
 
     /// A handler whose work is a blocking function run on `QueryQueue.shared`; UNAVAILABLE at once
@@ -26,11 +38,13 @@ final class DeferredCallHandler: GRPCCallHandler {
         context: GRPCCallContext, writer: GRPCResponseWriter,
         _ body: @escaping @Sendable (ByteBuffer, GRPCCallContext) -> DeferredAnswer
     ) -> DeferredCallHandler {
-        DeferredCallHandler(context: context, writer: writer) { message, context, done in
-            let queued = QueryQueue.shared.submit(connection: context.connectionNumber) {
-                done(body(message, context))
+        DeferredCallHandler(context: context, writer: writer) { (liveness: CallLiveness) -> Work in
+            { message, context, done in
+                let queued = QueryQueue.shared.submit(connection: context.connectionNumber, for: liveness) {
+                    done(body(message, context))
+                }
+                if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
             }
-            if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
         }
     }
 
@@ -57,5 +71,5 @@ final class DeferredCallHandler: GRPCCallHandler {
 
     func endOfInput() {}
 
-    func cancelled() {}
+    func cancelled() { liveness.end() }
 }

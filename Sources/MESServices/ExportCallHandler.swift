@@ -22,6 +22,7 @@ final class ExportCallHandler: GRPCCallHandler {
     private var document: ExportDocument?
     private var offset = 0
     private var startedAt = NIODeadline.now()
+    private let liveness = CallLiveness()
 
     init(context: GRPCCallContext, writer: GRPCResponseWriter, service: GenealogyService) {
         self.context = context
@@ -54,7 +55,12 @@ final class ExportCallHandler: GRPCCallHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let service = self.service
-        let queued = QueryQueue.shared.submit(connection: context.connectionNumber) {
+        let queued = QueryQueue.shared.submit(connection: context.connectionNumber, for: liveness) {
+            guard ExportGate.shared.enter() else {
+                let busy = GRPCStatus(.resourceExhausted, "too many exports are being built; retry")
+                return loop.execute { bound.value.deliver(.failure(busy)) }
+            }
+            defer { ExportGate.shared.leave() }
             let answer = service.export(request)
             loop.execute { bound.value.deliver(answer) }
         }
@@ -104,7 +110,10 @@ final class ExportCallHandler: GRPCCallHandler {
     func endOfInput() {}
 
     /// The client went away or the deadline passed: drop the document; a build still running ends unseen.
-    func cancelled() { document = nil }
+    func cancelled() {
+        liveness.end()
+        document = nil
+    }
 }
 
 /// One finished export, for the audit trail: who asked, for what, and what was sent.

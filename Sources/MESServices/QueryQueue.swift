@@ -8,7 +8,7 @@ import Synchronization
 /// without end.
 final class QueryQueue: Sendable {
     /// The queue the gateway's calls share.
-    static let shared = QueryQueue(label: "mesgate.queries", limit: 64, perConnectionLimit: 4)
+    static let shared = QueryQueue(label: "mesgate.queries", limit: 64, perConnectionLimit: 2)
 
     /// What a refused call is told.
     static let busyMessage = "too many queries in progress; retry"
@@ -25,6 +25,17 @@ final class QueryQueue: Sendable {
         self.limit = max(1, limit)
         self.perConnectionLimit = max(1, perConnectionLimit)
         queue = DispatchQueue(label: label, qos: .userInitiated, attributes: .concurrent)
+    }
+
+    /// Like `submit(connection:_:)`, for the work of one call: when the call has ended (its client
+    /// went away, its deadline passed) before the work's turn comes, the work is skipped.
+    func submit(
+        connection: UInt64, for call: CallLiveness, _ work: @escaping @Sendable () -> Void
+    ) -> Bool {
+        submit(connection: connection) {
+            guard call.isLive else { return }
+            work()
+        }
     }
 
     /// Like `submit(_:)`, and also false when connection `connection` has `perConnectionLimit`
@@ -69,4 +80,36 @@ final class QueryQueue: Sendable {
         }
         return true
     }
+}
+
+/// Whether a call still wants its answer; set by its handler on the event loop, read by work
+/// waiting on `QueryQueue`.
+final class CallLiveness: Sendable {
+    private let ended = Atomic<Bool>(false)
+
+    var isLive: Bool { !ended.load(ordering: .relaxed) }
+
+    func end() { ended.store(true, ordering: .relaxed) }
+}
+
+/// At most `limit` exports are built at once: a document is held whole while it is built (tens of
+/// MB for a large recall) before the output budget can count it.
+final class ExportGate: Sendable {
+    static let shared = ExportGate(limit: 2)
+
+    let limit: Int
+    private let building = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// Takes a place; false when `limit` exports are being built.
+    func enter() -> Bool {
+        guard building.add(1, ordering: .acquiringAndReleasing).newValue <= limit else {
+            building.subtract(1, ordering: .acquiringAndReleasing)
+            return false
+        }
+        return true
+    }
+
+    func leave() { building.subtract(1, ordering: .acquiringAndReleasing) }
 }

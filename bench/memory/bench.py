@@ -128,6 +128,9 @@ def main() -> int:
     parser.add_argument("--budget-bytes", type=int, default=256 << 20, help="--output-budget-bytes of the server")
     parser.add_argument("--memory-limit-mib", type=float, default=1024.0, help="the deploy manifest's limit")
     parser.add_argument("--history-events", type=int, default=20_000)
+    parser.add_argument("--publishers", type=int, default=20)
+    parser.add_argument("--histories", type=int, default=15)
+    parser.add_argument("--exports", type=int, default=15)
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -163,18 +166,22 @@ def main() -> int:
         export = grpc_message(pb.genealogy_pb2.ExportRequest(
             lot=lot(PRODUCT, LOT), format=pb.genealogy_pb2.ExportRequest.Format.Value("EPCIS_JSONLD")
         ).SerializeToString())
-        threads = [threading.Thread(target=publisher, args=(port, stop, counts, i), daemon=True) for i in range(20)]
+        threads = [threading.Thread(target=publisher, args=(port, stop, counts, i), daemon=True) for i in range(args.publishers)]
         threads += [threading.Thread(target=opener, args=(port, stop, counts, "/mes.v1.Genealogy/LotHistory",
                                                           request, "histories_opened"), daemon=True)
-                    for _ in range(15)]
+                    for _ in range(args.histories)]
         threads += [threading.Thread(target=opener, args=(port, stop, counts, "/mes.v1.Genealogy/Export",
                                                           export, "exports_opened"), daemon=True)
-                    for _ in range(15)]
+                    for _ in range(args.exports)]
         for t in threads:
             t.start()
         end = time.monotonic() + args.seconds
         next_sample = time.monotonic()
-        trace = pb.genealogy_pb2.TraceRequest(lot=lot(PRODUCT, LOT), direction=1)
+        # The normal client traces a lot of its own (the big one's answer is over grpcio's 4 MB limit).
+        own = event("received")
+        own.received.lot.CopyFrom(lot("RESIN-NORMAL", "R-NORMAL"))
+        ingest.Publish(own, timeout=30)
+        trace = pb.genealogy_pb2.TraceRequest(lot=lot("RESIN-NORMAL", "R-NORMAL"), direction=1)
         n = 0
         while time.monotonic() < end and server.poll() is None:
             n += 1
@@ -186,7 +193,8 @@ def main() -> int:
                     genealogy.Trace(trace, timeout=10)
                 latencies.append((time.monotonic() - started) * 1000)
             except grpc.RpcError as e:
-                errors[e.code().name] = errors.get(e.code().name, 0) + 1
+                key = f"{'Publish' if n % 2 else 'Trace'} {e.code().name}: {(e.details() or '')[:90]}"
+                errors[key] = errors.get(key, 0) + 1
             if time.monotonic() >= next_sample:
                 samples.append(rss_kib(server.pid))
                 next_sample += 1.0
