@@ -52,7 +52,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "Response bytes the server holds at most for clients that have not read them (all connections); beyond it streaming clients stop being read and large answers get RESOURCE_EXHAUSTED. [env: MESGATE_OUTPUT_BUDGET_BYTES] (default: 268435456)"
+            "Response bytes the server holds at most for clients that have not read them (all connections); beyond it streaming clients stop being read and large answers get RESOURCE_EXHAUSTED. [env: MESGATE_OUTPUT_BUDGET_BYTES] (default: 134217728)"
     )
     var outputBudgetBytes: Int?
 

@@ -15,7 +15,7 @@ struct ServeSettings {
     var maxConnections = 1000
     var maxConnectionsPerAddress = 100
     var idleTimeoutSeconds = 300
-    var outputBudgetBytes = 256 << 20
+    var outputBudgetBytes = 128 << 20
     var holdOnQualityFail = false
     var shutdownGraceSeconds = 10
     /// How long `PRAGMA quick_check` may read the store before serving; 0 skips it.

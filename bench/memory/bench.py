@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import select
 import subprocess
 import sys
@@ -125,7 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mesgate", required=True)
     parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--budget-bytes", type=int, default=256 << 20, help="--output-budget-bytes of the server")
+    parser.add_argument("--budget-bytes", type=int, default=128 << 20, help="--output-budget-bytes of the server")
     parser.add_argument("--memory-limit-mib", type=float, default=1024.0, help="the deploy manifest's limit")
     parser.add_argument("--history-events", type=int, default=20_000)
     parser.add_argument("--publishers", type=int, default=20)
@@ -140,7 +141,8 @@ def main() -> int:
         [args.mesgate, "serve", "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
          "--data", str(work / "data"), "--log-level", "error", "--output-budget-bytes", str(args.budget_bytes),
          "--max-connections-per-address", "200"],
-        stdout=subprocess.DEVNULL, stderr=open(work / "stderr", "w"))
+        stdout=subprocess.DEVNULL, stderr=open(work / "stderr", "w"),
+        env={**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")})  # as deploy/ runs it
     pb = stubs()
     samples: list[int] = []
     latencies: list[float] = []
