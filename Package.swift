@@ -119,14 +119,24 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // `mesgate serve`'s options: command line, MESGATE_* environment, the --config JSON file.
+        .target(
+            name: "ServeConfiguration",
+            dependencies: [
+                "GenealogyStore", "Odoo", "OutboxPoster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // The executable only wires things together.
         .executableTarget(
             name: "mesgate",
             dependencies: [
                 "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
-                "HTTP2", "LotExport",
+                "HTTP2", "LotExport", "ServeConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
