@@ -3,6 +3,12 @@
 // C modules → one thin Swift wrapper per C library → domain → store, gRPC server → executable.
 import PackageDescription
 
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
@@ -221,3 +227,32 @@ let package = Package(
             swiftSettings: strict),
     ]
 )
+
+// Fuzz/: libFuzzer targets for every parser of outside bytes, only with MESGATE_FUZZ=1 (scripts/fuzz-smoke,
+// bench/fuzz/run), built with -sanitize=fuzzer,address into .build-fuzz; never part of the normal build.
+if getenv("MESGATE_FUZZ").map({ String(cString: $0) }) == "1" {
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(
+            name: name, dependencies: ["CLibFuzzer"] + dependencies, path: "Fuzz/\(name)",
+            swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])])
+    }
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        fuzzTarget(
+            "FuzzHTTP2",
+            [
+                "GRPCServer", "HTTP2", "MESMessages", "MESDomain", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget(
+            "FuzzDeframer",
+            [
+                "GRPCServer", "Gzip", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget("FuzzMessages", ["MESMessages", "MESDomain"]),
+        fuzzTarget("FuzzEPCIS", ["EPCIS", "MESDomain", "MESMessages"]),
+        fuzzTarget("FuzzTokens", ["MESServices"]),
+        fuzzTarget("FuzzConfig", ["ServeConfiguration"]),
+    ]
+}
