@@ -3,6 +3,12 @@
 // C modules → one thin Swift wrapper per C library → domain → store, gRPC server → executable.
 import PackageDescription
 
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
@@ -128,14 +134,24 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // `mesgate serve`'s options: command line, MESGATE_* environment, the --config JSON file.
+        .target(
+            name: "ServeConfiguration",
+            dependencies: [
+                "GenealogyStore", "Odoo", "OutboxPoster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // The executable only wires things together.
         .executableTarget(
             name: "mesgate",
             dependencies: [
                 "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
-                "HTTP2", "LotExport", "PlantExceptions",
+                "HTTP2", "LotExport", "PlantExceptions", "ServeConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -222,3 +238,32 @@ let package = Package(
             swiftSettings: strict),
     ]
 )
+
+// Fuzz/: libFuzzer targets for every parser of outside bytes, only with MESGATE_FUZZ=1 (scripts/fuzz-smoke,
+// bench/fuzz/run), built with -sanitize=fuzzer,address into .build-fuzz; never part of the normal build.
+if getenv("MESGATE_FUZZ").map({ String(cString: $0) }) == "1" {
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(
+            name: name, dependencies: ["CLibFuzzer"] + dependencies, path: "Fuzz/\(name)",
+            swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])])
+    }
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        fuzzTarget(
+            "FuzzHTTP2",
+            [
+                "GRPCServer", "HTTP2", "MESMessages", "MESDomain", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget(
+            "FuzzDeframer",
+            [
+                "GRPCServer", "Gzip", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        fuzzTarget("FuzzMessages", ["MESMessages", "MESDomain"]),
+        fuzzTarget("FuzzEPCIS", ["EPCIS", "MESDomain", "MESMessages"]),
+        fuzzTarget("FuzzTokens", ["MESServices"]),
+        fuzzTarget("FuzzConfig", ["ServeConfiguration"]),
+    ]
+}

@@ -4,6 +4,7 @@ import GenealogyStore
 import Logging
 import Odoo
 import OutboxPoster
+import ServeConfiguration
 
 /// `mesgate reconcile`: per production order, what the plant reported vs what Odoo shows.
 /// Prints the differences; exits 1 when there are any (2 when Odoo cannot be asked).

@@ -1,6 +1,7 @@
 import Foundation
 import GenealogyStore
 import Logging
+import ServeConfiguration
 
 /// `serve` refuses a damaged store: before opening it, `PRAGMA quick_check` reads every page and
 /// `integrity_check(events)` checks the events table against its indexes (the `event_id` index

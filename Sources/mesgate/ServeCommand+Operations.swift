@@ -5,6 +5,7 @@ import GenealogyStore
 import Logging
 import MESServices
 import NIOCore
+import ServeConfiguration
 import ServiceLifecycle
 
 /// The wiring of issue 7: logging format, tokens, TLS, the admin listener, SIGHUP reloads.

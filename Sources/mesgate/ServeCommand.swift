@@ -8,6 +8,7 @@ import MESDomain
 import MESMessages
 import MESServices
 import OutboxPoster
+import ServeConfiguration
 import ServiceLifecycle
 
 /// `mesgate serve`: the gateway itself.

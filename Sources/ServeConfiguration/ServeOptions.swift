@@ -1,42 +1,44 @@
-import ArgumentParser
-import Configuration
-import Foundation
+public import ArgumentParser
+internal import Configuration
+public import Foundation
 import GenealogyStore
-import SystemPackage
+internal import SystemPackage
 
 /// Options of `mesgate serve`. Each comes, in this order of precedence, from the command line,
 /// a `MESGATE_*` environment variable, the `--config` JSON file, or its default.
-struct ServeOptions: ParsableArguments {
+public struct ServeOptions: ParsableArguments {
+    public init() {}
+
     @Option(help: "Where to listen for gRPC over h2c, as HOST:PORT. [env: MESGATE_LISTEN] (default: 127.0.0.1:50051)")
-    var listen: String?
+    public var listen: String?
 
     @Option(
         help:
             "The folder holding the genealogy store; created if missing. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
+    public var data: String?
 
     @Option(
         help:
             "A JSON file of options, keys as the long option names: {\"listen\": \"127.0.0.1:50051\"}. [env: MESGATE_CONFIG]"
     )
-    var config: String?
+    public var config: String?
 
     @Option(
         help:
             "SQLite durability: full (an ack survives power loss), normal (survives a crash of mesgate, not of the machine) or off. [env: MESGATE_SYNC] (default: full)"
     )
-    var sync: String?
+    public var sync: String?
 
     @Option(
         help:
             "The largest gRPC message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. [env: MESGATE_MAX_MESSAGE_BYTES] (default: 4194304)"
     )
-    var maxMessageBytes: Int?
+    public var maxMessageBytes: Int?
 
     @Option(
         help:
             "HTTP/2 streams one connection may have open at once. [env: MESGATE_MAX_CONCURRENT_STREAMS] (default: 256)")
-    var maxConcurrentStreams: Int?
+    public var maxConcurrentStreams: Int?
 
     @Option(
         help:
@@ -66,44 +68,44 @@ struct ServeOptions: ParsableArguments {
         help:
             "Events the store may have queued for its writer; beyond it a stream waits (HTTP/2 flow control slows its client) and a unary Publish gets UNAVAILABLE. [env: MESGATE_QUEUE_CAPACITY] (default: 16384)"
     )
-    var queueCapacity: Int?
+    public var queueCapacity: Int?
 
     @Option(
         help: "Seconds to let open streams finish after SIGTERM. [env: MESGATE_SHUTDOWN_GRACE_SECONDS] (default: 10)")
-    var shutdownGraceSeconds: Int?
+    public var shutdownGraceSeconds: Int?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical. [env: MESGATE_LOG_LEVEL] (default: info)")
-    var logLevel: String?
+    public var logLevel: String?
 
     @Flag(
         help:
             "A QualityResult FAIL places a hold on its lot, propagated forward. [env: MESGATE_HOLD_ON_QUALITY_FAIL=true]"
     )
-    var holdOnQualityFail = false
+    public var holdOnQualityFail = false
 
     @Option(
         help:
             "Token file: one line per token, <client-name> <role> sha256:<hex>; reloaded on SIGHUP. Without it, no authentication (loopback development only). [env: MESGATE_TOKENS]"
     )
-    var tokens: String?
+    public var tokens: String?
 
     @Option(help: "PEM certificate chain for TLS (ALPN h2, TLS 1.2+); without it, h2c. [env: MESGATE_TLS_CERT]")
-    var tlsCert: String?
+    public var tlsCert: String?
 
     @Option(help: "PEM private key of --tls-cert. [env: MESGATE_TLS_KEY]")
-    var tlsKey: String?
+    public var tlsKey: String?
 
     @Option(
         help:
             "PEM CA certificates: when given, clients must present a certificate signed by one. [env: MESGATE_TLS_CLIENT_CA]"
     )
-    var tlsClientCa: String?
+    public var tlsClientCa: String?
 
     @Option(
         help:
             "Where the admin HTTP/1.1 listener (/metrics, /healthz, /readyz, status page) listens, HOST:PORT, or \"off\". [env: MESGATE_ADMIN_LISTEN] (default: 127.0.0.1:9464)"
     )
-    var adminListen: String?
+    public var adminListen: String?
 
     @Option(
         help:
@@ -112,7 +114,7 @@ struct ServeOptions: ParsableArguments {
     var adminAuth: String?
 
     @Option(help: "Log lines as json (one object per line) or text. [env: MESGATE_LOG_FORMAT] (default: text)")
-    var logFormat: String?
+    public var logFormat: String?
 
     @Option(
         help:
@@ -127,7 +129,7 @@ struct ServeOptions: ParsableArguments {
     var integrityCheckHours: Double?
 
     /// Every key a config file may hold, and whether its value is text or a whole number.
-    static let keys: [String: ConfigFileCheck.ValueType] = [
+    public static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
@@ -137,7 +139,8 @@ struct ServeOptions: ParsableArguments {
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError)
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment)
+        async throws(ConfigurationError)
         -> ServeSettings
     {
         var providers: [any ConfigProvider] = [
@@ -236,19 +239,19 @@ struct ServeOptions: ParsableArguments {
 }
 
 /// A configuration problem, told to the user in one line.
-struct ConfigurationError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Refuses a config file that is not a JSON object of known keys with values of the right type,
 /// so that a typo or a mistake is not silently replaced by a default.
-enum ConfigFileCheck {
-    enum ValueType {
+public enum ConfigFileCheck {
+    public enum ValueType: Sendable {
         case string, integer, number
     }
 
-    static func check(path: String, allowedKeys: [String: ValueType]) throws(ConfigurationError) {
+    public static func check(path: String, allowedKeys: [String: ValueType]) throws(ConfigurationError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read config file \(path)")
         }

@@ -1,18 +1,20 @@
-import Configuration
+internal import Configuration
 
 /// The options of issue 7: tokens, TLS, the admin listener, the log format.
-struct SecuritySettings {
-    enum LogFormat: String { case text, json }
+public struct SecuritySettings: Sendable {
+    public enum LogFormat: String, Sendable { case text, json }
 
-    var tokensPath: String?
-    var tlsCertPath: String?
-    var tlsKeyPath: String?
-    var tlsClientCAPath: String?
+    public var tokensPath: String?
+    public var tlsCertPath: String?
+    public var tlsKeyPath: String?
+    public var tlsClientCAPath: String?
     /// nil: no admin listener.
-    var adminListen: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    public var adminListen: (host: String, port: Int)? = ("127.0.0.1", 9464)
     /// `token`: the admin listener's pages other than /healthz and /readyz need an admin token.
-    var adminAuthRequired = false
-    var logFormat = LogFormat.text
+    public var adminAuthRequired = false
+    public var logFormat = LogFormat.text
+
+    public init() {}
 }
 
 extension ServeOptions {

@@ -1,81 +1,83 @@
-import ArgumentParser
-import Configuration
-import Foundation
+public import ArgumentParser
+internal import Configuration
+public import Foundation
 import Odoo
-import OutboxPoster
-import SystemPackage
+public import OutboxPoster
+internal import SystemPackage
 
 /// Options of the Odoo poster (`mesgate serve`, `mesgate reconcile`). Like every option: command
 /// line, then `MESGATE_ODOO_*`, then the `--config` file (keys as the long option names).
 /// Without a URL, posting is off and the outbox simply accumulates.
-struct OdooOptions: ParsableArguments {
+public struct OdooOptions: ParsableArguments {
+    public init() {}
+
     @Option(
         help: "Odoo's base URL, e.g. https://erp.example.com; without it nothing is posted. [env: MESGATE_ODOO_URL]")
-    var odooURL: String?
+    public var odooURL: String?
 
     @Option(help: "The Odoo database. [env: MESGATE_ODOO_DB]")
-    var odooDb: String?
+    public var odooDb: String?
 
     @Option(help: "The Odoo user that posts (JSON-RPC login). [env: MESGATE_ODOO_LOGIN]")
-    var odooLogin: String?
+    public var odooLogin: String?
 
     @Option(help: "The Odoo API key of that user. [env: MESGATE_ODOO_API_KEY]")
-    var odooApiKey: String?
+    public var odooApiKey: String?
 
     @Option(help: "Bound of one Odoo call, in milliseconds. [env: MESGATE_ODOO_TIMEOUT_MS] (default: 30000)")
-    var odooTimeoutMs: Int?
+    public var odooTimeoutMs: Int?
 
     @Option(
         help:
             "How long production and consumption wait to be coalesced per order, in ms. [env: MESGATE_ODOO_COALESCE_MS] (default: 2000)"
     )
-    var odooCoalesceMs: Int?
+    public var odooCoalesceMs: Int?
 
     @Option(
         help: "First retry delay after a transient failure, in ms. [env: MESGATE_ODOO_RETRY_BASE_MS] (default: 1000)")
-    var odooRetryBaseMs: Int?
+    public var odooRetryBaseMs: Int?
 
     @Option(
         help:
             "How long posting pauses after Odoo refused the key, in ms. [env: MESGATE_ODOO_AUTH_PAUSE_MS] (default: 60000)"
     )
-    var odooAuthPauseMs: Int?
+    public var odooAuthPauseMs: Int?
 
     @Option(help: "Longest retry delay, in ms. [env: MESGATE_ODOO_RETRY_MAX_MS] (default: 300000)")
-    var odooRetryMaxMs: Int?
+    public var odooRetryMaxMs: Int?
 
     @Option(
         help:
             "How often released production orders are read from Odoo, in ms. [env: MESGATE_ODOO_RELEASE_POLL_MS] (default: 10000)"
     )
-    var odooReleasePollMs: Int?
+    public var odooReleasePollMs: Int?
 
     @Option(
         help:
             "Latency class per event kind, overriding the defaults: e.g. quality=batch,scrapped=immediate (classes: immediate, normal, batch). [env: MESGATE_ODOO_LATENCY]"
     )
-    var odooLatency: String?
+    public var odooLatency: String?
 
     @Option(
         help:
             "Which quality results become notes on the lot in Odoo: all, failures (FAIL and WARN) or none. [env: MESGATE_ODOO_QUALITY_NOTES] (default: all)"
     )
-    var odooQualityNotes: String?
+    public var odooQualityNotes: String?
 
     @Option(
         help:
             "How quality holds reach Odoo: activity (a Quality hold activity on each held lot, done on release) or none. [env: MESGATE_ODOO_HOLDS] (default: activity)"
     )
-    var odooHolds: String?
+    public var odooHolds: String?
 
     @Option(
         help:
             "When the plant completes an order with less than planned: close it (no) or keep a backorder for the rest (yes). [env: MESGATE_ODOO_BACKORDERS] (default: no)"
     )
-    var odooBackorders: String?
+    public var odooBackorders: String?
 
     /// Config-file keys these options add.
-    static let keys: [String: ConfigFileCheck.ValueType] = [
+    public static let keys: [String: ConfigFileCheck.ValueType] = [
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
@@ -84,7 +86,7 @@ struct OdooOptions: ParsableArguments {
     ]
 
     /// The poster's configuration, or nil when no Odoo URL is configured.
-    func resolve(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public func resolve(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         async throws(ConfigurationError) -> PosterConfiguration?
     {
         var providers: [any ConfigProvider] = [
