@@ -75,3 +75,44 @@ class FrameReader:
             frames.append((kind, flags, stream, self.buffer[9:9 + length]))
             self.buffer = self.buffer[9 + length:]
         return frames
+
+
+class SendWindows:
+    """What the server lets a client send on the connection and on stream 1 (one call), from its
+    SETTINGS and WINDOW_UPDATE frames; answers the server's SETTINGS with an ACK."""
+
+    def __init__(self) -> None:
+        self.connection = 65_535
+        self.stream = 65_535  # until the server's SETTINGS say otherwise
+
+    def read(self, s: socket.socket, reader: FrameReader, wait: float = 0.02) -> bool:
+        """Takes what the server sent within `wait` seconds; False when it closed the connection."""
+        import select
+
+        ready, _, _ = select.select([s], [], [], wait)
+        if not ready:
+            return True
+        data = s.recv(1 << 16)
+        if not data:
+            return False
+        for kind, flags, stream, payload in reader.feed(data):
+            if kind == SETTINGS and not flags & ACK:
+                for i in range(0, len(payload), 6):
+                    if int.from_bytes(payload[i:i + 2], "big") == SETTINGS_INITIAL_WINDOW_SIZE:
+                        self.stream += int.from_bytes(payload[i + 2:i + 6], "big") - 65_535
+                s.sendall(frame(SETTINGS, ACK, 0, b""))
+            elif kind == WINDOW_UPDATE:
+                grant = int.from_bytes(payload, "big") & 0x7FFFFFFF
+                if stream == 0:
+                    self.connection += grant
+                elif stream == 1:
+                    self.stream += grant
+        return True
+
+    def take(self, size: int) -> bool:
+        """Uses `size` bytes of both windows; False (nothing used) when they do not allow it."""
+        if size > min(self.connection, self.stream):
+            return False
+        self.connection -= size
+        self.stream -= size
+        return True

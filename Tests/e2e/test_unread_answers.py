@@ -3,14 +3,13 @@ bounded, it stops reading them, and a normal client is served meanwhile."""
 
 from __future__ import annotations
 
-import select
 import time
 
 import grpc
 
 from conftest import RPC_TIMEOUT_S, status_code
 from mesevents import event, lot
-from rawh2 import (DATA, PREFACE, SETTINGS, WINDOW_UPDATE, FrameReader, connect, frame, grpc_message,
+from rawh2 import (DATA, PREFACE, WINDOW_UPDATE, FrameReader, SendWindows, connect, frame, grpc_message,
                    request_block, settings)
 
 
@@ -34,36 +33,18 @@ def test_a_publish_stream_that_never_reads_its_acks_stops_being_read(server, pb)
     s = connect(server.port)
     s.sendall(PREFACE + settings(s4=0) + frame(WINDOW_UPDATE, 0, 0, (1 << 30).to_bytes(4, "big")))
     s.sendall(frame(1, 0x4, 1, request_block("/mes.v1.EventIngest/PublishStream")))
-    reader = FrameReader()
-    window_conn, window_stream = 65_535, 65_535  # until the server's SETTINGS say otherwise
+    reader, windows = FrameReader(), SendWindows()
     sent = 0
     before = rss_kib(server.pid)
     deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([s], [], [], 0.01)
-        if ready:
-            for kind, flags, stream, payload in reader.feed(s.recv(1 << 16)):
-                if kind == SETTINGS and not flags & 1:
-                    for i in range(0, len(payload), 6):
-                        if int.from_bytes(payload[i:i + 2], "big") == 4:
-                            window_stream += int.from_bytes(payload[i + 2:i + 6], "big") - 65_535
-                    s.sendall(frame(SETTINGS, 1, 0, b""))
-                elif kind == WINDOW_UPDATE:
-                    grant = int.from_bytes(payload, "big") & 0x7FFFFFFF
-                    if stream == 0:
-                        window_conn += grant
-                    elif stream == 1:
-                        window_stream += grant
+    while time.monotonic() < deadline and sent <= 64 << 20:
+        windows.read(s, reader, wait=0.01)
         burst = b""
-        while len(message) <= min(window_conn, window_stream) and len(burst) < 1 << 16:
+        while len(burst) < 1 << 16 and windows.take(len(message)):
             burst += frame(DATA, 0, 1, message)
-            window_conn -= len(message)
-            window_stream -= len(message)
             sent += len(message)
         if burst:
             s.sendall(burst)
-        if sent > 64 << 20:
-            break
     # Meanwhile a normal client is served.
     ack = publish(server, pb, event("received"))
     assert ack.result == pb.events_pb2.Ack.ACCEPTED

@@ -31,7 +31,7 @@ import grpc  # noqa: E402
 
 from conftest import free_ports, stubs  # noqa: E402
 from mesevents import event, lot  # noqa: E402
-from rawh2 import (DATA, PREFACE, SETTINGS, WINDOW_UPDATE, FrameReader, connect, frame,  # noqa: E402
+from rawh2 import (DATA, PREFACE, WINDOW_UPDATE, FrameReader, SendWindows, connect, frame,  # noqa: E402
                    grpc_message, request_block, settings)
 
 PRODUCT, LOT = "RESIN-SOAK", "R-SOAK"
@@ -54,27 +54,9 @@ def publisher(port: int, stop: threading.Event, counts: dict, index: int) -> Non
             s = connect(port)
             s.sendall(PREFACE + settings(s4=0) + frame(WINDOW_UPDATE, 0, 0, (1 << 30).to_bytes(4, "big")))
             s.sendall(frame(1, 0x4, 1, request_block("/mes.v1.EventIngest/PublishStream")))
-            reader = FrameReader()
-            conn, stream = 65_535, 65_535
+            reader, windows = FrameReader(), SendWindows()
             n = 0
-            while not stop.is_set():
-                ready, _, _ = select.select([s], [], [], 0.02)
-                if ready:
-                    data = s.recv(1 << 16)
-                    if not data:
-                        break
-                    for kind, flags, sid, payload in reader.feed(data):
-                        if kind == SETTINGS and not flags & 1:
-                            for i in range(0, len(payload), 6):
-                                if int.from_bytes(payload[i:i + 2], "big") == 4:
-                                    stream += int.from_bytes(payload[i + 2:i + 6], "big") - 65_535
-                            s.sendall(frame(SETTINGS, 1, 0, b""))
-                        elif kind == WINDOW_UPDATE:
-                            grant = int.from_bytes(payload, "big") & 0x7FFFFFFF
-                            if sid == 0:
-                                conn += grant
-                            elif sid == 1:
-                                stream += grant
+            while not stop.is_set() and windows.read(s, reader):
                 burst = b""
                 while len(burst) < 1 << 16:
                     n += 1
@@ -84,11 +66,9 @@ def publisher(port: int, stop: threading.Event, counts: dict, index: int) -> Non
                     else:
                         e = pb.events_pb2.Event(event_id=f"bad-{index}-{n}-" + "x" * 100, occurred_at_ms=1)
                     m = grpc_message(e.SerializeToString())
-                    if len(m) > min(conn, stream):
+                    if not windows.take(len(m)):
                         break
                     burst += frame(DATA, 0, 1, m)
-                    conn -= len(m)
-                    stream -= len(m)
                     counts["publish_bytes_taken"] = counts.get("publish_bytes_taken", 0) + len(m)
                 if burst:
                     s.sendall(burst)
