@@ -245,7 +245,7 @@ public final class SQLiteConnection {
     }
 
     private static func interrupt(_ interrupter: Interrupter, at deadline: DispatchTime) {
-        DispatchQueue.global().asyncAfter(deadline: deadline) {
+        DispatchQueue.global(qos: .userInteractive).asyncAfter(deadline: deadline) {
             if interrupter.interrupt() { interrupt(interrupter, at: .now() + .milliseconds(5)) }
         }
     }

@@ -101,11 +101,12 @@ import Testing
     }
 
     /// The time limit stops a check and says so (the serve start-up check is bounded by it). The
-    /// interrupt comes from a timer thread, which a busy machine may run late: up to 20 tries.
+    /// interrupt comes from a timer thread, which a busy machine may run late: a store whose full
+    /// check takes a while, and up to 50 tries.
     @Test func timeLimitStopsTheCheck() async throws {
-        let fixture = try await Self.store(events: 3_000)
+        let fixture = try await Self.store(events: 10_000)
         var stopped: IntegrityReport?
-        for _ in 0..<20 where stopped == nil {
+        for _ in 0..<50 where stopped == nil {
             let report = try StoreIntegrity.check(path: fixture.path, depth: .full, timeLimit: .microseconds(1))
             if !report.finished { stopped = report }
         }
