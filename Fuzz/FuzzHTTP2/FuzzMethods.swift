@@ -69,7 +69,10 @@ enum FuzzMethods {
         _ path: String, _ flowControl: GRPCMethod.FlowControl = .automatic,
         answer: @escaping @Sendable (UnsafeRawBufferPointer) throws -> [UInt8]
     ) -> GRPCMethod {
-        GRPCMethod(path: path, flowControl: flowControl) { _, writer in
+        // As the services declare them: PublishStream and reflection take a stream of requests,
+        // every other method exactly one.
+        let streaming = path.hasSuffix("/PublishStream") || path.hasSuffix("/ServerReflectionInfo")
+        return GRPCMethod(path: path, requests: streaming ? .stream : .one, flowControl: flowControl) { _, writer in
             FuzzCallHandler(writer: writer, manual: flowControl == .manual, answer: answer)
         }
     }
