@@ -7,9 +7,10 @@ import ServeConfiguration
 /// checks, then the Odoo options), with no flags and an empty environment.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size)) else {
-        fatalError("cannot write \(path)")
-    }
+    // A plain write: FileManager.createFile writes a temporary file, syncs it and renames it, which
+    // was three quarters of the time per input.
+    let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard file >= 0, write(file, data, size) == size, close(file) == 0 else { fatalError("cannot write \(path)") }
     let done = DispatchSemaphore(value: 0)
     Task {
         await resolve()
@@ -19,8 +20,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// Where each input is written: one file per fuzzing process.
-let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+/// Where each input is written: one file per fuzzing process, in memory when /dev/shm exists.
+let path = URL(
+    fileURLWithPath: FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+)
+.appendingPathComponent(
     "mesgate-fuzz-config-\(ProcessInfo.processInfo.processIdentifier).json"
 ).path
 
