@@ -216,6 +216,7 @@ extension GRPCConnectionHandler {
         stream.reservedOutput = 0
         streamsWithOutput.remove(stream.streamID)
         streamsWithDeferredInput.remove(stream.streamID)
+        stream.drainWaiter = nil
         let wasLive = stream.isLive
         stream.writer.finished = true
         stream.writer.connection = nil
@@ -303,6 +304,7 @@ extension GRPCConnectionHandler {
         }
         session.resetAfterEndStream(streamID: writer.streamID)
         streams[writer.streamID]?.deadlineTask?.cancel()
+        streams[writer.streamID]?.drainWaiter = nil
         scheduleFlush()
     }
 
@@ -339,6 +341,7 @@ extension GRPCConnectionHandler {
     /// the output budget, and resumes input that waited for it.
     func settleOutput() {
         guard let session else { return }
+        var drained: [() -> Void] = []
         for streamID in streamsWithOutput {
             guard let stream = streams[streamID] else {
                 streamsWithOutput.remove(streamID)
@@ -350,7 +353,22 @@ extension GRPCConnectionHandler {
                 stream.queuedOutput = pending
             }
             if pending == 0 { streamsWithOutput.remove(streamID) }
+            if let waiter = stream.drainWaiter, pending < waiter.below {
+                stream.drainWaiter = nil
+                drained.append(waiter.body)
+            }
         }
+        // After the walk: a waiter sends more, which changes `streamsWithOutput`.
+        for body in drained { body() }
+    }
+
+    /// See `GRPCResponseWriter.whenPendingBelow`.
+    func whenPendingBelow(_ bytes: Int, streamID: Int32, _ body: @escaping () -> Void) {
+        guard let stream = streams[streamID], stream.isLive else { return }
+        let pending = session?.pendingOutboundBytes(streamID: streamID) ?? 0
+        guard pending >= bytes else { return body() }
+        stream.drainWaiter = (bytes, body)
+        streamsWithOutput.insert(streamID)  // looked at on every flush until it drains
     }
 
     /// While some stream's input is held back, looks again every `inputCheckInterval`: the budget

@@ -54,6 +54,15 @@ public final class GRPCResponseWriter {
         connection?.session?.pendingOutboundBytes(streamID: streamID) ?? 0
     }
 
+    /// Calls `body` once, on the event loop, when fewer than `bytes` of this call's responses wait for
+    /// the client's window: at once if that is so now, else when the client's reading lets enough
+    /// out. A producer that paused because `pendingBytes` was large resumes here instead of polling.
+    /// Never called once the call is finished or cancelled; a second call replaces the first.
+    public func whenPendingBelow(_ bytes: Int, _ body: @escaping () -> Void) {
+        guard !finished, let connection else { return }
+        connection.whenPendingBelow(bytes, streamID: streamID, body)
+    }
+
     /// Reserves `bytes` of the server's output budget (`GRPCOutputBudget`) for an answer this call
     /// is about to send or hold, until the stream closes. False when it does not fit: answer
     /// RESOURCE_EXHAUSTED (`GRPCStatus.outputBudgetSpent`) instead of producing it.

@@ -29,6 +29,9 @@ final class GRPCServerStream {
     var queuedOutput = 0
     /// Bytes reserved in the output budget for an answer being produced (`GRPCResponseWriter.reserveOutput`).
     var reservedOutput = 0
+    /// Called once when fewer than `below` response bytes wait for the client's window
+    /// (`GRPCResponseWriter.whenPendingBelow`).
+    var drainWaiter: (below: Int, body: () -> Void)?
 
     init(
         streamID: Int32, writer: GRPCResponseWriter, method: GRPCMethod, gzip: Bool, maxMessageBytes: Int

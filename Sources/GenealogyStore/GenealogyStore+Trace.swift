@@ -17,24 +17,71 @@ extension GenealogyStore {
     /// Every stored event that names the lot (under any role), oldest first; nil for an unknown lot.
     public func lotHistory(_ lot: LotRef) throws -> [StoredEvent]? {
         try storeQuery { db throws(SQLiteError) -> [StoredEvent]? in
-            try db.readTransaction { () throws(SQLiteError) -> [StoredEvent]? in try lotHistory(lot, on: db) }
+            try db.readTransaction { () throws(SQLiteError) -> [StoredEvent]? in
+                guard let node = try TraceWalker(db: db).node(lot) else { return nil }
+                return try Self.historyRows(of: node.id, after: 0, through: .max, maxBytes: .max, on: db)
+            }
         }
     }
 
-    private func lotHistory(_ lot: LotRef, on db: SQLiteConnection) throws(SQLiteError) -> [StoredEvent]? {
-        guard let node = try TraceWalker(db: db).node(lot) else { return nil }
-        var events: [StoredEvent] = []
-        try db.cachedStatement(
+    /// The next events of the lot's history, oldest first, so that a long history can be sent as the
+    /// reader takes it, a page at a time. Pages after the first pass `through` from the first: the
+    /// answer is then the history as it stood at the first page, whatever was stored since. A page
+    /// ends after the event that brings its `raw` bytes to `maxBytes` or more. Nil for an unknown lot.
+    public func lotHistoryPage(_ lot: LotRef, after: Int64, through: Int64?, maxBytes: Int) throws -> LotHistoryPage? {
+        try storeQuery { db throws(SQLiteError) -> LotHistoryPage? in
+            try db.readTransaction { () throws(SQLiteError) -> LotHistoryPage? in
+                guard let node = try TraceWalker(db: db).node(lot) else { return nil }
+                let last: Int64
+                if let through {
+                    last = through
+                } else {
+                    var newest: Int64 = 0
+                    try db.cachedStatement("SELECT coalesce(max(sequence), 0) FROM events").query {
+                        newest = $0.int64(at: 0)
+                    }
+                    last = newest
+                }
+                let events = try Self.historyRows(of: node.id, after: after, through: last, maxBytes: maxBytes, on: db)
+                var complete = events.isEmpty
+                if let newest = events.last?.sequence, !complete {
+                    complete = newest == last
+                    if !complete {
+                        var more = false
+                        try db.cachedStatement(
+                            "SELECT 1 FROM event_nodes WHERE node_id = ?1 AND sequence > ?2 AND sequence <= ?3 LIMIT 1"
+                        ).query([.integer(node.id), .integer(newest), .integer(last)]) { _ in more = true }
+                        complete = !more
+                    }
+                }
+                return LotHistoryPage(events: events, through: last, isLast: complete)
+            }
+        }
+    }
+
+    /// The node's events with `after` < sequence ≤ `through`, oldest first, until their `raw` bytes
+    /// reach `maxBytes`.
+    private static func historyRows(
+        of node: Int64, after: Int64, through: Int64, maxBytes: Int, on db: SQLiteConnection
+    )
+        throws(SQLiteError) -> [StoredEvent]
+    {
+        let statement = try db.cachedStatement(
             """
             SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw
             FROM event_nodes en JOIN events e ON e.sequence = en.sequence
-            WHERE en.node_id = ?1 ORDER BY en.sequence
-            """
-        ).query([.integer(node.id)]) {
-            events.append(
-                StoredEvent(
-                    sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
-                    client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5)))
+            WHERE en.node_id = ?1 AND en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
+            """)
+        try statement.bind([.integer(node), .integer(after), .integer(through)])
+        defer { statement.reset() }
+        var events: [StoredEvent] = []
+        var bytes = 0
+        while bytes < maxBytes, try statement.step() {
+            let event = StoredEvent(
+                sequence: statement.int64(at: 0), eventID: statement.string(at: 1), kind: statement.string(at: 2),
+                client: statement.string(at: 3), recordedAtMs: statement.int64(at: 4), raw: statement.blob(at: 5))
+            bytes += event.raw.count
+            events.append(event)
         }
         return events
     }

@@ -54,3 +54,19 @@ public struct StoreException: Sendable, Hashable {
         self.createdAtMs = createdAtMs
     }
 }
+
+/// A page of a lot's history (`GenealogyStore.lotHistoryPage`).
+public struct LotHistoryPage: Sendable {
+    /// Oldest first.
+    public var events: [StoredEvent]
+    /// The newest sequence the history covers: pass it back with the next page.
+    public var through: Int64
+    /// No events follow this page.
+    public var isLast: Bool
+
+    public init(events: [StoredEvent], through: Int64, isLast: Bool) {
+        self.events = events
+        self.through = through
+        self.isLast = isLast
+    }
+}

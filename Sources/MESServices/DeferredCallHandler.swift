@@ -6,7 +6,7 @@ import NIOCore
 typealias DeferredAnswer = Result<[[UInt8]], GRPCStatus>
 
 /// A call with one request whose answer is computed off the event loop (on `QueryQueue.shared`
-/// or the store's writer thread) and sent back on the loop: Trace, LotHistory, PlaceHold, ReleaseHold.
+/// or the store's writer thread) and sent back on the loop: Trace, PlaceHold, ReleaseHold.
 final class DeferredCallHandler: GRPCCallHandler {
     typealias Work = @Sendable (ByteBuffer, GRPCCallContext, @escaping @Sendable (DeferredAnswer) -> Void) -> Void
 

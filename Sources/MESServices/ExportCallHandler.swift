@@ -12,8 +12,6 @@ import NIOCore
 final class ExportCallHandler: GRPCCallHandler {
     static let chunkBytes = 64 * 1024
     static let highWaterBytes = 512 * 1024
-    /// How long to wait before looking at the client's window again.
-    static let retryDelay = TimeAmount.milliseconds(2)
 
     private let context: GRPCCallContext
     private let writer: GRPCResponseWriter
@@ -87,7 +85,7 @@ final class ExportCallHandler: GRPCCallHandler {
         while offset < bytes.count || (offset == 0 && bytes.isEmpty) {
             if writer.pendingBytes >= Self.highWaterBytes {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: Self.retryDelay) { bound.value.pump() }
+                writer.whenPendingBelow(Self.highWaterBytes) { bound.value.pump() }
                 return
             }
             let end = min(offset + Self.chunkBytes, bytes.count)

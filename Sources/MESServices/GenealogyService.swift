@@ -34,9 +34,7 @@ public struct GenealogyService: Sendable {
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/LotHistory", requests: .one) { context, writer in
-                DeferredCallHandler.blocking(context: context, writer: writer) { message, _ in
-                    self.history(message)
-                }
+                HistoryCallHandler(context: context, writer: writer, store: store, logger: logger)
             },
             GRPCMethod(path: "/\(Self.serviceName)/Export", requests: .one) { context, writer in
                 ExportCallHandler(context: context, writer: writer, service: self)
@@ -68,37 +66,6 @@ public struct GenealogyService: Sendable {
         } catch {
             logger.error("genealogy.trace.failed", metadata: ["error": "\(error)"])
             let otherwise = "the store could not answer the trace; retry"
-            guard let error = error as? GenealogyStoreError else {
-                return .failure(GRPCStatus(.unavailable, otherwise))
-            }
-            return .failure(.storeUnavailable(error, otherwise: otherwise))
-        }
-    }
-
-    func history(_ message: ByteBuffer) -> DeferredAnswer {
-        let lot: LotRef
-        do {
-            lot = try message.withUnsafeReadableBytes { bytes throws(MessageDecodingError) in
-                try HistoryCodec.decodeLotRef(bytes)
-            }
-        } catch {
-            return .failure(GRPCStatus(.invalidArgument, "\(error)"))
-        }
-        guard lot.isTracked else {
-            return .failure(GRPCStatus(.invalidArgument, "lot: must name a lot, serial or container"))
-        }
-        do {
-            guard let events = try store.lotHistory(lot) else {
-                return .failure(GRPCStatus(.notFound, "\(lot) is not in the genealogy store"))
-            }
-            return .success(
-                events.map {
-                    HistoryCodec.encodeEntry(
-                        sequence: $0.sequence, recordedAtMs: $0.recordedAtMs, client: $0.client, rawEvent: $0.raw)
-                })
-        } catch {
-            logger.error("genealogy.history.failed", metadata: ["error": "\(error)"])
-            let otherwise = "the store could not answer; retry"
             guard let error = error as? GenealogyStoreError else {
                 return .failure(GRPCStatus(.unavailable, otherwise))
             }

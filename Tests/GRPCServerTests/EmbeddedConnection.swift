@@ -74,12 +74,14 @@ final class EmbeddedConnection {
     /// The value of `name` in the last header block (trailers, or Trailers-Only headers).
     func trailer(_ stream: Int32, _ name: String) -> String? { headerBlocks(stream).last?.first(name) }
 
-    func messages(_ stream: Int32) -> [[UInt8]] {
-        grpcMessages(
-            events.flatMap { event -> [UInt8] in
-                if case .data(stream, let bytes) = event { return Array(bytes.readableBytesView) }
-                return []
-            })
+    func messages(_ stream: Int32) -> [[UInt8]] { grpcMessages(body(stream)) }
+
+    /// Every DATA byte the client received on `stream`.
+    func body(_ stream: Int32) -> [UInt8] {
+        events.flatMap { event -> [UInt8] in
+            if case .data(stream, let bytes) = event { return Array(bytes.readableBytesView) }
+            return []
+        }
     }
 
     func closeCode(_ stream: Int32) -> UInt32? {

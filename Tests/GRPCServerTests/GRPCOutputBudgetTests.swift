@@ -74,3 +74,80 @@ import Testing
         #expect(!log.all.contains("receive 1"), "the refused call reached its handler")
     }
 }
+
+/// Answers with `count` messages of 1 KiB, never more than `highWater` waiting for the client's
+/// window: it pauses with `whenPendingBelow` and goes on when the client reads.
+final class PacedHandler: GRPCCallHandler {
+    static let count = 200
+    static let highWater = 8 << 10
+    let writer: GRPCResponseWriter
+    let log: CallLog
+    var sent = 0
+    init(_ writer: GRPCResponseWriter, _ log: CallLog) {
+        self.writer = writer
+        self.log = log
+    }
+    func receive(_ message: ByteBuffer) { produce() }
+    func produce() {
+        log.add("resume \(sent)")
+        while sent < Self.count {
+            if writer.pendingBytes >= Self.highWater {
+                log.add("pending \(writer.pendingBytes)")
+                return writer.whenPendingBelow(Self.highWater) { self.produce() }
+            }
+            writer.send(ByteBuffer(repeating: 7, count: 1024))
+            sent += 1
+        }
+        writer.finish(.ok)
+    }
+    func endOfInput() {}
+    func cancelled() { log.add("cancelled") }
+}
+
+@Suite struct GRPCPacedOutputTests {
+    /// No timer runs on the embedded loop: only the client's WINDOW_UPDATEs can wake the producer.
+    @Test func aPausedProducerGoesOnWhenTheClientReads() throws {
+        let log = CallLog()
+        let method = GRPCMethod(path: "/test.Echo/Paced", requests: .one) { _, writer in PacedHandler(writer, log) }
+        let connection = try EmbeddedConnection(methods: [method], clientWindowBytes: 16 << 10)
+        try connection.pump()
+        let stream = try connection.request("/test.Echo/Paced")
+        connection.send(stream, grpcFrame([1]), end: true)
+        try connection.pump()
+        // The client's 16 KiB window, then at most the high water waiting: not all 200 KiB.
+        let pendings = log.all.compactMap { $0.hasPrefix("pending ") ? Int($0.dropFirst(8)) : nil }
+        #expect(!pendings.isEmpty && pendings.allSatisfy { $0 < PacedHandler.highWater + 1029 })
+        #expect(connection.messages(stream).count < 40)
+        // The client reads what arrived, a window at a time, until the call ends.
+        var read = 0
+        for _ in 0..<500 where connection.trailer(stream, "grpc-status") == nil {
+            let received = connection.body(stream).count
+            try connection.client.consume(streamID: stream, bytes: received - read)
+            read = received
+            try connection.pump()
+        }
+        #expect(connection.trailer(stream, "grpc-status") == "0")
+        #expect(connection.messages(stream).count == PacedHandler.count)
+        #expect(log.all.filter { $0.hasPrefix("resume") }.count > 10)
+    }
+
+    @Test func aCancelledCallIsNotWokenUp() throws {
+        let log = CallLog()
+        let method = GRPCMethod(path: "/test.Echo/Paced", requests: .one) { _, writer in PacedHandler(writer, log) }
+        let connection = try EmbeddedConnection(
+            methods: [method] + testMethods(log: CallLog()), clientWindowBytes: 16 << 10)
+        try connection.pump()
+        let stream = try connection.request("/test.Echo/Paced")
+        connection.send(stream, grpcFrame([1]), end: true)
+        try connection.pump()
+        try connection.client.resetStream(streamID: stream, errorCode: HTTP2ErrorCode.cancel)
+        try connection.pump()
+        #expect(log.all.last == "cancelled")
+        // Another stream's traffic flushes the connection; the cancelled producer stays asleep.
+        let other = try connection.request("/test.Echo/Big")
+        connection.send(other, grpcFrame([1]), end: true)
+        try connection.pump()
+        #expect(connection.trailer(other, "grpc-status") == "0")
+        #expect(log.all.last == "cancelled", "\(log.all)")
+    }
+}

@@ -123,6 +123,34 @@ import Testing
         #expect(history.allSatisfy { $0.client == "test-client" && !$0.raw.isEmpty })
     }
 
+    /// LotHistory as the server sends it, a page at a time: the same events once each, in order, and
+    /// only those stored before the first page, whatever is stored meanwhile.
+    @Test func lotHistoryPagesCoverTheHistoryAsItStoodAtTheFirst() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest(Self.plant())
+        let f2 = lot("INT", "F2")
+        let first = try #require(try store.lotHistoryPage(f2, after: 0, through: nil, maxBytes: 1))
+        #expect(first.events.map(\.eventID) == ["e6"] && !first.isLast)
+        _ = await store.ingest([request("e16", workOrder: "RW2", .consumed(.init(component: f2, qty: qty(1, "Units"))))]
+        )
+        var ids = first.events.map(\.eventID)
+        var page = first
+        while !page.isLast {
+            page = try #require(
+                try store.lotHistoryPage(f2, after: page.events.last!.sequence, through: first.through, maxBytes: 1))
+            #expect(page.events.count == 1 && page.through == first.through)
+            ids += page.events.map(\.eventID)
+        }
+        #expect(ids == ["e6", "e11", "e12", "e14", "e15"])
+        // A new history sees e16; a page as large as the history is the whole of it.
+        let whole = try #require(try store.lotHistoryPage(f2, after: 0, through: nil, maxBytes: 1 << 20))
+        #expect(whole.isLast && whole.events.map(\.eventID) == ["e6", "e11", "e12", "e14", "e15", "e16"])
+        #expect(try store.lotHistory(f2)?.map(\.eventID) == whole.events.map(\.eventID))
+        #expect(try store.lotHistoryPage(lot("RAW", "NOPE"), after: 0, through: nil, maxBytes: 1) == nil)
+    }
+
     @Test func holdPropagatesRefusesShipmentAndReleaseRestores() async throws {
         let fixture = StoreFixture()
         let store = try fixture.open()
