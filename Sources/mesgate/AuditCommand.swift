@@ -16,21 +16,6 @@ struct AuditCommand: AsyncParsableCommand {
     static let notIntact: Int32 = 1
     static let cannotCheck: Int32 = 2
 
-    struct Location: ParsableArguments {
-        @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-        var data: String?
-
-        func open() throws -> AuditTrail {
-            let path = (StoreAccess.directory(data) as NSString).appendingPathComponent(GenealogyStore.fileName)
-            do throws(GenealogyStoreError) {
-                return try AuditTrail(path: path)
-            } catch {
-                FileHandle.standardError.write(Data("mesgate: \(error.message)\n".utf8))
-                throw ExitCode(AuditCommand.cannotCheck)
-            }
-        }
-    }
-
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
@@ -45,14 +30,14 @@ struct AuditCommand: AsyncParsableCommand {
                 with --anchor. Exit 2: the store could not be read.
                 """)
 
-        @OptionGroup var location: Location
+        @OptionGroup var location: DataOption
 
         @Option(help: "ID:HASH of a head recorded earlier; fails when that entry is gone or differs.")
         var anchor: String?
 
         func run() async throws {
             let expected = try anchor.map(Self.parseAnchor)
-            let trail = try location.open()
+            let trail = try location.openAuditTrail()
             let stderr = FileHandle.standardError
             let result: AuditVerification
             do throws(GenealogyStoreError) {
@@ -68,7 +53,7 @@ struct AuditCommand: AsyncParsableCommand {
                 var text = "mesgate: audit trail NOT intact: \(problem.message)\n"
                 if problem.kind == .damaged {
                     text +=
-                        "mesgate: \(IntegrityReport.restoreAdvice(directory: StoreAccess.directory(location.data)))\n"
+                        "mesgate: \(IntegrityReport.restoreAdvice(directory: location.directory))\n"
                 }
                 stderr.write(Data(text.utf8))
                 throw ExitCode(AuditCommand.notIntact)
@@ -107,7 +92,7 @@ struct AuditCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the trail, oldest first: who, what, when, why.")
 
-        @OptionGroup var location: Location
+        @OptionGroup var location: DataOption
 
         @Option(help: "Entries from this time on: Unix ms, or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z).")
         var since: String?
@@ -123,7 +108,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let sinceMs = try since.map(Self.parseTime)
-            let trail = try location.open()
+            let trail = try location.openAuditTrail()
             let entries = try trail.entries(sinceMs: sinceMs, action: action, limit: max(0, limit))
             if json {
                 let objects = entries.map { e -> [String: Any] in
@@ -154,6 +139,19 @@ struct AuditCommand: AsyncParsableCommand {
             day.formatOptions = [.withFullDate]
             if let date = day.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
             throw ValidationError("--since must be Unix ms or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z)")
+        }
+    }
+}
+
+extension DataOption {
+    /// The audit trail of the store in `--data`; exits `AuditCommand.cannotCheck` when it cannot be read.
+    func openAuditTrail() throws -> AuditTrail {
+        let path = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
+        do throws(GenealogyStoreError) {
+            return try AuditTrail(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("mesgate: \(error.message)\n".utf8))
+            throw ExitCode(AuditCommand.cannotCheck)
         }
     }
 }

@@ -15,8 +15,7 @@ struct BackupCommand: AsyncParsableCommand {
             over --to. Exit 1 when the copy or its check fails (nothing replaces --to).
             """)
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
+    @OptionGroup var location: DataOption
 
     @Option(help: "The file to write (replaced when the copy is good).")
     var to: String
@@ -28,7 +27,7 @@ struct BackupCommand: AsyncParsableCommand {
     var method: StoreBackup.Method = .backupAPI
 
     func run() async throws {
-        let directory = StoreAccess.directory(data)
+        let directory = location.directory
         let store = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
         let started = DispatchTime.now().uptimeNanoseconds
         var shown = 0

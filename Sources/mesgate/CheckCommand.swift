@@ -14,14 +14,13 @@ struct CheckCommand: AsyncParsableCommand {
             restore it from a backup with `mesgate restore --from BACKUP --data DIR`.
             """)
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
+    @OptionGroup var location: DataOption
 
     @Option(help: "Problems to list at most.")
     var maxLines = 100
 
     func run() async throws {
-        let directory = StoreAccess.directory(data)
+        let directory = location.directory
         let path = (directory as NSString).appendingPathComponent(GenealogyStore.fileName)
         guard FileManager.default.fileExists(atPath: path) else {
             FileHandle.standardError.write(Data("mesgate: no store in \(directory) (give --data DIR)\n".utf8))

@@ -12,8 +12,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         abstract: "Count and list the exceptions flagged in the store (events stored but doubtful)."
     )
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
+    @OptionGroup var location: DataOption
 
     @Option(help: "How many of the newest exceptions to list.")
     var limit: Int = 50
@@ -29,7 +28,8 @@ struct ExceptionsCommand: AsyncParsableCommand {
     var massBalanceTolerance: Double = 0.05
 
     func run() async throws {
-        let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.exceptions"))
+        let store = try StoreAccess.openExisting(
+            location.data, access: .read, logger: Logger(label: "mesgate.exceptions"))
         defer { store.close() }
         var counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
         let listed = try store.exceptions(limit: max(0, limit))

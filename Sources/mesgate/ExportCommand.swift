@@ -36,14 +36,8 @@ struct ExportCommand: AsyncParsableCommand {
         }
     }
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
-
-    @Option(help: "Ask a running server (HOST:PORT, h2c) instead of reading the store.")
-    var server: String?
-
-    @Option(help: "Bearer token for --server. [env: MESGATE_TOKEN]")
-    var token: String?
+    @OptionGroup var location: DataOption
+    @OptionGroup var remote: ServerOptions
 
     @OptionGroup var lotOptions: LotOptions
 
@@ -69,8 +63,7 @@ struct ExportCommand: AsyncParsableCommand {
         if [backward, forward, both].filter({ $0 }).count > 1 {
             throw ValidationError("give one of --backward, --forward, --both")
         }
-        if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
-        if token != nil && server == nil { throw ValidationError("--token goes with --server") }
+        try remote.validate(with: location)
     }
 
     var start: LotRef { lotOptions.ref }
@@ -80,8 +73,8 @@ struct ExportCommand: AsyncParsableCommand {
         let request = ExportRequest(lot: start, direction: direction, format: format.wire)
         let began = Date()
         let bytes: [UInt8]
-        if let server {
-            bytes = try await remote(request, server)
+        if let server = remote.server {
+            bytes = try await call(request, server)
         } else {
             bytes = try await local(request, began: began)
         }
@@ -95,7 +88,7 @@ struct ExportCommand: AsyncParsableCommand {
     private func local(_ request: ExportRequest, began: Date) async throws -> [UInt8] {
         // .write: the export's audit entry is appended through a writer of its own.
         let store = try StoreAccess.openExisting(
-            data, access: .write, hint: "give --data DIR or --server HOST:PORT",
+            location.data, access: .write, hint: "give --data DIR or --server HOST:PORT",
             logger: StoreAccess.quietLogger("mesgate.export"))
         defer { store.close() }
         let source: ExportSource?
@@ -140,17 +133,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     private func milliseconds(since date: Date) -> Int { Int(Date().timeIntervalSince(date) * 1000) }
 
-    private func remote(_ request: ExportRequest, _ address: String) async throws -> [UInt8] {
-        let client = try await StoreAccess.connect(address)
-        let token = self.token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
-        let reply = try await client.call(
-            "/mes.v1.Genealogy/Export", ExportCodec.encodeRequest(request),
-            metadata: token.map { [("authorization", "Bearer \($0)")] } ?? [])
-        await client.close()
+    private func call(_ request: ExportRequest, _ address: String) async throws -> [UInt8] {
+        let reply = try await remote.call("/mes.v1.Genealogy/Export", ExportCodec.encodeRequest(request))
         switch reply.status {
         case 0: break
         case 5: throw ServeCommand.fail("\(request.lot): not found on \(address)")
-        default: throw ServeCommand.fail("Export failed: status \(reply.status): \(reply.message)")
+        default: throw ServeCommand.fail("Export failed: \(reply.statusText)")
         }
         var bytes: [UInt8] = []
         for message in reply.messages {

@@ -24,20 +24,14 @@ struct ImportEPCISCommand: AsyncParsableCommand {
     @Argument(help: "The EPCIS 2.0 JSON(-LD) document.")
     var file: String
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
-
-    @Option(help: "Send it to a running server (HOST:PORT, h2c) instead of writing the store.")
-    var server: String?
-
-    @Option(help: "The bearer token for --server (role mes). [env: MESGATE_TOKEN]")
-    var token: String?
+    @OptionGroup var location: DataOption
+    @OptionGroup var remote: ServerOptions
 
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
-        if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+        try remote.validate(with: location)
     }
 
     func run() async throws {
@@ -46,8 +40,8 @@ struct ImportEPCISCommand: AsyncParsableCommand {
         }
         let document = Array(contents)
         let result: EPCISImportResult
-        if let server {
-            result = try await remote(document, server)
+        if remote.server != nil {
+            result = try await call(document)
         } else {
             result = try await local(document)
         }
@@ -75,13 +69,13 @@ struct ImportEPCISCommand: AsyncParsableCommand {
     }
 
     private func local(_ document: [UInt8]) async throws -> EPCISImportResult {
-        let directory = StoreAccess.directory(data)
+        let directory = location.directory
         let logger = StoreAccess.quietLogger("mesgate.import")
         let store: GenealogyStore
         var folderLock: DataFolderLock?
         if FileManager.default.fileExists(atPath: directory + "/" + GenealogyStore.fileName) {
             // Beside a running server, if any: no migration, no checkpoint.
-            store = try StoreAccess.openExisting(data, access: .write, logger: logger)
+            store = try StoreAccess.openExisting(location.data, access: .write, logger: logger)
         } else {
             // A new store: created (and its schema made) as its owner, under the folder's lock.
             do throws(GenealogyStoreError) {
@@ -102,15 +96,10 @@ struct ImportEPCISCommand: AsyncParsableCommand {
         }
     }
 
-    private func remote(_ document: [UInt8], _ address: String) async throws -> EPCISImportResult {
-        let client = try await StoreAccess.connect(address)
-        let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"]
-        let reply = try await client.call(
-            "/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document),
-            metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [])
-        await client.close()
+    private func call(_ document: [UInt8]) async throws -> EPCISImportResult {
+        let reply = try await remote.call("/mes.v1.EventIngest/ImportEPCIS", EPCISImportCodec.encodeDocument(document))
         guard reply.status == 0, let message = reply.messages.first else {
-            throw ServeCommand.fail("\(file) refused: \(reply.message) (status \(reply.status))")
+            throw ServeCommand.fail("\(file) refused: \(reply.statusText)")
         }
         return try message.withUnsafeBytes { bytes throws(MessageDecodingError) in
             try EPCISImportCodec.decodeResult(bytes)

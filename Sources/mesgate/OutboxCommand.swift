@@ -16,8 +16,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
     /// Where the store is, shared by the subcommands.
     struct StoreOptions: ParsableArguments {
-        @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-        var data: String?
+        @OptionGroup var location: DataOption
 
         @Flag(help: "Print JSON instead of text.")
         var json = false
@@ -26,12 +25,13 @@ struct OutboxCommand: AsyncParsableCommand {
         /// outbox, read-only for `list` and `show`: the commands that change postings write
         /// through the outbox's own connection (one short transaction each), not a store writer.
         func open(_ access: ToolAccess) throws -> (GenealogyStore, OutboxStore) {
-            let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.outbox"))
+            let store = try StoreAccess.openExisting(
+                location.data, access: .read, logger: Logger(label: "mesgate.outbox"))
             do {
                 return (store, try OutboxStore(path: store.path, readOnly: access == .read))
             } catch {
                 store.close()
-                throw ServeCommand.fail("cannot open the store in \(StoreAccess.directory(data)): \(error)")
+                throw ServeCommand.fail("cannot open the store in \(location.directory): \(error)")
             }
         }
     }

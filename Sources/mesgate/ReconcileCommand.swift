@@ -14,8 +14,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         abstract: "Compare the plant's production, consumption and scrap per order with Odoo; exit 1 on differences."
     )
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
+    @OptionGroup var location: DataOption
 
     @Option(help: "A JSON config file (the odoo-* keys of `mesgate serve`). [env: MESGATE_CONFIG]")
     var config: String?
@@ -33,7 +32,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ServeCommand.fail(error.description)
         }
         guard let posting else { throw ServeCommand.fail("reconcile needs --odoo-url (and db, login, api key)") }
-        let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.reconcile"))
+        let store = try StoreAccess.openExisting(
+            location.data, access: .read, logger: Logger(label: "mesgate.reconcile"))
         defer { store.close() }
         let outbox = try OutboxStore(path: store.path, readOnly: true)
         let reconciler = Reconciler(postings: OdooPostings(client: try OdooClient(configuration: posting.odoo)))

@@ -24,11 +24,8 @@ struct TraceCommand: AsyncParsableCommand {
         case text, json, dot, svg
     }
 
-    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
-    var data: String?
-
-    @Option(help: "Ask a running server (HOST:PORT, h2c) instead of reading the store.")
-    var server: String?
+    @OptionGroup var location: DataOption
+    @OptionGroup var remote: ServerOptions
 
     @Flag(help: "What went into it (root cause: components, suppliers).")
     var backward = false
@@ -52,7 +49,7 @@ struct TraceCommand: AsyncParsableCommand {
 
     func validate() throws {
         if backward && forward { throw ValidationError("give --backward or --forward, not both") }
-        if data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+        try remote.validate(with: location)
     }
 
     var start: LotRef { lotOptions.ref }
@@ -62,8 +59,8 @@ struct TraceCommand: AsyncParsableCommand {
             lot: start, direction: backward ? .backward : .forward, maxDepth: maxDepth,
             maxNodes: maxNodes == 0 ? 100_000 : maxNodes)
         let result: TraceResult
-        if let server {
-            result = try await remote(request, server)
+        if remote.server != nil {
+            result = try await call(request)
         } else {
             result = try local(request)
         }
@@ -80,19 +77,17 @@ struct TraceCommand: AsyncParsableCommand {
 
     private func local(_ request: TraceRequest) throws -> TraceResult {
         let store = try StoreAccess.openExisting(
-            data, access: .read, hint: "give --data DIR or --server HOST:PORT",
+            location.data, access: .read, hint: "give --data DIR or --server HOST:PORT",
             logger: StoreAccess.quietLogger("mesgate.trace"))
         defer { store.close() }
         guard let result = try store.trace(request) else { throw ServeCommand.fail("\(request.lot): not found") }
         return result
     }
 
-    private func remote(_ request: TraceRequest, _ address: String) async throws -> TraceResult {
-        let client = try await StoreAccess.connect(address)
-        let reply = try await client.call("/mes.v1.Genealogy/Trace", TraceCodec.encodeRequest(request))
-        await client.close()
+    private func call(_ request: TraceRequest) async throws -> TraceResult {
+        let reply = try await remote.call("/mes.v1.Genealogy/Trace", TraceCodec.encodeRequest(request))
         guard reply.status == 0, let message = reply.messages.first else {
-            throw ServeCommand.fail("Trace failed: status \(reply.status): \(reply.message)")
+            throw ServeCommand.fail("Trace failed: \(reply.statusText)")
         }
         return try message.withUnsafeBytes { bytes throws(MessageDecodingError) in try TraceCodec.decode(bytes) }
     }

@@ -99,7 +99,7 @@ def test_cli_with_server(binary, server):
     assert json.loads(out.stdout)["events"] >= 1
     refused = run_cli(binary, str(INVALID), "--server", server.address)
     assert refused.returncode == 1
-    assert "not a CBV bizStep" in refused.stderr and "status 3" in refused.stderr
+    assert "not a CBV bizStep" in refused.stderr and "INVALID_ARGUMENT (3)" in refused.stderr
 
 
 def test_shipping_a_held_lot_refuses_the_whole_document(pb, server):
@@ -139,6 +139,6 @@ def test_cli_sends_the_token_and_reports_refusals(binary, server_factory, tmp_pa
     assert ok.returncode == 0, ok.stderr
     assert srv.scalar("SELECT client FROM epcis_imports") == "supplier-gw"
     missing = run_cli(binary, str(VALID), "--server", srv.address)
-    assert missing.returncode == 1 and "status 16" in missing.stderr  # UNAUTHENTICATED
+    assert missing.returncode == 1 and "UNAUTHENTICATED (16)" in missing.stderr
     wrong_role = run_cli(binary, str(VALID), "--server", srv.address, "--token", "qa-secret")
-    assert wrong_role.returncode == 1 and "status 7" in wrong_role.stderr  # PERMISSION_DENIED
+    assert wrong_role.returncode == 1 and "PERMISSION_DENIED (7)" in wrong_role.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -261,9 +262,31 @@ def test_cli_not_found_and_refused_exit_non_zero(binary, plant):
     remote = cli(binary, "--server", srv.address, "--token", "auditor-token", "--product", "STEEL", "--lot", "nope")
     assert remote.returncode != 0 and b"not found" in remote.stderr
     refused = cli(binary, "--server", srv.address, "--token", "mes-token", "--container", SSCC)
-    assert refused.returncode != 0 and b"status 7" in refused.stderr
+    assert refused.returncode != 0 and b"PERMISSION_DENIED (7)" in refused.stderr, refused.stderr
     both = cli(binary, "--data", str(srv.data), "--container", SSCC, "--forward", "--backward")
     assert both.returncode != 0
+
+
+def test_trace_cli_calls_a_server_with_tokens(binary, plant):
+    """`trace --server` takes --token (or MESGATE_TOKEN) like every command that calls a server, and
+    a refusal is named by its gRPC code."""
+    srv, steel = plant["server"], plant["steel"]
+
+    def trace(*args, env=None):
+        return subprocess.run([str(binary), "trace", "--server", srv.address, "--product", steel.product,
+                               "--lot", steel.lot, "--forward", *args], capture_output=True, timeout=60,
+                              env={**os.environ, **(env or {})})
+
+    with_flag = trace("--token", "auditor-token")
+    assert with_flag.returncode == 0, with_flag.stderr.decode()
+    assert steel.lot.encode() in with_flag.stdout
+    with_env = trace(env={"MESGATE_TOKEN": "quality-token"})
+    assert with_env.returncode == 0 and with_env.stdout == with_flag.stdout, with_env.stderr.decode()
+    without = trace(env={"MESGATE_TOKEN": ""})
+    assert without.returncode != 0 and b"UNAUTHENTICATED (16)" in without.stderr, without.stderr
+    both = subprocess.run([str(binary), "trace", "--server", srv.address, "--data", str(srv.data), "--container", SSCC],
+                          capture_output=True, timeout=60)
+    assert both.returncode != 0 and b"give --data or --server, not both" in both.stderr
 
 
 def test_html_export_without_graphviz_says_why_and_the_server_keeps_serving(pb, server_factory, tmp_path):

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import GRPCServer
+
+/// `--data`: the folder of the store a command reads or writes, for every command that has one.
+struct DataOption: ParsableArguments {
+    @Option(help: "The folder holding the genealogy store. [env: MESGATE_DATA] (default: ./mesgate-data)")
+    var data: String?
+
+    /// `--data`, else `MESGATE_DATA`, else `./mesgate-data`.
+    var directory: String { StoreAccess.directory(data) }
+}
+
+/// `--server` and `--token`: a running server to call instead of the store in `--data`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Call a running server (HOST:PORT, h2c) instead of using the store in --data.")
+    var server: String?
+
+    @Option(help: "The bearer token for --server (see the role the command needs). [env: MESGATE_TOKEN]")
+    var token: String?
+
+    /// Refuses `--data` with `--server`, and `--token` without it.
+    func validate(with data: DataOption) throws {
+        if data.data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+        if token != nil && server == nil { throw ValidationError("--token goes with --server") }
+    }
+
+    /// Calls `path` on `--server` with one request message, with the token as bearer.
+    func call(_ path: String, _ request: [UInt8]) async throws -> UnaryGRPCClient.Reply {
+        guard let server else { throw ServeCommand.fail("no --server given") }
+        let client = try await StoreAccess.connect(server)
+        let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let reply: UnaryGRPCClient.Reply
+        do {
+            reply = try await client.call(
+                path, request, metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [])
+        } catch {
+            await client.close()
+            throw ServeCommand.fail("\(path) on \(server) failed: \(error)")
+        }
+        await client.close()
+        return reply
+    }
+}
+
+extension UnaryGRPCClient.Reply {
+    /// The status as people read it: `UNAUTHENTICATED (16): no bearer token`.
+    var statusText: String {
+        let name = GRPCStatus.Code(rawValue: status).map(Self.name) ?? "status \(status)"
+        return message.isEmpty ? "\(name) (\(status))" : "\(name) (\(status)): \(message)"
+    }
+
+    private static func name(_ code: GRPCStatus.Code) -> String {
+        switch code {
+        case .ok: "OK"
+        case .cancelled: "CANCELLED"
+        case .unknown: "UNKNOWN"
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .notFound: "NOT_FOUND"
+        case .alreadyExists: "ALREADY_EXISTS"
+        case .permissionDenied: "PERMISSION_DENIED"
+        case .resourceExhausted: "RESOURCE_EXHAUSTED"
+        case .failedPrecondition: "FAILED_PRECONDITION"
+        case .aborted: "ABORTED"
+        case .outOfRange: "OUT_OF_RANGE"
+        case .unimplemented: "UNIMPLEMENTED"
+        case .internalError: "INTERNAL"
+        case .unavailable: "UNAVAILABLE"
+        case .dataLoss: "DATA_LOSS"
+        case .unauthenticated: "UNAUTHENTICATED"
+        }
+    }
+}
