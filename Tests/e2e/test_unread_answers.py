@@ -105,3 +105,40 @@ def test_unread_histories_hold_a_page_each_and_readers_get_theirs(server, pb):
     for s in sockets:
         s.close()
     assert grown_mib < 40, f"RSS grew {grown_mib:.0f} MiB for 16 unread histories"
+
+
+def test_unread_exports_are_held_against_the_budget_and_leave_with_their_client(server_factory, pb):
+    """An export is built whole (at most 2 at once) and sent as the client reads; while unread, its
+    document counts against the output budget. 12 unread exports of a ~1 MB document on 6 connections
+    with a 3 MiB budget: the server takes what fits and refuses the rest RESOURCE_EXHAUSTED (the budget
+    held, not 12 documents), and once the non-readers go a reader gets the export. (Each unread export
+    held its 10-14 MB before the budget, 256 of them 3.5 GB.)"""
+    srv = server_factory(extra_args=["--output-budget-bytes", str(3 << 20)])
+    product, name = "RESIN-EXPORT", "R-EXPORT"
+    store_history(srv, pb, product, name, 4_000)
+    genealogy = pb.genealogy_pb2
+    request = genealogy.ExportRequest(lot=lot(product, name), format=genealogy.ExportRequest.FSMA204_CSV)
+
+    def export():
+        with srv.channel() as ch:
+            stub = pb.genealogy_pb2_grpc.GenealogyStub(ch)
+            return b"".join(c.data for c in stub.Export(request, timeout=RPC_TIMEOUT_S))
+
+    size = len(export())
+    assert size > 600_000
+    sockets = []
+    for _ in range(6):
+        s = connect(srv.port)
+        s.sendall(PREFACE + settings(s4=0))  # reads nothing
+        for stream in (1, 3):
+            s.sendall(frame(1, 0x4, stream, request_block("/mes.v1.Genealogy/Export"))
+                      + frame(DATA, 0x1, stream, grpc_message(request.SerializeToString())))
+            time.sleep(0.5)  # one at a time through the export gate
+        sockets.append(s)
+    time.sleep(1)
+    assert status_code(export) == grpc.StatusCode.RESOURCE_EXHAUSTED  # the budget is held by the unread ones
+    assert publish(srv, pb, event("received")).result == pb.events_pb2.Ack.ACCEPTED  # ingest goes on
+    for s in sockets:
+        s.close()
+    time.sleep(1)
+    assert len(export()) == size
