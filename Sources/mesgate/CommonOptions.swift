@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCServer
+import NIOCore
 
 /// `--data`: the folder of the store a command reads or writes, for every command that has one.
 struct DataOption: ParsableArguments {
@@ -19,21 +20,30 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "The bearer token for --server (see the role the command needs). [env: MESGATE_TOKEN]")
     var token: String?
 
+    @Option(help: "Give up on --server after this many seconds (connecting and answering).")
+    var timeoutSeconds = 60
+
     /// Refuses `--data` with `--server`, and `--token` without it.
     func validate(with data: DataOption) throws {
         if data.data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
         if token != nil && server == nil { throw ValidationError("--token goes with --server") }
+        if timeoutSeconds < 1 { throw ValidationError("--timeout-seconds must be at least 1") }
     }
 
     /// Calls `path` on `--server` with one request message, with the token as bearer.
     func call(_ path: String, _ request: [UInt8]) async throws -> UnaryGRPCClient.Reply {
         guard let server else { throw ServeCommand.fail("no --server given") }
-        let client = try await StoreAccess.connect(server)
+        let timeout = TimeAmount.seconds(Int64(timeoutSeconds))
+        let client = try await StoreAccess.connect(server, timeout: timeout)
         let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let reply: UnaryGRPCClient.Reply
         do {
             reply = try await client.call(
-                path, request, metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [])
+                path, request, metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [], timeout: timeout)
+        } catch is UnaryGRPCClient.TimedOut {
+            await client.close()
+            throw ServeCommand.fail(
+                "no answer from \(server) within \(timeoutSeconds) s (is it mesgate's h2c gRPC port, not a TLS one?)")
         } catch {
             await client.close()
             throw ServeCommand.fail("\(path) on \(server) failed: \(error)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import NIOCore
 import NIOPosix
 
 /// What the commands that read a store (`--data`) or call a server (`--server`) share.
@@ -32,14 +33,15 @@ enum StoreAccess {
     /// A logger that says nothing: for commands whose own output is the answer.
     static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 
-    /// Connects to `--server HOST:PORT` (h2c); fails with a message.
-    static func connect(_ address: String) async throws -> UnaryGRPCClient {
+    /// Connects to `--server HOST:PORT` (h2c) within `timeout`; fails with a message.
+    static func connect(_ address: String, timeout: TimeAmount) async throws -> UnaryGRPCClient {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw ServeCommand.fail("--server must be HOST:PORT")
         }
         do {
             return try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton)
+                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton,
+                timeout: timeout)
         } catch {
             throw ServeCommand.fail("cannot connect to \(address): \(error)")
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTP2
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A minimal h2c gRPC client for the CLI: one connection, unary calls, identity encoding.
 /// `mesgate trace --server` uses it; everything runs on the channel's event loop.
@@ -13,11 +14,22 @@ struct UnaryGRPCClient {
         var message: String
     }
 
+    /// No answer within the call's time (a server that accepts and says nothing, a TLS port).
+    struct TimedOut: Error {}
+
+    /// Set by the call's timer when it fires.
+    private final class Expiry: Sendable {
+        let fired = Atomic<Bool>(false)
+    }
+
     let channel: any Channel
     let handler: NIOLoopBound<GRPCClientHandler>
 
-    static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> UnaryGRPCClient {
+    static func connect(host: String, port: Int, group: any EventLoopGroup, timeout: TimeAmount) async throws
+        -> UnaryGRPCClient
+    {
         let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(GRPCClientHandler(authority: "\(host):\(port)"))
@@ -33,16 +45,30 @@ struct UnaryGRPCClient {
     }
 
     /// Calls `path` with one request message (and `metadata`, e.g. authorization) and waits for the
-    /// stream to close; a server-streaming answer arrives whole.
-    func call(_ path: String, _ request: [UInt8], metadata: [(String, String)] = []) async throws -> Reply {
+    /// stream to close; a server-streaming answer arrives whole. The server is told the deadline
+    /// (grpc-timeout); without an answer by then the connection is closed and `TimedOut` thrown.
+    func call(_ path: String, _ request: [UInt8], metadata: [(String, String)] = [], timeout: TimeAmount)
+        async throws -> Reply
+    {
         let promise = channel.eventLoop.makePromise(of: GRPCClientHandler.Call.self)
         let handler = self.handler
-        let headers = metadata.map { HTTP2Header($0.0, $0.1) }
+        let milliseconds = max(1, timeout.nanoseconds / 1_000_000)
+        let headers = metadata.map { HTTP2Header($0.0, $0.1) } + [HTTP2Header("grpc-timeout", "\(milliseconds)m")]
+        let expired = Expiry()
+        let channel = self.channel
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            expired.fired.store(true, ordering: .relaxed)
+            channel.close(promise: nil)  // the waiting call is then answered with what came, if anything
+        }
+        defer { timer.cancel() }
         try await channel.eventLoop.submit {
             try handler.value.start(path: path, message: request, metadata: headers, promise: promise)
         }
         .get()
         let call = try await promise.futureResult.get()
+        if expired.fired.load(ordering: .relaxed) && call.headerBlocks.last?.first("grpc-status") == nil {
+            throw TimedOut()
+        }
         let trailers = call.headerBlocks.last ?? []
         let status = trailers.first("grpc-status").flatMap { Int($0) } ?? 2
         let message = trailers.first("grpc-message")?.removingPercentEncoding ?? ""

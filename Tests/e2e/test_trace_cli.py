@@ -69,3 +69,25 @@ def test_unknown_lot_and_bad_arguments(binary, loaded):
         out = subprocess.run([str(binary), "trace", *args], capture_output=True, timeout=60)
         assert out.returncode != 0, args
         assert out.stderr
+
+
+def test_a_server_that_never_answers_is_given_up_on(binary):
+    """A port that accepts and says nothing (a TLS port, a hung server): the command gives up after
+    --timeout-seconds with a message saying so; it used to wait for more than 11 minutes."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        began = time.monotonic()
+        out = subprocess.run([str(binary), "trace", "--server", f"127.0.0.1:{port}", "--container", "PAL-1",
+                              "--timeout-seconds", "2"], capture_output=True, timeout=60)
+        took = time.monotonic() - began
+    assert out.returncode != 0
+    assert b"no answer from" in out.stderr and b"within 2 s" in out.stderr, out.stderr
+    assert took < 15, f"gave up after {took:.1f} s"
+    refused = subprocess.run([str(binary), "trace", "--server", "127.0.0.1:1", "--container", "X",
+                              "--timeout-seconds", "0"], capture_output=True, timeout=60)
+    assert refused.returncode != 0 and b"--timeout-seconds must be at least 1" in refused.stderr
