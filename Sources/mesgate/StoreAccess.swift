@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRPCClient
 import GenealogyStore
 import Logging
 import NIOCore
@@ -34,14 +35,12 @@ enum StoreAccess {
     static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 
     /// Connects to `--server HOST:PORT` (h2c) within `timeout`; fails with a message.
-    static func connect(_ address: String, timeout: TimeAmount) async throws -> UnaryGRPCClient {
+    static func connect(_ address: String, timeout: TimeAmount) async throws -> GRPCClient {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw ServeCommand.fail("--server must be HOST:PORT")
         }
         do {
-            return try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton,
-                timeout: timeout)
+            return try await GRPCClient.connect(host: String(address[..<colon]), port: port, timeout: timeout)
         } catch {
             throw ServeCommand.fail("cannot connect to \(address): \(error)")
         }
