@@ -47,10 +47,17 @@ enum StoreAccess {
     }
 
     /// Writes `bytes` to the file at `path`, or to standard output without one.
+    /// With a path, says on standard error what was written (standard output stays the answer's).
     static func write(_ bytes: [UInt8], to path: String?) throws {
         guard let path else { return FileHandle.standardOutput.write(Data(bytes)) }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw ServeCommand.fail("cannot write \(path)")
         }
+        let size =
+            bytes.count < 10_000
+            ? "\(bytes.count) bytes"
+            : bytes.count < 10_000_000
+                ? "\(bytes.count / 1000) kB" : String(format: "%.1f MB", Double(bytes.count) / 1_000_000)
+        FileHandle.standardError.write(Data("mesgate: wrote \(size) to \(path)\n".utf8))
     }
 }
