@@ -97,6 +97,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // The client side: the CLI's --server calls and the transport tests.
+        .target(
+            name: "GRPCClient",
+            dependencies: [
+                "HTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // Odoo's external API over libcurl (JSON-RPC for 17/18, JSON-2 for 19+), and the outbox poster.
         .target(name: "Odoo", dependencies: ["CCurl"], swiftSettings: strict),
         .target(
@@ -149,8 +159,8 @@ let package = Package(
         .executableTarget(
             name: "mesgate",
             dependencies: [
-                "MESServices", "GRPCServer", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain", "MESMessages",
-                "HTTP2", "LotExport", "PlantExceptions", "ServeConfiguration",
+                "MESServices", "GRPCServer", "GRPCClient", "GenealogyStore", "Odoo", "OutboxPoster", "MESDomain",
+                "MESMessages", "HTTP2", "LotExport", "PlantExceptions", "ServeConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "GRPCServerTests",
             dependencies: [
-                "GRPCServer", "HTTP2", "Gzip",
+                "GRPCServer", "GRPCClient", "HTTP2", "Gzip",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

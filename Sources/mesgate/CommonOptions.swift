@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GRPCClient
 import GRPCServer
+import HTTP2
 import NIOCore
 
 /// `--data`: the folder of the store a command reads or writes, for every command that has one.
@@ -31,16 +33,17 @@ struct ServerOptions: ParsableArguments {
     }
 
     /// Calls `path` on `--server` with one request message, with the token as bearer.
-    func call(_ path: String, _ request: [UInt8]) async throws -> UnaryGRPCClient.Reply {
+    func call(_ path: String, _ request: [UInt8]) async throws -> GRPCCallResult {
         guard let server else { throw ServeCommand.fail("no --server given") }
         let timeout = TimeAmount.seconds(Int64(timeoutSeconds))
         let client = try await StoreAccess.connect(server, timeout: timeout)
         let bearer = token ?? ProcessInfo.processInfo.environment["MESGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        let reply: UnaryGRPCClient.Reply
+        let reply: GRPCCallResult
         do {
             reply = try await client.call(
-                path, request, metadata: bearer.map { [("authorization", "Bearer \($0)")] } ?? [], timeout: timeout)
-        } catch is UnaryGRPCClient.TimedOut {
+                path, [request], metadata: bearer.map { [HTTP2Header("authorization", "Bearer \($0)")] } ?? [],
+                timeout: timeout)
+        } catch is GRPCClient.TimedOut {
             await client.close()
             throw ServeCommand.fail(
                 "no answer from \(server) within \(timeoutSeconds) s (is it mesgate's h2c gRPC port, not a TLS one?)")
@@ -53,11 +56,11 @@ struct ServerOptions: ParsableArguments {
     }
 }
 
-extension UnaryGRPCClient.Reply {
+extension GRPCCallResult {
     /// The status as people read it: `UNAUTHENTICATED (16): no bearer token`.
     var statusText: String {
         let name = GRPCStatus.Code(rawValue: status).map(Self.name) ?? "status \(status)"
-        return message.isEmpty ? "\(name) (\(status))" : "\(name) (\(status)): \(message)"
+        return statusMessage.isEmpty ? "\(name) (\(status))" : "\(name) (\(status)): \(statusMessage)"
     }
 
     private static func name(_ code: GRPCStatus.Code) -> String {

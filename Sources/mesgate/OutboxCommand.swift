@@ -36,7 +36,15 @@ struct OutboxCommand: AsyncParsableCommand {
         }
     }
 
-    static var actor: String { ProcessInfo.processInfo.environment["USER"] ?? "unknown" }
+    /// Who runs the command, for the audit trail: the operating-system account (`USER` is often
+    /// unset under systemd, cron or a container), and who became it through sudo.
+    static var actor: String {
+        let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
+        guard let sudo = ProcessInfo.processInfo.environment["SUDO_USER"], !sudo.isEmpty, sudo != account else {
+            return account
+        }
+        return "\(account) (sudo from \(sudo))"
+    }
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     static func printJSON(_ object: Any) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRPCClient
 import GenealogyStore
 import Logging
 import NIOCore
@@ -34,24 +35,29 @@ enum StoreAccess {
     static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 
     /// Connects to `--server HOST:PORT` (h2c) within `timeout`; fails with a message.
-    static func connect(_ address: String, timeout: TimeAmount) async throws -> UnaryGRPCClient {
+    static func connect(_ address: String, timeout: TimeAmount) async throws -> GRPCClient {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw ServeCommand.fail("--server must be HOST:PORT")
         }
         do {
-            return try await UnaryGRPCClient.connect(
-                host: String(address[..<colon]), port: port, group: MultiThreadedEventLoopGroup.singleton,
-                timeout: timeout)
+            return try await GRPCClient.connect(host: String(address[..<colon]), port: port, timeout: timeout)
         } catch {
             throw ServeCommand.fail("cannot connect to \(address): \(error)")
         }
     }
 
     /// Writes `bytes` to the file at `path`, or to standard output without one.
+    /// With a path, says on standard error what was written (standard output stays the answer's).
     static func write(_ bytes: [UInt8], to path: String?) throws {
         guard let path else { return FileHandle.standardOutput.write(Data(bytes)) }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw ServeCommand.fail("cannot write \(path)")
         }
+        let size =
+            bytes.count < 10_000
+            ? "\(bytes.count) bytes"
+            : bytes.count < 10_000_000
+                ? "\(bytes.count / 1000) kB" : String(format: "%.1f MB", Double(bytes.count) / 1_000_000)
+        FileHandle.standardError.write(Data("mesgate: wrote \(size) to \(path)\n".utf8))
     }
 }

@@ -1,3 +1,4 @@
+import GRPCClient
 import NIOCore
 import NIOPosix
 import Testing
@@ -37,21 +38,21 @@ import Testing
         try await withServer(methods: testMethods(log: CallLog())) { configuration in
             configuration.maxConnectionsPerAddress = 3
         } _: { _, address in
-            var clients: [TestClient] = []
-            for _ in 0..<3 { clients.append(try await TestClient.connect(to: address, group: group)) }
+            var clients: [GRPCClient] = []
+            for _ in 0..<3 { clients.append(try await GRPCClient.connect(to: address, group: group)) }
             for _ in 0..<5 {
                 let extra = try await raw(address)
                 #expect(await closes(extra, within: .seconds(5)), "a fourth connection from 127.0.0.1 stays open")
             }
             // The three admitted clients are served meanwhile, and so is another address.
             for client in clients { #expect(try await client.call("/test.Echo/Echo", [[7]]).messages == [[7]]) }
-            let neighbour = try await TestClient.connect(
+            let neighbour = try await GRPCClient.connect(
                 to: address, from: try SocketAddress(ipAddress: "127.0.0.2", port: 0), group: group)
             #expect(try await neighbour.call("/test.Echo/Echo", [[8]]).messages == [[8]])
             // A slot freed is a slot again.
             try await clients.removeLast().channel.close()
             try await Task.sleep(for: .milliseconds(100))
-            let again = try await TestClient.connect(to: address, group: group)
+            let again = try await GRPCClient.connect(to: address, group: group)
             #expect(try await again.call("/test.Echo/Echo", [[9]]).messages == [[9]])
             for client in clients + [neighbour, again] { try await client.channel.close() }
         }
@@ -61,8 +62,8 @@ import Testing
         try await withServer(methods: testMethods(log: CallLog())) { configuration in
             configuration.maxConnections = 2
         } _: { _, address in
-            let first = try await TestClient.connect(to: address, group: group)
-            let second = try await TestClient.connect(
+            let first = try await GRPCClient.connect(to: address, group: group)
+            let second = try await GRPCClient.connect(
                 to: address, from: try SocketAddress(ipAddress: "127.0.0.3", port: 0), group: group)
             let third = try await raw(address, from: try SocketAddress(ipAddress: "127.0.0.4", port: 0))
             #expect(await closes(third, within: .seconds(5)))
@@ -80,7 +81,7 @@ import Testing
             let silent = try await raw(address)
             let dripping = try await raw(address)
             try await dripping.writeAndFlush(ByteBuffer(string: "PRI * HTTP/2.0\r\n"))  // part of the preface
-            let normal = try await TestClient.connect(to: address, group: group)
+            let normal = try await GRPCClient.connect(to: address, group: group)
             #expect(await closes(silent, within: .seconds(5)))
             #expect(await closes(dripping, within: .seconds(5)))
             // The client that completed its handshake is not affected by the deadline.
@@ -95,9 +96,9 @@ import Testing
             configuration.idleTimeout = .seconds(1)
         } _: { _, address in
             // The busy client opens its call first (on a loaded machine connecting can take a while).
-            let busy = try await TestClient.connect(to: address, group: group)
+            let busy = try await GRPCClient.connect(to: address, group: group)
             let (stream, result) = try await busy.start("/test.Echo/Echo", [[5]], end: false)
-            let idle = try await TestClient.connect(to: address, group: group)
+            let idle = try await GRPCClient.connect(to: address, group: group)
             #expect(try await idle.call("/test.Echo/Echo", [[4]]).messages == [[4]])
             #expect(await closes(idle.channel, within: .seconds(10)), "an idle connection stays open")
             #expect(try await idle.goAways.isEmpty == false)
@@ -119,7 +120,7 @@ import Testing
 
     @Test func aContinuationFloodEndsThatConnectionOnly() async throws {
         try await withServer(methods: testMethods(log: CallLog())) { _, address in
-            let normal = try await TestClient.connect(to: address, group: group)
+            let normal = try await GRPCClient.connect(to: address, group: group)
             let attacker = try await raw(address)
             var bytes = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(type: 4, flags: 0, stream: 0, [])
             // HEADERS without END_HEADERS: ":method: POST" (indexed), then a literal header whose
@@ -135,11 +136,11 @@ import Testing
 
     @Test func rapidResetsEndThatConnectionOnly() async throws {
         try await withServer(methods: testMethods(log: CallLog())) { _, address in
-            let normal = try await TestClient.connect(to: address, group: group)
+            let normal = try await GRPCClient.connect(to: address, group: group)
             // The attacker has a loop of its own: its 20,000 requests must not hold other clients' loops.
             let attackerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             defer { attackerLoop.shutdownGracefully { _ in } }
-            let attacker = try await TestClient.connect(to: address, group: attackerLoop)
+            let attacker = try await GRPCClient.connect(to: address, group: attackerLoop)
             try? await attacker.openAndReset("/test.Echo/Slow", count: 20_000)
             let stopped = await closes(attacker.channel, within: .seconds(10))
             let toldToGoAway = stopped ? true : (try await attacker.goAways.isEmpty == false)

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCClient
 import Logging
 import NIOCore
 import NIOPosix
@@ -43,7 +44,7 @@ func withServer(
 
     @Test func unaryAndStreamingOverASocket() async throws {
         try await withServer(methods: testMethods(log: CallLog())) { _, address in
-            let client = try await TestClient.connect(to: address, group: clientGroup)
+            let client = try await GRPCClient.connect(to: address, group: clientGroup)
             let echo = try await client.call("/test.Echo/Echo", [[1, 2, 3], [4]])
             #expect(echo.messages == [[1, 2, 3], [4]])
             #expect(echo.trailer("grpc-status") == "0")
@@ -57,13 +58,13 @@ func withServer(
 
     @Test func garbageClosesOnlyThatConnection() async throws {
         try await withServer(methods: testMethods(log: CallLog())) { _, address in
-            let good = try await TestClient.connect(to: address, group: clientGroup)
+            let good = try await GRPCClient.connect(to: address, group: clientGroup)
             let raw = try await ClientBootstrap(group: clientGroup).connect(to: address).get()
             try await raw.writeAndFlush(ByteBuffer(bytes: [UInt8](repeating: 0xFF, count: 64)))
             try await raw.closeFuture.get()  // the server closed it
             let echo = try await good.call("/test.Echo/Echo", [[9]])
             #expect(echo.messages == [[9]])
-            let fresh = try await TestClient.connect(to: address, group: clientGroup)
+            let fresh = try await GRPCClient.connect(to: address, group: clientGroup)
             #expect(try await fresh.call("/test.Echo/Echo", [[8]]).messages == [[8]])
             try await good.channel.close()
             try await fresh.channel.close()
@@ -87,8 +88,8 @@ func withServer(
     @Test func thousandsOfStreamsOpenedAndResetDoNotHurtOtherClients() async throws {
         let log = CallLog()
         try await withServer(methods: testMethods(log: log)) { _, address in
-            let other = try await TestClient.connect(to: address, group: clientGroup)
-            let flooder = try await TestClient.connect(to: address, group: clientGroup)
+            let other = try await GRPCClient.connect(to: address, group: clientGroup)
+            let flooder = try await GRPCClient.connect(to: address, group: clientGroup)
             try await flooder.openAndReset("/test.Echo/Slow", count: 5_000)
             #expect(try await other.call("/test.Echo/Echo", [[1]]).messages == [[1]])
             // The flooding connection was either served (every handler cancelled) or closed.
@@ -116,7 +117,7 @@ func withServer(
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let running = Task { try await group.run() }
         let address = try #require(await server.localAddress)
-        let client = try await TestClient.connect(to: address, group: clientGroup)
+        let client = try await GRPCClient.connect(to: address, group: clientGroup)
         let (id, result) = try await client.start("/test.Echo/Echo", [[1]], end: false)
         while !log.all.contains("receive 1") { try await Task.sleep(for: .milliseconds(10)) }
 
@@ -147,7 +148,7 @@ func withServer(
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let running = Task { try await group.run() }
         let address = try #require(await server.localAddress)
-        let client = try await TestClient.connect(to: address, group: clientGroup)
+        let client = try await GRPCClient.connect(to: address, group: clientGroup)
         let (_, result) = try await client.start("/test.Echo/Slow", [], end: false)
         while !log.all.contains("deadline false") { try await Task.sleep(for: .milliseconds(10)) }
         let start = ContinuousClock.now

@@ -6,6 +6,8 @@ hold placed and released, an export, an authentication failure and two token rel
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import signal
 import sqlite3
@@ -225,12 +227,16 @@ def test_the_storage_ceiling_writes_the_chain_mesgate_verifies(binary, tmp_path)
 
 def test_an_export_from_the_store_is_audited_too(binary, copy, tmp_path):
     out = tmp_path / "r1.csv"
+    # Under the operating-system account, also when the environment has no USER (systemd, cron).
+    env = {k: v for k, v in os.environ.items() if k not in ("USER", "SUDO_USER")}
     r = subprocess.run([str(binary), "export", "--data", str(copy), "--product", "RESIN", "--lot", "R-1",
-                        "--format", "fsma204", "--out", str(out)], capture_output=True, text=True, timeout=60)
+                        "--format", "fsma204", "--out", str(out)], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0
+    assert r.stderr == f"mesgate: wrote {out.stat().st_size} bytes to {out}\n"  # -o says what it wrote
     listed = json.loads(audit(binary, copy, "list", "--action", "export", "--json").stdout)
     assert len(listed) == 2 and {e["actor"] for e in listed} >= {"audit-desk"}
     cli = next(e for e in listed if e["actor"].endswith("(mesgate export --data)"))
+    assert cli["actor"] == f"{pwd.getpwuid(os.getuid()).pw_name} (mesgate export --data)"
     assert "RESIN" in cli["subject"] and "fsma204" in cli["detail"].lower()
     assert audit(binary, copy, "verify").returncode == 0

@@ -1,0 +1,282 @@
+public import HTTP2
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A small h2c gRPC client over nghttp2 (identity encoding, one connection, calls whose answers
+/// arrive whole): the CLI's `--server` calls and the transport tests use it. Everything touching
+/// the session runs on the channel's event loop (`GRPCClientHandler`).
+public struct GRPCClient: Sendable {
+    /// No answer within the call's time (a server that accepts and says nothing, a TLS port).
+    public struct TimedOut: Error {}
+
+    public let channel: any Channel
+    let handler: NIOLoopBound<GRPCClientHandler>
+
+    /// Connects to `host`:`port` (resolved) within `timeout`.
+    public static func connect(
+        host: String, port: Int, timeout: TimeAmount = .seconds(60),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> GRPCClient {
+        try await open(ClientBootstrap(group: group).connectTimeout(timeout), authority: "\(host):\(port)") {
+            $0.connect(host: host, port: port)
+        }
+    }
+
+    /// Connects to `address` within `timeout`, from `local` (e.g. 127.0.0.2, a second loopback
+    /// address) when given.
+    public static func connect(
+        to address: SocketAddress, from local: SocketAddress? = nil, timeout: TimeAmount = .seconds(60),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> GRPCClient {
+        var bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
+        if let local { bootstrap = bootstrap.bind(to: local) }
+        let authority = "\(address.ipAddress ?? "localhost"):\(address.port ?? 0)"
+        return try await open(bootstrap, authority: authority) { $0.connect(to: address) }
+    }
+
+    private static func open(
+        _ bootstrap: ClientBootstrap, authority: String,
+        connect: (ClientBootstrap) -> EventLoopFuture<any Channel>
+    ) async throws -> GRPCClient {
+        let channel = try await connect(
+            bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(GRPCClientHandler(authority: authority))
+                }
+            }
+        ).get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: GRPCClientHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        return GRPCClient(channel: channel, handler: handler)
+    }
+
+    /// Starts a call with `messages` (and `metadata`, e.g. authorization), ending the request
+    /// stream when `end`; the future completes when the stream closes (or the connection does).
+    public func start(
+        _ path: String, _ messages: [[UInt8]], metadata: [HTTP2Header] = [], end: Bool = true
+    ) async throws -> (streamID: Int32, result: EventLoopFuture<GRPCCallResult>) {
+        let promise = channel.eventLoop.makePromise(of: GRPCCallResult.self)
+        let handler = self.handler
+        let id = try await channel.eventLoop.submit {
+            try handler.value.start(path: path, messages: messages, metadata: metadata, end: end, promise: promise)
+        }.get()
+        return (id, promise.futureResult)
+    }
+
+    /// One call, its answer whole.
+    public func call(_ path: String, _ messages: [[UInt8]], metadata: [HTTP2Header] = []) async throws
+        -> GRPCCallResult
+    {
+        try await start(path, messages, metadata: metadata).result.get()
+    }
+
+    /// One call with a deadline: the server is told it (grpc-timeout); without an answer by then
+    /// the connection is closed and `TimedOut` thrown.
+    public func call(_ path: String, _ messages: [[UInt8]], metadata: [HTTP2Header] = [], timeout: TimeAmount)
+        async throws -> GRPCCallResult
+    {
+        let milliseconds = max(1, timeout.nanoseconds / 1_000_000)
+        let expired = Expiry()
+        let channel = self.channel
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            expired.fired.store(true, ordering: .relaxed)
+            channel.close(promise: nil)  // the waiting call is then answered with what came, if anything
+        }
+        defer { timer.cancel() }
+        let result = try await call(
+            path, messages, metadata: metadata + [HTTP2Header("grpc-timeout", "\(milliseconds)m")])
+        if expired.fired.load(ordering: .relaxed) && result.trailer("grpc-status") == nil { throw TimedOut() }
+        return result
+    }
+
+    /// More request messages on a started call.
+    public func send(_ id: Int32, _ messages: [[UInt8]], end: Bool) async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit { handler.value.send(id, messages: messages, end: end) }.get()
+    }
+
+    /// Opens `count` streams and resets each at once (the rapid-reset pattern, for tests).
+    public func openAndReset(_ path: String, count: Int) async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit { try handler.value.openAndReset(path: path, count: count) }.get()
+    }
+
+    /// The last stream ids of the GOAWAYs received so far.
+    public var goAways: [Int32] {
+        get async throws {
+            let handler = self.handler
+            return try await channel.eventLoop.submit { handler.value.goAwayLastStreamIDs }.get()
+        }
+    }
+
+    public func close() async { try? await channel.close() }
+
+    /// Set by a call's timer when it fires.
+    private final class Expiry: Sendable {
+        let fired = Atomic<Bool>(false)
+    }
+}
+
+/// One finished call as the client saw it.
+public struct GRPCCallResult: Sendable {
+    public var headerBlocks: [[HTTP2Header]] = []
+    public var body: [UInt8] = []
+    /// The RST_STREAM or stream-close error code (0: closed normally).
+    public var closeCode: UInt32?
+
+    public init() {}
+
+    /// The response messages (1-byte flag, 4-byte big-endian length, bytes).
+    public var messages: [[UInt8]] {
+        var out: [[UInt8]] = []
+        var rest = body[...]
+        while rest.count >= 5 {
+            let length = rest.dropFirst().prefix(4).reduce(0) { $0 << 8 | Int($1) }
+            guard rest.count >= 5 + length else { break }
+            out.append(Array(rest.dropFirst(5).prefix(length)))
+            rest = rest.dropFirst(5 + length)
+        }
+        return out
+    }
+
+    /// A field of the last header block (the trailers, or the headers of a Trailers-Only answer).
+    public func trailer(_ name: String) -> String? { headerBlocks.last?.first(name) }
+
+    /// grpc-status (UNKNOWN, 2, when the call ended without one).
+    public var status: Int { trailer("grpc-status").flatMap { Int($0) } ?? 2 }
+
+    /// grpc-message, percent-decoded.
+    public var statusMessage: String { trailer("grpc-message")?.removingGRPCPercentEncoding ?? "" }
+}
+
+extension String {
+    /// The grpc-message encoding undone: `%XX` bytes back to UTF-8.
+    var removingGRPCPercentEncoding: String {
+        var bytes: [UInt8] = []
+        var utf8 = self.utf8[...]
+        while let byte = utf8.first {
+            if byte == UInt8(ascii: "%"), utf8.count >= 3,
+                let value = UInt8(String(decoding: utf8.dropFirst().prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(3)
+            } else {
+                bytes.append(byte)
+                utf8 = utf8.dropFirst()
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The client half of one HTTP/2 connection; confined to its channel's event loop.
+final class GRPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let authority: String
+    private var session: HTTP2Session?
+    private var context: ChannelHandlerContext?
+    private var results: [Int32: GRPCCallResult] = [:]
+    private var waiters: [Int32: EventLoopPromise<GRPCCallResult>] = [:]
+    private(set) var goAwayLastStreamIDs: [Int32] = []
+
+    init(authority: String) { self.authority = authority }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        var settings = HTTP2Settings()
+        settings.automaticWindowUpdate = true
+        session = try? HTTP2Session(role: .client, settings: settings)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil  // breaks the handler ↔ context cycle
+        session = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let session else { return }
+        do {
+            handle(try session.receive(unwrapInboundIn(data)))
+        } catch {
+            context.close(promise: nil)
+        }
+        flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (id, waiter) in waiters { waiter.succeed(results[id] ?? GRPCCallResult()) }
+        waiters.removeAll()
+        context.fireChannelInactive()
+    }
+
+    private func handle(_ events: [HTTP2Event]) {
+        for event in events {
+            switch event {
+            case .headers(let id, let headers, _): results[id, default: GRPCCallResult()].headerBlocks.append(headers)
+            case .data(let id, let bytes): results[id, default: GRPCCallResult()].body += Array(bytes.readableBytesView)
+            case .endStream: break
+            case .streamClosed(let id, let code):
+                results[id, default: GRPCCallResult()].closeCode = code
+                waiters.removeValue(forKey: id)?.succeed(results.removeValue(forKey: id) ?? GRPCCallResult())
+            case .goAway(let last, _): goAwayLastStreamIDs.append(last)
+            }
+        }
+    }
+
+    private func flush() {
+        guard let session, let context else { return }
+        var out = context.channel.allocator.buffer(capacity: 0)
+        do { handle(try session.drainOutput(into: &out)) } catch { context.close(promise: nil) }
+        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+    }
+
+    private func requestHeaders(_ path: String, grpc: Bool = true) -> [HTTP2Header] {
+        [
+            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+            HTTP2Header(":authority", authority), HTTP2Header("content-type", "application/grpc"),
+        ] + (grpc ? [HTTP2Header("te", "trailers")] : [])
+    }
+
+    func start(
+        path: String, messages: [[UInt8]], metadata: [HTTP2Header], end: Bool,
+        promise: EventLoopPromise<GRPCCallResult>
+    ) throws -> Int32 {
+        guard let session else { throw ChannelError.ioOnClosedChannel }
+        let id = try session.sendRequest(headers: requestHeaders(path) + metadata, endStream: false)
+        waiters[id] = promise
+        send(id, messages: messages, end: end)
+        return id
+    }
+
+    func openAndReset(path: String, count: Int) throws {
+        guard let session else { throw ChannelError.ioOnClosedChannel }
+        for _ in 0..<count {
+            let id = try session.sendRequest(headers: requestHeaders(path, grpc: false), endStream: false)
+            flush()  // HEADERS must leave first: nghttp2 drops a request reset before it was sent
+            try session.resetStream(streamID: id, errorCode: HTTP2ErrorCode.cancel)
+        }
+        flush()
+    }
+
+    func send(_ id: Int32, messages: [[UInt8]], end: Bool) {
+        for message in messages {
+            var frame = ByteBuffer()
+            frame.writeInteger(UInt8(0))
+            frame.writeInteger(UInt32(message.count))
+            frame.writeBytes(message)
+            session?.sendData(streamID: id, frame)
+        }
+        if end { session?.endStream(streamID: id) }
+        flush()
+    }
+}
