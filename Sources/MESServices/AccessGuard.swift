@@ -217,7 +217,7 @@ public final class AccessGuard: Sendable {
             "auth.failed",
             metadata: [
                 "request_id": "\(context.requestID)", "grpc.peer": "\(context.peer)", "grpc.method": "\(context.path)",
-                "reason": "\(reason)", "grpc.status": "\(GRPCStatusName.of(status.code))",
+                "reason": "\(reason)", "grpc.status": "\(status.code.name)",
             ])
         let failure = Failure(atMs: nowMs(), peer: context.peer, method: context.path, reason: reason)
         let audit = state.withLock { state in
@@ -226,7 +226,7 @@ public final class AccessGuard: Sendable {
             return state.audit
         }
         audit?.record(
-            peer: context.peer, method: context.path, reason: reason, status: GRPCStatusName.of(status.code),
+            peer: context.peer, method: context.path, reason: reason, status: status.code.name,
             atMs: failure.atMs)
     }
 }
@@ -248,7 +248,7 @@ final class CallCounters: Sendable {
         made.withLock { made in
             if let counter = made[code.rawValue] { return counter }
             let counter = Counter(
-                label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", GRPCStatusName.of(code))])
+                label: "mesgate_grpc_calls_total", dimensions: [("method", path), ("code", code.name)])
             made[code.rawValue] = counter
             return counter
         }
@@ -285,32 +285,7 @@ final class ObservedCallHandler: GRPCCallHandler {
             "grpc.call.finished",
             metadata: [
                 "request_id": "\(context.requestID)", "grpc.method": "\(counters.path)",
-                "grpc.status": "\(GRPCStatusName.of(code))",
+                "grpc.status": "\(code.name)",
             ])
-    }
-}
-
-/// Canonical upper-case names of status codes, for metrics and logs.
-public enum GRPCStatusName {
-    public static func of(_ code: GRPCStatus.Code) -> String {
-        switch code {
-        case .ok: "OK"
-        case .cancelled: "CANCELLED"
-        case .unknown: "UNKNOWN"
-        case .invalidArgument: "INVALID_ARGUMENT"
-        case .deadlineExceeded: "DEADLINE_EXCEEDED"
-        case .notFound: "NOT_FOUND"
-        case .alreadyExists: "ALREADY_EXISTS"
-        case .permissionDenied: "PERMISSION_DENIED"
-        case .resourceExhausted: "RESOURCE_EXHAUSTED"
-        case .failedPrecondition: "FAILED_PRECONDITION"
-        case .aborted: "ABORTED"
-        case .outOfRange: "OUT_OF_RANGE"
-        case .unimplemented: "UNIMPLEMENTED"
-        case .internalError: "INTERNAL"
-        case .unavailable: "UNAVAILABLE"
-        case .dataLoss: "DATA_LOSS"
-        case .unauthenticated: "UNAUTHENTICATED"
-        }
     }
 }

@@ -59,29 +59,7 @@ struct ServerOptions: ParsableArguments {
 extension GRPCCallResult {
     /// The status as people read it: `UNAUTHENTICATED (16): no bearer token`.
     var statusText: String {
-        let name = GRPCStatus.Code(rawValue: status).map(Self.name) ?? "status \(status)"
+        let name = GRPCStatus.Code(rawValue: status)?.name ?? "status \(status)"
         return statusMessage.isEmpty ? "\(name) (\(status))" : "\(name) (\(status)): \(statusMessage)"
-    }
-
-    private static func name(_ code: GRPCStatus.Code) -> String {
-        switch code {
-        case .ok: "OK"
-        case .cancelled: "CANCELLED"
-        case .unknown: "UNKNOWN"
-        case .invalidArgument: "INVALID_ARGUMENT"
-        case .deadlineExceeded: "DEADLINE_EXCEEDED"
-        case .notFound: "NOT_FOUND"
-        case .alreadyExists: "ALREADY_EXISTS"
-        case .permissionDenied: "PERMISSION_DENIED"
-        case .resourceExhausted: "RESOURCE_EXHAUSTED"
-        case .failedPrecondition: "FAILED_PRECONDITION"
-        case .aborted: "ABORTED"
-        case .outOfRange: "OUT_OF_RANGE"
-        case .unimplemented: "UNIMPLEMENTED"
-        case .internalError: "INTERNAL"
-        case .unavailable: "UNAVAILABLE"
-        case .dataLoss: "DATA_LOSS"
-        case .unauthenticated: "UNAUTHENTICATED"
-        }
     }
 }
