@@ -272,7 +272,7 @@ if getenv("MESGATE_FUZZ").map({ String(cString: $0) }) == "1" {
                 .product(name: "Logging", package: "swift-log"),
             ]),
         fuzzTarget("FuzzMessages", ["MESMessages", "MESDomain"]),
-        fuzzTarget("FuzzEPCIS", ["EPCIS", "MESDomain", "MESMessages"]),
+        fuzzTarget("FuzzEPCIS", ["EPCIS", "MESDomain", "MESMessages", "MESServices"]),
         fuzzTarget("FuzzTokens", ["MESServices"]),
         fuzzTarget("FuzzConfig", ["ServeConfiguration"]),
     ]

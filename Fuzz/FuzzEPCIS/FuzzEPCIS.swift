@@ -1,11 +1,13 @@
 import EPCIS
 import MESDomain
 import MESMessages
+import MESServices
 
 /// libFuzzer entry: what `mesgate import-epcis` and `EventIngest.ImportEPCIS` run on a document
 /// before the store (`EPCISImporter.importDocument`): JSON reading, validation, mapping to MES
-/// events (with their CBV event hashes) and encoding each mapped event; the mapped events are
-/// also put through `EventValidator`, which the store's writer applies.
+/// events (with their CBV event hashes), encoding each mapped event and holding it to the limits of
+/// a gRPC event (`EPCISImporter.requests`); the events it lets through must decode to exactly what
+/// was mapped, and are also put through `EventValidator`, which the store's writer applies.
 ///
 /// An input starting with byte 0x01 is the body of an `eventList` (wrapped here into a document
 /// that passes the document checks, so mutations reach the event checks and the mapping); any
@@ -22,10 +24,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     guard let shape = try? EPCISValidator.validate(json: json) else { return 0 }
     let mapping = EPCISMapping(shape)
-    for mapped in mapping.events {
-        let raw = EventCodec.encode(mapped.event)
-        precondition(
-            (try? raw.withUnsafeBytes { try EventCodec.decode($0) }) != nil, "a mapped event does not decode again")
+    // A document with an event over the limits is refused whole, as the importer refuses it.
+    guard let requests = try? EPCISImporter.requests(for: mapping, client: "fuzz") else { return 0 }
+    for (mapped, request) in zip(mapping.events, requests) {
+        let decoded = try? request.raw.withUnsafeBytes { try EventCodec.decode($0) }
+        precondition(decoded == mapped.event, "a mapped event does not decode to itself")
         try? validator.validate(mapped.event)
     }
     return 0

@@ -1,5 +1,5 @@
 internal import Crypto
-import EPCIS
+public import EPCIS
 public import GenealogyStore
 public import MESDomain
 import MESMessages
@@ -40,8 +40,9 @@ public struct EPCISImporter: Sendable {
             return completion(.failure(.invalid("\(error)")))
         }
         let mapping = EPCISMapping(shape)
-        let requests = mapping.events.map { mapped in
-            IngestRequest(event: mapped.event, raw: EventCodec.encode(mapped.event), client: client)
+        let requests: [IngestRequest]
+        do { requests = try Self.requests(for: mapping, client: client) } catch {
+            return completion(.failure(error))
         }
         var summary = EPCISImportResult()
         summary.events = mapping.epcisEvents
@@ -90,6 +91,30 @@ public struct EPCISImporter: Sendable {
     }
 
     /// `importDocument`, awaiting the outcome (for the CLI and tests).
+    /// The mapped events as the store takes them, each held to the limits of an event sent over gRPC
+    /// (`FieldLimits`, no NUL in a string): checked by decoding the bytes that will be stored, so a
+    /// document cannot store an event that `Publish` would refuse or that does not decode again.
+    public static func requests(for mapping: EPCISMapping, client: String) throws(Failure) -> [IngestRequest] {
+        var requests: [IngestRequest] = []
+        requests.reserveCapacity(mapping.events.count)
+        for mapped in mapping.events {
+            let raw = EventCodec.encode(mapped.event)
+            let problem = raw.withUnsafeBytes { bytes -> MessageDecodingError? in
+                do throws(MessageDecodingError) {
+                    _ = try EventCodec.decode(bytes)
+                    return nil
+                } catch { return error }
+            }
+            if let problem {
+                throw .invalid(
+                    "eventList[\(mapped.epcisIndex)] maps to an event that cannot be stored: \(problem.field) \(problem.reason)"
+                )
+            }
+            requests.append(IngestRequest(event: mapped.event, raw: raw, client: client))
+        }
+        return requests
+    }
+
     public func importDocument(_ json: [UInt8], client: String) async throws(Failure) -> EPCISImportResult {
         let result = await withCheckedContinuation { done in
             importDocument(json, client: client) { done.resume(returning: $0) }

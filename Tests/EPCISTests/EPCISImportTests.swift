@@ -170,6 +170,27 @@ import Testing
         #expect(try fixture.count("epcis_imports") == 0)
     }
 
+    /// Found by FuzzEPCIS (Fuzz/crashes/FuzzEPCIS, 2026-12-03): an epcClass whose lot is longer than
+    /// an identifier may be on the wire (256 bytes) was mapped and stored, an event that `Publish`
+    /// refuses and that did not decode again.
+    @Test func anEventOverTheFieldLimitsRefusesTheDocument() async throws {
+        let fixture = try Store()
+        let longLot = String(repeating: "w", count: 300)
+        let document = Self.document(Self.receipt.replacingOccurrences(of: "R-1042", with: longLot))
+        let error = await #expect(throws: EPCISImporter.Failure.self) {
+            try await EPCISImporter(store: fixture.store).importDocument(document, client: "supplier-1")
+        }
+        guard case .invalid(let message) = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(
+            message
+                == "eventList[0] maps to an event that cannot be stored: received.lot.product is longer than 256 bytes")
+        #expect(try fixture.count("events") == 0)
+        #expect(try fixture.count("epcis_imports") == 0)
+        // The same receipt with a lot of ordinary length is stored.
+        let fits = Self.document(Self.receipt)
+        #expect(try await EPCISImporter(store: fixture.store).importDocument(fits, client: "supplier-1").stored == 1)
+    }
+
     @Test(arguments: ReferenceData.files("capture/valid", suffix: ".json"))
     func everyValidCaptureDocumentImports(name: String) async throws {
         let fixture = try Store()
