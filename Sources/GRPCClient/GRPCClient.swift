@@ -1,11 +1,13 @@
 public import HTTP2
 public import NIOCore
 import NIOPosix
+public import NIOSSL
 import Synchronization
 
-/// A small h2c gRPC client over nghttp2 (identity encoding, one connection, calls whose answers
-/// arrive whole): the CLI's `--server` calls and the transport tests use it. Everything touching
-/// the session runs on the channel's event loop (`GRPCClientHandler`).
+/// A small gRPC client over nghttp2 (h2c, or TLS through swift-nio-ssl with ALPN h2; identity
+/// encoding, one connection, calls whose answers arrive whole): the CLI's `--server` calls and the
+/// transport tests use it. Everything touching the session runs on the channel's event loop
+/// (`GRPCClientHandler`).
 public struct GRPCClient: Sendable {
     /// No answer within the call's time (a server that accepts and says nothing, a TLS port).
     public struct TimedOut: Error {}
@@ -13,14 +15,32 @@ public struct GRPCClient: Sendable {
     public let channel: any Channel
     let handler: NIOLoopBound<GRPCClientHandler>
 
-    /// Connects to `host`:`port` (resolved) within `timeout`.
+    /// Connects to `host`:`port` (resolved) within `timeout`; over TLS when `tls` is given (the
+    /// server's certificate is checked for `host`, a name or an IP address).
     public static func connect(
-        host: String, port: Int, timeout: TimeAmount = .seconds(60),
+        host: String, port: Int, tls: NIOSSLContext? = nil, timeout: TimeAmount = .seconds(60),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> GRPCClient {
-        try await open(ClientBootstrap(group: group).connectTimeout(timeout), authority: "\(host):\(port)") {
+        try await open(
+            ClientBootstrap(group: group).connectTimeout(timeout), authority: "\(host):\(port)",
+            tls: tls.map { ($0, host) }
+        ) {
             $0.connect(host: host, port: port)
         }
+    }
+
+    /// A TLS context for `connect(host:port:tls:)`: TLS 1.2 or later, ALPN h2, the server checked
+    /// against `trustRoots` (PEM; the system's roots without), and a client certificate when given.
+    public static func tlsContext(trustRoots: String?, certificate: String?, key: String?) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = ["h2"]
+        if let trustRoots { configuration.trustRoots = .file(trustRoots) }
+        if let certificate, let key {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return try NIOSSLContext(configuration: configuration)
     }
 
     /// Connects to `address` within `timeout`, from `local` (e.g. 127.0.0.2, a second loopback
@@ -32,17 +52,24 @@ public struct GRPCClient: Sendable {
         var bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
         if let local { bootstrap = bootstrap.bind(to: local) }
         let authority = "\(address.ipAddress ?? "localhost"):\(address.port ?? 0)"
-        return try await open(bootstrap, authority: authority) { $0.connect(to: address) }
+        return try await open(bootstrap, authority: authority, tls: nil) { $0.connect(to: address) }
     }
 
     private static func open(
-        _ bootstrap: ClientBootstrap, authority: String,
+        _ bootstrap: ClientBootstrap, authority: String, tls: (context: NIOSSLContext, host: String)?,
         connect: (ClientBootstrap) -> EventLoopFuture<any Channel>
     ) async throws -> GRPCClient {
         let channel = try await connect(
             bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GRPCClientHandler(authority: authority))
+                    if let tls {
+                        // SNI carries names only; an IP address is checked against the certificate's IP SANs.
+                        let name = tls.host.contains(where: \.isLetter) ? tls.host : nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: name))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        GRPCClientHandler(authority: authority, scheme: tls == nil ? "http" : "https"))
                 }
             }
         ).get()
@@ -60,10 +87,15 @@ public struct GRPCClient: Sendable {
     ) async throws -> (streamID: Int32, result: EventLoopFuture<GRPCCallResult>) {
         let promise = channel.eventLoop.makePromise(of: GRPCCallResult.self)
         let handler = self.handler
-        let id = try await channel.eventLoop.submit {
-            try handler.value.start(path: path, messages: messages, metadata: metadata, end: end, promise: promise)
-        }.get()
-        return (id, promise.futureResult)
+        do {
+            let id = try await channel.eventLoop.submit {
+                try handler.value.start(path: path, messages: messages, metadata: metadata, end: end, promise: promise)
+            }.get()
+            return (id, promise.futureResult)
+        } catch {
+            promise.fail(error)
+            throw error
+        }
     }
 
     /// One call, its answer whole.
@@ -81,9 +113,11 @@ public struct GRPCClient: Sendable {
         let milliseconds = max(1, timeout.nanoseconds / 1_000_000)
         let expired = Expiry()
         let channel = self.channel
+        let handler = self.handler
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             expired.fired.store(true, ordering: .relaxed)
             channel.close(promise: nil)  // the waiting call is then answered with what came, if anything
+            handler.value.answerWaiters()  // and is answered even if the connection was already gone
         }
         defer { timer.cancel() }
         let result = try await call(
@@ -178,13 +212,22 @@ final class GRPCClientHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let authority: String
+    private let scheme: String
     private var session: HTTP2Session?
     private var context: ChannelHandlerContext?
     private var results: [Int32: GRPCCallResult] = [:]
     private var waiters: [Int32: EventLoopPromise<GRPCCallResult>] = [:]
     private(set) var goAwayLastStreamIDs: [Int32] = []
+    /// The first error the connection met.
+    private var failure: (any Error)?
+    /// Set when the connection has closed: no call may start after it (the handler stays in the
+    /// pipeline for a moment after a failed TLS handshake closes the channel).
+    private var closed = false
 
-    init(authority: String) { self.authority = authority }
+    init(authority: String, scheme: String = "http") {
+        self.authority = authority
+        self.scheme = scheme
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -214,9 +257,28 @@ final class GRPCClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (id, waiter) in waiters { waiter.succeed(results[id] ?? GRPCCallResult()) }
-        waiters.removeAll()
+        closed = true
+        answerWaiters()
         context.fireChannelInactive()
+    }
+
+    /// Answers every call still waiting with what came for it, or fails it with the connection's
+    /// failure (a TLS handshake refused).
+    func answerWaiters() {
+        for (id, waiter) in waiters {
+            // A connection that failed (a TLS handshake refused) fails its calls with why.
+            if let failure, results[id] == nil {
+                waiter.fail(failure)
+            } else {
+                waiter.succeed(results[id] ?? GRPCCallResult())
+            }
+        }
+        waiters.removeAll()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if failure == nil { failure = error }
+        context.close(promise: nil)
     }
 
     private func handle(_ events: [HTTP2Event]) {
@@ -242,7 +304,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
 
     private func requestHeaders(_ path: String, grpc: Bool = true) -> [HTTP2Header] {
         [
-            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", scheme), HTTP2Header(":path", path),
             HTTP2Header(":authority", authority), HTTP2Header("content-type", "application/grpc"),
         ] + (grpc ? [HTTP2Header("te", "trailers")] : [])
     }
@@ -251,7 +313,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
         path: String, messages: [[UInt8]], metadata: [HTTP2Header], end: Bool,
         promise: EventLoopPromise<GRPCCallResult>
     ) throws -> Int32 {
-        guard let session else { throw ChannelError.ioOnClosedChannel }
+        guard let session, !closed else { throw failure ?? ChannelError.ioOnClosedChannel }
         let id = try session.sendRequest(headers: requestHeaders(path) + metadata, endStream: false)
         waiters[id] = promise
         send(id, messages: messages, end: end)

@@ -5,6 +5,7 @@ import GenealogyStore
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// What the commands that read a store (`--data`) or call a server (`--server`) share.
 enum StoreAccess {
@@ -34,13 +35,13 @@ enum StoreAccess {
     /// A logger that says nothing: for commands whose own output is the answer.
     static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 
-    /// Connects to `--server HOST:PORT` (h2c) within `timeout`; fails with a message.
-    static func connect(_ address: String, timeout: TimeAmount) async throws -> GRPCClient {
+    /// Connects to `--server HOST:PORT` (h2c, or TLS with `tls`) within `timeout`; fails with a message.
+    static func connect(_ address: String, tls: NIOSSLContext?, timeout: TimeAmount) async throws -> GRPCClient {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw ServeCommand.fail("--server must be HOST:PORT")
         }
         do {
-            return try await GRPCClient.connect(host: String(address[..<colon]), port: port, timeout: timeout)
+            return try await GRPCClient.connect(host: String(address[..<colon]), port: port, tls: tls, timeout: timeout)
         } catch {
             throw ServeCommand.fail("cannot connect to \(address): \(error)")
         }

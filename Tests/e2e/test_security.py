@@ -146,6 +146,47 @@ def test_tls_needs_both_cert_and_key(binary, tmp_path, test_ca):
     assert r.returncode != 0 and "tls-key" in r.stderr, r.stderr
 
 
+def test_the_cli_calls_a_tls_server_with_its_ca_and_client_certificate(binary, tmp_path, test_ca, pb):
+    """`--ca`, `--cert` and `--key` let every `--server` command reach a TLS port that asks for client
+    certificates; without the certificate, or without trusting the CA, the CLI says why and stops."""
+    srv = tls_server(binary, tmp_path, test_ca, client_ca=True)
+    try:
+        tag = "tlscli"
+        with srv.channel(with_client_cert=True) as ch:
+            ack = pb.events_pb2_grpc.EventIngestStub(ch).Publish(event("received", tag=tag), timeout=RPC_TIMEOUT_S)
+            assert ack.result == pb.events_pb2.Ack.ACCEPTED
+
+        def trace(*tls: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(binary), "trace", "--server", f"localhost:{srv.port}", "--product", "STEEL-S235",
+                                   "--lot", f"S-{tag}", "--timeout-seconds", "10", *tls],
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+        ok = trace("--ca", str(test_ca / "ca.pem"), "--cert", str(test_ca / "client.pem"),
+                   "--key", str(test_ca / "client.key"))
+        assert ok.returncode == 0, ok.stderr
+        assert f"from STEEL-S235 lot S-{tag}" in ok.stdout and "1 nodes" in ok.stdout, ok.stdout
+
+        no_cert = trace("--ca", str(test_ca / "ca.pem"))
+        assert no_cert.returncode != 0
+        assert "TLS with" in no_cert.stderr and "--cert and --key" in no_cert.stderr, no_cert.stderr
+
+        untrusted = trace("--tls")  # the system's CAs do not know the test CA
+        assert untrusted.returncode != 0
+        assert "not signed by a CA this command trusts (give that CA with --ca)" in untrusted.stderr, untrusted.stderr
+
+        plain = trace()  # h2c against a TLS port: a deadline and a hint, not a hang
+        assert plain.returncode != 0
+        assert "--ca or --tls" in plain.stderr, plain.stderr
+
+        half = trace("--cert", str(test_ca / "client.pem"))
+        assert half.returncode != 0 and "--cert and --key go together" in half.stderr, half.stderr
+        local = subprocess.run([str(binary), "trace", "--data", str(tmp_path / "d"), "--ca", str(test_ca / "ca.pem"),
+                                "--container", "X"], capture_output=True, text=True, timeout=60)
+        assert local.returncode != 0 and "TLS options go with --server" in local.stderr, local.stderr
+    finally:
+        srv.stop()
+
+
 # ------------------------------------------------------------------------------------------ tokens and roles
 
 
