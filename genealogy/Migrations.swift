@@ -19,6 +19,7 @@ public enum Migrations {
         Migration(version: 6, name: "outbox_holds", sql: text(PackageResources._006_outbox_holds_sql)),
         Migration(version: 7, name: "trace_index", sql: text(PackageResources._007_trace_index_sql)),
         Migration(version: 8, name: "status_counts", sql: text(PackageResources._008_status_counts_sql)),
+        Migration(version: 9, name: "replication", sql: text(PackageResources._009_replication_sql)),
     ]
 
     /// The version a database has when every migration is applied.

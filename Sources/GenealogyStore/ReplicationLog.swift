@@ -1,0 +1,215 @@
+public import MESDomain
+import SQLite
+
+/// What a plant gateway replicates to the hub, read from the store's commit log.
+///
+/// The log is `audit_log`: its ids follow commit order without gaps, and every stored event, hold
+/// placed and hold released has its entry, written in the same transaction. The replicator reads
+/// the entries after its cursor, publishes the ones that carry a record, and moves the cursor
+/// (`replication_cursor`) only when the stream has acknowledged everything up to it. Its own
+/// connection, like `OutboxStore`: not `Sendable`, confined to the replicator's thread.
+public final class ReplicationLog {
+    private let db: SQLiteConnection
+
+    /// Opens the log of the store at `path` (`GenealogyStore.path`), which must be migrated.
+    public init(path: String) throws(GenealogyStoreError) {
+        do throws(SQLiteError) {
+            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
+            // A cursor move lost to a power cut only publishes again what the stream already has,
+            // under the same message ids: no fsync per move.
+            try db.execute("PRAGMA synchronous = NORMAL")
+        } catch {
+            throw GenealogyStoreError(.openFailed, "cannot open the replication log of \(path)", underlying: error)
+        }
+    }
+
+    /// The store's own random id (made by migration 9).
+    public func storeID() throws(GenealogyStoreError) -> String {
+        try guarded { () throws(SQLiteError) in
+            try db.cachedStatement("SELECT store_id FROM store_identity WHERE id = 1").first { $0.string(at: 0) } ?? ""
+        }
+    }
+
+    /// Records that this store serves `plant`; refused when it already serves another one (a store
+    /// is one plant's history, and the hub tells plants apart by name).
+    public func claimPlant(_ plant: String) throws(GenealogyStoreError) {
+        let current = try guarded { () throws(SQLiteError) -> String? in
+            try db.cachedStatement("SELECT plant FROM store_identity WHERE id = 1").first {
+                $0.isNull(at: 0) ? nil : $0.string(at: 0)
+            } ?? nil
+        }
+        if let current {
+            guard current == plant else {
+                throw GenealogyStoreError(
+                    .refused,
+                    "this store serves plant \(current), not \(plant): a store is one plant's history")
+            }
+            return
+        }
+        try guarded { () throws(SQLiteError) in
+            try db.cachedStatement("UPDATE store_identity SET plant = ?1 WHERE id = 1 AND plant IS NULL").run([
+                .text(plant)
+            ])
+        }
+    }
+
+    /// Where the replication to `stream` stands: the last acknowledged log entry and the last event
+    /// among the entries up to it (0, 0 before the first).
+    public func cursor(stream: String) throws(GenealogyStoreError) -> ReplicationCursor {
+        try guarded { () throws(SQLiteError) in
+            try db.cachedStatement("SELECT audit_id, event_sequence FROM replication_cursor WHERE stream = ?1").first(
+                [.text(stream)]
+            ) { ReplicationCursor(auditID: $0.int64(at: 0), eventSequence: $0.int64(at: 1)) }
+                ?? ReplicationCursor(auditID: 0, eventSequence: 0)
+        }
+    }
+
+    /// Moves the cursor of `stream` forward to `cursor` (never back).
+    public func advance(stream: String, to cursor: ReplicationCursor, nowMs: Int64) throws(GenealogyStoreError) {
+        try guarded { () throws(SQLiteError) in
+            try db.cachedStatement(
+                """
+                INSERT INTO replication_cursor (stream, audit_id, event_sequence, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (stream) DO UPDATE SET audit_id = excluded.audit_id,
+                    event_sequence = max(event_sequence, excluded.event_sequence), updated_at_ms = excluded.updated_at_ms
+                WHERE excluded.audit_id > replication_cursor.audit_id
+                """
+            ).run([.text(stream), .integer(cursor.auditID), .integer(cursor.eventSequence), .integer(nowMs)])
+        }
+    }
+
+    /// The log entries after `cursor`, at most `limit` of them, with the records to publish (entries
+    /// that carry none, an export or a refused login, only move the cursor).
+    public func entries(after cursor: ReplicationCursor, limit: Int) throws(GenealogyStoreError) -> ReplicationBatch {
+        try guarded { () throws(SQLiteError) in
+            var batch = ReplicationBatch(records: [], through: cursor)
+            try db.cachedStatement(
+                """
+                SELECT a.id, a.action, a.subject, a.at_ms,
+                       e.sequence, e.event_id, e.kind, e.recorded_at_ms, e.client, e.raw
+                FROM audit_log a
+                LEFT JOIN events e ON a.action = 'event_stored' AND e.sequence = CAST(substr(a.subject, 7) AS INTEGER)
+                WHERE a.id > ?1 ORDER BY a.id LIMIT ?2
+                """
+            ).query([.integer(cursor.auditID), .int(limit)]) { (row) throws(SQLiteError) in
+                let auditID = row.int64(at: 0)
+                batch.through.auditID = auditID
+                switch row.string(at: 1) {
+                case AuditAction.eventStored where !row.isNull(at: 4):
+                    let event = ReplicatedEvent(
+                        sequence: row.int64(at: 4), eventID: row.string(at: 5), kind: row.string(at: 6),
+                        recordedAtMs: row.int64(at: 7), client: row.string(at: 8), raw: row.blob(at: 9))
+                    batch.through.eventSequence = event.sequence
+                    batch.records.append(ReplicationRecord(auditID: auditID, change: .event(event)))
+                case AuditAction.holdPlaced, AuditAction.holdReleased:
+                    if let record = AuditRecord.of(action: row.string(at: 1), subject: row.string(at: 2)) {
+                        let placed = row.string(at: 1) == AuditAction.holdPlaced
+                        if let hold = try self.hold(record.key, auditID: auditID, atMs: row.int64(at: 3)) {
+                            batch.records.append(
+                                ReplicationRecord(
+                                    auditID: auditID, change: placed ? .holdPlaced(hold) : .holdReleased(hold)))
+                        }
+                    }
+                default: break
+                }
+            }
+            return batch
+        }
+    }
+
+    /// How far the stream is behind the store: events not yet acknowledged, and when the oldest of
+    /// them was recorded (nil when none is waiting).
+    public func lag(behind cursor: ReplicationCursor) throws(GenealogyStoreError) -> ReplicationLag {
+        try guarded { () throws(SQLiteError) in
+            let newest =
+                try db.cachedStatement("SELECT coalesce(max(sequence), 0) FROM events").first { $0.int64(at: 0) } ?? 0
+            let oldest = try db.cachedStatement(
+                "SELECT recorded_at_ms FROM events WHERE sequence > ?1 ORDER BY sequence LIMIT 1"
+            ).first([.integer(cursor.eventSequence)]) { $0.int64(at: 0) }
+            return ReplicationLag(events: max(0, newest - cursor.eventSequence), oldestWaitingRecordedAtMs: oldest)
+        }
+    }
+
+    private func hold(_ id: Int64, auditID: Int64, atMs: Int64) throws(SQLiteError) -> ReplicatedHold? {
+        try db.cachedStatement(
+            """
+            SELECT h.id, n.product, n.lot, n.serial, n.container, h.reason, h.placed_by, h.propagate, h.placed_at_ms,
+                   h.released_at_ms, h.released_by, h.release_reason
+            FROM holds h JOIN nodes n ON n.id = h.node_id WHERE h.id = ?1
+            """
+        ).first([.integer(id)]) {
+            ReplicatedHold(
+                id: $0.int64(at: 0),
+                root: LotRef(
+                    product: $0.string(at: 1), lot: $0.string(at: 2), serial: $0.string(at: 3),
+                    container: $0.string(at: 4)),
+                reason: $0.string(at: 5), placedBy: $0.string(at: 6), propagate: $0.int64(at: 7) != 0,
+                placedAtMs: $0.int64(at: 8), releasedAtMs: $0.isNull(at: 9) ? nil : $0.int64(at: 9),
+                releasedBy: $0.string(at: 10), releaseReason: $0.string(at: 11))
+        }
+    }
+
+    private func guarded<T>(_ body: () throws(SQLiteError) -> T) throws(GenealogyStoreError) -> T {
+        do { return try body() } catch {
+            throw GenealogyStoreError(.queryFailed, "the replication log failed", underlying: error)
+        }
+    }
+}
+
+/// The last log entry a stream has acknowledged, and the last event among the entries up to it.
+public struct ReplicationCursor: Sendable, Hashable {
+    public var auditID: Int64
+    public var eventSequence: Int64
+
+    public init(auditID: Int64, eventSequence: Int64) {
+        self.auditID = auditID
+        self.eventSequence = eventSequence
+    }
+}
+
+/// Entries read after a cursor: the records to publish, and the cursor once they are all acknowledged.
+public struct ReplicationBatch: Sendable {
+    public var records: [ReplicationRecord]
+    public var through: ReplicationCursor
+}
+
+/// One record to publish, at its place in the commit log.
+public struct ReplicationRecord: Sendable {
+    public var auditID: Int64
+    public var change: Change
+
+    public enum Change: Sendable {
+        case event(ReplicatedEvent)
+        case holdPlaced(ReplicatedHold)
+        case holdReleased(ReplicatedHold)
+    }
+}
+
+/// A stored event as it is replicated: its `mes.v1.Event` bytes and where and when it was stored.
+public struct ReplicatedEvent: Sendable, Hashable {
+    public var sequence: Int64
+    public var eventID: String
+    public var kind: String
+    public var recordedAtMs: Int64
+    public var client: String
+    public var raw: [UInt8]
+}
+
+/// A hold as it is replicated (placed, or placed and released).
+public struct ReplicatedHold: Sendable, Hashable {
+    public var id: Int64
+    public var root: LotRef
+    public var reason: String
+    public var placedBy: String
+    public var propagate: Bool
+    public var placedAtMs: Int64
+    public var releasedAtMs: Int64?
+    public var releasedBy: String
+    public var releaseReason: String
+}
+
+/// How far a stream is behind the store.
+public struct ReplicationLag: Sendable, Hashable {
+    public var events: Int64
+    public var oldestWaitingRecordedAtMs: Int64?
+}

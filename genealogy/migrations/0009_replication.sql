@@ -1,0 +1,23 @@
+-- mesgate genealogy store, version 9: replication to an enterprise hub over NATS JetStream. See
+-- genealogy/MODEL.md ("Many plants").
+
+-- Who this store is: a random id made once, and the plant it serves once a plant gateway has
+-- replicated (`serve --plant`); a store serves one plant for good, and the hub refuses a second
+-- store claiming the same plant.
+CREATE TABLE store_identity (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id TEXT    NOT NULL,
+    plant    TEXT
+);
+INSERT INTO store_identity (id, store_id) VALUES (1, lower(hex(randomblob(16))));
+
+-- How far the store's commit log (audit_log, whose ids follow commit order without gaps) has been
+-- published to a JetStream stream and acknowledged by it. It moves only on the stream's ack, so a
+-- restart, a crash or a cut link resumes after the last acknowledged entry: nothing is skipped, and
+-- what is sent twice carries the same Nats-Msg-Id.
+CREATE TABLE replication_cursor (
+    stream         TEXT    PRIMARY KEY,
+    audit_id       INTEGER NOT NULL,
+    event_sequence INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
