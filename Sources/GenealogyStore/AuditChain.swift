@@ -95,14 +95,15 @@ final class AuditChain: @unchecked Sendable {
         let digest = AuditHash.record(
             tag: AuditRecord.event(sequence: sequence).tag,
             [
-                .integer(sequence), .text(e.eventID), .text(kind), .integer(e.occurredAtMs), .text(e.tzOffset),
+                .integer(sequence), .text(request.storedEventID), .text(kind), .integer(e.occurredAtMs),
+                .text(e.tzOffset),
                 .text(e.plant), .text(e.workCenter), .text(e.operatorID), .text(e.workOrder), .text(request.client),
                 .integer(recordedAtMs), .blob(request.raw),
             ])
         try append(
             AuditDraft(
                 atMs: recordedAtMs, actor: request.client, action: AuditAction.eventStored,
-                subject: "event:\(sequence) \(e.eventID)", detail: kind, recordDigest: digest),
+                subject: "event:\(sequence) \(request.storedEventID)", detail: kind, recordDigest: digest),
             on: db)
     }
 

@@ -31,11 +31,18 @@ struct EventRecorder {
     func record(_ request: IngestRequest) throws(SQLiteError) -> Result {
         let event = request.event
         let kind = event.body?.name ?? ""
+        let eventID = request.storedEventID
         // Look first: an upsert that does nothing would still use up an AUTOINCREMENT sequence.
-        let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(event.eventID)])
+        if let origin = request.origin {
+            let applied = try db.scalar(
+                "SELECT sequence FROM plant_events WHERE plant = ?1 AND plant_sequence = ?2",
+                [.text(origin.plant), .integer(origin.sequence)])
+            if case .integer(let sequence) = applied { return .duplicate(sequence) }
+        }
+        let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(eventID)])
         if case .integer(let sequence) = original { return .duplicate(sequence) }
         if held.isStale { try held.reload(from: db) }
-        if let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
+        if request.origin == nil, let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
             try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
             return .refused(reason)
         }
@@ -46,18 +53,28 @@ struct EventRecorder {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             """,
             [
-                .text(event.eventID), .text(kind), .integer(event.occurredAtMs), .text(event.tzOffset),
+                .text(eventID), .text(kind), .integer(event.occurredAtMs), .text(event.tzOffset),
                 .text(event.plant), .text(event.workCenter), .text(event.operatorID), .text(event.workOrder),
                 .text(request.client), .integer(rows.nowMs), .blob(request.raw),
             ])
         let sequence = db.lastInsertRowID
+        if let origin = request.origin {
+            try db.run(
+                "INSERT INTO plant_events (plant, plant_sequence, sequence, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                [.text(origin.plant), .integer(origin.sequence), .integer(sequence), .integer(origin.recordedAtMs)])
+        }
         try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
-        if let body = event.body { try recordBody(body, of: event, sequence: sequence) }
-        if holdOnQualityFail, try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) { held.markStale() }
+        if let body = event.body {
+            try recordBody(body, of: event, sequence: sequence, posted: request.origin == nil)
+        }
+        if request.origin == nil, holdOnQualityFail, try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) {
+            held.markStale()
+        }
         return .stored(sequence)
     }
 
-    private func recordBody(_ body: EventBody, of event: Event, sequence: Int64) throws(SQLiteError) {
+    /// The rows of `body`; an outbox row too when `posted` (not at the hub).
+    private func recordBody(_ body: EventBody, of event: Event, sequence: Int64, posted: Bool) throws(SQLiteError) {
         let p = body.name
         let workOrder = event.workOrder
         let order: Int64? = workOrder.isEmpty ? nil : try rows.order(workOrder, sequence: sequence)
@@ -161,7 +178,7 @@ struct EventRecorder {
                 try rows.setLocation(lot, b.toLocation)
             }
         }
-        if let outbox = OutboxRoute(event: event, body: body) {
+        if posted, let outbox = OutboxRoute(event: event, body: body) {
             try rows.outbox(
                 sequence: sequence, kind: p, documentKey: outbox.documentKey, latencyClass: outbox.latencyClass)
         }

@@ -1,3 +1,4 @@
+import GenealogySchema
 import GenealogyStore
 import MESDomain
 import Testing
@@ -58,6 +59,33 @@ import Testing
         #expect(behind.events == 2 && behind.oldestWaitingRecordedAtMs != nil)
     }
 
+    /// A store written by the previous version (schema 8) is migrated and replicates from its first event.
+    @Test func aVersion8StoreReplicatesEverythingItHas() async throws {
+        let fixture = StoreFixture()
+        do {
+            let store = try fixture.open()
+            _ = await store.ingest([
+                request("old-1", .received(.init(lot: lot("RAW", "R1"), qty: qty(5)))),
+                request("old-2", .received(.init(lot: lot("RAW", "R2"), qty: qty(5)))),
+            ])
+            store.close()
+            try fixture.rawConnection().execute(
+                """
+                DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events;
+                DELETE FROM schema_migrations WHERE version = 9; PRAGMA user_version = 8
+                """)
+        }
+        let store = try fixture.open()
+        defer { store.close() }
+        #expect(try store.count("PRAGMA user_version") == Migrations.latestVersion)
+        let log = try ReplicationLog(path: fixture.path)
+        #expect(try log.storeID().count == 32)
+        let ids = try log.entries(after: log.cursor(stream: "S"), limit: 10).records.compactMap { record -> String? in
+            if case .event(let e) = record.change { e.eventID } else { nil }
+        }
+        #expect(ids == ["old-1", "old-2"])
+    }
+
     @Test func aStoreServesOnePlant() throws {
         let fixture = StoreFixture()
         let store = try fixture.open()
@@ -70,5 +98,60 @@ import Testing
         let refused = #expect(throws: GenealogyStoreError.self) { try log.claimPlant("PLANT-B") }
         #expect(refused?.message.contains("serves plant PLANT-A, not PLANT-B") == true)
         #expect(try log.storeID() == id)
+    }
+}
+
+@Suite struct PlantEventTests {
+    func fromPlant(_ plant: String, _ sequence: Int64, _ id: String, _ body: EventBody) -> IngestRequest {
+        var r = request(id, body)
+        r.origin = EventOrigin(plant: plant, sequence: sequence, recordedAtMs: 1_750_000_000_500)
+        return r
+    }
+
+    @Test func aPlantEventIsStoredOncePerPlantAndSequence() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let received = EventBody.received(.init(lot: lot("RAW", "R1"), qty: qty(5), supplier: "Acme"))
+        let first = await store.ingest(fromPlant("PLANT-A", 7, "ev-1", received))
+        let again = await store.ingest(fromPlant("PLANT-A", 7, "ev-1", received))
+        let otherPlant = await store.ingest(fromPlant("PLANT-B", 7, "ev-1", received))
+        guard case .accepted(let a) = first, case .duplicate(let d) = again, case .accepted(let b) = otherPlant else {
+            Issue.record("outcomes \(first) \(again) \(otherPlant)")
+            return
+        }
+        #expect(a == d && a != b)
+        #expect(try store.count("SELECT count(*) FROM events") == 2)
+        #expect(
+            try store.rows("SELECT event_id FROM events ORDER BY sequence").map { "\($0[0])" }
+                == ["text(\"PLANT-A/ev-1\")", "text(\"PLANT-B/ev-1\")"])
+        #expect(
+            try store.count("SELECT count(*) FROM plant_events WHERE plant = 'PLANT-A' AND plant_sequence = 7") == 1)
+        // One lot: the same (product, lot) in two plants is one node.
+        #expect(try store.count("SELECT count(*) FROM nodes WHERE kind = 'lot'") == 1)
+        // The hub posts nothing to Odoo: the plants do.
+        #expect(try store.count("SELECT count(*) FROM outbox") == 0)
+        try fixture.expectAuditIntact()
+    }
+
+    @Test func aHoldAtTheHubDoesNotRefuseWhatAPlantHasShipped() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest(fromPlant("PLANT-A", 1, "r1", .received(.init(lot: lot("RAW", "R1"), qty: qty(5)))))
+        #expect(await store.placeHold(HoldRequest(lot: lot("RAW", "R1"), reason: "recall"), by: "qa") != .notFound)
+        let shipped = await store.ingest(
+            fromPlant(
+                "PLANT-A", 2, "s1", .shipped(.init(lot: lot("RAW", "R1"), qty: qty(5), customer: "C1", delivery: "D1")))
+        )
+        guard case .accepted = shipped else {
+            Issue.record("a plant's shipment was \(shipped)")
+            return
+        }
+        // The same shipment sent to the hub directly (not from a plant) is refused.
+        let direct = await store.ingest(
+            request("s2", .shipped(.init(lot: lot("RAW", "R1"), qty: qty(5), customer: "C1", delivery: "D2"))))
+        if case .accepted = direct { Issue.record("a direct shipment of a held lot was stored") }
+        try fixture.expectAuditIntact()
     }
 }

@@ -21,3 +21,14 @@ CREATE TABLE replication_cursor (
     event_sequence INTEGER NOT NULL,
     updated_at_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- At the hub: the plant event each stored event is, by the plant and the plant store's sequence. A
+-- plant event is applied once: a second delivery finds its row and is a duplicate. The hub stores it
+-- under the event id `<plant>/<event_id>` (plants may use the same ids); its raw bytes are the plant's.
+CREATE TABLE plant_events (
+    plant          TEXT    NOT NULL,
+    plant_sequence INTEGER NOT NULL,
+    sequence       INTEGER NOT NULL UNIQUE REFERENCES events (sequence),
+    recorded_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (plant, plant_sequence)
+) WITHOUT ROWID;
