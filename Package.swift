@@ -130,6 +130,15 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Many plants: what a plant gateway publishes to JetStream and what the hub applies.
+        .target(
+            name: "Replication",
+            dependencies: [
+                "GenealogyStore", "MESDomain", "MESMessages", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
+
         // The admin HTTP/1.1 listener: /metrics (Prometheus text), /healthz, /readyz, the status page.
         .target(
             name: "AdminServer",
@@ -188,6 +197,9 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "MESDomainTests", dependencies: ["MESDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "ReplicationTests", dependencies: ["Replication", "GenealogyStore", "MESDomain", "MESMessages"],
+            swiftSettings: strict),
         .testTarget(
             name: "EPCISTests",
             dependencies: [

@@ -178,6 +178,11 @@ public struct ReplicationRecord: Sendable {
     public var auditID: Int64
     public var change: Change
 
+    public init(auditID: Int64, change: Change) {
+        self.auditID = auditID
+        self.change = change
+    }
+
     public enum Change: Sendable {
         case event(ReplicatedEvent)
         case holdPlaced(ReplicatedHold)
@@ -193,6 +198,15 @@ public struct ReplicatedEvent: Sendable, Hashable {
     public var recordedAtMs: Int64
     public var client: String
     public var raw: [UInt8]
+
+    public init(sequence: Int64, eventID: String, kind: String, recordedAtMs: Int64, client: String, raw: [UInt8]) {
+        self.sequence = sequence
+        self.eventID = eventID
+        self.kind = kind
+        self.recordedAtMs = recordedAtMs
+        self.client = client
+        self.raw = raw
+    }
 }
 
 /// A hold as it is replicated (placed, or placed and released).
@@ -206,6 +220,21 @@ public struct ReplicatedHold: Sendable, Hashable {
     public var releasedAtMs: Int64?
     public var releasedBy: String
     public var releaseReason: String
+
+    public init(
+        id: Int64, root: LotRef, reason: String, placedBy: String, propagate: Bool, placedAtMs: Int64,
+        releasedAtMs: Int64?, releasedBy: String, releaseReason: String
+    ) {
+        self.id = id
+        self.root = root
+        self.reason = reason
+        self.placedBy = placedBy
+        self.propagate = propagate
+        self.placedAtMs = placedAtMs
+        self.releasedAtMs = releasedAtMs
+        self.releasedBy = releasedBy
+        self.releaseReason = releaseReason
+    }
 }
 
 /// How far a stream is behind the store.

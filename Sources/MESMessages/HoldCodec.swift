@@ -18,6 +18,18 @@ public enum HoldCodec {
             propagate: r.propagate != 0)
     }
 
+    /// Encodes `mes.v1.HoldRequest` (the CLI, and holds replicated between plants and the hub).
+    public static func encodeRequest(_ request: HoldRequest) -> [UInt8] {
+        let arena = CArena()
+        var message = Mes__V1__HoldRequest()
+        mes__v1__hold_request__init(&message)
+        message.lot = arena.lotRef(request.lot)
+        message.reason = arena.string(request.reason)
+        message.has_propagate = 1
+        message.propagate = request.propagate ? 1 : 0
+        return pack(&message.base)
+    }
+
     public static func encodeResult(_ held: [LotRef]) -> [UInt8] {
         let arena = CArena()
         var message = Mes__V1__HoldResult()
