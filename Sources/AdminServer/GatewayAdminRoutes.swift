@@ -35,6 +35,29 @@ public struct LiveStatus: Sendable {
         }
     }
 
+    /// Where a plant gateway replicates (`serve --replicate`), as the page shows it.
+    public struct Replication: Sendable {
+        public var plant: String
+        public var servers: String
+        public var connected: Bool
+        /// Events stored and not yet acknowledged by JetStream, and how long the oldest has waited.
+        public var lagEvents: Int64
+        public var lagSeconds: Double
+        /// Why replication is stopped or failing now, if it is.
+        public var problem: String?
+
+        public init(
+            plant: String, servers: String, connected: Bool, lagEvents: Int64, lagSeconds: Double, problem: String?
+        ) {
+            self.plant = plant
+            self.servers = servers
+            self.connected = connected
+            self.lagEvents = lagEvents
+            self.lagSeconds = lagSeconds
+            self.problem = problem
+        }
+    }
+
     public var serving: Bool
     public var authenticationEnabled: Bool
     public var grpcListen: String
@@ -42,12 +65,14 @@ public struct LiveStatus: Sendable {
     public var startedAtMs: Int64
     public var recentAuthFailures: [AuthFailure]
     public var clients: [ClientActivity]
+    public var replication: Replication?
 
     public init(
         serving: Bool, authenticationEnabled: Bool, grpcListen: String, tls: String, startedAtMs: Int64,
-        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = []
+        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = [], replication: Replication? = nil
     ) {
         self.clients = clients
+        self.replication = replication
         self.serving = serving
         self.authenticationEnabled = authenticationEnabled
         self.grpcListen = grpcListen

@@ -66,6 +66,25 @@ struct StatusPage {
                         "\(live.recentAuthFailures.count) call(s) were refused recently (bad or missing token, or wrong role)."
                 ))
         }
+        if let replication = live.replication {
+            if let problem = replication.problem {
+                found.append(Concern(level: .bad, text: "Replication to the hub is stopped: \(problem)."))
+            } else if !replication.connected {
+                found.append(
+                    Concern(
+                        level: .warn,
+                        text:
+                            "Not connected to NATS (\(replication.servers)): \(replication.lagEvents) event(s) wait to be replicated; nothing is lost, they leave when the link is back."
+                    ))
+            } else if replication.lagSeconds > Self.replicationLagWarnSeconds {
+                found.append(
+                    Concern(
+                        level: .warn,
+                        text:
+                            "Replication to the hub is \(Self.duration(replication.lagSeconds)) behind (\(replication.lagEvents) event(s))."
+                    ))
+            }
+        }
         if !live.authenticationEnabled {
             found.append(
                 Concern(level: .warn, text: "No token file: every client may call everything (development only)."))
@@ -104,6 +123,17 @@ struct StatusPage {
             "Doubtful events", "\(figures.exceptions.values.reduce(0, +))", figures.exceptions.isEmpty ? "good" : "warn"
         )
         out += card("Held lots, serials, containers", "\(figures.held)", figures.held > 0 ? "warn" : "good")
+        if let replication = live.replication {
+            let level =
+                replication.problem != nil
+                ? "bad"
+                : !replication.connected || replication.lagSeconds > Self.replicationLagWarnSeconds ? "warn" : "good"
+            out += card(
+                "Not yet replicated (plant \(replication.plant))",
+                "\(replication.lagEvents)"
+                    + (replication.lagEvents > 0 ? " · \(Self.duration(replication.lagSeconds))" : ""),
+                level)
+        }
         out += "</section>"
 
         let failing = waiting.filter { $0.state != "pending" }
@@ -175,6 +205,9 @@ struct StatusPage {
 
     /// A client that called before and has been silent this long is pointed out.
     static let silentAfterMs: Int64 = 600_000
+
+    /// Replication further behind than this is a concern on the page.
+    static let replicationLagWarnSeconds = 60.0
 
     static func escape(_ text: String) -> String {
         var out = ""

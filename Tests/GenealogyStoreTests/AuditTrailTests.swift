@@ -168,7 +168,8 @@ import Testing
                 DROP TRIGGER exceptions_counted; DROP TRIGGER exceptions_uncounted; DROP TRIGGER held_counted;
                 DROP TRIGGER held_recounted; DROP TRIGGER held_uncounted; DROP TRIGGER outbox_commands_counted;
                 DROP TRIGGER outbox_commands_uncounted;
-                DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events;
+                DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
+                DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9); PRAGMA user_version = 3
                 """)
         }

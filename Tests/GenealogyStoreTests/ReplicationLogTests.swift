@@ -71,7 +71,8 @@ import Testing
             store.close()
             try fixture.rawConnection().execute(
                 """
-                DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events;
+                DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
+                DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DELETE FROM schema_migrations WHERE version = 9; PRAGMA user_version = 8
                 """)
         }
@@ -153,5 +154,34 @@ import Testing
             request("s2", .shipped(.init(lot: lot("RAW", "R1"), qty: qty(5), customer: "C1", delivery: "D2"))))
         if case .accepted = direct { Issue.record("a direct shipment of a held lot was stored") }
         try fixture.expectAuditIntact()
+    }
+}
+
+@Suite struct HubLedgerTests {
+    @Test func aPlantIsReplicatedByOneStoreAndItsHoldsAndDeadLettersAreKept() throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let ledger = try HubLedger(path: fixture.path)
+        #expect(try ledger.admit(plant: "PLANT-A", storeID: "s1", nowMs: 1) == nil)
+        #expect(try ledger.admit(plant: "PLANT-A", storeID: "s1", nowMs: 2) == nil)
+        let refused = try ledger.admit(plant: "PLANT-A", storeID: "s2", nowMs: 3)
+        #expect(refused?.contains("plant PLANT-A is replicated by store s1; this message comes from store s2") == true)
+        try ledger.applied(plant: "PLANT-A", through: 5, count: 5, nowMs: 4)
+        try ledger.applied(plant: "PLANT-A", through: 3, count: 0, nowMs: 5)
+        let hold = HoldRequest(lot: LotRef(product: "RAW", lot: "R1"), reason: "odour")
+        try ledger.placed(plant: "PLANT-A", holdID: 1, request: hold, by: "qa", atMs: 6)
+        try ledger.placed(plant: "PLANT-A", holdID: 1, request: hold, by: "qa", atMs: 6)
+        try ledger.placed(plant: "PLANT-A", holdID: 2, request: hold, by: "qa", atMs: 7)
+        try ledger.released(plant: "PLANT-A", holdID: 2, reason: "ok", by: "qa2", atMs: 8)
+        try ledger.deadLetter(
+            HubDeadLetter(
+                plant: "PLANT-A", stream: "MESGATE_PLANT_PLANT-A", streamSequence: 9, reason: "no Mesgate-Store header",
+                headers: "Mesgate-Plant: PLANT-A", body: [1, 2], atMs: 9))
+        let plants = try ledger.plants()
+        #expect(plants.count == 1)
+        #expect(plants.first?.storeID == "s1" && plants.first?.lastSequence == 5 && plants.first?.applied == 5)
+        #expect(plants.first?.openHolds == 1 && plants.first?.deadLetters == 1)
+        #expect(try ledger.deadLetters(limit: 5).map(\.reason) == ["no Mesgate-Store header"])
     }
 }

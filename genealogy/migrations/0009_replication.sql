@@ -32,3 +32,44 @@ CREATE TABLE plant_events (
     recorded_at_ms INTEGER NOT NULL,
     PRIMARY KEY (plant, plant_sequence)
 ) WITHOUT ROWID;
+
+-- At the hub: each plant, the store that replicates it (the first one seen; another store claiming
+-- the same plant is refused), and how far its events have been applied.
+CREATE TABLE hub_plants (
+    plant          TEXT    PRIMARY KEY,
+    store_id       TEXT    NOT NULL,
+    last_sequence  INTEGER NOT NULL DEFAULT 0,
+    applied        INTEGER NOT NULL DEFAULT 0,
+    applied_at_ms  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- At the hub: the holds placed and released at each plant, as the plant replicated them.
+CREATE TABLE plant_holds (
+    plant          TEXT    NOT NULL,
+    hold_id        INTEGER NOT NULL,
+    product        TEXT    NOT NULL DEFAULT '',
+    lot            TEXT    NOT NULL DEFAULT '',
+    serial         TEXT    NOT NULL DEFAULT '',
+    container      TEXT    NOT NULL DEFAULT '',
+    reason         TEXT    NOT NULL DEFAULT '',
+    placed_by      TEXT    NOT NULL DEFAULT '',
+    propagate      INTEGER NOT NULL,
+    placed_at_ms   INTEGER NOT NULL,
+    released_at_ms INTEGER,
+    released_by    TEXT    NOT NULL DEFAULT '',
+    release_reason TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (plant, hold_id)
+) WITHOUT ROWID;
+
+-- At the hub: messages it could not apply (undecodable, from a second store claiming a plant), with
+-- why; they never block the rest of that plant's stream.
+CREATE TABLE hub_dead_letters (
+    id              INTEGER PRIMARY KEY,
+    plant           TEXT    NOT NULL DEFAULT '',
+    stream          TEXT    NOT NULL,
+    stream_sequence INTEGER NOT NULL,
+    reason          TEXT    NOT NULL,
+    headers         TEXT    NOT NULL DEFAULT '',
+    body            BLOB    NOT NULL,
+    at_ms           INTEGER NOT NULL
+);
