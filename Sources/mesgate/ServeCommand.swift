@@ -27,9 +27,6 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Odoo") var odoo: OdooOptions
 
     func run() async throws {
-        // A peer or child process that closes its end of a pipe or socket early (graphviz's dot,
-        // a client) must give EPIPE on the write, not end the gateway.
-        signal(SIGPIPE, SIG_IGN)
         let settings: ServeSettings
         let posting: PosterConfiguration?
         do {
@@ -38,6 +35,21 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw Self.fail(error.description)
         }
+        try await Self.runGateway(settings, role: .plant(posting: posting))
+    }
+
+    /// What a gateway process is: a plant's (EventIngest, Odoo posting, replication to the hub),
+    /// or the enterprise hub (every plant's events from JetStream; no events of its own).
+    enum Role {
+        case plant(posting: PosterConfiguration?)
+        case hub(servers: [String])
+    }
+
+    /// Runs a gateway until SIGTERM or SIGINT.
+    static func runGateway(_ settings: ServeSettings, role: Role) async throws {
+        // A peer or child process that closes its end of a pipe or socket early (graphviz's dot,
+        // a client) must give EPIPE on the write, not end the gateway.
+        signal(SIGPIPE, SIG_IGN)
         // One server per data folder, for as long as it runs (released when the
         // process ends); taken first, so that a second server says only that.
         let folderLock: DataFolderLock
@@ -90,8 +102,17 @@ struct ServeCommand: AsyncParsableCommand {
             released = []
         }
         let board = WorkOrderBoard(orders: released)
-        var methods = ingest.methods + health.methods + ReflectionService(descriptors: descriptors).methods
-        methods += WorkOrdersService(board: board).methods
+        var methods = health.methods + ReflectionService(descriptors: descriptors).methods
+        switch role {
+        case .plant: methods += ingest.methods + WorkOrdersService(board: board).methods
+        case .hub:
+            methods += GRPCMethod.refusing(
+                ingest.methods + WorkOrdersService(board: board).methods,
+                with: GRPCStatus(
+                    .failedPrecondition,
+                    "this is the hub: events come from the plants' gateways (mesgate serve --replicate), not from MES clients"
+                ))
+        }
         var genealogy = GenealogyService(store: store, logger: logger)
         genealogy.onExported = { record in
             // Every export is an audit entry: who, which lot, what went out.
@@ -134,13 +155,13 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: StoreService(store: store, logger: logger)),
             .init(service: Self.operations(settings, store, metrics, health, access, logger)),
         ]
-        if let posting {
+        if case .plant(let posting?) = role {
             let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
             let release = ReleasePoller(
                 configuration: posting.odoo, storePath: store.path, intervalMs: posting.releasePollMs, logger: logger,
                 onOrder: { board.update($0) })
             services.append(.init(service: PosterService(poster: poster, release: release, logger: logger)))
-        } else {
+        } else if case .plant = role {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
         if settings.integrityCheckHours > 0 {
