@@ -32,8 +32,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ServeCommand.fail(error.description)
         }
         guard let posting else { throw ServeCommand.fail("reconcile needs --odoo-url (and db, login, api key)") }
-        let store = try StoreAccess.openExisting(
-            location.data, access: .read, logger: Logger(label: "mesgate.reconcile"))
+        // The store as `serve` finds it: --data, MESGATE_DATA, then the config file's "data".
+        let data = try location.data ?? ProcessInfo.processInfo.environment["MESGATE_DATA"] ?? configuredData()
+        let store = try StoreAccess.openExisting(data, access: .read, logger: Logger(label: "mesgate.reconcile"))
         defer { store.close() }
         let outbox = try OutboxStore(path: store.path, readOnly: true)
         let reconciler = Reconciler(postings: OdooPostings(client: try OdooClient(configuration: posting.odoo)))
@@ -52,5 +53,16 @@ struct ReconcileCommand: AsyncParsableCommand {
         }
         print("\(orders.count) order(s), \(differences) difference(s)")
         if differences > 0 { throw ExitCode.failure }
+    }
+
+    /// The `data` key of the config file (`--config` or MESGATE_CONFIG), if it has one.
+    private func configuredData() throws -> String? {
+        guard let path = config ?? ProcessInfo.processInfo.environment["MESGATE_CONFIG"],
+            let bytes = FileManager.default.contents(atPath: path)
+        else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+            throw ServeCommand.fail("config file \(path) is not a JSON object")
+        }
+        return object["data"] as? String
     }
 }

@@ -143,6 +143,29 @@ def test_reconcile_reports_differences_and_exits_non_zero(binary, server_factory
     assert f"{day.mo_a}: produced plant 10.0, Odoo 0.0" in r.stdout
 
 
+def test_reconcile_reads_its_config_file_as_serve_does(binary, server_factory, emulator_factory, tmp_path):
+    """`reconcile --config FILE` takes the store from the file's "data" (it used to ignore it and
+    look in ./mesgate-data), and Odoo from its odoo-* keys, as `serve --config FILE` would."""
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    srv = server_factory()
+    day.publish(srv)
+    cfg = tmp_path / "mesgate.json"
+    cfg.write_text(json.dumps({"data": str(srv.data), "odoo-url": emu.url, "odoo-db": "plant",
+                               "odoo-login": "mesgate", "odoo-api-key": "secret-key"}))
+    r = subprocess.run([str(binary), "reconcile", "--config", str(cfg)], capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"{day.mo_a}: produced plant 10.0, Odoo 0.0" in r.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    r = subprocess.run([str(binary), "reconcile", "--config", str(bad), "--odoo-url", emu.url, "--odoo-db", "plant",
+                        "--odoo-login", "mesgate", "--odoo-api-key", "k"], capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path)
+    assert r.returncode != 0 and "bad.json" in r.stderr, r.stderr
+
+
 def test_long_outage_is_absorbed_and_drained(server_factory, emulator_factory):
     emu = emulator_factory(17)
     days = [PlantDay() for _ in range(5)]
