@@ -146,7 +146,7 @@ public struct ServeOptions: ParsableArguments {
         "max-message-bytes": .integer, "max-concurrent-streams": .integer, "queue-capacity": .integer,
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
         "output-budget-bytes": .integer,
-        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .string, "startup-check-seconds": .integer,
+        "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .boolean, "startup-check-seconds": .integer,
         "integrity-check-hours": .number, "replicate": .string, "plant": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
@@ -197,9 +197,15 @@ public struct ServeOptions: ParsableArguments {
             throw ConfigurationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         settings.logLevel = logLevel
-        let holdText = reader.string(forKey: "hold-on-quality-fail") ?? "false"
-        guard let holdOnFail = ["true": true, "false": false, "1": true, "0": false][holdText] else {
-            throw ConfigurationError("hold-on-quality-fail must be true or false, not \(holdText)")
+        let holdOnFail: Bool
+        if let value = reader.bool(forKey: "hold-on-quality-fail") {
+            holdOnFail = value  // a JSON true or false in the file
+        } else {
+            let holdText = reader.string(forKey: "hold-on-quality-fail") ?? "false"
+            guard let value = ["true": true, "false": false, "1": true, "0": false][holdText] else {
+                throw ConfigurationError("hold-on-quality-fail must be true or false, not \(holdText)")
+            }
+            holdOnFail = value
         }
         settings.holdOnQualityFail = holdOnQualityFail || holdOnFail
         settings.startupCheckSeconds = Int(
@@ -261,7 +267,8 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 /// so that a typo or a mistake is not silently replaced by a default.
 public enum ConfigFileCheck {
     public enum ValueType: Sendable {
-        case string, integer, number
+        /// `boolean`: JSON `true` or `false`, or the strings "true" and "false".
+        case string, integer, number, boolean
     }
 
     public static func check(path: String, allowedKeys: [String: ValueType]) throws(ConfigurationError) {
@@ -285,6 +292,8 @@ public enum ConfigFileCheck {
                 throw ConfigurationError("config file \(path): \(key) must be a whole number")
             case .number where (value as? NSNumber).map({ $0 is Bool || !$0.doubleValue.isFinite }) ?? true:
                 throw ConfigurationError("config file \(path): \(key) must be a number")
+            case .boolean where !(value is Bool || ["true", "false"].contains(value as? String)):
+                throw ConfigurationError("config file \(path): \(key) must be true or false")
             default:
                 continue
             }

@@ -166,6 +166,19 @@ def test_exceptions_command_lists_refused_shipments(pb, server, ids, binary):
     assert "shipment_refused:" in out.stdout and f"{ids}-ship-S" in out.stdout
 
 
+def test_hold_on_quality_fail_may_be_a_json_boolean_in_the_config_file(pb, server_factory, ids, tmp_path):
+    """{"hold-on-quality-fail": true} is what people write; it used to be refused as "must be a string"."""
+    m = pb.events_pb2
+    cfg = tmp_path / "mesgate.json"
+    cfg.write_text('{"hold-on-quality-fail": true}')
+    srv = server_factory(extra_args=["--config", str(cfg)])
+    R, I, S, P, X = build(pb, srv, ids)
+    fail = mk(pb, f"{ids}-qc", quality=m.QualityResult(lot=I, check="moisture", outcome=m.QualityResult.FAIL))
+    with srv.channel() as ch:
+        assert pb.events_pb2_grpc.EventIngestStub(ch).Publish(fail, timeout=10).result == m.Ack.ACCEPTED
+    assert statuses(pb, srv, R)[k(I)] == "hold"
+
+
 def test_quality_fail_places_a_hold_when_configured(pb, server, server_factory, ids):
     m = pb.events_pb2
     for srv, expect in ((server, "active"), (server_factory(extra_args=["--hold-on-quality-fail"]), "hold")):
