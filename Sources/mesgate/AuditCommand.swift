@@ -106,6 +106,20 @@ struct AuditCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
+        /// The actions the trail holds (`audit_log.action`).
+        static let actions = [
+            AuditAction.eventStored, AuditAction.eventRefused, AuditAction.holdPlaced, AuditAction.holdReleased,
+            AuditAction.export, AuditAction.configReload, AuditAction.authFailure, AuditAction.outbox("retry"),
+            AuditAction.outbox("replay"), AuditAction.outbox("skip"),
+        ]
+
+        func validate() throws {
+            if let action, !Self.actions.contains(action) {
+                throw ValidationError("unknown --action \(action): one of \(Self.actions.joined(separator: ", "))")
+            }
+            if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        }
+
         func run() async throws {
             let sinceMs = try since.map(Self.parseTime)
             let trail = try location.openAuditTrail()

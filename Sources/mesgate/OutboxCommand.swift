@@ -77,6 +77,15 @@ struct OutboxCommand: AsyncParsableCommand {
         @Option(help: "How many rows to list.")
         var limit = 100
 
+        static let states = ["pending", "failed", "dead", "posted", "resolved"]
+
+        func validate() throws {
+            for name in state where !Self.states.contains(name) {
+                throw ValidationError("unknown --state \(name): one of \(Self.states.joined(separator: ", "))")
+            }
+            if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        }
+
         func run() async throws {
             let (genealogy, outbox) = try store.open(.read)
             defer { genealogy.close() }

@@ -201,6 +201,11 @@ def test_verify_without_a_store_or_with_a_bad_anchor(binary, tmp_path, trail):
     assert r.returncode != 0 and "--anchor" in r.stderr
     r = audit(binary, trail, "list", "--since", "yesterday")
     assert r.returncode != 0 and "--since" in r.stderr
+    # A misspelt action is named with the ones there are, not answered with an empty list.
+    r = audit(binary, trail, "list", "--action", "hold_place")
+    assert r.returncode != 0 and "unknown --action hold_place" in r.stderr and "hold_placed" in r.stderr, r.stderr
+    r = audit(binary, trail, "list", "--limit=-1")
+    assert r.returncode != 0 and "--limit must be 0 or more" in r.stderr
 
 
 def test_an_anchor_that_differs_is_a_rewrite(binary, copy):

@@ -86,6 +86,8 @@ def test_validation_error_dead_letters_exactly_that_record_and_replay_clears_it(
     dead = srv.query("SELECT id, sequence, kind, last_error FROM outbox WHERE state = 'dead'")
     assert dead[0][2] == "scrapped" and "ValidationError" in dead[0][3], dead
     listed = json.loads(mesgate(binary, srv, "outbox", "list", "--state", "dead", "--json").stdout)
+    misspelt = mesgate(binary, srv, "outbox", "list", "--state", "deadletter")
+    assert misspelt.returncode != 0 and "unknown --state deadletter: one of pending, failed, dead" in misspelt.stderr
     assert [r["id"] for r in listed["rows"]] == [dead[0][0]]
     shown = json.loads(mesgate(binary, srv, "outbox", "show", str(dead[0][0]), "--json").stdout)
     assert "Injected validation error" in shown["odoo_answer"]
