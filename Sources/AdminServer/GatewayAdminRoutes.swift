@@ -58,6 +58,18 @@ public struct LiveStatus: Sendable {
         }
     }
 
+    /// Odoo posting, when on (`--odoo-url`).
+    public struct OdooPosting: Sendable {
+        public var url: String
+        /// Set while posting is paused after Odoo refused the key.
+        public var pausedUntilMs: Int64?
+
+        public init(url: String, pausedUntilMs: Int64?) {
+            self.url = url
+            self.pausedUntilMs = pausedUntilMs
+        }
+    }
+
     public var serving: Bool
     public var authenticationEnabled: Bool
     public var grpcListen: String
@@ -66,11 +78,18 @@ public struct LiveStatus: Sendable {
     public var recentAuthFailures: [AuthFailure]
     public var clients: [ClientActivity]
     public var replication: Replication?
+    /// nil: posting is off (no `--odoo-url`), the outbox accumulates. Not shown at the hub.
+    public var odoo: OdooPosting?
+    /// The hub shows its plants, not Odoo.
+    public var isHub: Bool
 
     public init(
         serving: Bool, authenticationEnabled: Bool, grpcListen: String, tls: String, startedAtMs: Int64,
-        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = [], replication: Replication? = nil
+        recentAuthFailures: [AuthFailure], clients: [ClientActivity] = [], replication: Replication? = nil,
+        odoo: OdooPosting? = nil, isHub: Bool = false
     ) {
+        self.odoo = odoo
+        self.isHub = isHub
         self.clients = clients
         self.replication = replication
         self.serving = serving

@@ -29,6 +29,25 @@ struct StatusPage {
             found.append(Concern(level: .bad, text: "The store takes no writes (readiness 503): \(problem)."))
         }
         if figures.readable == false { found.append(Concern(level: .bad, text: "The store cannot be read.")) }
+        if !live.isHub {
+            if let odoo = live.odoo {
+                if let until = odoo.pausedUntilMs, until > nowMs {
+                    found.append(
+                        Concern(
+                            level: .bad,
+                            text:
+                                "Posting to Odoo is paused until \(Self.time(until)): Odoo refused mesgate's API key (check odoo-login and odoo-api-key)."
+                        ))
+                }
+            } else {
+                found.append(
+                    Concern(
+                        level: .warn,
+                        text:
+                            "Posting to Odoo is off (no odoo-url): what the plant reports waits in the outbox and is posted once it is set."
+                    ))
+            }
+        }
         let dead = figures.outbox["dead"] ?? 0
         if dead > 0 {
             found.append(
@@ -93,7 +112,8 @@ struct StatusPage {
     }
 
     func html() -> String {
-        let concerns = self.concerns
+        // What needs attention now first, each group in the order found.
+        let concerns = self.concerns.filter { $0.level == .bad } + self.concerns.filter { $0.level == .warn }
         let worst = concerns.contains { $0.level == .bad } ? "bad" : concerns.isEmpty ? "good" : "warn"
         let headline =
             worst == "good"

@@ -43,6 +43,9 @@ public final class OutboxPoster: Sendable {
 
     public var status: Status { state.withLock { $0 } }
 
+    /// The Odoo it posts to.
+    public var url: String { configuration.odoo.url }
+
     /// Starts the poster thread.
     public func start() {
         finished.enter()

@@ -63,7 +63,9 @@ extension ServeCommand {
     /// meanwhile).
     static func operations(
         _ settings: ServeSettings, _ store: GenealogyStore, _ metrics: GatewayMetrics, _ health: HealthService,
-        _ access: AccessGuard, _ logger: Logger
+        _ access: AccessGuard, _ logger: Logger, role: Role,
+        odoo: @escaping @Sendable () -> LiveStatus.OdooPosting? = { nil },
+        replication: @escaping @Sendable () -> LiveStatus.Replication? = { nil }
     ) -> OperationsService {
         let failureAudit = AuthFailureAudit(store: store, logger: logger)
         access.auditFailures(to: failureAudit)
@@ -76,6 +78,7 @@ extension ServeCommand {
         let tls =
             settings.security.tlsCertPath == nil
             ? "h2c (no TLS)" : settings.security.tlsClientCAPath == nil ? "TLS" : "TLS + client certificates"
+        let isHub = if case .hub = role { true } else { false }
         let routes = GatewayAdminRoutes(store: store, metrics: metrics) {
             LiveStatus(
                 serving: health.isServing, authenticationEnabled: access.authenticationEnabled, grpcListen: listen,
@@ -86,7 +89,7 @@ extension ServeCommand {
                 clients: access.clientActivity.map {
                     LiveStatus.ClientActivity(
                         client: $0.client, lastCallAtMs: $0.lastCallAtMs, lastMethod: $0.lastMethod, calls: $0.calls)
-                })
+                }, replication: replication(), odoo: odoo(), isHub: isHub)
         }
         let adminAccess: AdminAccess =
             settings.security.adminAuthRequired

@@ -151,19 +151,29 @@ struct ServeCommand: AsyncParsableCommand {
         let server = GRPCServer(configuration: serverConfiguration, methods: access.wrap(methods), logger: logger)
 
         // Shut down in reverse order: health says NOT_SERVING, the server drains, the store commits and closes.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StoreService(store: store, logger: logger)),
-            .init(service: Self.operations(settings, store, metrics, health, access, logger)),
-        ]
+        var posterService: PosterService?
         if case .plant(let posting?) = role {
             let poster = OutboxPoster(storePath: store.path, configuration: posting, logger: logger)
             let release = ReleasePoller(
                 configuration: posting.odoo, storePath: store.path, intervalMs: posting.releasePollMs, logger: logger,
                 onOrder: { board.update($0) })
-            services.append(.init(service: PosterService(poster: poster, release: release, logger: logger)))
+            posterService = PosterService(poster: poster, release: release, logger: logger)
         } else if case .plant = role {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
+        let operations = Self.operations(
+            settings, store, metrics, health, access, logger, role: role,
+            odoo: { [posterService] in
+                guard let posterService else { return nil }
+                let paused = posterService.poster.status.pausedUntilMs
+                return LiveStatus.OdooPosting(
+                    url: posterService.poster.url, pausedUntilMs: paused > 0 ? paused : nil)
+            })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store, logger: logger)),
+            .init(service: operations),
+        ]
+        if let posterService { services.append(.init(service: posterService)) }
         if settings.integrityCheckHours > 0 {
             let interval = Duration.milliseconds(Int64(settings.integrityCheckHours * 3_600_000))
             services.append(

@@ -8,7 +8,8 @@ import Testing
     static func live(serving: Bool = true, auth: Bool = true) -> LiveStatus {
         LiveStatus(
             serving: serving, authenticationEnabled: auth, grpcListen: "127.0.0.1:50051", tls: "TLS",
-            startedAtMs: 0, recentAuthFailures: [])
+            startedAtMs: 0, recentAuthFailures: [],
+            odoo: LiveStatus.OdooPosting(url: "https://erp.example.com", pausedUntilMs: nil))
     }
 
     @Test func allGoodSaysSo() {
@@ -52,6 +53,50 @@ import Testing
         let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 700_000)
         #expect(page.concerns.map(\.text) == ["No call for over 10 minutes from: line-3."])
         #expect(page.html().contains("<td>line-4</td>"))
+    }
+
+    @Test func odooPostingOffOrPausedIsSaid() {
+        var figures = StoreFigures()
+        figures.readable = true
+        var live = Self.live()
+        live.odoo = nil
+        let off = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        #expect(off.concerns.map(\.text).contains { $0.hasPrefix("Posting to Odoo is off (no odoo-url)") })
+        live.odoo = LiveStatus.OdooPosting(url: "https://erp.example.com", pausedUntilMs: 90_000)
+        let paused = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        #expect(paused.concerns.first?.level == .bad)
+        #expect(paused.concerns.first?.text.contains("Odoo refused mesgate's API key") == true)
+        let later = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 100_000)
+        #expect(later.concerns.isEmpty)
+        live.isHub = true
+        live.odoo = nil
+        let hub = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        #expect(hub.concerns.isEmpty)
+    }
+
+    @Test func replicationBehindCutOrStoppedIsSaid() {
+        var figures = StoreFigures()
+        figures.readable = true
+        var live = Self.live()
+        func page(_ replication: LiveStatus.Replication) -> StatusPage {
+            live.replication = replication
+            return StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        }
+        let fine = page(
+            .init(plant: "A", servers: "nats://hub:4222", connected: true, lagEvents: 3, lagSeconds: 0.2, problem: nil))
+        #expect(fine.concerns.isEmpty && fine.html().contains("Not yet replicated (plant A)"))
+        let cut = page(
+            .init(plant: "A", servers: "nats://hub:4222", connected: false, lagEvents: 40, lagSeconds: 9, problem: nil))
+        #expect(
+            cut.concerns.map(\.text) == [
+                "Not connected to NATS (nats://hub:4222): 40 event(s) wait to be replicated; nothing is lost, they leave when the link is back."
+            ])
+        let behind = page(
+            .init(plant: "A", servers: "s", connected: true, lagEvents: 900, lagSeconds: 120, problem: nil))
+        #expect(behind.concerns.first?.text.hasPrefix("Replication to the hub is 2 min behind") == true)
+        let stopped = page(
+            .init(plant: "A", servers: "s", connected: true, lagEvents: 1, lagSeconds: 1, problem: "another store"))
+        #expect(stopped.concerns.first?.level == .bad)
     }
 
     @Test func escapesEveryMarkupCharacter() {

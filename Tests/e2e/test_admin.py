@@ -190,7 +190,8 @@ def test_status_page_in_headless_chromium(busy, tmp_path):
     assert shot.is_file() and shot.stat().st_size > 20_000, r.stderr[-2000:]
     dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=90).stdout
     for text in ("Needs attention now", "What is failing", "What waits for Odoo", "Odoo: 500 Internal Server Error",
-                 "unknown_lot", "Refused calls", "unknown token", "Clients", "line-1"):
+                 "unknown_lot", "Refused calls", "unknown token", "Clients", "line-1",
+                 "Posting to Odoo is off (no odoo-url)"):
         assert text in dom, text
     with open(shot, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
