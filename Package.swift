@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "ServeConfiguration",
             dependencies: [
-                "GenealogyStore", "Odoo", "OutboxPoster", "Replication",
+                "GenealogyStore", "Odoo", "OutboxPoster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
