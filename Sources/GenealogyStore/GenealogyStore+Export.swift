@@ -90,15 +90,17 @@ extension GenealogyStore {
                     if way == .backward { source.backward = result } else { source.forward = result }
                 }
                 let nodeIDs = Array(refs.keys) + orderIDs
-                source.events = try Self.events(of: nodeIDs, on: db)
+                source.events = try Self.events(of: nodeIDs, plants: PlantNames.read(on: db), on: db)
                 source.holds = try Self.holds(covering: refs, on: db)
                 return source
             }
         }
     }
 
-    /// The events naming any of `nodeIDs`, each once, by sequence.
-    private static func events(of nodeIDs: [Int64], on db: SQLiteConnection) throws(SQLiteError) -> [StoredEvent] {
+    /// The events naming any of `nodeIDs`, each once, by sequence, each with its plant.
+    private static func events(of nodeIDs: [Int64], plants: PlantNames, on db: SQLiteConnection)
+        throws(SQLiteError) -> [StoredEvent]
+    {
         var sequences = Set<Int64>()
         let links = try db.cachedStatement(
             "SELECT sequence FROM event_nodes WHERE node_id IN (SELECT value FROM json_each(?1))")
@@ -110,15 +112,17 @@ extension GenealogyStore {
         events.reserveCapacity(ordered.count)
         let select = try db.cachedStatement(
             """
-            SELECT sequence, event_id, kind, client, recorded_at_ms, raw FROM events
-            WHERE sequence IN (SELECT value FROM json_each(?1)) ORDER BY sequence
+            SELECT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
+              \(PlantNames.column("e", hub: 2, identity: 3))
+            FROM events e WHERE e.sequence IN (SELECT value FROM json_each(?1)) ORDER BY e.sequence
             """)
         for chunk in jsonIDChunks(ordered, chunk: 4_000) {
-            try select.query([.text(chunk)]) {
+            try select.query([.text(chunk)] + plants.arguments) {
                 events.append(
                     StoredEvent(
                         sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
-                        client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5)))
+                        client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5),
+                        plant: $0.string(at: 6)))
             }
         }
         return events

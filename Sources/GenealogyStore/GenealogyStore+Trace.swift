@@ -19,7 +19,9 @@ extension GenealogyStore {
         try storeQuery { db throws(SQLiteError) -> [StoredEvent]? in
             try db.readTransaction { () throws(SQLiteError) -> [StoredEvent]? in
                 guard let node = try TraceWalker(db: db).node(lot) else { return nil }
-                return try Self.historyRows(of: node.id, after: 0, through: .max, maxBytes: .max, on: db)
+                let plants = try PlantNames.read(on: db)
+                return try Self.historyRows(
+                    of: node.id, after: 0, through: .max, maxBytes: .max, plants: plants, on: db)
             }
         }
     }
@@ -42,7 +44,9 @@ extension GenealogyStore {
                     }
                     last = newest
                 }
-                let events = try Self.historyRows(of: node.id, after: after, through: last, maxBytes: maxBytes, on: db)
+                let plants = try PlantNames.read(on: db)
+                let events = try Self.historyRows(
+                    of: node.id, after: after, through: last, maxBytes: maxBytes, plants: plants, on: db)
                 var complete = events.isEmpty
                 if let newest = events.last?.sequence, !complete {
                     complete = newest == last
@@ -60,26 +64,28 @@ extension GenealogyStore {
     }
 
     /// The node's events with `after` < sequence ≤ `through`, oldest first, until their `raw` bytes
-    /// reach `maxBytes`.
+    /// reach `maxBytes`, each with its plant (`PlantNames`: the events row is read anyway).
     private static func historyRows(
-        of node: Int64, after: Int64, through: Int64, maxBytes: Int, on db: SQLiteConnection
+        of node: Int64, after: Int64, through: Int64, maxBytes: Int, plants: PlantNames, on db: SQLiteConnection
     )
         throws(SQLiteError) -> [StoredEvent]
     {
         let statement = try db.cachedStatement(
             """
-            SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw
+            SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
+              \(PlantNames.column("e", hub: 4, identity: 5))
             FROM event_nodes en JOIN events e ON e.sequence = en.sequence
             WHERE en.node_id = ?1 AND en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
             """)
-        try statement.bind([.integer(node), .integer(after), .integer(through)])
+        try statement.bind([.integer(node), .integer(after), .integer(through)] + plants.arguments)
         defer { statement.reset() }
         var events: [StoredEvent] = []
         var bytes = 0
         while bytes < maxBytes, try statement.step() {
             let event = StoredEvent(
                 sequence: statement.int64(at: 0), eventID: statement.string(at: 1), kind: statement.string(at: 2),
-                client: statement.string(at: 3), recordedAtMs: statement.int64(at: 4), raw: statement.blob(at: 5))
+                client: statement.string(at: 3), recordedAtMs: statement.int64(at: 4), raw: statement.blob(at: 5),
+                plant: statement.string(at: 6))
             bytes += event.raw.count
             events.append(event)
         }
@@ -95,22 +101,32 @@ extension GenealogyStore {
         return try result(of: walk, startID: start.id, direction: direction, on: db)
     }
 
-    /// A walk as a `TraceResult`: node refs and statuses, edges, and the receipts (backward) or
-    /// shipments (forward) of the nodes reached.
+    /// A walk as a `TraceResult`: node refs, statuses and plants, edges, and the receipts (backward)
+    /// or shipments (forward) of the nodes reached. A node's plant is that of its first event, an
+    /// edge's, receipt's or shipment's that of the event that made it (`PlantNames`): looked up by
+    /// sequence only at a hub; at a plant store, the store's plant (or "") for all.
     static func result(of walk: TraceWalker.Walk, startID: Int64, direction: TraceDirection, on db: SQLiteConnection)
         throws(SQLiteError) -> TraceResult
     {
+        var plants = try PlantNames.read(on: db)
+        if plants.isHub {
+            try plants.load(walk.nodes.lazy.map(\.firstSequence), on: db)
+            try plants.load(walk.edges.lazy.map(\.sequence), on: db)
+        }
         var result = TraceResult(truncated: walk.truncated)
-        result.nodes = walk.nodes.map { TraceNode(ref: $0.ref, depth: $0.depth, status: traceStatus($0)) }
+        result.nodes = walk.nodes.map {
+            TraceNode(ref: $0.ref, depth: $0.depth, status: traceStatus($0), plant: plants.plant(of: $0.firstSequence))
+        }
         result.edges = walk.edges.map { edge in
             TraceEdge(
                 from: walk.nodes[edge.fromIndex].ref, to: walk.nodes[edge.toIndex].ref, kind: edge.kind,
-                qty: edge.qty, workOrder: edge.workOrder, nodePositions: (edge.fromIndex, edge.toIndex))
+                qty: edge.qty, workOrder: edge.workOrder, plant: plants.plant(of: edge.sequence),
+                nodePositions: (edge.fromIndex, edge.toIndex))
         }
         if direction == .backward {
-            result.receipts = try receipts(of: walk.nodes, on: db)
+            result.receipts = try receipts(of: walk.nodes, plants: &plants, on: db)
         } else {
-            result.shipments = try shipments(of: walk, startID: startID, on: db)
+            result.shipments = try shipments(of: walk, startID: startID, plants: &plants, on: db)
         }
         return result
     }
@@ -161,31 +177,37 @@ extension GenealogyStore {
         text[start...].reverse()
     }
 
-    private static func receipts(of nodes: [WalkNode], on db: SQLiteConnection) throws(SQLiteError)
-        -> [TraceReceipt]
+    private static func receipts(of nodes: [WalkNode], plants: inout PlantNames, on db: SQLiteConnection)
+        throws(SQLiteError) -> [TraceReceipt]
     {
         let refs = Dictionary(nodes.map { ($0.id, $0.ref.lot) }, uniquingKeysWith: { a, _ in a })
         let select = try db.cachedStatement(
             """
-            SELECT node_id, supplier, supplier_lot, purchase_order, qty, uom FROM receipts
+            SELECT node_id, supplier, supplier_lot, purchase_order, qty, uom, sequence FROM receipts
             WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
             """)
         var found: [TraceReceipt] = []
+        var sequences: [Int64] = []
         for chunk in idChunks(nodes) {
             try select.query([.text(chunk)]) {
                 guard let lot = refs[$0.int64(at: 0)] ?? nil else { return }
                 found.append(
                     TraceReceipt(
                         lot: lot, supplier: $0.string(at: 1), supplierLot: $0.string(at: 2),
-                        purchaseOrder: $0.string(at: 3), qty: quantity($0, 4)))
+                        purchaseOrder: $0.string(at: 3), qty: quantity($0, 4), plant: plants.common))
+                sequences.append($0.int64(at: 6))
             }
+        }
+        if plants.isHub {
+            try plants.load(sequences, on: db)
+            for i in found.indices { found[i].plant = plants.plant(of: sequences[i]) }
         }
         return found
     }
 
-    private static func shipments(of walk: TraceWalker.Walk, startID: Int64, on db: SQLiteConnection)
-        throws(SQLiteError) -> [TraceShipment]
-    {
+    private static func shipments(
+        of walk: TraceWalker.Walk, startID: Int64, plants: inout PlantNames, on db: SQLiteConnection
+    ) throws(SQLiteError) -> [TraceShipment] {
         // The containment windows through which each container was reached.
         var windows: [Int64: [(packed: Int64, ended: Int64?)]] = [:]
         for edge in walk.edges where edge.kind == "containment" {
@@ -197,6 +219,7 @@ extension GenealogyStore {
             WHERE node_id IN (SELECT value FROM json_each(?1)) ORDER BY id
             """)
         var found: [TraceShipment] = []
+        var sequences: [Int64] = []
         for chunk in idChunks(walk.nodes) {
             try select.query([.text(chunk)]) { row throws(SQLiteError) in
                 guard let position = walk.positions[row.int64(at: 0)] else { return }
@@ -210,8 +233,14 @@ extension GenealogyStore {
                 }
                 found.append(
                     TraceShipment(
-                        lot: lot, customer: row.string(at: 1), delivery: row.string(at: 2), qty: quantity(row, 3)))
+                        lot: lot, customer: row.string(at: 1), delivery: row.string(at: 2), qty: quantity(row, 3),
+                        plant: plants.common))
+                sequences.append(sequence)
             }
+        }
+        if plants.isHub {
+            try plants.load(sequences, on: db)
+            for i in found.indices { found[i].plant = plants.plant(of: sequences[i]) }
         }
         return found
     }

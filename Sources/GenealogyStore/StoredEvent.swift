@@ -8,14 +8,21 @@ public struct StoredEvent: Sendable, Hashable {
     public var recordedAtMs: Int64
     /// The `mes.v1.Event` message as received.
     public var raw: [UInt8]
+    /// The plant of the event (genealogy/MODEL.md, "Many plants"); "" when unknown. Filled by lot
+    /// histories and exports.
+    public var plant: String
 
-    public init(sequence: Int64, eventID: String, kind: String, client: String, recordedAtMs: Int64, raw: [UInt8]) {
+    public init(
+        sequence: Int64, eventID: String, kind: String, client: String, recordedAtMs: Int64, raw: [UInt8],
+        plant: String = ""
+    ) {
         self.sequence = sequence
         self.eventID = eventID
         self.kind = kind
         self.client = client
         self.recordedAtMs = recordedAtMs
         self.raw = raw
+        self.plant = plant
     }
 }
 

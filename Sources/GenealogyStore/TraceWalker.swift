@@ -8,6 +8,8 @@ struct WalkNode {
     var ref: TraceNodeRef
     var status: String
     var depth: Int
+    /// The event where the node first appeared (`nodes.first_sequence`): its plant is the node's.
+    var firstSequence: Int64
 }
 
 /// An edge row as a walk sees it; `from`/`to` are node ids in the graph's direction ("went into"),
@@ -43,7 +45,7 @@ struct TraceWalker {
         var positions: [Int64: Int] = [:]
     }
 
-    static let nodeColumns = "n.id, n.kind, n.product, n.lot, n.serial, n.container, n.name, n.status"
+    static let nodeColumns = "n.id, n.kind, n.product, n.lot, n.serial, n.container, n.name, n.status, n.first_sequence"
 
     /// The node a reference names, or nil when the store never saw it.
     func node(_ ref: LotRef) throws(SQLiteError) -> WalkNode? {
@@ -144,7 +146,8 @@ struct TraceWalker {
         return walk
     }
 
-    /// Reads `n.id, n.kind, n.product, n.lot, n.serial, n.container, n.name, n.status` from `at`.
+    /// Reads `nodeColumns` (`n.id, n.kind, n.product, n.lot, n.serial, n.container, n.name, n.status,
+    /// n.first_sequence`) from `at`.
     static func walkNode(_ row: SQLiteStatement, at i: Int, depth: Int) -> WalkNode {
         let kind = row.string(at: i + 1)
         let ref: TraceNodeRef
@@ -156,6 +159,8 @@ struct TraceWalker {
                 lot: LotRef(product: row.string(at: i + 2), lot: row.string(at: i + 3), serial: row.string(at: i + 4)))
         default: ref = TraceNodeRef(lot: LotRef(product: row.string(at: i + 2), lot: row.string(at: i + 3)))
         }
-        return WalkNode(id: row.int64(at: i), kind: kind, ref: ref, status: row.string(at: i + 7), depth: depth)
+        return WalkNode(
+            id: row.int64(at: i), kind: kind, ref: ref, status: row.string(at: i + 7), depth: depth,
+            firstSequence: row.int64(at: i + 8))
     }
 }

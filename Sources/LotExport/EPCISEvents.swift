@@ -96,7 +96,8 @@ enum EPCISEvents {
         return members
     }
 
-    /// The `mesgate:` extension fields: who, the MES event id, the store's sequence, the work order.
+    /// The `mesgate:` extension fields: who, the MES event id, the store's sequence, the plant (by
+    /// the store's rule: at a hub, the plant the event came from), the work order.
     static func extensions(_ e: ExportedEvent, _ extra: Members = []) -> Members {
         var members: Members = [
             ("mesgate:eventID", .string(e.event.eventID)),
@@ -104,6 +105,7 @@ enum EPCISEvents {
         ]
         if !e.event.operatorID.isEmpty { members.append(("mesgate:operator", .string(e.event.operatorID))) }
         if !e.stored.client.isEmpty { members.append(("mesgate:client", .string(e.stored.client))) }
+        if !e.stored.plant.isEmpty { members.append(("mesgate:plant", .string(e.stored.plant))) }
         if !e.event.workOrder.isEmpty { members.append(("mesgate:workOrder", .string(e.event.workOrder))) }
         return members + extra.filter { if case .string(let s) = $0.1 { !s.isEmpty } else { true } }
     }

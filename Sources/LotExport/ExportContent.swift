@@ -9,6 +9,10 @@ public struct ExportedEvent: Sendable {
 
     /// The plant's offset of the event.
     var time: LocalTime { LocalTime(offset: event.tzOffset) }
+
+    /// Where it happened: the event's own `plant`, else the store's plant of it (at a hub, the
+    /// plant it came from; genealogy/MODEL.md, "Many plants").
+    var place: String { event.plant.isEmpty ? stored.plant : event.plant }
 }
 
 /// Everything a writer needs: the start lot, the traces, the decoded events, the holds.

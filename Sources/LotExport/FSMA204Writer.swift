@@ -134,7 +134,7 @@ enum FSMA204Writer {
         }
         func source(_ ref: LotRef, _ e: ExportedEvent) -> String {
             if let s = supplierOf[ref] { return s.supplier }
-            return place(e.event.plant, "")
+            return place(e.place, "")
         }
 
         var rows: [Row] = []
@@ -174,7 +174,7 @@ enum FSMA204Writer {
                 var row = base
                 row["Critical Tracking Event"] = "Receiving"
                 item(&row, b.lot, b.qty)
-                row["Location of Event"] = place(e.event.plant, b.location)
+                row["Location of Event"] = place(e.place, b.location)
                 row["Immediate Previous Source"] = b.supplier
                 row["Traceability Lot Code Source"] = b.supplier
                 row["Supplier Lot Code"] = b.supplierLot
@@ -189,7 +189,7 @@ enum FSMA204Writer {
                     var row = base
                     row["Critical Tracking Event"] = "Shipping"
                     item(&row, ref, items.count == 1 ? b.qty : nil)
-                    row["Location of Event"] = place(e.event.plant, "")
+                    row["Location of Event"] = place(e.place, "")
                     row["Immediate Subsequent Recipient"] = b.customer
                     row["Ship-To Location"] = b.destination
                     row["Traceability Lot Code Source"] = source(ref, e)
@@ -228,8 +228,8 @@ enum FSMA204Writer {
                 row["Critical Tracking Event"] = "Transformation"
                 item(&row, newLot, b.qty)
                 input(&row, b.lot, b.qty)
-                row["Location of Event"] = place(e.event.plant, b.toLocation)
-                row["Traceability Lot Code Source"] = place(e.event.plant, b.toLocation)
+                row["Location of Event"] = place(e.place, b.toLocation)
+                row["Traceability Lot Code Source"] = place(e.place, b.toLocation)
                 row["Reference Document Type"] = "Split (move to a new lot)"
                 row["Reference Document Number"] = e.event.eventID
                 rows.append(row)
@@ -255,8 +255,8 @@ enum FSMA204Writer {
         var head = base
         head["Critical Tracking Event"] = "Transformation"
         item(&head)
-        head["Location of Event"] = place(e.event.plant, location.isEmpty ? e.event.workCenter : location)
-        head["Traceability Lot Code Source"] = place(e.event.plant, location.isEmpty ? e.event.workCenter : location)
+        head["Location of Event"] = place(e.place, location.isEmpty ? e.event.workCenter : location)
+        head["Traceability Lot Code Source"] = place(e.place, location.isEmpty ? e.event.workCenter : location)
         if !e.event.workOrder.isEmpty {
             head["Reference Document Type"] = "Production Order"
             head["Reference Document Number"] = e.event.workOrder

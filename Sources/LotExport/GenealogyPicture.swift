@@ -80,6 +80,7 @@ public struct GenealogyPicture: Sendable {
                     attributes.append("fillcolor=\"#fdf3dc\"")
                 }
                 if n.status != "active" { label += "\\n[\(esc(n.status))]" }
+                if !n.plant.isEmpty { label += "\\nplant \(esc(n.plant))" }
                 attributes.append("label=\"\(label)\"")
                 if n.status == "hold" { attributes += ["fillcolor=\"#f8d0d0\"", "color=\"#c0392b\"", "penwidth=2"] }
                 if i == 0 { attributes.append("penwidth=2.5") }

@@ -160,7 +160,8 @@ enum HTMLReport {
             guard let result else { continue }
             for node in result.nodes where node.ref.lot != nil && seen.insert(node.ref).inserted {
                 html += "<tr\(node.status == "hold" ? " class=\"hold\"" : "")>"
-                html += "<td>\(escape(GenealogyPicture.label(node.ref)))</td><td>\(escape(node.status))</td>"
+                html += "<td>\(escape(GenealogyPicture.label(node.ref) + TraceRenderer.plantNote(node.plant)))</td>"
+                html += "<td>\(escape(node.status))</td>"
                 html += "<td class=\"num\">\(node.depth)</td><td>\(node.depth == 0 ? "start" : name)</td></tr>\n"
             }
         }
@@ -173,7 +174,7 @@ enum HTMLReport {
         html += "<th>Quantity</th><th>Work order</th><th>Where</th><th>Operator</th><th>Client</th>"
         html += "<th>Event ID</th></tr></thead><tbody>\n"
         for e in content.events {
-            let (what, qty, place) = describe(e.event)
+            let (what, qty, place) = describe(e.event, plant: e.place)
             html += "<tr><td class=\"num\">\(e.stored.sequence)</td>"
             html +=
                 "<td class=\"when\">\(escape(e.time.readable(e.event.occurredAtMs)))</td><td>\(escape(e.stored.kind))</td>"
@@ -185,12 +186,13 @@ enum HTMLReport {
         html += "</tbody></table></section>\n"
     }
 
-    /// What happened, the quantity, and where, in the plant's words.
-    static func describe(_ event: Event) -> (String, String, String) {
+    /// What happened, the quantity, and where, in the plant's words. `plant` is the event's own,
+    /// else the store's plant of it (at a hub, the plant it came from).
+    static func describe(_ event: Event, plant: String) -> (String, String, String) {
         let label = { (ref: LotRef) in GenealogyPicture.label(TraceNodeRef(lot: ref)) }
         let q = GenealogyPicture.quantity
         let at = { (location: String) in
-            [event.plant, event.workCenter, location].filter { !$0.isEmpty }.joined(separator: " / ")
+            [plant, event.workCenter, location].filter { !$0.isEmpty }.joined(separator: " / ")
         }
         switch event.body {
         case .received(let b):

@@ -42,11 +42,15 @@ public struct TraceNode: Sendable, Hashable {
     public var ref: TraceNodeRef
     public var depth: Int
     public var status: String
+    /// The plant where the node first appeared; "" when the store does not know it
+    /// (genealogy/MODEL.md, "Many plants").
+    public var plant: String
 
-    public init(ref: TraceNodeRef, depth: Int, status: String) {
+    public init(ref: TraceNodeRef, depth: Int, status: String, plant: String = "") {
         self.ref = ref
         self.depth = depth
         self.status = status
+        self.plant = plant
     }
 }
 
@@ -57,13 +61,15 @@ public struct TraceEdge: Sendable, Hashable {
     public var kind: String
     public var qty: Quantity?
     public var workOrder: String
+    /// The plant of the event that made the edge; "" when unknown.
+    public var plant: String
     /// Where `from` and `to` are in the result's `nodes`, when the store built the result (nil
     /// when it came off the wire): lets an encoder write each node's reference once and point
     /// every edge at it.
     public var nodePositions: (from: Int, to: Int)?
 
     public init(
-        from: TraceNodeRef, to: TraceNodeRef, kind: String, qty: Quantity?, workOrder: String,
+        from: TraceNodeRef, to: TraceNodeRef, kind: String, qty: Quantity?, workOrder: String, plant: String = "",
         nodePositions: (from: Int, to: Int)? = nil
     ) {
         self.from = from
@@ -71,12 +77,14 @@ public struct TraceEdge: Sendable, Hashable {
         self.kind = kind
         self.qty = qty
         self.workOrder = workOrder
+        self.plant = plant
         self.nodePositions = nodePositions
     }
 
     /// Equal edges join equal nodes the same way; where the nodes sit in a result does not count.
     public static func == (a: TraceEdge, b: TraceEdge) -> Bool {
         a.from == b.from && a.to == b.to && a.kind == b.kind && a.qty == b.qty && a.workOrder == b.workOrder
+            && a.plant == b.plant
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -85,6 +93,7 @@ public struct TraceEdge: Sendable, Hashable {
         hasher.combine(kind)
         hasher.combine(qty)
         hasher.combine(workOrder)
+        hasher.combine(plant)
     }
 }
 
@@ -95,13 +104,18 @@ public struct TraceReceipt: Sendable, Hashable {
     public var supplierLot: String
     public var purchaseOrder: String
     public var qty: Quantity?
+    /// The plant that received it; "" when unknown.
+    public var plant: String
 
-    public init(lot: LotRef, supplier: String, supplierLot: String, purchaseOrder: String, qty: Quantity?) {
+    public init(
+        lot: LotRef, supplier: String, supplierLot: String, purchaseOrder: String, qty: Quantity?, plant: String = ""
+    ) {
         self.lot = lot
         self.supplier = supplier
         self.supplierLot = supplierLot
         self.purchaseOrder = purchaseOrder
         self.qty = qty
+        self.plant = plant
     }
 }
 
@@ -111,12 +125,15 @@ public struct TraceShipment: Sendable, Hashable {
     public var customer: String
     public var delivery: String
     public var qty: Quantity?
+    /// The plant that shipped it; "" when unknown.
+    public var plant: String
 
-    public init(lot: LotRef, customer: String, delivery: String, qty: Quantity?) {
+    public init(lot: LotRef, customer: String, delivery: String, qty: Quantity?, plant: String = "") {
         self.lot = lot
         self.customer = customer
         self.delivery = delivery
         self.qty = qty
+        self.plant = plant
     }
 }
 

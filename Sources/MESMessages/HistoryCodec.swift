@@ -23,16 +23,18 @@ public enum HistoryCodec {
 
     /// One `mes.v1.HistoryEntry`. `rawEvent` is the stored `mes.v1.Event` as received: it is
     /// appended as field 4 (length-delimited) after the packed scalar fields, unparsed, so the
-    /// auditor gets exactly the bytes the client sent.
-    public static func encodeEntry(sequence: Int64, recordedAtMs: Int64, client: String, rawEvent: [UInt8])
-        -> [UInt8]
-    {
-        var bytes = withCStrings([client]) { strings in
+    /// auditor gets exactly the bytes the client sent. `plant` (field 5, left out when empty) is
+    /// the event's plant (genealogy/MODEL.md, "Many plants").
+    public static func encodeEntry(
+        sequence: Int64, recordedAtMs: Int64, client: String, plant: String = "", rawEvent: [UInt8]
+    ) -> [UInt8] {
+        var bytes = withCStrings([client, plant]) { strings in
             var message = Mes__V1__HistoryEntry()
             mes__v1__history_entry__init(&message)
             message.sequence = sequence
             message.recorded_at_ms = recordedAtMs
             message.client = strings[0]
+            message.plant = strings[1]
             return pack(&message.base)
         }
         bytes.append(0x22)  // field 4, wire type 2

@@ -51,6 +51,7 @@ public enum TraceCodec {
             node.work_order = refs[i].work_order
             node.depth = UInt32(clamping: result.nodes[i].depth)
             node.status = arena.string(result.nodes[i].status)
+            node.plant = arena.string(result.nodes[i].plant)
         }
 
         var edge = Mes__V1__TraceEdge()
@@ -67,6 +68,7 @@ public enum TraceCodec {
             }
             edge.qty = arena.quantity(e.qty)
             edge.work_order = arena.string(e.workOrder)
+            edge.plant = arena.string(e.plant)
         }
 
         var receipt = Mes__V1__TraceReceipt()
@@ -78,6 +80,7 @@ public enum TraceCodec {
             receipt.supplier_lot = arena.string(r.supplierLot)
             receipt.purchase_order = arena.string(r.purchaseOrder)
             receipt.qty = arena.quantity(r.qty)
+            receipt.plant = arena.string(r.plant)
         }
 
         var shipment = Mes__V1__TraceShipment()
@@ -88,6 +91,7 @@ public enum TraceCodec {
             shipment.customer = arena.string(s.customer)
             shipment.delivery = arena.string(s.delivery)
             shipment.qty = arena.quantity(s.qty)
+            shipment.plant = arena.string(s.plant)
         }
         return pack(&message.base)
     }
@@ -117,7 +121,8 @@ public enum TraceCodec {
                     ref: TraceNodeRef(
                         lot: n.lot == nil ? nil : try lotRef(n.lot, "nodes.lot"),
                         workOrder: try decodeString(n.work_order, field: "nodes.work_order")),
-                    depth: Int(n.depth), status: try decodeString(n.status, field: "nodes.status")))
+                    depth: Int(n.depth), status: try decodeString(n.status, field: "nodes.status"),
+                    plant: try decodeString(n.plant, field: "nodes.plant")))
         }
         for i in 0..<m.n_edges {
             guard let e = m.edges[i]?.pointee else { continue }
@@ -125,7 +130,8 @@ public enum TraceCodec {
                 TraceEdge(
                     from: try decodeNodeRef(e.from), to: try decodeNodeRef(e.to), kind: "",
                     qty: try quantity(e.qty, "edges.qty"),
-                    workOrder: try decodeString(e.work_order, field: "edges.work_order")))
+                    workOrder: try decodeString(e.work_order, field: "edges.work_order"),
+                    plant: try decodeString(e.plant, field: "edges.plant")))
         }
         for i in 0..<m.n_receipts {
             guard let r = m.receipts[i]?.pointee else { continue }
@@ -135,7 +141,8 @@ public enum TraceCodec {
                     supplier: try decodeString(r.supplier, field: "receipts.supplier"),
                     supplierLot: try decodeString(r.supplier_lot, field: "receipts.supplier_lot"),
                     purchaseOrder: try decodeString(r.purchase_order, field: "receipts.purchase_order"),
-                    qty: try quantity(r.qty, "receipts.qty")))
+                    qty: try quantity(r.qty, "receipts.qty"), plant: try decodeString(r.plant, field: "receipts.plant"))
+            )
         }
         for i in 0..<m.n_shipments {
             guard let s = m.shipments[i]?.pointee else { continue }
@@ -144,7 +151,8 @@ public enum TraceCodec {
                     lot: try lotRef(s.lot, "shipments.lot"),
                     customer: try decodeString(s.customer, field: "shipments.customer"),
                     delivery: try decodeString(s.delivery, field: "shipments.delivery"),
-                    qty: try quantity(s.qty, "shipments.qty")))
+                    qty: try quantity(s.qty, "shipments.qty"),
+                    plant: try decodeString(s.plant, field: "shipments.plant")))
         }
         return result
     }

@@ -194,6 +194,43 @@ import Testing
         #expect(text.contains("what went into it and where it went"))
     }
 
+    /// A trace whose nodes, edges and shipments name plants (a hub's): text, JSON and DOT show them;
+    /// without plants, none of them says "plant".
+    @Test func traceOutputsNameThePlantsWhereKnown() {
+        let raw = TraceNodeRef(lot: LotRef(product: "RAW", lot: "R1"))
+        let order = TraceNodeRef(lot: nil, workOrder: "MO-B")
+        let part = TraceNodeRef(lot: LotRef(product: "PART", lot: "X1"))
+        var result = TraceResult(
+            nodes: [
+                TraceNode(ref: raw, depth: 0, status: "active", plant: "PLANT-A"),
+                TraceNode(ref: order, depth: 1, status: "order", plant: "PLANT-B"),
+                TraceNode(ref: part, depth: 2, status: "shipped", plant: "PLANT-B"),
+            ],
+            edges: [
+                TraceEdge(
+                    from: raw, to: order, kind: "order_input", qty: Quantity(value: 2, uom: "kg"), workOrder: "MO-B",
+                    plant: "PLANT-B"),
+                TraceEdge(from: order, to: part, kind: "order_output", qty: nil, workOrder: "MO-B", plant: "PLANT-B"),
+            ],
+            shipments: [TraceShipment(lot: part.lot!, customer: "CUST", delivery: "D1", qty: nil, plant: "PLANT-B")])
+        let named = TraceRenderer(result: result, start: raw.lot!, direction: .forward)
+        let text = named.text()
+        #expect(text.contains("RAW lot R1 (plant PLANT-A)\n"))
+        #expect(text.contains("order MO-B (plant PLANT-B)  2 kg\n"))
+        #expect(text.contains("PART lot X1 [shipped] (plant PLANT-B)  via MO-B\n"))
+        #expect(text.contains("⇒ shipped to CUST, D1, from PLANT-B\n"))
+        let json = String(decoding: named.json(), as: UTF8.self)
+        #expect(json.components(separatedBy: "\"plant\":\"PLANT-B\"").count - 1 == 5)
+        #expect(named.dot().contains("label=\"RAW lot R1\\nplant PLANT-A\""))
+
+        for i in result.nodes.indices { result.nodes[i].plant = "" }
+        for i in result.edges.indices { result.edges[i].plant = "" }
+        result.shipments[0].plant = ""
+        let plain = TraceRenderer(result: result, start: raw.lot!, direction: .forward)
+        let outputs = [plain.text(), String(decoding: plain.json(), as: UTF8.self), plain.dot()]
+        #expect(outputs.allSatisfy { !$0.contains("plant") && !$0.contains("PLANT") })
+    }
+
     @Test func aDirectionLimitsTheEvents() async throws {
         let fixture = try ExportFixture()
         try await fixture.load()

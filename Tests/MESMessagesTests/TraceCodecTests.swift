@@ -45,4 +45,37 @@ import Testing
         #expect(decoded.edges[0].from == Self.resin)
         #expect(decoded.edges[0].to == Self.order)
     }
+
+    /// Plants (genealogy/MODEL.md, "Many plants") go over the wire and back; none adds no bytes.
+    @Test func plantsRoundTripAndAnEmptyPlantAddsNoBytes() throws {
+        var result = Self.result(withPositions: true)
+        let without = TraceCodec.encode(result)
+        for i in result.nodes.indices { result.nodes[i].plant = i < 2 ? "PLANT-A" : "PLANT-B" }
+        for i in result.edges.indices { result.edges[i].plant = "PLANT-A" }
+        result.shipments[0].plant = "PLANT-B"
+        result.receipts = [
+            TraceReceipt(
+                lot: Self.resin.lot!, supplier: "ACME", supplierLot: "", purchaseOrder: "", qty: nil, plant: "PLANT-A")
+        ]
+        let bytes = TraceCodec.encode(result)
+        let decoded = try bytes.withUnsafeBytes { bytes throws(MessageDecodingError) in try TraceCodec.decode(bytes) }
+        #expect(decoded.nodes.map(\.plant) == ["PLANT-A", "PLANT-A", "PLANT-B", "PLANT-B"])
+        #expect(decoded.edges.allSatisfy { $0.plant == "PLANT-A" })
+        #expect(decoded.receipts.map(\.plant) == ["PLANT-A"] && decoded.shipments.map(\.plant) == ["PLANT-B"])
+        let plain = try without.withUnsafeBytes { bytes throws(MessageDecodingError) in try TraceCodec.decode(bytes) }
+        #expect(plain.nodes.allSatisfy { $0.plant.isEmpty } && plain.edges.allSatisfy { $0.plant.isEmpty })
+        #expect(TraceCodec.encode(plain) == without)
+    }
+
+    /// A history entry's plant is field 5, before the raw event (field 4); none adds no bytes.
+    @Test func aHistoryEntryCarriesItsPlant() {
+        let raw: [UInt8] = [0x0A, 0x02, 0x65, 0x31]
+        let plain = HistoryCodec.encodeEntry(sequence: 7, recordedAtMs: 1, client: "c", rawEvent: raw)
+        #expect(HistoryCodec.encodeEntry(sequence: 7, recordedAtMs: 1, client: "c", plant: "", rawEvent: raw) == plain)
+        let named = HistoryCodec.encodeEntry(sequence: 7, recordedAtMs: 1, client: "c", plant: "PLANT-A", rawEvent: raw)
+        let field5: [UInt8] = [0x2A, 7] + Array("PLANT-A".utf8)
+        #expect(named.count == plain.count + field5.count)
+        #expect(named.starts(with: plain.prefix(plain.count - raw.count - 2) + field5))
+        #expect(Array(named.suffix(raw.count + 2)) == [0x22, UInt8(raw.count)] + raw)
+    }
 }

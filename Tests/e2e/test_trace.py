@@ -306,3 +306,41 @@ def test_lot_history_lists_every_event_in_order(pb, plant):
     assert all(h.recorded_at_ms > 0 and h.client for h in got)
     first = next(e for e in events if e["event_id"] == want[0])
     assert got[0].event == plantgen.to_pb(first, m, pb.common_pb2)
+
+
+def test_plants_are_named_once_the_store_serves_a_plant(pb, server_factory):
+    """genealogy/MODEL.md, "Many plants": a store that names no plant traces with plant "" and lists
+    history entries under each event's own plant; once it serves a plant (store_identity.plant, set
+    by `serve --plant`), every node, edge, shipment and history entry names that plant."""
+    import sqlite3
+
+    events = plantgen.generate(5, 400, rework_every=15)
+    server = server_factory()
+    publish(pb, server, events)
+    oracle = Oracle(events)
+    start = max((n for n in oracle.nodes if n[0] == "lot" and n[1].startswith("L0-")),
+                key=lambda n: len(oracle.out[n]))
+    lot = node_ref(pb, start)
+
+    def read():
+        with server.channel() as ch:
+            stub = pb.genealogy_pb2_grpc.GenealogyStub(ch)
+            *_, result = server_trace(pb, stub, start, forward=True)
+            history = list(stub.LotHistory(lot, timeout=10))
+        return result, history
+
+    result, history = read()
+    assert len(result.nodes) > 1 and result.edges and history
+    assert {n.plant for n in result.nodes} | {e.plant for e in result.edges} | {s.plant for s in result.shipments} == {""}
+    assert {h.plant for h in history} == {h.event.plant for h in history} == {"PLANT-G"}
+
+    con = sqlite3.connect(server.db_path, timeout=10)
+    try:
+        with con:
+            con.execute("UPDATE store_identity SET plant = 'PLANT-E2E' WHERE id = 1")
+    finally:
+        con.close()
+    result, history = read()
+    named = [n.plant for n in result.nodes] + [e.plant for e in result.edges] + [s.plant for s in result.shipments]
+    assert set(named) == {"PLANT-E2E"}
+    assert {h.plant for h in history} == {"PLANT-E2E"}

@@ -534,7 +534,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_request__descriptor =
   (ProtobufCMessageInit) mes__v1__trace_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__trace_node__field_descriptors[4] =
+static const ProtobufCFieldDescriptor mes__v1__trace_node__field_descriptors[5] =
 {
   {
     "lot",
@@ -584,17 +584,30 @@ static const ProtobufCFieldDescriptor mes__v1__trace_node__field_descriptors[4] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plant",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__TraceNode, plant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__trace_node__field_indices_by_name[] = {
   2,   /* field[2] = depth */
   0,   /* field[0] = lot */
+  4,   /* field[4] = plant */
   3,   /* field[3] = status */
   1,   /* field[1] = work_order */
 };
 static const ProtobufCIntRange mes__v1__trace_node__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor mes__v1__trace_node__descriptor =
 {
@@ -604,7 +617,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_node__descriptor =
   "Mes__V1__TraceNode",
   "mes.v1",
   sizeof(Mes__V1__TraceNode),
-  4,
+  5,
   mes__v1__trace_node__field_descriptors,
   mes__v1__trace_node__field_indices_by_name,
   1,  mes__v1__trace_node__number_ranges,
@@ -662,7 +675,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_node_ref__descriptor =
   (ProtobufCMessageInit) mes__v1__trace_node_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__trace_edge__field_descriptors[4] =
+static const ProtobufCFieldDescriptor mes__v1__trace_edge__field_descriptors[5] =
 {
   {
     "from",
@@ -712,9 +725,22 @@ static const ProtobufCFieldDescriptor mes__v1__trace_edge__field_descriptors[4] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plant",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__TraceEdge, plant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__trace_edge__field_indices_by_name[] = {
   0,   /* field[0] = from */
+  4,   /* field[4] = plant */
   2,   /* field[2] = qty */
   1,   /* field[1] = to */
   3,   /* field[3] = work_order */
@@ -722,7 +748,7 @@ static const unsigned mes__v1__trace_edge__field_indices_by_name[] = {
 static const ProtobufCIntRange mes__v1__trace_edge__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor mes__v1__trace_edge__descriptor =
 {
@@ -732,14 +758,14 @@ const ProtobufCMessageDescriptor mes__v1__trace_edge__descriptor =
   "Mes__V1__TraceEdge",
   "mes.v1",
   sizeof(Mes__V1__TraceEdge),
-  4,
+  5,
   mes__v1__trace_edge__field_descriptors,
   mes__v1__trace_edge__field_indices_by_name,
   1,  mes__v1__trace_edge__number_ranges,
   (ProtobufCMessageInit) mes__v1__trace_edge__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__trace_receipt__field_descriptors[5] =
+static const ProtobufCFieldDescriptor mes__v1__trace_receipt__field_descriptors[6] =
 {
   {
     "lot",
@@ -801,9 +827,22 @@ static const ProtobufCFieldDescriptor mes__v1__trace_receipt__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plant",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__TraceReceipt, plant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__trace_receipt__field_indices_by_name[] = {
   0,   /* field[0] = lot */
+  5,   /* field[5] = plant */
   3,   /* field[3] = purchase_order */
   4,   /* field[4] = qty */
   1,   /* field[1] = supplier */
@@ -812,7 +851,7 @@ static const unsigned mes__v1__trace_receipt__field_indices_by_name[] = {
 static const ProtobufCIntRange mes__v1__trace_receipt__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor mes__v1__trace_receipt__descriptor =
 {
@@ -822,14 +861,14 @@ const ProtobufCMessageDescriptor mes__v1__trace_receipt__descriptor =
   "Mes__V1__TraceReceipt",
   "mes.v1",
   sizeof(Mes__V1__TraceReceipt),
-  5,
+  6,
   mes__v1__trace_receipt__field_descriptors,
   mes__v1__trace_receipt__field_indices_by_name,
   1,  mes__v1__trace_receipt__number_ranges,
   (ProtobufCMessageInit) mes__v1__trace_receipt__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__trace_shipment__field_descriptors[4] =
+static const ProtobufCFieldDescriptor mes__v1__trace_shipment__field_descriptors[5] =
 {
   {
     "lot",
@@ -879,17 +918,30 @@ static const ProtobufCFieldDescriptor mes__v1__trace_shipment__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plant",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__TraceShipment, plant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__trace_shipment__field_indices_by_name[] = {
   1,   /* field[1] = customer */
   2,   /* field[2] = delivery */
   0,   /* field[0] = lot */
+  4,   /* field[4] = plant */
   3,   /* field[3] = qty */
 };
 static const ProtobufCIntRange mes__v1__trace_shipment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor mes__v1__trace_shipment__descriptor =
 {
@@ -899,7 +951,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_shipment__descriptor =
   "Mes__V1__TraceShipment",
   "mes.v1",
   sizeof(Mes__V1__TraceShipment),
-  4,
+  5,
   mes__v1__trace_shipment__field_descriptors,
   mes__v1__trace_shipment__field_indices_by_name,
   1,  mes__v1__trace_shipment__number_ranges,
@@ -996,7 +1048,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_result__descriptor =
   (ProtobufCMessageInit) mes__v1__trace_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[4] =
+static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[5] =
 {
   {
     "sequence",
@@ -1046,17 +1098,30 @@ static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plant",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__HistoryEntry, plant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__history_entry__field_indices_by_name[] = {
   2,   /* field[2] = client */
   3,   /* field[3] = event */
+  4,   /* field[4] = plant */
   1,   /* field[1] = recorded_at_ms */
   0,   /* field[0] = sequence */
 };
 static const ProtobufCIntRange mes__v1__history_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor mes__v1__history_entry__descriptor =
 {
@@ -1066,7 +1131,7 @@ const ProtobufCMessageDescriptor mes__v1__history_entry__descriptor =
   "Mes__V1__HistoryEntry",
   "mes.v1",
   sizeof(Mes__V1__HistoryEntry),
-  4,
+  5,
   mes__v1__history_entry__field_descriptors,
   mes__v1__history_entry__field_indices_by_name,
   1,  mes__v1__history_entry__number_ranges,

@@ -72,10 +72,15 @@ struct  Mes__V1__TraceNode
    * "released", "hold", "shipped", "consumed", "scrapped", ...
    */
   char *status;
+  /*
+   * The plant where the node first appeared (the plant of its first event); "" when the store
+   * does not know it (genealogy/MODEL.md, "Many plants").
+   */
+  char *plant;
 };
 #define MES__V1__TRACE_NODE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__trace_node__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -102,10 +107,14 @@ struct  Mes__V1__TraceEdge
   Mes__V1__TraceNodeRef *to;
   Mes__V1__Quantity *qty;
   char *work_order;
+  /*
+   * The plant of the event that made the edge; "" when unknown.
+   */
+  char *plant;
 };
 #define MES__V1__TRACE_EDGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__trace_edge__descriptor) \
-    , NULL, NULL, NULL, (char *)protobuf_c_empty_string }
+    , NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Mes__V1__TraceReceipt
@@ -116,10 +125,14 @@ struct  Mes__V1__TraceReceipt
   char *supplier_lot;
   char *purchase_order;
   Mes__V1__Quantity *qty;
+  /*
+   * The plant that received it; "" when unknown.
+   */
+  char *plant;
 };
 #define MES__V1__TRACE_RECEIPT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__trace_receipt__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Mes__V1__TraceShipment
@@ -129,10 +142,14 @@ struct  Mes__V1__TraceShipment
   char *customer;
   char *delivery;
   Mes__V1__Quantity *qty;
+  /*
+   * The plant that shipped it; "" when unknown.
+   */
+  char *plant;
 };
 #define MES__V1__TRACE_SHIPMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__trace_shipment__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Mes__V1__TraceResult
@@ -172,10 +189,14 @@ struct  Mes__V1__HistoryEntry
    */
   char *client;
   Mes__V1__Event *event;
+  /*
+   * The plant of the event (at a hub, the plant store it came from); "" when unknown.
+   */
+  char *plant;
 };
 #define MES__V1__HISTORY_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__history_entry__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, NULL }
+    , 0, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Mes__V1__ExportRequest
