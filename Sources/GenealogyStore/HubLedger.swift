@@ -12,13 +12,7 @@ public final class HubLedger {
 
     /// Opens the ledger of the store at `path` (`GenealogyStore.path`), which must be migrated.
     public init(path: String) throws(GenealogyStoreError) {
-        do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
-            // Everything here is re-derived from the plants' streams if lost: no fsync per change.
-            try db.execute("PRAGMA synchronous = NORMAL")
-        } catch {
-            throw GenealogyStoreError(.openFailed, "cannot open the hub ledger of \(path)", underlying: error)
-        }
+        db = try .bookkeeping(at: path, for: "the hub ledger")
     }
 
     /// Checks that `storeID` is the store that replicates `plant`, recording it for a plant seen
@@ -142,9 +136,7 @@ public final class HubLedger {
     }
 
     private func guarded<T>(_ body: () throws(SQLiteError) -> T) throws(GenealogyStoreError) -> T {
-        do { return try body() } catch {
-            throw GenealogyStoreError(.queryFailed, "the hub ledger failed", underlying: error)
-        }
+        try guardedQuery("the hub ledger", body)
     }
 }
 

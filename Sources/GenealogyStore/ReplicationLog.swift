@@ -13,14 +13,7 @@ public final class ReplicationLog {
 
     /// Opens the log of the store at `path` (`GenealogyStore.path`), which must be migrated.
     public init(path: String) throws(GenealogyStoreError) {
-        do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
-            // A cursor move lost to a power cut only publishes again what the stream already has,
-            // under the same message ids: no fsync per move.
-            try db.execute("PRAGMA synchronous = NORMAL")
-        } catch {
-            throw GenealogyStoreError(.openFailed, "cannot open the replication log of \(path)", underlying: error)
-        }
+        db = try .bookkeeping(at: path, for: "the replication log")
     }
 
     /// The store's own random id (made by migration 9).
@@ -150,9 +143,7 @@ public final class ReplicationLog {
     }
 
     private func guarded<T>(_ body: () throws(SQLiteError) -> T) throws(GenealogyStoreError) -> T {
-        do { return try body() } catch {
-            throw GenealogyStoreError(.queryFailed, "the replication log failed", underlying: error)
-        }
+        try guardedQuery("the replication log", body)
     }
 }
 
