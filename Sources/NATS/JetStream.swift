@@ -5,8 +5,12 @@ import Foundation
 /// stream with their message id, and a stream's last message. Blocking, like the connection; keep
 /// the connection alive as long as this.
 public final class JetStream {
-    private let context: OpaquePointer
-    private let connection: NATSConnection
+    let context: OpaquePointer
+    let connection: NATSConnection
+    /// The subject prefix of this domain's JetStream API (`$JS.API`, `$JS.<domain>.API`).
+    let apiPrefix: String
+    /// Where the ack handler leaves the answers to asynchronous publishes (retained by the context).
+    private let pending: PendingAcks
 
     /// `domain`: the JetStream domain to talk to (nil: the local one); `waitMs`: how long an API
     /// request or a publish waits for its answer.
@@ -19,12 +23,25 @@ public final class JetStream {
         let domainCopy = domain.map { strdup($0) }
         defer { domainCopy.map { free($0) } }
         options.Domain = domainCopy.map { UnsafePointer($0) } ?? nil
+        let pending = PendingAcks()
+        options.PublishAsync.MaxPending = 4096
+        options.PublishAsync.AckHandler = PendingAcks.handler
+        options.PublishAsync.AckHandlerClosure = Unmanaged.passRetained(pending).toOpaque()
         let status = natsConnection_JetStream(&made, connection.handle, &options)
-        guard status == NATS_OK, let made else { throw NATSError("cannot use JetStream", status) }
+        guard status == NATS_OK, let made else {
+            Unmanaged.passUnretained(pending).release()
+            throw NATSError("cannot use JetStream", status)
+        }
+        self.pending = pending
+        apiPrefix = domain.map { "$JS.\($0).API" } ?? "$JS.API"
         context = made
     }
 
-    deinit { jsCtx_Destroy(context) }
+    deinit {
+        jsCtx_Destroy(context)
+        // Late ack callbacks (a publish that timed out) may still come until the connection closes.
+        connection.retainUntilClosed(pending)
+    }
 
     /// A stream's settings (file storage, limits retention).
     public struct StreamSettings: Sendable, Hashable {
@@ -38,10 +55,26 @@ public final class JetStream {
         public var duplicateWindowSeconds: Int64 = 120
         /// Refuse deleting or purging messages (a re-made stream makes the hub skip messages).
         public var denyDeleteAndPurge = true
+        /// Copies kept by a cluster (1 on a single server, 3 on the hub's cluster).
+        public var replicas = 1
+        /// Makes the stream a mirror of another one (then it has no subjects of its own).
+        public var mirror: Mirror?
 
         public init(name: String, subjects: [String]) {
             self.name = name
             self.subjects = subjects
+        }
+    }
+
+    /// The stream a mirror copies, and where: the API prefix of its JetStream domain
+    /// (`$JS.<domain>.API`; nil: this one).
+    public struct Mirror: Sendable, Hashable {
+        public var stream: String
+        public var apiPrefix: String?
+
+        public init(stream: String, domain: String?) {
+            self.stream = stream
+            self.apiPrefix = domain.map { "$JS.\($0).API" }
         }
     }
 
@@ -69,6 +102,17 @@ public final class JetStream {
         var subjectPointers = subjects.map { UnsafePointer<CChar>($0) }
         config.Name = UnsafePointer(name)
         config.SubjectsLen = Int32(subjects.count)
+        config.Replicas = Int64(settings.replicas)
+        let mirrorName = settings.mirror.map { strdup($0.stream) }
+        let mirrorPrefix = settings.mirror?.apiPrefix.map { strdup($0) }
+        defer {
+            mirrorName.map { free($0) }
+            mirrorPrefix.map { free($0) }
+        }
+        var source = jsStreamSource()
+        jsStreamSource_Init(&source)
+        var external = jsExternalStream()
+        jsExternalStream_Init(&external)
         config.Storage = js_FileStorage
         config.Retention = js_LimitsPolicy
         config.Discard = settings.discardNew ? js_DiscardNew : js_DiscardOld
@@ -78,8 +122,20 @@ public final class JetStream {
         config.DenyPurge = settings.denyDeleteAndPurge
         var made: UnsafeMutablePointer<jsStreamInfo>?
         status = subjectPointers.withUnsafeMutableBufferPointer { subjectList in
-            config.Subjects = subjectList.baseAddress
-            return js_AddStream(&made, context, &config, nil, &code)
+            config.Subjects = subjects.isEmpty ? nil : subjectList.baseAddress
+            return withUnsafeMutablePointer(to: &external) { external in
+                withUnsafeMutablePointer(to: &source) { source in
+                    if let mirrorName {
+                        source.pointee.Name = UnsafePointer(mirrorName)
+                        if let mirrorPrefix {
+                            external.pointee.APIPrefix = UnsafePointer(mirrorPrefix)
+                            source.pointee.External = external
+                        }
+                        config.Mirror = source
+                    }
+                    return js_AddStream(&made, context, &config, nil, &code)
+                }
+            }
         }
         guard status == NATS_OK else {
             throw NATSError("cannot make stream \(settings.name)", status, jetStreamCode: code)
@@ -117,6 +173,70 @@ public final class JetStream {
         return Ack(
             stream: ack.pointee.Stream.map { String(cString: $0) } ?? "", sequence: ack.pointee.Sequence,
             duplicate: ack.pointee.Duplicate)
+    }
+
+    /// Publishes `messages` in order, pipelined, and waits up to `maxWaitMs` for every ack. Each
+    /// one expects the one before it to be the stream's last message (`ExpectLastMsgId`; the first
+    /// expects `previousID`, nil: no expectation), so a message lost in flight keeps every later one
+    /// out of the stream instead of letting them in out of order. Throws the first failure; the
+    /// messages before it are stored.
+    public func publishInOrder(_ messages: [(message: NATSMessage, id: String)], after previousID: String?, maxWaitMs: Int64)
+        throws(NATSError) -> [Ack]
+    {
+        pending.reset()
+        var expected = previousID
+        for (message, id) in messages {
+            var msg: OpaquePointer? = try message.make()
+            var options = jsPubOptions()
+            jsPubOptions_Init(&options)
+            options.MaxWait = maxWaitMs
+            let status = id.withCString { idPointer in
+                (expected ?? "").withCString { last in
+                    options.MsgId = idPointer
+                    if expected != nil { options.ExpectLastMsgId = last }
+                    return js_PublishMsgAsync(context, &msg, &options)
+                }
+            }
+            if status != NATS_OK {
+                if let msg { natsMsg_Destroy(msg) }
+                _ = waitForAcks(maxWaitMs)
+                throw NATSError("cannot publish to \(message.subject)", status)
+            }
+            expected = id
+        }
+        let waited = waitForAcks(maxWaitMs)
+        let answers = pending.take()
+        var acks: [Ack] = []
+        for (_, id) in messages {
+            switch answers[id] {
+            case .stored(let ack): acks.append(ack)
+            case .failed(let error): throw error
+            case nil:
+                throw waited ?? NATSError("no ack for \(id)", NATS_TIMEOUT)
+            }
+        }
+        return acks
+    }
+
+    /// Waits for the answers to every asynchronous publish; the error when some never came.
+    private func waitForAcks(_ maxWaitMs: Int64) -> NATSError? {
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        options.MaxWait = maxWaitMs + 1000
+        let status = js_PublishAsyncComplete(context, &options)
+        return status == NATS_OK ? nil : NATSError("acks did not all come", status)
+    }
+
+    /// The names of this domain's streams that start with `prefix`.
+    public func streamNames(prefix: String) throws(NATSError) -> [String] {
+        var list: UnsafeMutablePointer<jsStreamNamesList>?
+        var code = jsErrCode(rawValue: 0)
+        let status = js_StreamNames(&list, context, nil, &code)
+        if status == NATS_NOT_FOUND { return [] }
+        guard status == NATS_OK, let list else { throw NATSError("cannot list streams", status, jetStreamCode: code) }
+        defer { jsStreamNamesList_Destroy(list) }
+        return (0..<Int(list.pointee.Count)).compactMap { list.pointee.List[$0].map { String(cString: $0) } }
+            .filter { $0.hasPrefix(prefix) }.sorted()
     }
 
     /// The last message of `stream` on `subject` (`>`: any), or nil when it has none.
@@ -184,5 +304,43 @@ public struct NATSMessage: Sendable, Hashable {
             }
         }
         return msg
+    }
+}
+
+/// The answers of asynchronous publishes, by message id, as libnats' ack handler leaves them.
+final class PendingAcks: @unchecked Sendable {
+    enum Answer {
+        case stored(JetStream.Ack)
+        case failed(NATSError)
+    }
+
+    private let lock = NSLock()
+    private var answers: [String: Answer] = [:]
+
+    func reset() { lock.withLock { answers.removeAll(keepingCapacity: true) } }
+    func take() -> [String: Answer] { lock.withLock { answers } }
+
+    func record(_ id: String, _ answer: Answer) { lock.withLock { answers[id] = answer } }
+
+    /// Runs on libnats' reply thread; with an ack handler the message is ours to destroy.
+    static let handler: jsPubAckHandler = { _, msg, ack, failure, closure in
+        guard let msg, let closure else { return }
+        defer { natsMsg_Destroy(msg) }
+        let acks = Unmanaged<PendingAcks>.fromOpaque(closure).takeUnretainedValue()
+        var value: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(msg, "Nats-Msg-Id", &value) == NATS_OK, let value else { return }
+        let id = String(cString: value)
+        if let ack {
+            acks.record(
+                id,
+                .stored(
+                    JetStream.Ack(
+                        stream: ack.pointee.Stream.map { String(cString: $0) } ?? "", sequence: ack.pointee.Sequence,
+                        duplicate: ack.pointee.Duplicate)))
+        } else if let failure {
+            var error = NATSError("publish of \(id) refused", failure.pointee.Err, jetStreamCode: failure.pointee.ErrCode)
+            if let text = failure.pointee.ErrText { error.detail = String(cString: text) }
+            acks.record(id, .failed(error))
+        }
     }
 }

@@ -36,6 +36,8 @@ public struct NATSError: Error, Hashable, CustomStringConvertible {
 /// event loop. Not `Sendable`: confined to that thread.
 public final class NATSConnection {
     let handle: OpaquePointer
+    /// Objects libnats callbacks may still reach until the connection is destroyed.
+    private var callbackTargets: [AnyObject] = []
 
     public struct Options: Sendable {
         public var name = "mesgate"
@@ -86,8 +88,12 @@ public final class NATSConnection {
         natsConnection_Close(handle)
     }
 
+    /// Keeps `target` (retained once for libnats) until the connection is destroyed, then releases it.
+    func retainUntilClosed(_ target: AnyObject) { callbackTargets.append(target) }
+
     deinit {
         natsConnection_Close(handle)
         natsConnection_Destroy(handle)
+        for target in callbackTargets { Unmanaged.passUnretained(target).release() }
     }
 }
