@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "Replication",
             dependencies: [
-                "GenealogyStore", "MESDomain", "MESMessages", .product(name: "Logging", package: "swift-log"),
+                "GenealogyStore", "MESDomain", "MESMessages", "NATS", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "ServeConfiguration",
             dependencies: [
-                "GenealogyStore", "Odoo", "OutboxPoster",
+                "GenealogyStore", "Odoo", "OutboxPoster", "Replication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

@@ -180,7 +180,9 @@ public final class JetStream {
     /// expects `previousID`, nil: no expectation), so a message lost in flight keeps every later one
     /// out of the stream instead of letting them in out of order. Throws the first failure; the
     /// messages before it are stored.
-    public func publishInOrder(_ messages: [(message: NATSMessage, id: String)], after previousID: String?, maxWaitMs: Int64)
+    public func publishInOrder(
+        _ messages: [(message: NATSMessage, id: String)], after previousID: String?, maxWaitMs: Int64
+    )
         throws(NATSError) -> [Ack]
     {
         pending.reset()
@@ -338,7 +340,8 @@ final class PendingAcks: @unchecked Sendable {
                         stream: ack.pointee.Stream.map { String(cString: $0) } ?? "", sequence: ack.pointee.Sequence,
                         duplicate: ack.pointee.Duplicate)))
         } else if let failure {
-            var error = NATSError("publish of \(id) refused", failure.pointee.Err, jetStreamCode: failure.pointee.ErrCode)
+            var error = NATSError(
+                "publish of \(id) refused", failure.pointee.Err, jetStreamCode: failure.pointee.ErrCode)
             if let text = failure.pointee.ErrText { error.detail = String(cString: text) }
             acks.record(id, .failed(error))
         }

@@ -71,7 +71,8 @@ public final class PullConsumer {
             }
         }
         guard status == NATS_OK else {
-            throw NATSError("cannot make consumer \(settings.durable) of \(settings.stream)", status, jetStreamCode: code)
+            throw NATSError(
+                "cannot make consumer \(settings.durable) of \(settings.stream)", status, jetStreamCode: code)
         }
         jsConsumerInfo_Destroy(info)
     }
@@ -144,7 +145,8 @@ public final class PullConsumer {
         var code = jsErrCode(rawValue: 0)
         let status = js_GetConsumerInfo(&info, jetStream.context, settings.stream, settings.durable, nil, &code)
         guard status == NATS_OK, let info else {
-            throw NATSError("cannot read consumer \(settings.durable) of \(settings.stream)", status, jetStreamCode: code)
+            throw NATSError(
+                "cannot read consumer \(settings.durable) of \(settings.stream)", status, jetStreamCode: code)
         }
         defer { jsConsumerInfo_Destroy(info) }
         return info.pointee.AckFloor.Stream

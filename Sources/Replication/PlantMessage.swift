@@ -34,6 +34,9 @@ public struct PlantMessage: Sendable, Hashable {
         public static let holdID = "Mesgate-Hold-Id"
         public static let by = "Mesgate-By"
         public static let atMs = "Mesgate-At-Ms"
+        /// Where in the plant store's log the message stands (`<audit id>/<event sequence>`): a
+        /// replicator that lost its acks resumes after the stream's last message.
+        public static let position = "Mesgate-Log-Position"
     }
 
     /// `Mesgate-Record` values.
@@ -44,8 +47,9 @@ public struct PlantMessage: Sendable, Hashable {
     }
 
     /// The message for one record of `plant`'s store `storeID`.
-    public init(_ record: ReplicationRecord, plant: PlantName, storeID: String) {
+    public init(_ record: ReplicationRecord, plant: PlantName, storeID: String, position: ReplicationCursor? = nil) {
         var headers = [Header.plant: plant.name, Header.store: storeID]
+        if let position { headers[Header.position] = position.header }
         switch record.change {
         case .event(let event):
             headers[Header.messageID] = "\(plant.name)-\(event.sequence)"
@@ -167,7 +171,8 @@ public struct PlantName: Sendable, Hashable, CustomStringConvertible {
     public var description: String { name }
 
     /// The plant's JetStream stream.
-    public var stream: String { "MESGATE_PLANT_\(name)" }
+    public var stream: String { Self.streamPrefix + name }
+    static let streamPrefix = "MESGATE_PLANT_"
     /// Every subject of the plant's stream.
     public var subjects: String { "mesgate.plant.\(name).>" }
     public var eventSubject: String { "mesgate.plant.\(name).event" }

@@ -128,6 +128,18 @@ public struct ServeOptions: ParsableArguments {
     )
     var integrityCheckHours: Double?
 
+    @Option(
+        help:
+            "Replicate every stored event, hold and release to NATS JetStream at this URL (nats://HOST:PORT; several separated by commas), as --plant; the stream is created when missing. [env: MESGATE_REPLICATE]"
+    )
+    public var replicate: String?
+
+    @Option(
+        help:
+            "This plant's name for --replicate: letters, digits, '-' and '_' (it names the JetStream stream); a store serves one plant for good. [env: MESGATE_PLANT]"
+    )
+    public var plant: String?
+
     /// Every key a config file may hold, and whether its value is text or a whole number.
     public static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
@@ -135,7 +147,7 @@ public struct ServeOptions: ParsableArguments {
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
         "output-budget-bytes": .integer,
         "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .boolean, "startup-check-seconds": .integer,
-        "integrity-check-hours": .number,
+        "integrity-check-hours": .number, "replicate": .string, "plant": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
@@ -203,6 +215,7 @@ public struct ServeOptions: ParsableArguments {
         settings.integrityCheckHours = try notNegative(
             "integrity-check-hours", integrityCheckHours, reader, default: settings.integrityCheckHours, whole: false)
         try resolveSecurity(into: &settings, reader)
+        settings.replication = try resolveReplication(reader)
         return settings
     }
 

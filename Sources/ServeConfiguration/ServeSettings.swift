@@ -24,6 +24,8 @@ public struct ServeSettings: Sendable {
     public var integrityCheckHours = 24.0
     public var logLevel = LogLevel.info
     public var security = SecuritySettings()
+    /// nil: no replication (a single plant).
+    public var replication: ReplicationSettings?
 
     public init() {}
 

@@ -64,8 +64,8 @@ extension ServeCommand {
     static func operations(
         _ settings: ServeSettings, _ store: GenealogyStore, _ metrics: GatewayMetrics, _ health: HealthService,
         _ access: AccessGuard, _ logger: Logger, role: Role,
-        odoo: @escaping @Sendable () -> LiveStatus.OdooPosting? = { nil },
-        replication: @escaping @Sendable () -> LiveStatus.Replication? = { nil }
+        replication: @escaping @Sendable () -> LiveStatus.Replication? = { nil },
+        odoo: @escaping @Sendable () -> LiveStatus.OdooPosting? = { nil }
     ) -> OperationsService {
         let failureAudit = AuthFailureAudit(store: store, logger: logger)
         access.auditFailures(to: failureAudit)

@@ -8,6 +8,7 @@ import MESDomain
 import MESMessages
 import MESServices
 import OutboxPoster
+import Replication
 import ServeConfiguration
 import ServiceLifecycle
 
@@ -42,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// or the enterprise hub (every plant's events from JetStream; no events of its own).
     enum Role {
         case plant(posting: PosterConfiguration?)
-        case hub(servers: [String])
+        case hub(servers: [String], options: HubOptions)
     }
 
     /// Runs a gateway until SIGTERM or SIGINT.
@@ -161,8 +162,25 @@ struct ServeCommand: AsyncParsableCommand {
         } else if case .plant = role {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
+        var replicator: PlantReplicator?
+        if case .plant = role, let replication = settings.replication {
+            replicator = PlantReplicator(
+                storePath: store.path, plant: replication.plant, servers: replication.servers, logger: logger)
+        }
+        var applier: HubApplier?
+        if case .hub(let servers, let options) = role {
+            applier = HubApplier(store: store, servers: servers, options: options, logger: logger)
+        }
         let operations = Self.operations(
             settings, store, metrics, health, access, logger, role: role,
+            replication: { [replicator, settings] in
+                guard let replicator, let replication = settings.replication else { return nil }
+                let status = replicator.status
+                return LiveStatus.Replication(
+                    plant: replication.plant.name, servers: replication.servers.joined(separator: ","),
+                    connected: status.connected, lagEvents: status.lagEvents, lagSeconds: status.lagSeconds,
+                    problem: status.stopped ?? status.lastError)
+            },
             odoo: { [posterService] in
                 guard let posterService else { return nil }
                 let paused = posterService.poster.status.pausedUntilMs
@@ -174,6 +192,8 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: operations),
         ]
         if let posterService { services.append(.init(service: posterService)) }
+        if let replicator { services.append(.init(service: ReplicatorService(replicator: replicator, logger: logger))) }
+        if let applier { services.append(.init(service: HubApplierService(applier: applier, logger: logger))) }
         if settings.integrityCheckHours > 0 {
             let interval = Duration.milliseconds(Int64(settings.integrityCheckHours * 3_600_000))
             services.append(

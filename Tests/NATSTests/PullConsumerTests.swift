@@ -1,12 +1,16 @@
 import Foundation
-@testable import NATS
 import Testing
+
+@testable import NATS
 
 /// Ordered publishing, mirrors, stream listing and the pull consumer, against a real nats-server.
 @Suite(.serialized) struct PullConsumerTests {
     func messages(_ plant: String, _ range: ClosedRange<Int>) -> [(message: NATSMessage, id: String)] {
         range.map {
-            (NATSMessage(subject: "plant.\(plant).event", headers: ["Seq": "\($0)"], body: Array("\($0)".utf8)), "\(plant)-\($0)")
+            (
+                NATSMessage(subject: "plant.\(plant).event", headers: ["Seq": "\($0)"], body: Array("\($0)".utf8)),
+                "\(plant)-\($0)"
+            )
         }
     }
 

@@ -53,9 +53,14 @@ def test_busy_port_exits_non_zero_with_a_clear_line(binary, tmp_path):
         ('{"listen": "not-a-host-port"}', "listen"),
         ('{"sync": "sometimes"}', "sync"),
         ('{"bogus": 1}', "bogus"),
+        ('{"replicate": "nats://127.0.0.1:4222"}', "replicate needs plant"),
+        ('{"replicate": "http://127.0.0.1:4222", "plant": "A"}', "replicate must be nats://HOST:PORT"),
+        ('{"replicate": "nats://127.0.0.1:4222", "plant": "a.b"}', "plant: plant name \"a.b\" must be"),
+        ('{"plant": "A"}', "plant goes with replicate"),
         ('{"hold-on-quality-fail": "yes"}', "hold-on-quality-fail must be true or false"),
     ],
     ids=["truncated-json", "listen-not-a-string", "listen-not-host-port", "sync-unknown", "unknown-key",
+         "replicate-without-plant", "replicate-not-nats", "plant-not-a-subject-token", "plant-without-replicate",
          "boolean-not-true-or-false"],
 )
 def test_bad_config_file_exits_non_zero(binary, tmp_path, config, mentions):

@@ -1,0 +1,273 @@
+import Foundation
+public import GenealogyStore
+public import Logging
+import Metrics
+import Synchronization
+
+/// Applies every plant's stream to the hub's store, on a thread of its own.
+///
+/// It finds the plant streams (`MESGATE_PLANT_*`) on the JetStream server, keeps one durable pull
+/// consumer on each, and takes their messages in batches, plant by plant: events go through the
+/// store's writer (stored once per plant and plant sequence, in the plant's order), holds and
+/// releases into the hub ledger; a message that cannot be applied becomes a dead letter with its
+/// reason and the stream goes on. Messages are acknowledged only after what they carry is
+/// committed, so a hub killed mid-batch gets them again and finds them applied.
+public final class HubApplier: Sendable {
+    /// What other threads may read while the applier runs.
+    public struct Status: Sendable {
+        public var connected = false
+        public var plants: [String] = []
+        public var applied = 0
+        public var duplicates = 0
+        public var deadLetters = 0
+        public var lastError: String?
+    }
+
+    private let store: GenealogyStore
+    private let servers: [String]
+    private let options: HubOptions
+    private let logger: Logger
+    private let state = Mutex(Status())
+    private let stopping = Atomic<Bool>(false)
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+
+    public init(store: GenealogyStore, servers: [String], options: HubOptions = HubOptions(), logger: Logger) {
+        self.store = store
+        self.servers = servers
+        self.options = options
+        self.logger = logger
+    }
+
+    public var status: Status { state.withLock { $0 } }
+
+    public func start() {
+        finished.enter()
+        let thread = Thread { [self] in
+            run()
+            finished.leave()
+        }
+        thread.name = "mesgate-hub-applier"
+        thread.start()
+    }
+
+    /// Lets the batch in flight finish, stops the thread and waits for it. Blocks.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.signal()
+        finished.wait()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run() {
+        let ledger: HubLedger
+        do {
+            ledger = try HubLedger(path: store.path)
+        } catch {
+            logger.critical("hub.start_failed", metadata: ["error": "\(error)"])
+            state.withLock { $0.lastError = "\(error)" }
+            return
+        }
+        let link: JetStreamLink
+        do {
+            link = try JetStreamLink(servers: servers, name: "mesgate hub", options: options.link)
+        } catch {
+            logger.critical("hub.start_failed", metadata: ["error": "\(error)"])
+            state.withLock { $0.lastError = "\(error)" }
+            return
+        }
+        defer { link.close() }
+        logger.info("hub.started", metadata: ["servers": "\(servers.joined(separator: ","))"])
+        var consumers: [String: JetStreamLink.PlantConsumer] = [:]
+        var lastDiscovery = ContinuousClock.now - .seconds(3600)
+        var failing = false
+        while !isStopping {
+            var worked = false
+            do {
+                if ContinuousClock.now - lastDiscovery > .milliseconds(options.discoveryMs) {
+                    for source in options.mirrors {
+                        try link.mirrorPlantStream(source.plant, domain: source.domain, replicas: options.replicas)
+                    }
+                    for plant in try link.plantStreams() where consumers[plant.name] == nil {
+                        consumers[plant.name] = try link.hubConsumer(for: plant, batch: options.batchSize)
+                        logger.info("hub.plant.found", metadata: ["plant": "\(plant)", "stream": "\(plant.stream)"])
+                    }
+                    lastDiscovery = .now
+                    state.withLock { $0.plants = consumers.keys.sorted() }
+                }
+                for name in consumers.keys.sorted() {
+                    guard !isStopping, let consumer = consumers[name] else { break }
+                    let messages = try consumer.fetch(
+                        batch: options.batchSize, waitMs: consumers.count > 1 ? options.shortWaitMs : options.waitMs)
+                    if messages.isEmpty { continue }
+                    try apply(messages, from: consumer, ledger)
+                    worked = true
+                }
+                if failing {
+                    logger.info("hub.resumed")
+                    failing = false
+                }
+                state.withLock {
+                    $0.lastError = nil
+                    $0.connected = link.isConnected
+                }
+            } catch {
+                if !failing {
+                    logger.warning("hub.failing", metadata: ["error": "\(error)", "retry_ms": "\(options.retryMs)"])
+                    failing = true
+                }
+                state.withLock {
+                    $0.lastError = "\(error)"
+                    $0.connected = link.isConnected
+                }
+            }
+            HubMetrics.connected.record(link.isConnected ? 1 : 0)
+            if failing {
+                _ = wakeup.wait(timeout: .now() + .milliseconds(options.retryMs))
+            } else if !worked && consumers.isEmpty {
+                _ = wakeup.wait(timeout: .now() + .milliseconds(options.waitMs))
+            }
+        }
+        logger.info("hub.stopped")
+    }
+
+    /// Applies one batch of a plant's messages in order and acknowledges them once committed.
+    private func apply(
+        _ messages: [JetStreamLink.Delivery], from consumer: JetStreamLink.PlantConsumer, _ ledger: HubLedger
+    )
+        throws
+    {
+        let now = Self.nowMs()
+        var requests: [IngestRequest] = []
+        var lastSequence: [String: Int64] = [:]
+        var dead = 0
+        for delivery in messages {
+            let plant = delivery.message.headers[PlantMessage.Header.plant] ?? ""
+            do {
+                let message = PlantMessage(
+                    subject: delivery.message.subject, headers: delivery.message.headers, body: delivery.message.body)
+                let (from, storeID, change) = try message.change()
+                if let refusal = try ledger.admit(plant: from, storeID: storeID, nowMs: now) {
+                    throw PlantMessageError(refusal)
+                }
+                switch change {
+                case .event(let request):
+                    requests.append(request)
+                    lastSequence[from] = max(lastSequence[from] ?? 0, request.origin?.sequence ?? 0)
+                case .holdPlaced(let hold):
+                    try ledger.placed(plant: from, holdID: hold.id, request: hold.request, by: hold.by, atMs: hold.atMs)
+                case .holdReleased(let hold):
+                    try ledger.released(
+                        plant: from, holdID: hold.id, reason: hold.request.reason, by: hold.by, atMs: hold.atMs)
+                }
+            } catch let error as PlantMessageError {
+                dead += 1
+                let headers = delivery.message.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+                try ledger.deadLetter(
+                    HubDeadLetter(
+                        plant: plant, stream: consumer.plant.stream, streamSequence: Int64(delivery.streamSequence),
+                        reason: error.description, headers: headers.joined(separator: "\n"),
+                        body: delivery.message.body, atMs: now))
+                logger.error(
+                    "hub.dead_letter",
+                    metadata: [
+                        "plant": "\(plant)", "stream_sequence": "\(delivery.streamSequence)", "reason": "\(error)",
+                    ])
+            }
+        }
+        let outcomes = try store.submitAll(requests, retryWhileFullMs: options.retryMs)
+        var stored = 0
+        var duplicates = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .accepted: stored += 1
+            case .duplicate: duplicates += 1
+            case .failed(let error): throw error  // nothing acknowledged: the batch comes again
+            }
+        }
+        for (plant, sequence) in lastSequence {
+            try ledger.applied(plant: plant, through: sequence, count: stored, nowMs: Self.nowMs())
+        }
+        try consumer.ack(messages)
+        HubMetrics.applied.increment(by: stored)
+        HubMetrics.duplicates.increment(by: duplicates)
+        HubMetrics.deadLetters.increment(by: dead)
+        state.withLock {
+            $0.applied += stored
+            $0.duplicates += duplicates
+            $0.deadLetters += dead
+        }
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// How the hub takes its plants' streams.
+public struct HubOptions: Sendable {
+    public var batchSize = 256
+    /// How long one fetch waits for messages when one plant is known, and when several are.
+    public var waitMs = 500
+    public var shortWaitMs = 20
+    public var retryMs = 1000
+    /// How often the server is asked for new plant streams.
+    public var discoveryMs = 5000
+    public var link = ReplicationOptions()
+    /// Plant streams that live in the plants' own JetStream domains (leaf nodes): the hub keeps a
+    /// mirror of each in its domain, and takes that. Empty: the plants publish to the hub's server.
+    public var mirrors: [PlantSource] = []
+    /// Copies of each mirror the hub's JetStream cluster keeps (3 on the production cluster).
+    public var replicas = 1
+
+    public init() {}
+}
+
+/// A plant whose stream the hub mirrors from the plant's JetStream domain.
+public struct PlantSource: Sendable, Hashable {
+    public var plant: PlantName
+    public var domain: String
+
+    public init(plant: PlantName, domain: String) {
+        self.plant = plant
+        self.domain = domain
+    }
+}
+
+enum HubMetrics {
+    static let applied = Counter(label: "mesgate_hub_applied_total")
+    static let duplicates = Counter(label: "mesgate_hub_duplicates_total")
+    static let deadLetters = Counter(label: "mesgate_hub_dead_letters_total")
+    static let connected = Gauge(label: "mesgate_hub_connected")
+}
+
+extension GenealogyStore {
+    /// Submits `requests` in order from this (non-cooperative) thread and waits for every outcome;
+    /// while the queue is full, waits `retryWhileFullMs` and submits the rest again.
+    func submitAll(_ requests: [IngestRequest], retryWhileFullMs: Int) throws -> [IngestOutcome] {
+        let outcomes = Mutex<[IngestOutcome?]>(Array(repeating: nil, count: requests.count))
+        let done = DispatchGroup()
+        var next = 0
+        while next < requests.count {
+            done.enter()
+            let index = next
+            switch submit(
+                requests[index],
+                completion: { outcome in
+                    outcomes.withLock { $0[index] = outcome }
+                    done.leave()
+                })
+            {
+            case .queued: next += 1
+            case .full:
+                done.leave()
+                Thread.sleep(forTimeInterval: Double(retryWhileFullMs) / 1000)
+            case .closed:
+                done.leave()
+                done.wait()
+                throw GenealogyStoreError(.closed, "the hub's store is closing")
+            }
+        }
+        done.wait()
+        return outcomes.withLock { $0.map { $0! } }
+    }
+}

@@ -1,0 +1,267 @@
+"""Many plants (issue 12): plant gateways replicate their stores to a JetStream server, and the hub
+applies every plant's stream into one enterprise store that answers traces across plants.
+
+Every test starts its own `nats-server -js` (Debian's 2.9) on a free port with a store in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conftest import RPC_TIMEOUT_S, Server, free_port
+from mesevents import lot, qty
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+class NATSServer:
+    """One JetStream server; restartable on the same store (a cut link, a crash)."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.store = tmp_path / "jetstream"
+        self.log = tmp_path / "nats-server.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> "NATSServer":
+        if not Path(NATS_SERVER).exists():
+            pytest.fail("nats-server is not installed (apt-get install nats-server; scripts/test installs it)")
+        self.proc = subprocess.Popen(
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)],
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    pytest.fail(f"nats-server exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        pytest.fail("nats-server did not listen within 20 s")
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def nats(tmp_path):
+    server = NATSServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+class Hub(Server):
+    """`mesgate hub`: the same process model as `serve`, another command line."""
+
+    def __init__(self, *args, nats_url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nats_url = nats_url
+
+    def command(self) -> list[str]:
+        return [str(self.binary), "hub", "--listen", self.address, "--data", str(self.data), "--nats", self.nats_url,
+                "--admin-listen", f"127.0.0.1:{self.admin_port}", *self.extra_args]
+
+
+@pytest.fixture
+def hub_factory(binary, tmp_path):
+    made: list[Hub] = []
+
+    def make(nats_url: str, start=True):
+        hub = Hub(binary, tmp_path / f"hub{len(made)}", tmp_path / "logs", nats_url=nats_url)
+        made.append(hub)
+        if start:
+            hub.start()
+        return hub
+
+    yield make
+    for hub in made:
+        hub.stop()
+
+
+def plant(server_factory, nats_url: str, name: str) -> Server:
+    return server_factory(["--replicate", nats_url, "--plant", name])
+
+
+def publish(srv: Server, pb, *events) -> list[int]:
+    """Publishes each event (unary) and returns the stored sequences."""
+    sequences = []
+    with srv.channel() as ch:
+        stub = pb.events_pb2_grpc.EventIngestStub(ch)
+        for e in events:
+            ack = stub.Publish(e, timeout=RPC_TIMEOUT_S)
+            assert ack.result == pb.events_pb2.Ack.ACCEPTED, ack
+            sequences.append(ack.sequence)
+    return sequences
+
+
+def make_event(pb, event_id: str, work_order: str = "", **body):
+    (kind, message), = body.items()
+    e = pb.events_pb2.Event(event_id=event_id, occurred_at_ms=int(time.time() * 1000), tz_offset="+01:00",
+                            work_center="WC-1", operator_id="op-1", work_order=work_order)
+    getattr(e, kind).CopyFrom(message)
+    return e
+
+
+def a_day_at_two_plants(pb, tag: str):
+    """Plant A makes brackets from steel and ships lot B-<tag> to plant B, which receives it under the
+    same reference and builds it into assemblies."""
+    m = pb.events_pb2
+    steel, bracket, assy = lot("STEEL", f"S-{tag}"), lot("BRACKET", f"B-{tag}"), lot("ASSY", f"X-{tag}")
+    at_a = [
+        make_event(pb, f"a-r-{tag}", received=m.MaterialReceived(lot=steel, qty=qty(100.0), supplier="Acme Steel")),
+        make_event(pb, f"a-c-{tag}", f"A/MO/{tag}", consumed=m.MaterialConsumed(component=steel, qty=qty(40.0), into=bracket)),
+        make_event(pb, f"a-p-{tag}", f"A/MO/{tag}", produced=m.ProductionReported(output=bracket, good=qty(50, "Units"))),
+        make_event(pb, f"a-s-{tag}", shipped=m.Shipped(lot=bracket, qty=qty(50, "Units"), customer="PLANT-B",
+                                                        delivery=f"A/OUT/{tag}")),
+    ]
+    at_b = [
+        make_event(pb, f"b-r-{tag}", received=m.MaterialReceived(lot=bracket, qty=qty(50, "Units"), supplier="PLANT-A")),
+        make_event(pb, f"b-c-{tag}", f"B/MO/{tag}", consumed=m.MaterialConsumed(component=bracket, qty=qty(50, "Units"), into=assy)),
+        make_event(pb, f"b-p-{tag}", f"B/MO/{tag}", produced=m.ProductionReported(output=assy, good=qty(25, "Units"))),
+    ]
+    return at_a, at_b, (steel, bracket, assy)
+
+
+def store_events(db: Path) -> set[tuple]:
+    """(event_id, sequence, raw) of a plant store, read-only."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {(r[0], r[1], bytes(r[2])) for r in con.execute("SELECT event_id, sequence, raw FROM events")}
+    finally:
+        con.close()
+
+
+def hub_events(db: Path) -> set[tuple]:
+    """(plant, plant sequence, event id as the plant stored it, raw) of the hub store."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT p.plant, p.plant_sequence, e.event_id, e.raw FROM plant_events p JOIN events e ON e.sequence = p.sequence")
+        return {(r[0], r[1], r[2].split("/", 1)[1], bytes(r[3])) for r in rows}
+    finally:
+        con.close()
+
+
+def union(plants: dict[str, Server]) -> set[tuple]:
+    return {(name, seq, event_id, raw) for name, srv in plants.items()
+            for (event_id, seq, raw) in store_events(srv.db_path)}
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last is True:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} not within {timeout} s (last: {last})")
+
+
+def hub_has(hub: Hub, expected: set[tuple]):
+    def check():
+        got = hub_events(hub.db_path)
+        return True if got == expected else f"{len(got)} of {len(expected)} events, {len(got - expected)} unexpected"
+    return check
+
+
+def trace(srv: Server, pb, ref, direction) -> object:
+    with srv.channel() as ch:
+        return pb.genealogy_pb2_grpc.GenealogyStub(ch).Trace(
+            pb.genealogy_pb2.TraceRequest(lot=ref, direction=direction), timeout=RPC_TIMEOUT_S)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_two_plants_replicate_and_the_hub_traces_across_them(server_factory, hub_factory, nats, pb):
+    a, b = plant(server_factory, nats.url, "PLANT-A"), plant(server_factory, nats.url, "PLANT-B")
+    at_a, at_b, (steel, bracket, assy) = a_day_at_two_plants(pb, "t1")
+    publish(a, pb, *at_a)
+    publish(b, pb, *at_b)
+    hub = hub_factory(nats.url)
+    plants = {"PLANT-A": a, "PLANT-B": b}
+    wait_for(hub_has(hub, union(plants)), 30, "the hub holding exactly both plants' events")
+
+    # Backward from plant B's assembly: through the bracket lot to plant A's steel and its supplier.
+    result = trace(hub, pb, assy, pb.common_pb2.BACKWARD)
+    lots = {(n.lot.product, n.lot.lot) for n in result.nodes if n.lot.product}
+    assert ("BRACKET", "B-t1") in lots and ("STEEL", "S-t1") in lots, lots
+    assert any(r.supplier == "Acme Steel" for r in result.receipts), result.receipts
+    # Forward from plant A's steel: to plant B's assemblies.
+    forward = trace(hub, pb, steel, pb.common_pb2.FORWARD)
+    assert ("ASSY", "X-t1") in {(n.lot.product, n.lot.lot) for n in forward.nodes}
+    # Each plant alone sees only its half.
+    alone = trace(b, pb, assy, pb.common_pb2.BACKWARD)
+    assert ("STEEL", "S-t1") not in {(n.lot.product, n.lot.lot) for n in alone.nodes}
+
+    # The hub takes no events of its own: they come from plants.
+    with hub.channel() as ch:
+        with pytest.raises(grpc.RpcError) as info:
+            pb.events_pb2_grpc.EventIngestStub(ch).Publish(at_a[0], timeout=RPC_TIMEOUT_S)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION, info.value.details()
+
+
+def test_nothing_is_lost_or_doubled_across_a_cut_link_and_a_hub_crash(server_factory, hub_factory, nats, pb):
+    a = plant(server_factory, nats.url, "PLANT-A")
+    hub = hub_factory(nats.url)
+    at_a, _, _ = a_day_at_two_plants(pb, "t2")
+    publish(a, pb, *at_a[:2])
+    plants = {"PLANT-A": a}
+    wait_for(hub_has(hub, union(plants)), 30, "the first events at the hub")
+
+    # The link is cut (the JetStream server is gone): the plant keeps acking at once.
+    nats.stop(signal.SIGKILL)
+    began = time.monotonic()
+    publish(a, pb, *at_a[2:])
+    now_ms = int(time.time() * 1000)
+    extra = [make_event(pb, f"a-d-{i}", downtime=pb.events_pb2.DowntimeReported(
+        reason="jam", loss=pb.events_pb2.DowntimeReported.AVAILABILITY, started_at_ms=now_ms - 60_000, ended_at_ms=now_ms))
+        for i in range(200)]
+    publish(a, pb, *extra)
+    assert time.monotonic() - began < 20, "ingest waited for the cut link"
+
+    # The hub is killed too, then everything comes back.
+    hub.kill()
+    nats.start()
+    hub.start()
+    wait_for(hub_has(hub, union(plants)), 60, "every event at the hub, once")
+    assert len(hub_events(hub.db_path)) == 4 + 200
+
+
+def test_a_second_store_cannot_replicate_as_the_same_plant(server_factory, hub_factory, nats, pb):
+    first = plant(server_factory, nats.url, "PLANT-A")
+    at_a, _, _ = a_day_at_two_plants(pb, "t3")
+    publish(first, pb, at_a[0])
+    hub = hub_factory(nats.url)
+    wait_for(hub_has(hub, union({"PLANT-A": first})), 30, "the first plant's event at the hub")
+
+    impostor = plant(server_factory, nats.url, "PLANT-A")
+    publish(impostor, pb, make_event(pb, "impostor-1", received=pb.events_pb2.MaterialReceived(
+        lot=lot("STEEL", "S-impostor"), qty=qty(1.0))))
+
+    def refused():
+        text = impostor.stderr_tail()
+        return True if "replicated by another store" in text or "is replicated by store" in text else "no refusal yet"
+    wait_for(refused, 30, "the second store refusing to replicate as PLANT-A")
+    time.sleep(1)
+    assert hub_events(hub.db_path) == union({"PLANT-A": first}), "the hub took events from the second store"
