@@ -6,10 +6,13 @@ public struct ReplicationSettings: Sendable {
     /// NATS server URLs (`nats://HOST:PORT`), tried in turn.
     public var servers: [String]
     public var plant: PlantName
+    /// The hub's JetStream domain when `servers` is the plant's leaf node (nil: the same JetStream).
+    public var hubDomain: String?
 
-    public init(servers: [String], plant: PlantName) {
+    public init(servers: [String], plant: PlantName, hubDomain: String? = nil) {
         self.servers = servers
         self.plant = plant
+        self.hubDomain = hubDomain
     }
 }
 
@@ -17,16 +20,21 @@ extension ServeOptions {
     func resolveReplication(_ reader: ConfigReader) throws(ConfigurationError) -> ReplicationSettings? {
         let url = replicate ?? reader.string(forKey: "replicate")
         let name = plant ?? reader.string(forKey: "plant")
+        let domain = hubDomain ?? reader.string(forKey: "hub-domain")
         guard let url, !url.isEmpty else {
             if name != nil { throw ConfigurationError("plant goes with replicate (the NATS server to replicate to)") }
+            if domain != nil { throw ConfigurationError("hub-domain goes with replicate and plant") }
             return nil
+        }
+        if let domain, domain.isEmpty || !domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ConfigurationError("hub-domain must be a JetStream domain name (letters, digits, '-', '_'), not \"\(domain)\"")
         }
         let servers = try Self.natsServers(url, option: "replicate")
         guard let name, !name.isEmpty else {
             throw ConfigurationError("replicate needs plant: the name this plant replicates under")
         }
         do {
-            return ReplicationSettings(servers: servers, plant: try PlantName(name))
+            return ReplicationSettings(servers: servers, plant: try PlantName(name), hubDomain: domain)
         } catch {
             throw ConfigurationError("plant: \(error.description)")
         }

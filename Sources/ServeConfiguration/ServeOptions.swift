@@ -140,6 +140,13 @@ public struct ServeOptions: ParsableArguments {
     )
     public var plant: String?
 
+    @Option(
+        name: .customLong("hub-domain"),
+        help:
+            "The hub's JetStream domain, when --replicate names this plant's own leaf node: the hub's holds and recalls for this plant are taken from there. Leave out when --replicate is the hub's JetStream itself. [env: MESGATE_HUB_DOMAIN]"
+    )
+    public var hubDomain: String?
+
     /// Every key a config file may hold, and whether its value is text or a whole number.
     public static let keys: [String: ConfigFileCheck.ValueType] = [
         "listen": .string, "data": .string, "sync": .string, "log-level": .string,
@@ -147,7 +154,7 @@ public struct ServeOptions: ParsableArguments {
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
         "output-budget-bytes": .integer,
         "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .boolean, "startup-check-seconds": .integer,
-        "integrity-check-hours": .number, "replicate": .string, "plant": .string,
+        "integrity-check-hours": .number, "replicate": .string, "plant": .string, "hub-domain": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
     /// The options resolved against the environment and the config file, checked.
