@@ -58,6 +58,25 @@ public struct LiveStatus: Sendable {
         }
     }
 
+    /// The enterprise hub's view of its plants (`mesgate hub`).
+    public struct Hub: Sendable {
+        public var servers: String
+        public var connected: Bool
+        /// Why the hub cannot take the plants' streams now, if it cannot.
+        public var problem: String?
+        public var plants: [HubPlant]
+        /// Hub holds at each plant, while open or while a plant has not applied their release.
+        public var holds: [HoldDelivery]
+
+        public init(servers: String, connected: Bool, problem: String?, plants: [HubPlant], holds: [HoldDelivery]) {
+            self.servers = servers
+            self.connected = connected
+            self.problem = problem
+            self.plants = plants
+            self.holds = holds
+        }
+    }
+
     /// Odoo posting, when on (`--odoo-url`).
     public struct OdooPosting: Sendable {
         public var url: String
@@ -81,15 +100,16 @@ public struct LiveStatus: Sendable {
     /// nil: posting is off (no `--odoo-url`), the outbox accumulates. Not shown at the hub.
     public var odoo: OdooPosting?
     /// The hub shows its plants, not Odoo.
-    public var isHub: Bool
+    public var isHub: Bool { hub != nil }
+    public var hub: Hub?
 
     public init(
         serving: Bool, authenticationEnabled: Bool, grpcListen: String, tls: String, startedAtMs: Int64,
         recentAuthFailures: [AuthFailure], clients: [ClientActivity] = [], replication: Replication? = nil,
-        odoo: OdooPosting? = nil, isHub: Bool = false
+        odoo: OdooPosting? = nil, hub: Hub? = nil
     ) {
         self.odoo = odoo
-        self.isHub = isHub
+        self.hub = hub
         self.clients = clients
         self.replication = replication
         self.serving = serving

@@ -104,6 +104,35 @@ struct StatusPage {
                     ))
             }
         }
+        if let hub = live.hub {
+            if !hub.connected {
+                found.append(
+                    Concern(
+                        level: .bad,
+                        text:
+                            "Not connected to the hub's JetStream (\(hub.servers))\(hub.problem.map { ": \($0)" } ?? ""): plants' events wait in their streams."
+                    ))
+            } else if let problem = hub.problem {
+                found.append(Concern(level: .bad, text: "Plant streams are not being applied: \(problem)."))
+            }
+            let dead = hub.plants.reduce(0) { $0 + $1.deadLetters }
+            if dead > 0 {
+                found.append(
+                    Concern(
+                        level: .warn,
+                        text:
+                            "\(dead) plant message(s) could not be applied and were set aside (dead letters); the rest of each stream went on."
+                    ))
+            }
+            for delivery in hub.holds where delivery.appliedAtMs == nil {
+                found.append(
+                    Concern(
+                        level: .warn,
+                        text:
+                            "Hold \(delivery.holdID) is not applied at plant \(delivery.plant) yet: its shipments there are not stopped until it is."
+                    ))
+            }
+        }
         if !live.authenticationEnabled {
             found.append(
                 Concern(level: .warn, text: "No token file: every client may call everything (development only)."))
@@ -154,7 +183,12 @@ struct StatusPage {
                     + (replication.lagEvents > 0 ? " · \(Self.duration(replication.lagSeconds))" : ""),
                 level)
         }
+        if let hub = live.hub {
+            out += card(
+                "Plants", "\(hub.plants.count)", !hub.connected || hub.problem != nil ? "bad" : "good")
+        }
         out += "</section>"
+        if let hub = live.hub { out += plantsSection(hub) }
 
         let failing = waiting.filter { $0.state != "pending" }
         out += "<h2>What is failing</h2>"
@@ -208,6 +242,33 @@ struct StatusPage {
             empty: live.authenticationEnabled ? "No refused calls." : "Authentication is off (no token file).")
         out +=
             "<footer>Machine-readable: <a href=\"/metrics\">/metrics</a> · <a href=\"/readyz\">/readyz</a> · <a href=\"/healthz\">/healthz</a></footer></body></html>\n"
+        return out
+    }
+
+    /// At the hub: each plant and how far it is applied, and the hub's holds at each plant.
+    private func plantsSection(_ hub: LiveStatus.Hub) -> String {
+        var out = "<h2>Plants</h2>"
+        out += table(
+            ["Plant", "Events applied", "Last plant sequence", "Last applied", "Open holds there", "Dead letters"],
+            hub.plants.map {
+                [
+                    $0.plant, "\($0.applied)", "\($0.lastSequence)",
+                    $0.appliedAtMs > 0 ? Self.ago(nowMs - $0.appliedAtMs) : "never",
+                    "\($0.openHolds)", "\($0.deadLetters)",
+                ]
+            }, empty: "No plant has replicated to this hub yet.")
+        out += "<h2>Hub holds at the plants</h2>"
+        out += table(
+            ["Hold", "Plant", "Lots held there", "Applied there", "Release"],
+            hub.holds.map {
+                [
+                    "\($0.holdID)", $0.plant, "\($0.lots)",
+                    $0.appliedAtMs.map { Self.ago(nowMs - $0) } ?? "not yet",
+                    !$0.releaseSent
+                        ? "—"
+                        : $0.releaseAppliedAtMs.map { "applied " + Self.ago(nowMs - $0) } ?? "sent, not yet applied",
+                ]
+            }, empty: "No hold placed at the hub is open.")
         return out
     }
 

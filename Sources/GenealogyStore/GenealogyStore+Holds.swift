@@ -109,3 +109,94 @@ public struct RefusedEvent: Sendable, Hashable {
     public var client: String
     public var createdAtMs: Int64
 }
+
+/// Enterprise holds: what the hub's holds do at a plant, and what the hub knows of their delivery.
+extension GenealogyStore {
+    /// Places, on the writer thread, the holds the hub's hold `hubHold` asks of this plant (one on
+    /// each of `roots` the store knows, propagating); once per hub hold. `.notFound` when the store
+    /// knows none of the lots.
+    public func placeEnterpriseHold(
+        hubHold: Int64, roots: [LotRef], reason: String, by who: String,
+        completion: @escaping @Sendable (HoldOutcome) -> Void
+    ) {
+        submitHoldCommand(completion) { db, nowMs throws(SQLiteError) in
+            try HoldBook(db: db, nowMs: nowMs).placeEnterprise(hubHold: hubHold, roots: roots, reason: reason, by: who)
+        }
+    }
+
+    /// Releases the holds the hub's hold `hubHold` placed here, and only those.
+    public func releaseEnterpriseHold(
+        hubHold: Int64, reason: String, by who: String, completion: @escaping @Sendable (HoldOutcome) -> Void
+    ) {
+        submitHoldCommand(completion) { db, nowMs throws(SQLiteError) in
+            try HoldBook(db: db, nowMs: nowMs).releaseEnterprise(hubHold: hubHold, reason: reason, by: who)
+        }
+    }
+
+    /// At the hub: where the open holds placed on `lot` stand at each plant they concern.
+    public func holdDeliveries(lot: LotRef) throws -> [HoldDelivery] {
+        try storeQuery { db throws(SQLiteError) in
+            guard let node = try TraceWalker(db: db).node(lot) else { return [] }
+            var found: [HoldDelivery] = []
+            try db.cachedStatement(
+                """
+                SELECT d.hold_id, d.plant, d.lots, d.placed_applied_at_ms, d.released_sequence, d.released_applied_at_ms
+                FROM holds h JOIN hub_hold_deliveries d ON d.hold_id = h.id WHERE h.node_id = ?1 ORDER BY d.hold_id, d.plant
+                """
+            ).query([.integer(node.id)]) { found.append(HoldDelivery($0)) }
+            return found
+        }
+    }
+
+    /// At the hub: every plant it has heard from.
+    public func hubPlants() throws -> [HubPlant] {
+        try storeQuery { db throws(SQLiteError) in try HubPlant.all(db) }
+    }
+
+    /// At the hub: the deliveries of holds still open or whose release some plant has not applied.
+    public func openHoldDeliveries(limit: Int) throws -> [HoldDelivery] {
+        try storeQuery { db throws(SQLiteError) in
+            var found: [HoldDelivery] = []
+            try db.cachedStatement(
+                """
+                SELECT d.hold_id, d.plant, d.lots, d.placed_applied_at_ms, d.released_sequence, d.released_applied_at_ms
+                FROM hub_hold_deliveries d JOIN holds h ON h.id = d.hold_id
+                WHERE h.released_at_ms IS NULL OR d.released_applied_at_ms IS NULL
+                ORDER BY d.hold_id DESC, d.plant LIMIT ?1
+                """
+            ).query([.int(limit)]) { found.append(HoldDelivery($0)) }
+            return found
+        }
+    }
+}
+
+/// One hub hold at one plant.
+public struct HoldDelivery: Sendable, Hashable {
+    public var holdID: Int64
+    public var plant: String
+    /// The lots it holds there (in-plant roots; the plant propagates from them).
+    public var lots: Int
+    public var appliedAtMs: Int64?
+    public var releaseSent: Bool
+    public var releaseAppliedAtMs: Int64?
+
+    public init(
+        holdID: Int64, plant: String, lots: Int, appliedAtMs: Int64?, releaseSent: Bool, releaseAppliedAtMs: Int64?
+    ) {
+        self.holdID = holdID
+        self.plant = plant
+        self.lots = lots
+        self.appliedAtMs = appliedAtMs
+        self.releaseSent = releaseSent
+        self.releaseAppliedAtMs = releaseAppliedAtMs
+    }
+
+    init(_ row: SQLiteStatement) {
+        holdID = row.int64(at: 0)
+        plant = row.string(at: 1)
+        lots = row.int(at: 2)
+        appliedAtMs = row.isNull(at: 3) ? nil : row.int64(at: 3)
+        releaseSent = !row.isNull(at: 4)
+        releaseAppliedAtMs = row.isNull(at: 5) ? nil : row.int64(at: 5)
+    }
+}

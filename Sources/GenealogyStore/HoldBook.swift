@@ -29,8 +29,14 @@ struct HoldBook {
     private var audit: AuditChain? { AuditChain.on(db) }
 
     func place(_ request: HoldRequest, by who: String) throws(SQLiteError) -> HoldOutcome {
+        guard let (_, held) = try placeHold(request, by: who) else { return .notFound }
+        return .changed(held)
+    }
+
+    /// Places the hold: its id and the lots it holds (nil: the store never saw the lot).
+    private func placeHold(_ request: HoldRequest, by who: String) throws(SQLiteError) -> (Int64, [LotRef])? {
         let walker = TraceWalker(db: db)
-        guard let root = try walker.node(request.lot) else { return .notFound }
+        guard let root = try walker.node(request.lot) else { return nil }
         try db.run(
             """
             INSERT INTO holds (node_id, reason, placed_by, propagate, placed_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -54,7 +60,7 @@ struct HoldBook {
             .holdPlaced(hold: hold), atMs: nowMs, actor: who, action: AuditAction.holdPlaced,
             label: "\(request.lot)", reason: request.reason,
             detail: "\(held.count) item(s) held\(request.propagate ? ", propagated forward" : "")", on: db)
-        return .changed(held)
+        return (hold, held)
     }
 
     /// Extends open propagating `holds` (those covering the node an event's new edge starts from)
@@ -95,12 +101,58 @@ struct HoldBook {
         try db.cachedStatement("SELECT id FROM holds WHERE node_id = ?1 AND released_at_ms IS NULL ORDER BY id")
             .query([.integer(root.id)]) { holds.append($0.int64(at: 0)) }
         guard !holds.isEmpty else { return .noOpenHold }
+        return .changed(try release(holds, label: "\(request.lot)", reason: request.reason, by: who))
+    }
+
+    /// Places the holds an enterprise hold (the hub's `hubHold`) asks of this plant: one on each of
+    /// `roots` the store knows, propagating, recorded in `enterprise_holds`. Once per hub hold: a
+    /// second delivery finds its holds and changes nothing.
+    func placeEnterprise(hubHold: Int64, roots: [LotRef], reason: String, by who: String) throws(SQLiteError)
+        -> HoldOutcome
+    {
+        let placed =
+            try db.cachedStatement("SELECT 1 FROM enterprise_holds WHERE hub_hold_id = ?1 LIMIT 1").first([
+                .integer(hubHold)
+            ]) { _ in true } ?? false
+        if placed { return .changed([]) }
+        var held: [LotRef] = []
+        var known = false
+        for root in roots {
+            guard let (hold, lots) = try placeHold(HoldRequest(lot: root, reason: reason), by: who) else { continue }
+            known = true
+            try db.run(
+                "INSERT INTO enterprise_holds (hub_hold_id, hold_id) VALUES (?1, ?2)",
+                [.integer(hubHold), .integer(hold)])
+            held += lots
+        }
+        return known ? .changed(held) : .notFound
+    }
+
+    /// Releases the holds the enterprise hold `hubHold` placed here (and no other hold).
+    func releaseEnterprise(hubHold: Int64, reason: String, by who: String) throws(SQLiteError) -> HoldOutcome {
+        var holds: [Int64] = []
+        try db.cachedStatement(
+            """
+            SELECT h.id FROM enterprise_holds e JOIN holds h ON h.id = e.hold_id
+            WHERE e.hub_hold_id = ?1 AND h.released_at_ms IS NULL ORDER BY h.id
+            """
+        ).query([.integer(hubHold)]) { holds.append($0.int64(at: 0)) }
+        guard !holds.isEmpty else { return .noOpenHold }
+        return .changed(try release(holds, label: nil, reason: reason, by: who))
+    }
+
+    /// Ends `holds` and gives every item they covered that no other open hold covers its status
+    /// back; the freed lots.
+    /// `label` names the released lot in the audit (nil: each hold's own lot).
+    private func release(_ holds: [Int64], label: String?, reason: String, by who: String) throws(SQLiteError)
+        -> [LotRef]
+    {
         var freed: [LotRef] = []
         var seen: Set<Int64> = []
         for hold in holds {
             try db.run(
                 "UPDATE holds SET released_at_ms = ?2, released_by = ?3, release_reason = ?4 WHERE id = ?1",
-                [.integer(hold), .integer(nowMs), .text(who), .text(request.reason)])
+                [.integer(hold), .integer(nowMs), .text(who), .text(reason)])
             try queueForOdoo(hold: hold, kind: "release")
             var items: [WalkNode] = []
             try db.cachedStatement(
@@ -116,12 +168,24 @@ struct HoldBook {
                     "UPDATE nodes SET status = ?2 WHERE id = ?1", [.integer(item.id), .text(try status(item.id))])
                 if let lot = item.ref.lot { freed.append(lot) }
             }
+            var lotLabel = label ?? ""
+            if label == nil { lotLabel = try holdLabel(hold) }
             try audit?.recordChanged(
                 .holdReleased(hold: hold), atMs: nowMs, actor: who, action: AuditAction.holdReleased,
-                label: "\(request.lot)", reason: request.reason, detail: "\(freed.count - freedBefore) item(s) freed",
-                on: db)
+                label: lotLabel, reason: reason, detail: "\(freed.count - freedBefore) item(s) freed", on: db)
         }
-        return .changed(freed)
+        return freed
+    }
+
+    /// The lot a hold was placed on, as the audit names it.
+    private func holdLabel(_ hold: Int64) throws(SQLiteError) -> String {
+        try db.cachedStatement(
+            "SELECT n.product, n.lot, n.serial, n.container FROM holds h JOIN nodes n ON n.id = h.node_id WHERE h.id = ?1"
+        ).first([.integer(hold)]) {
+            let ref = LotRef(
+                product: $0.string(at: 0), lot: $0.string(at: 1), serial: $0.string(at: 2), container: $0.string(at: 3))
+            return "\(ref)"
+        } ?? "hold \(hold)"
     }
 
     /// The outbox row that tells Odoo of a placement or release (`immediate`: a held lot must stop

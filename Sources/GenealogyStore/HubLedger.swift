@@ -95,24 +95,7 @@ public final class HubLedger {
 
     /// Every plant the hub has heard from, by name.
     public func plants() throws(GenealogyStoreError) -> [HubPlant] {
-        try guarded { () throws(SQLiteError) in
-            var found: [HubPlant] = []
-            try db.cachedStatement(
-                """
-                SELECT p.plant, p.store_id, p.last_sequence, p.applied, p.applied_at_ms,
-                  (SELECT count(*) FROM plant_holds h WHERE h.plant = p.plant AND h.released_at_ms IS NULL),
-                  (SELECT count(*) FROM hub_dead_letters d WHERE d.plant = p.plant)
-                FROM hub_plants p ORDER BY p.plant
-                """
-            ).query {
-                found.append(
-                    HubPlant(
-                        plant: $0.string(at: 0), storeID: $0.string(at: 1), lastSequence: $0.int64(at: 2),
-                        applied: $0.int64(at: 3), appliedAtMs: $0.int64(at: 4), openHolds: $0.int(at: 5),
-                        deadLetters: $0.int(at: 6)))
-            }
-            return found
-        }
+        try guarded { () throws(SQLiteError) in try HubPlant.all(db) }
     }
 
     /// The dead letters, newest first.
@@ -142,6 +125,25 @@ public final class HubLedger {
 
 /// A plant as the hub knows it.
 public struct HubPlant: Sendable, Hashable {
+    static func all(_ db: SQLiteConnection) throws(SQLiteError) -> [HubPlant] {
+        var found: [HubPlant] = []
+        try db.cachedStatement(
+            """
+            SELECT p.plant, p.store_id, p.last_sequence, p.applied, p.applied_at_ms,
+              (SELECT count(*) FROM plant_holds h WHERE h.plant = p.plant AND h.released_at_ms IS NULL),
+              (SELECT count(*) FROM hub_dead_letters d WHERE d.plant = p.plant)
+            FROM hub_plants p ORDER BY p.plant
+            """
+        ).query {
+            found.append(
+                HubPlant(
+                    plant: $0.string(at: 0), storeID: $0.string(at: 1), lastSequence: $0.int64(at: 2),
+                    applied: $0.int64(at: 3), appliedAtMs: $0.int64(at: 4), openHolds: $0.int(at: 5),
+                    deadLetters: $0.int(at: 6)))
+        }
+        return found
+    }
+
     public var plant: String
     public var storeID: String
     /// The plant sequence of the last event applied.
@@ -150,6 +152,19 @@ public struct HubPlant: Sendable, Hashable {
     public var appliedAtMs: Int64
     public var openHolds: Int
     public var deadLetters: Int
+
+    public init(
+        plant: String, storeID: String, lastSequence: Int64, applied: Int64, appliedAtMs: Int64, openHolds: Int,
+        deadLetters: Int
+    ) {
+        self.plant = plant
+        self.storeID = storeID
+        self.lastSequence = lastSequence
+        self.applied = applied
+        self.appliedAtMs = appliedAtMs
+        self.openHolds = openHolds
+        self.deadLetters = deadLetters
+    }
 }
 
 /// A message the hub could not apply.

@@ -158,6 +158,21 @@ public struct TraceResult: Sendable, Hashable {
 }
 
 /// A quality hold to place or release: the lot, why, and whether it reaches everything made from it.
+/// At the enterprise hub: a hold (or its release) at one plant it concerns.
+public struct PlantHoldState: Sendable, Hashable {
+    public var plant: String
+    /// The lots it holds there (the plant propagates from them).
+    public var lots: Int
+    /// The plant has committed it.
+    public var applied: Bool
+
+    public init(plant: String, lots: Int, applied: Bool) {
+        self.plant = plant
+        self.lots = lots
+        self.applied = applied
+    }
+}
+
 public struct HoldRequest: Sendable, Hashable {
     public var lot: LotRef
     public var reason: String

@@ -30,7 +30,7 @@ public enum HoldCodec {
         return pack(&message.base)
     }
 
-    public static func encodeResult(_ held: [LotRef]) -> [UInt8] {
+    public static func encodeResult(_ held: [LotRef], plants: [PlantHoldState] = []) -> [UInt8] {
         let arena = CArena()
         var message = Mes__V1__HoldResult()
         mes__v1__hold_result__init(&message)
@@ -38,6 +38,19 @@ public enum HoldCodec {
         for (i, ref) in held.enumerated() { refs[i] = arena.lotRef(ref) }
         message.n_held = held.count
         message.held = refs
+        let states = arena.array(plants.count, UnsafeMutablePointer<Mes__V1__PlantHold>?.none)
+        for (i, plant) in plants.enumerated() {
+            let state = arena.array(1, Mes__V1__PlantHold())
+            mes__v1__plant_hold__init(state)
+            state.pointee.plant = arena.string(plant.plant)
+            state.pointee.has_lots = 1
+            state.pointee.lots = Int32(clamping: plant.lots)
+            state.pointee.has_applied = 1
+            state.pointee.applied = plant.applied ? 1 : 0
+            states[i] = state
+        }
+        message.n_plants = plants.count
+        message.plants = states
         return pack(&message.base)
     }
 

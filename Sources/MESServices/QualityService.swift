@@ -13,10 +13,14 @@ public struct QualityService: Sendable {
 
     let store: GenealogyStore
     let logger: Logger
+    /// At the hub: how long an answer waits for the plants to apply the hold (or release) it sends
+    /// them; nil at a plant.
+    let plantsWait: Duration?
 
-    public init(store: GenealogyStore, logger: Logger) {
+    public init(store: GenealogyStore, logger: Logger, plantsWait: Duration? = nil) {
         self.store = store
         self.logger = logger
+        self.plantsWait = plantsWait
     }
 
     public var methods: [GRPCMethod] {
@@ -51,13 +55,18 @@ public struct QualityService: Sendable {
         }
         let who = context.client ?? context.peer
         let logger = self.logger
+        let (store, plantsWait) = (self.store, self.plantsWait)
         let completion: @Sendable (HoldOutcome) -> Void = { outcome in
             switch outcome {
             case .changed(let lots):
                 logger.info(
                     place ? "quality.hold.placed" : "quality.hold.released",
                     metadata: ["lot": "\(request.lot)", "items": "\(lots.count)", "by": "\(who)"])
-                done(.success([HoldCodec.encodeResult(lots)]))
+                guard let plantsWait else { return done(.success([HoldCodec.encodeResult(lots)])) }
+                Task {
+                    let plants = await Self.plants(store, request.lot, release: !place, waiting: plantsWait, logger)
+                    done(.success([HoldCodec.encodeResult(lots, plants: plants)]))
+                }
             case .notFound:
                 done(.failure(GRPCStatus(.notFound, "\(request.lot) is not in the genealogy store")))
             case .noOpenHold:
@@ -71,6 +80,39 @@ public struct QualityService: Sendable {
             store.placeHold(request, by: who, completion: completion)
         } else {
             store.releaseHold(request, by: who, completion: completion)
+        }
+    }
+
+    /// At the hub: the plants the holds on `lot` concern and whether each has applied the latest
+    /// change, waiting up to `wait` for all of them (the hub's applier sends it within a moment).
+    static func plants(
+        _ store: GenealogyStore, _ lot: LotRef, release: Bool, waiting wait: Duration, _ logger: Logger
+    ) async -> [PlantHoldState] {
+        let deadline = ContinuousClock.now + wait
+        var states: [PlantHoldState] = []
+        while true {
+            do {
+                // The newest hold on the lot is the one just placed (or, usually, the one just released).
+                let all = try store.holdDeliveries(lot: lot)
+                let newest = all.map(\.holdID).max()
+                let deliveries = all.filter { $0.holdID == newest }
+                var byPlant: [String: PlantHoldState] = [:]
+                for delivery in deliveries {
+                    let applied =
+                        release
+                        ? delivery.releaseAppliedAtMs != nil : delivery.appliedAtMs != nil
+                    var state = byPlant[delivery.plant] ?? PlantHoldState(plant: delivery.plant, lots: 0, applied: true)
+                    state.lots += delivery.lots
+                    state.applied = state.applied && applied
+                    byPlant[delivery.plant] = state
+                }
+                states = byPlant.values.sorted { $0.plant < $1.plant }
+            } catch {
+                logger.warning("quality.hold.plants_unknown", metadata: ["error": "\(error)"])
+                return states
+            }
+            if (!states.isEmpty && states.allSatisfy(\.applied)) || ContinuousClock.now >= deadline { return states }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 }

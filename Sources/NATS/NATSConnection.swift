@@ -10,6 +10,8 @@ public struct NATSError: Error, Hashable, CustomStringConvertible {
     public var jetStreamCode: Int32
     public var isNotFound: Bool { status == NATS_NOT_FOUND.rawValue }
     public var isTimeout: Bool { status == NATS_TIMEOUT.rawValue }
+    /// JetStream answered that the stream does not exist (error 10059).
+    public var isStreamNotFound: Bool { jetStreamCode == 10059 || (isNotFound && jetStreamCode == 0) }
 
     init(_ what: String, _ status: natsStatus, jetStreamCode: jsErrCode = jsErrCode(rawValue: 0)) {
         self.status = status.rawValue

@@ -62,8 +62,10 @@ public final class HubApplier: Sendable {
 
     private func run() {
         let ledger: HubLedger
+        let holdBook: HubHoldBook
         do {
             ledger = try HubLedger(path: store.path)
+            holdBook = try HubHoldBook(path: store.path)
         } catch {
             logger.critical("hub.start_failed", metadata: ["error": "\(error)"])
             state.withLock { $0.lastError = "\(error)" }
@@ -81,6 +83,7 @@ public final class HubApplier: Sendable {
         logger.info("hub.started", metadata: ["servers": "\(servers.joined(separator: ","))"])
         var consumers: [String: JetStreamLink.PlantConsumer] = [:]
         var lastDiscovery = ContinuousClock.now - .seconds(3600)
+        var lastHoldCheck = ContinuousClock.now - .seconds(3600)
         var failing = false
         while !isStopping {
             var worked = false
@@ -103,6 +106,10 @@ public final class HubApplier: Sendable {
                     if messages.isEmpty { continue }
                     try apply(messages, from: consumer, ledger)
                     worked = true
+                }
+                if ContinuousClock.now - lastHoldCheck > .milliseconds(options.holdCheckMs) {
+                    try fanOutHolds(link, holdBook)
+                    lastHoldCheck = .now
                 }
                 if failing {
                     logger.info("hub.resumed")
@@ -130,6 +137,43 @@ public final class HubApplier: Sendable {
             }
         }
         logger.info("hub.stopped")
+    }
+
+    /// Sends the hub's new holds and releases to the plants they concern, and notes which plants
+    /// have applied what they were sent (their consumer acknowledged it after committing).
+    private func fanOutHolds(_ link: JetStreamLink, _ book: HubHoldBook) throws {
+        for pending in try book.pending(limit: 16) {
+            if pending.isRelease {
+                for plant in try book.plants(of: pending.holdID) {
+                    guard let name = try? PlantName(plant) else { continue }
+                    try link.prepareHoldsStream(name, replicas: options.replicas)
+                    let message = EnterpriseHoldMessage(
+                        hubHoldID: pending.holdID, isRelease: true, lots: [], reason: pending.reason, by: pending.by,
+                        atMs: pending.atMs)
+                    let sequence = try link.publishHold(message.message(for: name))
+                    try book.releaseSent(hold: pending.holdID, to: plant, sequence: sequence)
+                }
+            } else {
+                for (plant, lots) in try book.lotsByPlant(hold: pending.holdID).sorted(by: { $0.key < $1.key }) {
+                    guard let name = try? PlantName(plant) else { continue }
+                    try link.prepareHoldsStream(name, replicas: options.replicas)
+                    let message = EnterpriseHoldMessage(
+                        hubHoldID: pending.holdID, isRelease: false, lots: lots, reason: pending.reason,
+                        by: pending.by, atMs: pending.atMs)
+                    let sequence = try link.publishHold(message.message(for: name))
+                    try book.sent(hold: pending.holdID, to: plant, lots: lots.count, sequence: sequence)
+                }
+            }
+            try book.done(pending, nowMs: Self.nowMs())
+            logger.notice(
+                pending.isRelease ? "hub.hold.release_sent" : "hub.hold.sent",
+                metadata: ["hold": "\(pending.holdID)", "lot": "\(pending.root)"])
+        }
+        for plant in try book.plantsAwaitingApplication() {
+            guard let name = try? PlantName(plant) else { continue }
+            try book.applied(
+                plant: plant, through: try link.holdsApplied(by: name, replicas: options.replicas), nowMs: Self.nowMs())
+        }
     }
 
     /// Applies one batch of a plant's messages in order and acknowledges them once committed.
@@ -212,6 +256,8 @@ public struct HubOptions: Sendable {
     public var retryMs = 1000
     /// How often the server is asked for new plant streams.
     public var discoveryMs = 5000
+    /// How often the hub's new holds are sent and the plants' application of them read.
+    public var holdCheckMs = 250
     public var link = ReplicationOptions()
     /// Plant streams that live in the plants' own JetStream domains (leaf nodes): the hub keeps a
     /// mirror of each in its domain, and takes that. Empty: the plants publish to the hub's server.

@@ -12,6 +12,9 @@ final class JetStreamLink {
     private let connection: NATSConnection
     private let jetStream: JetStream
     private let options: ReplicationOptions
+    /// The hub's consumers of the plants' holds streams, made once each (to read how far a plant
+    /// has applied its holds).
+    private var holdsConsumers: [String: PullConsumer] = [:]
 
     init(servers: [String], name: String, options: ReplicationOptions, domain: String? = nil) throws(NATSError) {
         var connectionOptions = NATSConnection.Options()
@@ -96,6 +99,47 @@ final class JetStreamLink {
     }
 
     typealias Delivery = PullConsumer.Delivery
+
+    // MARK: Enterprise holds
+
+    /// The durable consumer through which a plant takes its holds stream.
+    static let plantHoldsConsumer = "mesgate-plant"
+
+    /// At the hub: makes, when missing, the stream of the holds the hub sends `plant` (kept until
+    /// deleted by hand) and the plant's consumer on it (so that what the plant has applied can be
+    /// read before it first connects).
+    func prepareHoldsStream(_ plant: PlantName, replicas: Int) throws {
+        guard holdsConsumers[plant.name] == nil else { return }
+        var settings = JetStream.StreamSettings(name: plant.holdsStream, subjects: [plant.holdsSubject])
+        settings.maxAgeSeconds = 0
+        settings.discardNew = true
+        settings.replicas = replicas
+        try jetStream.addStreamIfMissing(settings)
+        holdsConsumers[plant.name] = try plantHoldsConsumer(plant)
+    }
+
+    /// At the hub: sends one hold or release to its plant; the message's place in the holds stream.
+    func publishHold(_ message: PlantMessage) throws -> UInt64 {
+        let ack = try jetStream.publish(
+            NATSMessage(subject: message.subject, headers: message.headers, body: message.body),
+            messageID: message.headers[PlantMessage.Header.messageID] ?? "", maxWaitMs: Int64(options.ackWaitMs))
+        return ack.sequence
+    }
+
+    /// At the hub: the place in `plant`'s holds stream up to which the plant has applied everything.
+    func holdsApplied(by plant: PlantName, replicas: Int) throws -> UInt64 {
+        try prepareHoldsStream(plant, replicas: replicas)
+        return try holdsConsumers[plant.name]?.acknowledgedThrough() ?? 0
+    }
+
+    /// At a plant: its consumer of the holds the hub sends it (throws not found while the hub has
+    /// made no holds stream for it).
+    func plantHoldsConsumer(_ plant: PlantName) throws -> PullConsumer {
+        var settings = PullConsumer.Settings(stream: plant.holdsStream, durable: Self.plantHoldsConsumer)
+        settings.maxAckPending = 16
+        settings.ackWaitSeconds = 30
+        return try PullConsumer(jetStream, settings)
+    }
 
     /// One plant's stream as the hub takes it.
     struct PlantConsumer {

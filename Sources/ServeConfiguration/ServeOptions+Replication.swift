@@ -27,7 +27,8 @@ extension ServeOptions {
             return nil
         }
         if let domain, domain.isEmpty || !domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-            throw ConfigurationError("hub-domain must be a JetStream domain name (letters, digits, '-', '_'), not \"\(domain)\"")
+            throw ConfigurationError(
+                "hub-domain must be a JetStream domain name (letters, digits, '-', '_'), not \"\(domain)\"")
         }
         let servers = try Self.natsServers(url, option: "replicate")
         guard let name, !name.isEmpty else {

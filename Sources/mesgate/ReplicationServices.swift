@@ -3,16 +3,22 @@ import Logging
 import Replication
 import ServiceLifecycle
 
-/// Runs the plant's replicator while the gateway runs; on graceful shutdown lets the round in
-/// flight finish and stops its thread (before the store closes).
+/// Runs the plant's replicator and its taker of the hub's holds while the gateway runs; on
+/// graceful shutdown lets what they have in hand finish and stops their threads (before the store
+/// closes).
 struct ReplicatorService: Service {
     let replicator: PlantReplicator
+    let holdTaker: EnterpriseHoldTaker
     let logger: Logger
 
     func run() async throws {
         replicator.start()
+        holdTaker.start()
         try? await gracefulShutdown()
-        await Self.stopOffThePool { replicator.stop() }
+        await Self.stopOffThePool {
+            holdTaker.stop()
+            replicator.stop()
+        }
         logger.info("replicator stopped")
     }
 

@@ -65,6 +65,7 @@ extension ServeCommand {
         _ settings: ServeSettings, _ store: GenealogyStore, _ metrics: GatewayMetrics, _ health: HealthService,
         _ access: AccessGuard, _ logger: Logger, role: Role,
         replication: @escaping @Sendable () -> LiveStatus.Replication? = { nil },
+        hub: @escaping @Sendable () -> LiveStatus.Hub? = { nil },
         odoo: @escaping @Sendable () -> LiveStatus.OdooPosting? = { nil }
     ) -> OperationsService {
         let failureAudit = AuthFailureAudit(store: store, logger: logger)
@@ -78,7 +79,6 @@ extension ServeCommand {
         let tls =
             settings.security.tlsCertPath == nil
             ? "h2c (no TLS)" : settings.security.tlsClientCAPath == nil ? "TLS" : "TLS + client certificates"
-        let isHub = if case .hub = role { true } else { false }
         let routes = GatewayAdminRoutes(store: store, metrics: metrics) {
             LiveStatus(
                 serving: health.isServing, authenticationEnabled: access.authenticationEnabled, grpcListen: listen,
@@ -89,7 +89,7 @@ extension ServeCommand {
                 clients: access.clientActivity.map {
                     LiveStatus.ClientActivity(
                         client: $0.client, lastCallAtMs: $0.lastCallAtMs, lastMethod: $0.lastMethod, calls: $0.calls)
-                }, replication: replication(), odoo: odoo(), isHub: isHub)
+                }, replication: replication(), odoo: odoo(), hub: hub())
         }
         let adminAccess: AdminAccess =
             settings.security.adminAuthRequired

@@ -130,7 +130,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         methods += genealogy.methods
-        methods += QualityService(store: store, logger: logger).methods
+        let isHub = if case .hub = role { true } else { false }
+        methods += QualityService(store: store, logger: logger, plantsWait: isHub ? .seconds(5) : nil).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host
@@ -163,9 +164,13 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
         var replicator: PlantReplicator?
+        var holdTaker: EnterpriseHoldTaker?
         if case .plant = role, let replication = settings.replication {
             replicator = PlantReplicator(
                 storePath: store.path, plant: replication.plant, servers: replication.servers, logger: logger)
+            holdTaker = EnterpriseHoldTaker(
+                store: store, plant: replication.plant, servers: replication.servers,
+                hubDomain: replication.hubDomain, logger: logger)
         }
         var applier: HubApplier?
         if case .hub(let servers, let options) = role {
@@ -181,6 +186,13 @@ struct ServeCommand: AsyncParsableCommand {
                     connected: status.connected, lagEvents: status.lagEvents, lagSeconds: status.lagSeconds,
                     problem: status.stopped ?? status.lastError)
             },
+            hub: { [applier, store, role] in
+                guard let applier, case .hub(let servers, _) = role else { return nil }
+                let status = applier.status
+                return LiveStatus.Hub(
+                    servers: servers.joined(separator: ","), connected: status.connected, problem: status.lastError,
+                    plants: (try? store.hubPlants()) ?? [], holds: (try? store.openHoldDeliveries(limit: 50)) ?? [])
+            },
             odoo: { [posterService] in
                 guard let posterService else { return nil }
                 let paused = posterService.poster.status.pausedUntilMs
@@ -192,7 +204,10 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: operations),
         ]
         if let posterService { services.append(.init(service: posterService)) }
-        if let replicator { services.append(.init(service: ReplicatorService(replicator: replicator, logger: logger))) }
+        if let replicator, let holdTaker {
+            services.append(
+                .init(service: ReplicatorService(replicator: replicator, holdTaker: holdTaker, logger: logger)))
+        }
         if let applier { services.append(.init(service: HubApplierService(applier: applier, logger: logger))) }
         if settings.integrityCheckHours > 0 {
             let interval = Duration.milliseconds(Int64(settings.integrityCheckHours * 3_600_000))

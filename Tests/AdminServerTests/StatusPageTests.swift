@@ -68,10 +68,49 @@ import Testing
         #expect(paused.concerns.first?.text.contains("Odoo refused mesgate's API key") == true)
         let later = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 100_000)
         #expect(later.concerns.isEmpty)
-        live.isHub = true
+        live.hub = LiveStatus.Hub(servers: "nats://hub:4222", connected: true, problem: nil, plants: [], holds: [])
         live.odoo = nil
         let hub = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
         #expect(hub.concerns.isEmpty)
+    }
+
+    @Test func theHubShowsItsPlantsAndWhereItsHoldsStand() {
+        var figures = StoreFigures()
+        figures.readable = true
+        var live = Self.live()
+        let plants = [
+            HubPlant(
+                plant: "PLANT-A", storeID: "s1", lastSequence: 120, applied: 118, appliedAtMs: 55_000, openHolds: 1,
+                deadLetters: 0),
+            HubPlant(
+                plant: "PLANT-<B>", storeID: "s2", lastSequence: 7, applied: 7, appliedAtMs: 50_000, openHolds: 0,
+                deadLetters: 2),
+        ]
+        let applied = HoldDelivery(
+            holdID: 4, plant: "PLANT-A", lots: 2, appliedAtMs: 58_000, releaseSent: false, releaseAppliedAtMs: nil)
+        var waiting = applied
+        waiting.plant = "PLANT-<B>"
+        waiting.appliedAtMs = nil
+        live.hub = LiveStatus.Hub(
+            servers: "nats://hub:4222", connected: true, problem: nil, plants: plants, holds: [applied, waiting])
+        let page = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        let texts = page.concerns.map(\.text)
+        #expect(texts.contains { $0.hasPrefix("2 plant message(s) could not be applied") })
+        #expect(
+            texts.contains(
+                "Hold 4 is not applied at plant PLANT-<B> yet: its shipments there are not stopped until it is."))
+        let html = page.html()
+        #expect(html.contains("<td>PLANT-A</td><td>118</td><td>120</td>"))
+        #expect(html.contains("PLANT-&lt;B&gt;") && !html.contains("PLANT-<B>"))
+        #expect(html.contains("<td>not yet</td>"))
+
+        live.hub?.connected = false
+        live.hub?.problem = "no server"
+        let cut = StatusPage(live: live, figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 60_000)
+        #expect(cut.concerns.first?.level == .bad)
+        #expect(
+            cut.concerns.first?.text.contains("Not connected to the hub's JetStream (nats://hub:4222): no server")
+                == true)
     }
 
     @Test func replicationBehindCutOrStoppedIsSaid() {

@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import RPC_TIMEOUT_S, Server, free_port
+from conftest import RPC_TIMEOUT_S, Server, admin_get, free_port
 from mesevents import lot, qty
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -265,3 +265,73 @@ def test_a_second_store_cannot_replicate_as_the_same_plant(server_factory, hub_f
     wait_for(refused, 30, "the second store refusing to replicate as PLANT-A")
     time.sleep(1)
     assert hub_events(hub.db_path) == union({"PLANT-A": first}), "the hub took events from the second store"
+
+
+def test_a_hold_at_the_hub_stops_shipments_in_every_plant_and_its_release_frees_them(
+        server_factory, hub_factory, nats, pb):
+    a, b = plant(server_factory, nats.url, "PLANT-A"), plant(server_factory, nats.url, "PLANT-B")
+    at_a, at_b, (steel, bracket, assy) = a_day_at_two_plants(pb, "t4")
+    publish(a, pb, *at_a)
+    publish(b, pb, *at_b)
+    hub = hub_factory(nats.url)
+    wait_for(hub_has(hub, union({"PLANT-A": a, "PLANT-B": b})), 30, "both plants at the hub")
+    # Plant B holds the assemblies itself too, for a reason of its own: the hub's release must not free them.
+    other = lot("ASSY", "X-other")
+    publish(b, pb, make_event(pb, "b-p-other", "B/MO/other", produced=pb.events_pb2.ProductionReported(
+        output=other, good=qty(5, "Units"))))
+    with b.channel() as ch:
+        pb.quality_pb2_grpc.QualityStub(ch).PlaceHold(
+            pb.quality_pb2.HoldRequest(lot=other, reason="local paint check"), timeout=RPC_TIMEOUT_S)
+
+    # The steel received at plant A is bad: held once, at the hub.
+    with hub.channel() as ch:
+        held = pb.quality_pb2_grpc.QualityStub(ch).PlaceHold(
+            pb.quality_pb2.HoldRequest(lot=steel, reason="supplier recall 7"), timeout=RPC_TIMEOUT_S)
+    assert {(h.product, h.lot) for h in held.held} >= {("STEEL", "S-t4"), ("BRACKET", "B-t4"), ("ASSY", "X-t4")}
+    # The answer says which plants it concerns and that each has applied it (it waits a few seconds).
+    assert {(p.plant, p.applied) for p in held.plants} == {("PLANT-A", True), ("PLANT-B", True)}, held.plants
+    assert all(p.lots >= 1 for p in held.plants), held.plants
+    # So does the hub's status page, beside its plants.
+    status, _, page = admin_get(hub, "/")
+    assert status == 200
+    assert "<h2>Plants</h2>" in page and "PLANT-A" in page and "PLANT-B" in page, page
+    assert "Hub holds at the plants" in page and "not yet" not in page, page
+    status, _, metrics = admin_get(hub, "/metrics")
+    assert "mesgate_hub_applied_total" in metrics
+
+    def ship(srv, ref, n):
+        with srv.channel() as ch:
+            stub = pb.events_pb2_grpc.EventIngestStub(ch)
+            try:
+                stub.Publish(make_event(pb, f"ship-{n}", shipped=pb.events_pb2.Shipped(
+                    lot=ref, qty=qty(1, "Units"), customer="C1", delivery=f"OUT/{n}")), timeout=RPC_TIMEOUT_S)
+                return "accepted"
+            except grpc.RpcError as e:
+                return e.code()
+
+    attempts = iter(range(10_000))
+
+    def refused_at(srv, ref):
+        def check():
+            got = ship(srv, ref, f"{srv.port}-{next(attempts)}")
+            return True if got == grpc.StatusCode.FAILED_PRECONDITION else f"shipment {got}"
+        return check
+
+    # Plant B never saw the steel: what it holds is the bracket it received and what it made from it.
+    wait_for(refused_at(b, assy), 20, "plant B refusing to ship assemblies made from the held steel")
+    wait_for(refused_at(a, bracket), 20, "plant A refusing to ship brackets made from the held steel")
+
+    with hub.channel() as ch:
+        freed = pb.quality_pb2_grpc.QualityStub(ch).ReleaseHold(
+            pb.quality_pb2.HoldRequest(lot=steel, reason="supplier cleared it"), timeout=RPC_TIMEOUT_S)
+    assert {(p.plant, p.applied) for p in freed.plants} == {("PLANT-A", True), ("PLANT-B", True)}, freed.plants
+
+    def accepted_at(srv, ref):
+        def check():
+            got = ship(srv, ref, f"{srv.port}-{next(attempts)}")
+            return True if got == "accepted" else f"shipment {got}"
+        return check
+
+    wait_for(accepted_at(b, assy), 20, "plant B shipping assemblies again after the hub's release")
+    # Plant B's own hold stands.
+    assert ship(b, other, "other-1") == grpc.StatusCode.FAILED_PRECONDITION

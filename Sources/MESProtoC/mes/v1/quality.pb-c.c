@@ -97,6 +97,51 @@ void   mes__v1__hold_result__free_unpacked
   assert(message->base.descriptor == &mes__v1__hold_result__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   mes__v1__plant_hold__init
+                     (Mes__V1__PlantHold         *message)
+{
+  static const Mes__V1__PlantHold init_value = MES__V1__PLANT_HOLD__INIT;
+  *message = init_value;
+}
+size_t mes__v1__plant_hold__get_packed_size
+                     (const Mes__V1__PlantHold *message)
+{
+  assert(message->base.descriptor == &mes__v1__plant_hold__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__plant_hold__pack
+                     (const Mes__V1__PlantHold *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__plant_hold__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__plant_hold__pack_to_buffer
+                     (const Mes__V1__PlantHold *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__plant_hold__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__PlantHold *
+       mes__v1__plant_hold__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__PlantHold *)
+     protobuf_c_message_unpack (&mes__v1__plant_hold__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__plant_hold__free_unpacked
+                     (Mes__V1__PlantHold *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__plant_hold__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const protobuf_c_boolean mes__v1__hold_request__propagate__default_value = 1;
 static const ProtobufCFieldDescriptor mes__v1__hold_request__field_descriptors[3] =
 {
@@ -162,7 +207,7 @@ const ProtobufCMessageDescriptor mes__v1__hold_request__descriptor =
   (ProtobufCMessageInit) mes__v1__hold_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[1] =
+static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[2] =
 {
   {
     "held",
@@ -176,14 +221,27 @@ static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[1]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plants",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Mes__V1__HoldResult, n_plants),
+    offsetof(Mes__V1__HoldResult, plants),
+    &mes__v1__plant_hold__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__hold_result__field_indices_by_name[] = {
   0,   /* field[0] = held */
+  1,   /* field[1] = plants */
 };
 static const ProtobufCIntRange mes__v1__hold_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor mes__v1__hold_result__descriptor =
 {
@@ -193,11 +251,75 @@ const ProtobufCMessageDescriptor mes__v1__hold_result__descriptor =
   "Mes__V1__HoldResult",
   "mes.v1",
   sizeof(Mes__V1__HoldResult),
-  1,
+  2,
   mes__v1__hold_result__field_descriptors,
   mes__v1__hold_result__field_indices_by_name,
   1,  mes__v1__hold_result__number_ranges,
   (ProtobufCMessageInit) mes__v1__hold_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor mes__v1__plant_hold__field_descriptors[3] =
+{
+  {
+    "plant",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__PlantHold, plant),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lots",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Mes__V1__PlantHold, has_lots),
+    offsetof(Mes__V1__PlantHold, lots),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "applied",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Mes__V1__PlantHold, has_applied),
+    offsetof(Mes__V1__PlantHold, applied),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__plant_hold__field_indices_by_name[] = {
+  2,   /* field[2] = applied */
+  1,   /* field[1] = lots */
+  0,   /* field[0] = plant */
+};
+static const ProtobufCIntRange mes__v1__plant_hold__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor mes__v1__plant_hold__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.PlantHold",
+  "PlantHold",
+  "Mes__V1__PlantHold",
+  "mes.v1",
+  sizeof(Mes__V1__PlantHold),
+  3,
+  mes__v1__plant_hold__field_descriptors,
+  mes__v1__plant_hold__field_indices_by_name,
+  1,  mes__v1__plant_hold__number_ranges,
+  (ProtobufCMessageInit) mes__v1__plant_hold__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCMethodDescriptor mes__v1__quality__method_descriptors[2] =

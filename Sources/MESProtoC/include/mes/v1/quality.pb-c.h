@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Mes__V1__HoldRequest Mes__V1__HoldRequest;
 typedef struct Mes__V1__HoldResult Mes__V1__HoldResult;
+typedef struct Mes__V1__PlantHold Mes__V1__PlantHold;
 
 
 /* --- enums --- */
@@ -52,10 +53,40 @@ struct  Mes__V1__HoldResult
    */
   size_t n_held;
   Mes__V1__LotRef **held;
+  /*
+   * At the enterprise hub: each plant the hold (or its release) concerns, and whether that plant
+   * has applied it yet (the answer waits a few seconds for them). Empty at a plant.
+   */
+  size_t n_plants;
+  Mes__V1__PlantHold **plants;
 };
 #define MES__V1__HOLD_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__hold_result__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
+
+
+/*
+ * A hold placed or released at the hub, at one plant.
+ */
+struct  Mes__V1__PlantHold
+{
+  ProtobufCMessage base;
+  char *plant;
+  /*
+   * The lots it holds there; the plant holds what is made from them itself.
+   */
+  protobuf_c_boolean has_lots;
+  int32_t lots;
+  /*
+   * The plant has committed the hold (or the release): its shipments of those lots are refused
+   * (or allowed again) even if the link to the hub is cut now.
+   */
+  protobuf_c_boolean has_applied;
+  protobuf_c_boolean applied;
+};
+#define MES__V1__PLANT_HOLD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__plant_hold__descriptor) \
+    , NULL, 0, 0, 0, 0 }
 
 
 /* Mes__V1__HoldRequest methods */
@@ -96,6 +127,25 @@ Mes__V1__HoldResult *
 void   mes__v1__hold_result__free_unpacked
                      (Mes__V1__HoldResult *message,
                       ProtobufCAllocator *allocator);
+/* Mes__V1__PlantHold methods */
+void   mes__v1__plant_hold__init
+                     (Mes__V1__PlantHold         *message);
+size_t mes__v1__plant_hold__get_packed_size
+                     (const Mes__V1__PlantHold   *message);
+size_t mes__v1__plant_hold__pack
+                     (const Mes__V1__PlantHold   *message,
+                      uint8_t             *out);
+size_t mes__v1__plant_hold__pack_to_buffer
+                     (const Mes__V1__PlantHold   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__PlantHold *
+       mes__v1__plant_hold__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__plant_hold__free_unpacked
+                     (Mes__V1__PlantHold *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Mes__V1__HoldRequest_Closure)
@@ -103,6 +153,9 @@ typedef void (*Mes__V1__HoldRequest_Closure)
                   void *closure_data);
 typedef void (*Mes__V1__HoldResult_Closure)
                  (const Mes__V1__HoldResult *message,
+                  void *closure_data);
+typedef void (*Mes__V1__PlantHold_Closure)
+                 (const Mes__V1__PlantHold *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -142,6 +195,7 @@ void mes__v1__quality__release_hold(ProtobufCService *service,
 
 extern const ProtobufCMessageDescriptor mes__v1__hold_request__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__hold_result__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__plant_hold__descriptor;
 extern const ProtobufCServiceDescriptor mes__v1__quality__descriptor;
 
 PROTOBUF_C__END_DECLS
