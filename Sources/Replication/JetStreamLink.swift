@@ -35,6 +35,8 @@ final class JetStreamLink {
     struct StreamEnd {
         var lastMessageID: String?
         var position: ReplicationCursor?
+        /// The stream's last message is not a gateway's (published around the gateway).
+        var foreign = false
     }
 
     /// Makes the plant's stream when missing and reads its end; refuses (`ReplicationStopped`) a
@@ -47,15 +49,20 @@ final class JetStreamLink {
         try jetStream.addStreamIfMissing(settings)
         guard let last = try jetStream.lastMessage(stream: plant.stream) else { return StreamEnd() }
         let owner = last.headers[PlantMessage.Header.store] ?? ""
+        let position = last.headers[PlantMessage.Header.position].flatMap(ReplicationCursor.init(header:))
         guard owner == storeID else {
-            throw ReplicationStopped(
-                reason:
-                    "plant \(plant) is replicated by store \(owner) (stream \(plant.stream)), not by this one (\(storeID)): a second gateway cannot replicate as the same plant; give it its own --plant name"
-            )
+            // A gateway's message (it has a log position) from another store: two gateways claim
+            // this plant. Anything else is not a gateway's (the hub sets it aside as a dead letter):
+            // the next publish follows it without expecting anything of it.
+            guard position == nil else {
+                throw ReplicationStopped(
+                    reason:
+                        "plant \(plant) is replicated by store \(owner) (stream \(plant.stream)), not by this one (\(storeID)): a second gateway cannot replicate as the same plant; give it its own --plant name"
+                )
+            }
+            return StreamEnd(lastMessageID: nil, position: nil, foreign: true)
         }
-        return StreamEnd(
-            lastMessageID: last.headers[PlantMessage.Header.messageID],
-            position: last.headers[PlantMessage.Header.position].flatMap(ReplicationCursor.init(header:)))
+        return StreamEnd(lastMessageID: last.headers[PlantMessage.Header.messageID], position: position)
     }
 
     /// Publishes `messages` in order after `previousID` (the stream's last message) and waits for

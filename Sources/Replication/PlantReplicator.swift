@@ -106,6 +106,15 @@ public final class PlantReplicator: Sendable {
             do {
                 if end == nil {
                     let found = try stream.preparePlantStream(plant, storeID: storeID)
+                    if found.foreign {
+                        logger.warning(
+                            "replication.foreign_message",
+                            metadata: [
+                                "plant": "\(plant)", "stream": "\(plant.stream)",
+                                "detail":
+                                    "the stream's last message was not published by a gateway; replication goes on after it",
+                            ])
+                    }
                     if let position = found.position, position.auditID > cursor.auditID {
                         try log.advance(stream: plant.stream, to: position, nowMs: Self.nowMs())
                         cursor = position

@@ -335,3 +335,48 @@ def test_a_hold_at_the_hub_stops_shipments_in_every_plant_and_its_release_frees_
     wait_for(accepted_at(b, assy), 20, "plant B shipping assemblies again after the hub's release")
     # Plant B's own hold stands.
     assert ship(b, other, "other-1") == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def nats_publish(url: str, subject: str, headers: dict[str, str], body: bytes) -> None:
+    """One message with headers on core NATS (HPUB), confirmed by a PING/PONG: what a faulty or hostile
+    publisher could put in a plant's stream."""
+    host, port = url.removeprefix("nats://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.recv(4096)  # INFO
+        head = "NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        s.sendall(b'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\n')
+        s.sendall(f"HPUB {subject} {len(head)} {len(head) + len(body)}\r\n".encode() + head.encode() + body
+                  + b"\r\nPING\r\n")
+        reply = b""
+        while b"PONG" not in reply:
+            chunk = s.recv(4096)
+            assert chunk, f"the NATS server closed the connection: {reply!r}"
+            assert b"-ERR" not in chunk, chunk
+            reply += chunk
+
+
+def test_a_message_the_hub_cannot_apply_is_set_aside_and_the_stream_goes_on(server_factory, hub_factory, nats, pb):
+    a = plant(server_factory, nats.url, "PLANT-A")
+    at_a, _, _ = a_day_at_two_plants(pb, "t5")
+    publish(a, pb, at_a[0])
+    hub = hub_factory(nats.url)
+    wait_for(hub_has(hub, union({"PLANT-A": a})), 30, "the first event at the hub")
+    # Something that is not a plant event lands in plant A's stream (not through its gateway).
+    nats_publish(nats.url, "mesgate.plant.PLANT-A.event",
+                 {"Mesgate-Plant": "PLANT-A", "Mesgate-Store": "whatever", "Mesgate-Record": "event",
+                  "Mesgate-Sequence": "999", "Mesgate-Recorded-At-Ms": "1"}, b"\xff\xff not protobuf")
+    publish(a, pb, *at_a[1:])
+    wait_for(hub_has(hub, union({"PLANT-A": a})), 30, "plant A's later events at the hub, past the bad message")
+
+    con = sqlite3.connect(f"file:{hub.db_path}?mode=ro", uri=True)
+    try:
+        letters = con.execute("SELECT plant, stream, reason, body FROM hub_dead_letters").fetchall()
+    finally:
+        con.close()
+    assert len(letters) == 1, letters
+    plant_name, stream, reason, body = letters[0]
+    assert (plant_name, stream) == ("PLANT-A", "MESGATE_PLANT_PLANT-A")
+    assert "not a mes.v1.Event" in reason or "replicated by store" in reason, reason
+    assert bytes(body) == b"\xff\xff not protobuf"
+    status, _, page = admin_get(hub, "/")
+    assert "could not be applied and were set aside" in page, page
