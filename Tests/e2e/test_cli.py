@@ -57,10 +57,12 @@ def test_busy_port_exits_non_zero_with_a_clear_line(binary, tmp_path):
         ('{"replicate": "http://127.0.0.1:4222", "plant": "A"}', "replicate must be nats://HOST:PORT"),
         ('{"replicate": "nats://127.0.0.1:4222", "plant": "a.b"}', "plant: plant name \"a.b\" must be"),
         ('{"plant": "A"}', "plant goes with replicate"),
+        ('{"replicate": "nats://127.0.0.1:4222", "plant": "A", "hub-domain": "a.b"}', "hub-domain must be a JetStream domain"),
         ('{"hold-on-quality-fail": "yes"}', "hold-on-quality-fail must be true or false"),
     ],
     ids=["truncated-json", "listen-not-a-string", "listen-not-host-port", "sync-unknown", "unknown-key",
          "replicate-without-plant", "replicate-not-nats", "plant-not-a-subject-token", "plant-without-replicate",
+         "hub-domain-not-a-domain",
          "boolean-not-true-or-false"],
 )
 def test_bad_config_file_exits_non_zero(binary, tmp_path, config, mentions):

@@ -380,3 +380,24 @@ def test_a_message_the_hub_cannot_apply_is_set_aside_and_the_stream_goes_on(serv
     assert bytes(body) == b"\xff\xff not protobuf"
     status, _, page = admin_get(hub, "/")
     assert "could not be applied and were set aside" in page, page
+
+
+@pytest.mark.parametrize(
+    "args, mentions",
+    [
+        ([], "hub needs --nats"),
+        (["--nats", "http://127.0.0.1:4222"], "nats must be nats://HOST:PORT"),
+        (["--nats", "nats://127.0.0.1:4222", "--plant-domain", "PLANT-A"], "plant-domain must be NAME=DOMAIN"),
+        (["--nats", "nats://127.0.0.1:4222", "--plant-domain", "a.b=plantA"], "plant-domain must be NAME=DOMAIN"),
+        (["--nats", "nats://127.0.0.1:4222", "--replicas", "7"], "replicas must be 1 to 5"),
+        (["--nats", "nats://127.0.0.1:4222", "--replicate", "nats://127.0.0.1:4222", "--plant", "A"],
+         "the hub replicates nothing"),
+    ],
+    ids=["no-nats", "nats-not-nats", "plant-domain-no-domain", "plant-domain-bad-name", "replicas-out-of-range",
+         "hub-with-replicate"],
+)
+def test_a_hub_with_bad_options_says_what_is_wrong(binary, tmp_path, args, mentions):
+    result = subprocess.run([str(binary), "hub", "--data", str(tmp_path / "hub"), "--listen", "127.0.0.1:0", *args],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert mentions in result.stderr, result.stderr
