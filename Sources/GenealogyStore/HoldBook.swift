@@ -191,6 +191,10 @@ struct HoldBook {
     /// The outbox row that tells Odoo of a placement or release (`immediate`: a held lot must stop
     /// in Odoo too), written in the hold's transaction like an event's row.
     private func queueForOdoo(hold: Int64, kind: String) throws(SQLiteError) {
+        // The hub posts nothing to Odoo: each plant posts what its own store holds. (A hub has
+        // stored a plant event before it can hold anything: it knows only what plants sent.)
+        let isHub = try db.cachedStatement("SELECT 1 FROM plant_events LIMIT 1").first { _ in true } ?? false
+        guard !isHub else { return }
         try db.run(
             """
             INSERT INTO outbox (hold_id, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,

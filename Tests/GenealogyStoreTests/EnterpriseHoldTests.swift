@@ -46,6 +46,8 @@ import Testing
             fromPlant("C", 1, "r", .received(.init(lot: lot("PAINT", "P1"), qty: qty(1), supplier: "Acme"))),
         ])
         #expect(await store.placeHold(HoldRequest(lot: lot("STEEL", "S1"), reason: "recall"), by: "qa") != .notFound)
+        // The hub tells Odoo nothing of its holds: the plants post their own.
+        #expect(try store.count("SELECT count(*) FROM outbox") == 0)
         let book = try HubHoldBook(path: fixture.path)
         let pending = try book.pending(limit: 10)
         #expect(pending.count == 1 && pending[0].root == lot("STEEL", "S1") && !pending[0].isRelease)
