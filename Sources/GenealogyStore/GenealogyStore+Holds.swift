@@ -110,6 +110,54 @@ public struct RefusedEvent: Sendable, Hashable {
     public var createdAtMs: Int64
 }
 
+extension GenealogyStore {
+    /// After a hold on `root`: what its items already shipped (a recall) and which of them another
+    /// open hold covers too; after a release (`released`): which items of the holds just released
+    /// another open hold still covers.
+    public func holdFollowUp(root: LotRef, released: Bool) throws -> HoldFollowUp {
+        try storeQuery { db throws(SQLiteError) in
+            guard let node = try TraceWalker(db: db).node(root) else { return HoldFollowUp() }
+            let latest =
+                released
+                ? "SELECT id FROM holds WHERE node_id = ?1 AND released_at_ms = (SELECT max(released_at_ms) FROM holds WHERE node_id = ?1)"
+                : "SELECT max(id) FROM holds WHERE node_id = ?1 AND released_at_ms IS NULL"
+            var followUp = HoldFollowUp()
+            if !released {
+                try db.cachedStatement(
+                    """
+                    SELECT n.product, n.lot, n.serial, n.container, s.customer, s.delivery, s.qty, s.uom
+                    FROM hold_items i JOIN shipments s ON s.node_id = i.node_id JOIN nodes n ON n.id = i.node_id
+                    WHERE i.hold_id IN (\(latest)) ORDER BY s.sequence
+                    """
+                ).query([.integer(node.id)]) {
+                    followUp.shipped.append(
+                        TraceShipment(
+                            lot: LotRef(
+                                product: $0.string(at: 0), lot: $0.string(at: 1), serial: $0.string(at: 2),
+                                container: $0.string(at: 3)),
+                            customer: $0.string(at: 4), delivery: $0.string(at: 5),
+                            qty: $0.isNull(at: 6) ? nil : Quantity(value: $0.double(at: 6), uom: $0.string(at: 7))))
+                }
+            }
+            try db.cachedStatement(
+                """
+                SELECT DISTINCT n.product, n.lot, n.serial, n.container FROM hold_items i JOIN nodes n ON n.id = i.node_id
+                WHERE i.hold_id IN (\(latest)) AND EXISTS (
+                  SELECT 1 FROM hold_items j JOIN holds o ON o.id = j.hold_id
+                  WHERE j.node_id = i.node_id AND j.hold_id != i.hold_id AND o.released_at_ms IS NULL)
+                ORDER BY n.id
+                """
+            ).query([.integer(node.id)]) {
+                followUp.stillHeld.append(
+                    LotRef(
+                        product: $0.string(at: 0), lot: $0.string(at: 1), serial: $0.string(at: 2),
+                        container: $0.string(at: 3)))
+            }
+            return followUp
+        }
+    }
+}
+
 /// Enterprise holds: what the hub's holds do at a plant, and what the hub knows of their delivery.
 extension GenealogyStore {
     /// Places, on the writer thread, the holds the hub's hold `hubHold` asks of this plant (one on

@@ -158,6 +158,20 @@ public struct TraceResult: Sendable, Hashable {
 }
 
 /// A quality hold to place or release: the lot, why, and whether it reaches everything made from it.
+/// What people need to know after a hold or a release beyond what it changed: what already
+/// shipped (a recall), and what another hold covers.
+public struct HoldFollowUp: Sendable, Hashable {
+    /// Held items already shipped, with customer and delivery.
+    public var shipped: [TraceShipment]
+    /// Covered items another open hold (also) covers.
+    public var stillHeld: [LotRef]
+
+    public init(shipped: [TraceShipment] = [], stillHeld: [LotRef] = []) {
+        self.shipped = shipped
+        self.stillHeld = stillHeld
+    }
+}
+
 /// At the enterprise hub: a hold (or its release) at one plant it concerns.
 public struct PlantHoldState: Sendable, Hashable {
     public var plant: String

@@ -75,6 +75,13 @@ final class CArena {
     }
 
     /// One `mes.v1.LotRef`.
+    /// A C array of `refs`, for a repeated `LotRef` field.
+    func lotRefs(_ refs: [LotRef]) -> UnsafeMutablePointer<UnsafeMutablePointer<Mes__V1__LotRef>?> {
+        let pointers = array(refs.count, UnsafeMutablePointer<Mes__V1__LotRef>?.none)
+        for (i, ref) in refs.enumerated() { pointers[i] = lotRef(ref) }
+        return pointers
+    }
+
     func lotRef(_ ref: LotRef) -> UnsafeMutablePointer<Mes__V1__LotRef> {
         var message = Mes__V1__LotRef()
         mes__v1__lot_ref__init(&message)

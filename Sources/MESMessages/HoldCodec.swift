@@ -30,39 +30,86 @@ public enum HoldCodec {
         return pack(&message.base)
     }
 
-    public static func encodeResult(_ held: [LotRef], plants: [PlantHoldState] = []) -> [UInt8] {
+    public static func encodeResult(
+        _ held: [LotRef], plants: [PlantHoldState] = [], followUp: HoldFollowUp = HoldFollowUp()
+    ) -> [UInt8] {
         let arena = CArena()
         var message = Mes__V1__HoldResult()
         mes__v1__hold_result__init(&message)
-        let refs = arena.array(held.count, UnsafeMutablePointer<Mes__V1__LotRef>?.none)
-        for (i, ref) in held.enumerated() { refs[i] = arena.lotRef(ref) }
         message.n_held = held.count
-        message.held = refs
-        let states = arena.array(plants.count, UnsafeMutablePointer<Mes__V1__PlantHold>?.none)
-        for (i, plant) in plants.enumerated() {
-            let state = arena.array(1, Mes__V1__PlantHold())
-            mes__v1__plant_hold__init(state)
-            state.pointee.plant = arena.string(plant.plant)
-            state.pointee.has_lots = 1
-            state.pointee.lots = Int32(clamping: plant.lots)
-            state.pointee.has_applied = 1
-            state.pointee.applied = plant.applied ? 1 : 0
-            states[i] = state
-        }
+        message.held = arena.lotRefs(held)
+        var plant = Mes__V1__PlantHold()
+        mes__v1__plant_hold__init(&plant)
         message.n_plants = plants.count
-        message.plants = states
+        message.plants = arena.messages(plants, plant) { out, state in
+            out.plant = arena.string(state.plant)
+            out.has_lots = 1
+            out.lots = Int32(clamping: state.lots)
+            out.has_applied = 1
+            out.applied = state.applied ? 1 : 0
+        }
+        var shipment = Mes__V1__TraceShipment()
+        mes__v1__trace_shipment__init(&shipment)
+        message.n_shipped = followUp.shipped.count
+        message.shipped = arena.messages(followUp.shipped, shipment) { out, s in
+            out.lot = arena.lotRef(s.lot)
+            out.customer = arena.string(s.customer)
+            out.delivery = arena.string(s.delivery)
+            out.qty = arena.quantity(s.qty)
+            out.plant = arena.string(s.plant)
+        }
+        message.n_still_held = followUp.stillHeld.count
+        message.still_held = arena.lotRefs(followUp.stillHeld)
         return pack(&message.base)
     }
 
-    /// Decodes `mes.v1.HoldResult` (for tests and the CLI).
-    public static func decodeResult(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> [LotRef] {
+    /// A decoded `mes.v1.HoldResult`.
+    public struct Answer: Sendable, Hashable {
+        public var held: [LotRef] = []
+        public var plants: [PlantHoldState] = []
+        public var followUp = HoldFollowUp()
+
+        public init(held: [LotRef] = [], plants: [PlantHoldState] = [], followUp: HoldFollowUp = HoldFollowUp()) {
+            self.held = held
+            self.plants = plants
+            self.followUp = followUp
+        }
+    }
+
+    /// Decodes `mes.v1.HoldResult` in full (for the CLI and tests).
+    public static func decodeAnswer(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> Answer {
         guard
             let message = mes__v1__hold_result__unpack(
                 nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else { throw .malformed("mes.v1.HoldResult") }
         defer { mes__v1__hold_result__free_unpacked(message, nil) }
-        var held: [LotRef] = []
-        for i in 0..<message.pointee.n_held { held.append(try lotRef(message.pointee.held[i], "held[\(i)]")) }
-        return held
+        let m = message.pointee
+        var answer = Answer()
+        for i in 0..<m.n_held { answer.held.append(try lotRef(m.held[i], "held[\(i)]")) }
+        for i in 0..<m.n_plants {
+            guard let p = m.plants[i]?.pointee else { continue }
+            answer.plants.append(
+                PlantHoldState(
+                    plant: try decodeString(p.plant, field: "plants.plant"), lots: Int(p.lots), applied: p.applied != 0)
+            )
+        }
+        for i in 0..<m.n_shipped {
+            guard let s = m.shipped[i]?.pointee else { continue }
+            answer.followUp.shipped.append(
+                TraceShipment(
+                    lot: try lotRef(s.lot, "shipped.lot"),
+                    customer: try decodeString(s.customer, field: "shipped.customer"),
+                    delivery: try decodeString(s.delivery, field: "shipped.delivery"),
+                    qty: try quantity(s.qty, "shipped.qty"), plant: try decodeString(s.plant, field: "shipped.plant")))
+        }
+        for i in 0..<m.n_still_held {
+            answer.followUp.stillHeld.append(try lotRef(m.still_held[i], "still_held[\(i)]"))
+        }
+        return answer
+    }
+
+    /// Decodes the held items of a `mes.v1.HoldResult`.
+    public static func decodeResult(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> [LotRef] {
+        try decodeAnswer(bytes).held
     }
 }

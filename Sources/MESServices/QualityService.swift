@@ -62,10 +62,20 @@ public struct QualityService: Sendable {
                 logger.info(
                     place ? "quality.hold.placed" : "quality.hold.released",
                     metadata: ["lot": "\(request.lot)", "items": "\(lots.count)", "by": "\(who)"])
-                guard let plantsWait else { return done(.success([HoldCodec.encodeResult(lots)])) }
                 Task {
-                    let plants = await Self.plants(store, request.lot, release: !place, waiting: plantsWait, logger)
-                    done(.success([HoldCodec.encodeResult(lots, plants: plants)]))
+                    // What already shipped and what another hold covers, read after the commit.
+                    let followUp: HoldFollowUp
+                    do {
+                        followUp = try store.holdFollowUp(root: request.lot, released: !place)
+                    } catch {
+                        logger.warning("quality.hold.follow_up_failed", metadata: ["error": "\(error)"])
+                        followUp = HoldFollowUp()
+                    }
+                    var plants: [PlantHoldState] = []
+                    if let plantsWait {
+                        plants = await Self.plants(store, request.lot, release: !place, waiting: plantsWait, logger)
+                    }
+                    done(.success([HoldCodec.encodeResult(lots, plants: plants, followUp: followUp)]))
                 }
             case .notFound:
                 done(.failure(GRPCStatus(.notFound, "\(request.lot) is not in the genealogy store")))

@@ -5,6 +5,9 @@ that undoes exactly what its hold did."""
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import subprocess
 import uuid
 
@@ -225,3 +228,68 @@ def test_lots_made_from_a_held_lot_after_the_hold_are_held(pb, server, ids):
     for what in (N1, N2, N1S):
         assert ingest.Publish(ship(pb, f"{ids}-ship-{what.lot}", what), timeout=10).result == m.Ack.ACCEPTED
     assert statuses(pb, server, R)[k(N2)] == "shipped"
+
+
+def run_cli(binary, *args, timeout=60):
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_hold_says_what_already_shipped_and_what_another_hold_covers(pb, server, ids, binary):
+    R, I, S, P, X = build(pb, server, ids)
+    m = pb.events_pb2
+    ingest = pb.events_pb2_grpc.EventIngestStub(server.channel())
+    # The serial made from I left for a customer before anyone knew.
+    assert ingest.Publish(mk(pb, f"{ids}-ship-S", shipped=m.Shipped(lot=S, qty=q(pb, 1, "Units"), customer="ACME Pumps",
+                                                                     delivery=f"WH/OUT/{ids}")),
+                          timeout=10).result == m.Ack.ACCEPTED
+    qs = quality(pb, server)
+    hr = pb.quality_pb2.HoldRequest
+    first = qs.PlaceHold(hr(lot=I, reason="out of spec"), timeout=10)
+    assert [(k(s.lot), s.customer, s.delivery) for s in first.shipped] == [(k(S), "ACME Pumps", f"WH/OUT/{ids}")]
+    assert list(first.still_held) == []
+
+    # Through the CLI, on the server: the recall is spelled out, and what the first hold already covers.
+    out = run_cli(binary, "hold", "--server", server.address, "--product", "RAW", "--lot", f"R-{ids}",
+                  "--reason", "supplier recall")
+    assert out.returncode == 0, out.stderr
+    assert f"Held RAW lot R-{ids} and what is made from it: 4 item(s)." in out.stdout, out.stdout
+    assert f"RECALL NEEDED: 1 shipment(s) of held items left already:" in out.stdout, out.stdout
+    assert "to ACME Pumps, delivery WH/OUT/" in out.stdout, out.stdout
+    assert "Already held by another hold too:" in out.stdout and f"lot I-{ids}" in out.stdout, out.stdout
+
+    # Releasing R leaves what the first hold covers held, and says so.
+    out = run_cli(binary, "release", "--server", server.address, "--product", "RAW", "--lot", f"R-{ids}",
+                  "--reason", "supplier cleared", "--json")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["freed"] == [f"RAW lot R-{ids}"], answer
+    assert f"INT lot I-{ids}" in answer["still_held"], answer
+
+    # A hold on the store folder itself is refused while the server runs on it.
+    out = run_cli(binary, "hold", "--data", str(server.data), "--product", "RAW", "--lot", f"R-{ids}", "--reason", "x")
+    assert out.returncode != 0
+    assert "--server HOST:PORT" in out.stderr, out.stderr
+    # Errors are named.
+    out = run_cli(binary, "release", "--server", server.address, "--product", "RAW", "--lot", f"R-{ids}",
+                  "--reason", "again")
+    assert out.returncode != 0 and "FAILED_PRECONDITION (9): no open hold" in out.stderr, out.stderr
+    out = run_cli(binary, "hold", "--server", server.address, "--product", "RAW", "--lot", "NOPE", "--reason", "x")
+    assert out.returncode != 0 and "NOT_FOUND (5)" in out.stderr, out.stderr
+
+
+def test_hold_and_release_on_a_store_folder_are_audited_under_the_account(pb, server_factory, ids, binary):
+    srv = server_factory([])
+    R, I, S, P, X = build(pb, srv, ids)
+    srv.stop()
+    out = run_cli(binary, "hold", "--data", str(srv.data), "--product", "INT", "--lot", f"I-{ids}",
+                  "--reason", "lab sample odd")
+    assert out.returncode == 0, out.stderr
+    assert "3 item(s)" in out.stdout and "Nothing of it has shipped." in out.stdout, out.stdout
+    srv.start()
+    ingest = pb.events_pb2_grpc.EventIngestStub(srv.channel())
+    with pytest.raises(grpc.RpcError) as e:
+        ingest.Publish(ship(pb, f"{ids}-ship-P", P), timeout=10)
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    account = pwd.getpwuid(os.getuid()).pw_name
+    assert srv.scalar("SELECT count(*) FROM audit_log WHERE action = 'hold_placed' AND actor LIKE ?",
+                      (f"{account}%mesgate hold%",)) == 1

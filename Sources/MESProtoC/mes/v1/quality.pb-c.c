@@ -207,7 +207,7 @@ const ProtobufCMessageDescriptor mes__v1__hold_request__descriptor =
   (ProtobufCMessageInit) mes__v1__hold_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[2] =
+static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[4] =
 {
   {
     "held",
@@ -233,15 +233,41 @@ static const ProtobufCFieldDescriptor mes__v1__hold_result__field_descriptors[2]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "shipped",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Mes__V1__HoldResult, n_shipped),
+    offsetof(Mes__V1__HoldResult, shipped),
+    &mes__v1__trace_shipment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "still_held",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Mes__V1__HoldResult, n_still_held),
+    offsetof(Mes__V1__HoldResult, still_held),
+    &mes__v1__lot_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__hold_result__field_indices_by_name[] = {
   0,   /* field[0] = held */
   1,   /* field[1] = plants */
+  2,   /* field[2] = shipped */
+  3,   /* field[3] = still_held */
 };
 static const ProtobufCIntRange mes__v1__hold_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor mes__v1__hold_result__descriptor =
 {
@@ -251,7 +277,7 @@ const ProtobufCMessageDescriptor mes__v1__hold_result__descriptor =
   "Mes__V1__HoldResult",
   "mes.v1",
   sizeof(Mes__V1__HoldResult),
-  2,
+  4,
   mes__v1__hold_result__field_descriptors,
   mes__v1__hold_result__field_indices_by_name,
   1,  mes__v1__hold_result__number_ranges,

@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "mes/v1/common.pb-c.h"
+#include "mes/v1/genealogy.pb-c.h"
 
 typedef struct Mes__V1__HoldRequest Mes__V1__HoldRequest;
 typedef struct Mes__V1__HoldResult Mes__V1__HoldResult;
@@ -59,10 +60,21 @@ struct  Mes__V1__HoldResult
    */
   size_t n_plants;
   Mes__V1__PlantHold **plants;
+  /*
+   * PlaceHold: what of the held items has already shipped, to whom: those need a recall.
+   */
+  size_t n_shipped;
+  Mes__V1__TraceShipment **shipped;
+  /*
+   * PlaceHold: held items another open hold already covered. ReleaseHold: items the released hold
+   * covered that another open hold still covers (still held; not in `held`).
+   */
+  size_t n_still_held;
+  Mes__V1__LotRef **still_held;
 };
 #define MES__V1__HOLD_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__hold_result__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
