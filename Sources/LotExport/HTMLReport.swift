@@ -5,7 +5,7 @@ import MESDomain
 /// graphviz, when installed and the graph is small enough to read), holds, the lots reached, and
 /// every event with its quantities, who sent it and when (the plant's local time with its offset).
 /// No scripts, no external resources; every text from the store is escaped.
-enum HTMLReport {
+public enum HTMLReport {
     /// Graphs with more boxes than this are not drawn (a picture of thousands of lots helps nobody
     /// and takes graphviz minutes); the DOT export has them all.
     static let maxPictureNodes = 400
@@ -188,7 +188,7 @@ enum HTMLReport {
 
     /// What happened, the quantity, and where, in the plant's words. `plant` is the event's own,
     /// else the store's plant of it (at a hub, the plant it came from).
-    static func describe(_ event: Event, plant: String) -> (String, String, String) {
+    public static func describe(_ event: Event, plant: String) -> (String, String, String) {
         let label = { (ref: LotRef) in GenealogyPicture.label(TraceNodeRef(lot: ref)) }
         let q = GenealogyPicture.quantity
         let at = { (location: String) in

@@ -47,4 +47,28 @@ public enum HistoryCodec {
         bytes.append(contentsOf: rawEvent)
         return bytes
     }
+
+    /// One decoded `mes.v1.HistoryEntry` (for the CLI and tests); `rawEvent` is the event's bytes.
+    public struct Entry: Sendable, Hashable {
+        public var sequence: Int64
+        public var recordedAtMs: Int64
+        public var client: String
+        public var plant: String
+        public var rawEvent: [UInt8]
+    }
+
+    /// Decodes a `mes.v1.HistoryEntry`.
+    public static func decodeEntry(_ bytes: UnsafeRawBufferPointer) throws(MessageDecodingError) -> Entry {
+        guard
+            let message = mes__v1__history_entry__unpack(
+                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        else { throw .malformed("mes.v1.HistoryEntry") }
+        defer { mes__v1__history_entry__free_unpacked(message, nil) }
+        let m = message.pointee
+        guard let event = m.event else { throw .malformed("mes.v1.HistoryEntry without its event") }
+        return Entry(
+            sequence: m.sequence, recordedAtMs: m.recorded_at_ms,
+            client: try decodeString(m.client, field: "client"), plant: try decodeString(m.plant, field: "plant"),
+            rawEvent: event.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { pack($0) })
+    }
 }

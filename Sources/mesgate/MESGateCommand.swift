@@ -8,7 +8,8 @@ struct MESGateCommand: AsyncParsableCommand {
         abstract: "The gateway between a plant's MES and Odoo: gRPC ingest into a lot/serial genealogy store.",
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, HubCommand.self, HoldCommand.self, ReleaseCommand.self, ExceptionsCommand.self,
+            ServeCommand.self, HubCommand.self, HoldCommand.self, ReleaseCommand.self, HistoryCommand.self,
+            LotsCommand.self, ExceptionsCommand.self,
             OutboxCommand.self, AuditCommand.self,
             CheckCommand.self,
             ReconcileCommand.self, TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self, BackupCommand.self,

@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import subprocess
+import time
 import uuid
 
 import grpc
@@ -293,3 +294,51 @@ def test_hold_and_release_on_a_store_folder_are_audited_under_the_account(pb, se
     account = pwd.getpwuid(os.getuid()).pw_name
     assert srv.scalar("SELECT count(*) FROM audit_log WHERE action = 'hold_placed' AND actor LIKE ?",
                       (f"{account}%mesgate hold%",)) == 1
+
+
+def test_history_lists_a_lots_events_from_the_store_and_the_server(pb, server, ids, binary):
+    R, I, S, P, X = build(pb, server, ids)
+    local = run_cli(binary, "history", "--data", str(server.data), "--product", "INT", "--lot", f"I-{ids}")
+    remote = run_cli(binary, "history", "--server", server.address, "--product", "INT", "--lot", f"I-{ids}")
+    assert local.returncode == 0 and remote.returncode == 0, (local.stderr, remote.stderr)
+    assert local.stdout == remote.stdout
+    lines = local.stdout.splitlines()
+    # I was produced by MO-<ids>, consumed into the serial, packed on the pallet.
+    assert lines[0] == f"History of INT lot I-{ids}: 3 event(s)", lines
+    assert f"INT lot I-{ids} produced" in lines[1] and f"[{ids}-4 from " in lines[1], lines
+    assert "consumed into FG serial" in lines[2] and f"[{ids}-5 from " in lines[2], lines
+    assert "packed into" in lines[3] and f"PAL-{ids}" in lines[3], lines
+    stamp = time.strftime("%Y-%m-%d")
+    assert all(line.startswith(stamp) for line in lines[1:]), lines  # local date and time, with the zone
+    as_json = json.loads(run_cli(binary, "history", "--data", str(server.data), "--product", "INT", "--lot",
+                                 f"I-{ids}", "--json").stdout)
+    assert [e["event_id"] for e in as_json] == [f"{ids}-4", f"{ids}-5", f"{ids}-6"]
+    missing = run_cli(binary, "history", "--server", server.address, "--product", "INT", "--lot", "NOPE")
+    assert missing.returncode != 0 and "NOT_FOUND (5)" in missing.stderr, missing.stderr
+
+
+def test_lots_finds_by_product_prefix_order_customer_and_date(pb, server, ids, binary):
+    R, I, S, P, X = build(pb, server, ids)
+    ingest = pb.events_pb2_grpc.EventIngestStub(server.channel())
+    assert ingest.Publish(mk(pb, f"{ids}-ship-X", shipped=pb.events_pb2.Shipped(
+        lot=X, qty=q(pb, 1), customer=f"Cust-{ids}", delivery="OUT/9")), timeout=10).result == pb.events_pb2.Ack.ACCEPTED
+
+    def lots(*args):
+        out = run_cli(binary, "lots", "--data", str(server.data), "--json", *args)
+        assert out.returncode == 0, out.stderr
+        return {(x["product"], x["lot"] or x["serial"] or x["container"]) for x in json.loads(out.stdout)}
+
+    assert lots("--product", "RAW", "--prefix", "R-" + ids) == {("RAW", f"R-{ids}")}
+    assert lots("--prefix", f"X-{ids}") == {("RAW", f"X-{ids}")}
+    assert lots("--order", f"MO-{ids}") == {("RAW", f"R-{ids}"), ("INT", f"I-{ids}")}
+    assert lots("--order", f"MO2-{ids}") == {("INT", f"I-{ids}"), ("FG", f"S-{ids}")}
+    assert lots("--customer", f"Cust-{ids}") == {("RAW", f"X-{ids}")}
+    today = time.strftime("%Y-%m-%d")
+    assert ("RAW", f"R-{ids}") in lots("--since", today, "--prefix", f"R-{ids}")
+    assert lots("--until", today, "--prefix", f"R-{ids}") == set()
+    text = run_cli(binary, "lots", "--data", str(server.data), "--prefix", f"NONE-{ids}")
+    assert text.returncode == 0 and text.stdout.strip() == "Nothing matches."
+    for bad, says in [(["--since", "2026-12-05", "--until", "2026-12-04"], "must be before --until"),
+                      (["--since", "yesterday"], "--since must be a date"), (["--limit", "0"], "--limit must be")]:
+        out = run_cli(binary, "lots", "--data", str(server.data), *bad)
+        assert out.returncode != 0 and says in out.stderr, (bad, out.stderr)

@@ -685,7 +685,7 @@ def test_cross_plant_traces_at_the_hub_match_a_walk_of_every_plants_events(wan, 
     for start, direction, graph in starts:
         expected = walk(graph, start)
         got = trace_nodes(wan, pb, start, direction)
-        name = pb.common_pb2.TraceDirection.Name(direction)
+        name = pb.common_pb2.Direction.Name(direction)
         assert got == expected, (f"{name} from {start}: hub has {len(got - expected)} nodes the walk does not "
                                  f"({sorted(got - expected)[:5]}), lacks {len(expected - got)} ({sorted(expected - got)[:5]})")
         if {PLANT_OF_PRODUCT.get(n[1], "C" if n[0] == "container" else "") for n in expected} >= set(PLANTS):
