@@ -31,11 +31,18 @@ public struct GRPCCallContext: Sendable {
     let streamID: Int32
     /// The authenticated client's name, set by an access-control wrapper; nil without one.
     public var client: String?
+    /// The subject of the client certificate the connection presented (TLS with client
+    /// certificates, see `GRPCPeerIdentity`); nil without one.
+    public let peerIdentity: String?
+    /// Who is calling, as people read it (audit entries, `client` of stored events): the token's
+    /// client name, else the certificate's subject, else the address.
+    public var who: String { client ?? peerIdentity ?? peer }
 
     init(
-        path: String, headers: [HTTP2Header], deadline: NIODeadline?, peer: String, eventLoop: any EventLoop,
-        connectionNumber: UInt64, streamID: Int32
+        path: String, headers: [HTTP2Header], deadline: NIODeadline?, peer: String, peerIdentity: String? = nil,
+        eventLoop: any EventLoop, connectionNumber: UInt64, streamID: Int32
     ) {
+        self.peerIdentity = peerIdentity
         self.path = path
         self.headers = headers
         self.deadline = deadline
@@ -54,4 +61,19 @@ public struct GRPCCallContext: Sendable {
     static func isMetadata(_ name: String) -> Bool {
         !(name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te")
     }
+}
+
+/// A user event a connection's pipeline sends the gRPC handler once the peer is known beyond its
+/// address (a TLS handshake with a client certificate): its name for every call on the connection.
+public struct GRPCPeerIdentity: Sendable {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+}
+
+/// `127.0.0.1:36770` or `[::1]:36770` (NIO's description is `[IPv4]127.0.0.1/127.0.0.1:36770`).
+func peerText(_ address: SocketAddress?) -> String {
+    guard let address else { return "unknown" }
+    guard let ip = address.ipAddress, let port = address.port else { return address.description }
+    if case .v6 = address { return "[\(ip)]:\(port)" }
+    return "\(ip):\(port)"
 }

@@ -85,7 +85,7 @@ extension GRPCConnectionHandler {
             deadline = context.eventLoop.now + amount
         }
         let callContext = GRPCCallContext(
-            path: path, headers: headers, deadline: deadline, peer: peer,
+            path: path, headers: headers, deadline: deadline, peer: peer, peerIdentity: peerIdentity,
             eventLoop: context.eventLoop, connectionNumber: connectionNumber, streamID: streamID)
         let writer = GRPCResponseWriter(connection: self, streamID: streamID)
         let stream = GRPCServerStream(

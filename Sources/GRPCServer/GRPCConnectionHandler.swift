@@ -27,6 +27,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var context: ChannelHandlerContext?
     var streams: [Int32: GRPCServerStream] = [:]
     var peer = "unknown"
+    /// The client certificate's subject, once the TLS handshake has named it.
+    var peerIdentity: String?
     /// Bytes of the client preface checked so far (HTTP/1 and garbage detection).
     var prefaceBytesSeen = 0
     var flushScheduled = false
@@ -54,7 +56,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        peer = context.channel.remoteAddress?.description ?? "unknown"
+        peer = peerText(context.channel.remoteAddress)
         logger[metadataKey: "grpc.peer"] = "\(peer)"
         var settings = HTTP2Settings()
         settings.maxConcurrentStreams = configuration.maxConcurrentStreams
@@ -103,6 +105,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is GracefulShutdown {
             beginGracefulShutdown()
+        } else if let identity = event as? GRPCPeerIdentity {
+            peerIdentity = identity.name
+            logger[metadataKey: "grpc.peer_identity"] = "\(identity.name)"
         } else if event is IdleStateHandler.IdleStateEvent {
             // Nothing read or written for `idleTimeout`: a connection without calls says goodbye.
             if streams.isEmpty { beginGracefulShutdown() }

@@ -19,7 +19,7 @@ extension EventIngestService {
                 } catch {
                     return done(.failure(GRPCStatus(.invalidArgument, "\(error)")))
                 }
-                let client = context.client ?? context.peer
+                let client = context.who
                 let logger = self.logger
                 let requestID = context.requestID
                 let queued = QueryQueue.shared.submit {

@@ -68,7 +68,7 @@ public struct EventIngestService: Sendable {
             return .refused(error, eventID: event.eventID)
         }
         return .ready(
-            IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.client ?? context.peer))
+            IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.who))
     }
 
     /// Hands one event to the store's writer; `completion` runs on the writer thread after COMMIT.

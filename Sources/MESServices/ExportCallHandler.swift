@@ -97,7 +97,8 @@ final class ExportCallHandler: GRPCCallHandler {
         if let request {
             service.exported(
                 ExportRecord(
-                    client: context.client, peer: context.peer, requestID: context.requestID, request: request,
+                    client: context.client ?? context.peerIdentity, peer: context.peer, requestID: context.requestID,
+                    request: request,
                     bytes: bytes.count, items: document.itemCount, events: document.eventCount,
                     truncated: document.truncated,
                     milliseconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000)))

@@ -53,7 +53,7 @@ public struct QualityService: Sendable {
         guard request.lot.isTracked else {
             return done(.failure(GRPCStatus(.invalidArgument, "lot: must name a lot, serial or container")))
         }
-        let who = context.client ?? context.peer
+        let who = context.who
         let logger = self.logger
         let (store, plantsWait) = (self.store, self.plantsWait)
         let completion: @Sendable (HoldOutcome) -> Void = { outcome in

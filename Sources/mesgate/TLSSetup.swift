@@ -1,6 +1,8 @@
 import GRPCServer
 import NIOCore
 import NIOSSL
+import NIOTLS
+import X509
 
 /// TLS for the gRPC listener (swift-nio-ssl): TLS 1.2 or later, ALPN `h2` only, and, with a
 /// client CA, client certificates required and verified against it.
@@ -34,6 +36,24 @@ enum TLSSetup {
         }
         return { channel in
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            if clientCA != nil { try channel.pipeline.syncOperations.addHandler(ClientCertificateNamer()) }
         }
+    }
+}
+
+/// Names a connection by its client certificate's subject (`CN=line-7,O=Plant A`) once the TLS
+/// handshake is done, for audit entries and stored events when no token names the client.
+final class ClientCertificateNamer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
+        guard case TLSUserEvent.handshakeCompleted = event,
+            let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            let certificate = tls.peerCertificate, let der = try? certificate.toDERBytes(),
+            let parsed = try? Certificate(derEncoded: der)
+        else { return }
+        context.fireUserInboundEventTriggered(GRPCPeerIdentity(parsed.subject.description))
     }
 }

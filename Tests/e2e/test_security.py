@@ -130,8 +130,14 @@ def test_tls_client_certificates_are_required_with_a_client_ca(binary, tmp_path,
     srv = tls_server(binary, tmp_path, test_ca, client_ca=True)
     try:
         with srv.channel(with_client_cert=True) as ch:
-            ack = pb.events_pb2_grpc.EventIngestStub(ch).Publish(event("received"), timeout=RPC_TIMEOUT_S)
+            e = event("received")
+            ack = pb.events_pb2_grpc.EventIngestStub(ch).Publish(e, timeout=RPC_TIMEOUT_S)
             assert ack.result == pb.events_pb2.Ack.ACCEPTED
+            # Without a token the client is named by its certificate's subject, not its address.
+            assert srv.scalar("SELECT client FROM events WHERE event_id = ?", (e.event_id,)) == "CN=mes-client"
+            pb.quality_pb2_grpc.QualityStub(ch).PlaceHold(
+                pb.quality_pb2.HoldRequest(lot=e.received.lot, reason="check"), timeout=RPC_TIMEOUT_S)
+            assert srv.scalar("SELECT placed_by FROM holds") == "CN=mes-client"
         with srv.channel(with_client_cert=False) as ch:
             with pytest.raises(grpc.RpcError) as info:
                 health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
