@@ -321,9 +321,12 @@ struct StatusPage {
 
     static func ago(_ ms: Int64) -> String { duration(Double(ms) / 1000) + " ago" }
 
+    /// The machine's local date and time with its offset: `2026-12-04 08:15:02 +01:00`.
     static func time(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 

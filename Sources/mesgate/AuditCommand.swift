@@ -94,7 +94,10 @@ struct AuditCommand: AsyncParsableCommand {
 
         @OptionGroup var location: DataOption
 
-        @Option(help: "Entries from this time on: Unix ms, or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z).")
+        @Option(
+            help:
+                "Entries from this time on: Unix ms, a local date or time (2026-11-27, 2026-11-27T08:00), or ISO 8601 with an offset."
+        )
         var since: String?
 
         @Option(help: "Only this action (event_stored, hold_placed, hold_released, export, auth_failure, ...).")
@@ -135,10 +138,8 @@ struct AuditCommand: AsyncParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            let format = ISO8601DateFormatter()
-            format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             for e in entries {
-                let when = format.string(from: Date(timeIntervalSince1970: Double(e.atMs) / 1000))
+                let when = LocalTime.text(e.atMs)
                 let why = e.reason.isEmpty ? "" : "  why: \(e.reason)"
                 let detail = e.detail.isEmpty ? "" : "  (\(e.detail))"
                 print("#\(e.id) \(when) \(e.actor.isEmpty ? "-" : e.actor) \(e.action) \(e.subject)\(why)\(detail)")
@@ -147,12 +148,10 @@ struct AuditCommand: AsyncParsableCommand {
 
         static func parseTime(_ text: String) throws -> Int64 {
             if let ms = Int64(text) { return ms }
-            let full = ISO8601DateFormatter()
-            if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-            let day = ISO8601DateFormatter()
-            day.formatOptions = [.withFullDate]
-            if let date = day.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-            throw ValidationError("--since must be Unix ms or ISO 8601 (2026-11-27 or 2026-11-27T08:00:00Z)")
+            if let ms = LocalTime.parse(text) { return ms }
+            throw ValidationError(
+                "--since must be Unix ms, a local date or time (2026-11-27, 2026-11-27T08:00) or ISO 8601 with an offset"
+            )
         }
     }
 }

@@ -70,10 +70,16 @@ struct ExceptionsCommand: AsyncParsableCommand {
         for (kind, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(kind): \(count)") }
         print("")
         for x in listed {
-            print("#\(x.id) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)")
+            print(
+                "#\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)"
+            )
         }
         // Refused events (a Shipped of a held item) are not stored as events: no sequence.
         for x in balance.prefix(max(0, limit)) { print("mass_balance \(x.detail)") }
-        for x in refused { print("refused #\(x.id) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)") }
+        for x in refused {
+            print(
+                "refused #\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)"
+            )
+        }
     }
 }

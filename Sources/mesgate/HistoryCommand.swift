@@ -99,12 +99,12 @@ struct HistoryCommand: AsyncParsableCommand {
 
 /// Times as people read them: the machine's local date and time with its zone.
 enum LocalTime {
-    /// `2026-12-04 03:58:25 CET`.
+    /// `2026-12-04 03:58:25 +01:00`.
     static func text(_ ms: Int64) -> String {
         let format = DateFormatter()
         format.locale = Locale(identifier: "en_US_POSIX")
         format.timeZone = .current
-        format.dateFormat = "yyyy-MM-dd HH:mm:ss zzz"
+        format.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
         return format.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 

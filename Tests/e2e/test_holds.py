@@ -6,6 +6,8 @@ that undoes exactly what its hold did."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import os
 import pwd
 import subprocess
@@ -342,3 +344,20 @@ def test_lots_finds_by_product_prefix_order_customer_and_date(pb, server, ids, b
                       (["--since", "yesterday"], "--since must be a date"), (["--limit", "0"], "--limit must be")]:
         out = run_cli(binary, "lots", "--data", str(server.data), *bad)
         assert out.returncode != 0 and says in out.stderr, (bad, out.stderr)
+
+
+def test_people_read_local_times_with_their_zone(pb, server, ids, binary):
+    R, I, S, P, X = build(pb, server, ids)
+    quality(pb, server).PlaceHold(pb.quality_pb2.HoldRequest(lot=R, reason="recall"), timeout=10)
+    env = {**os.environ, "TZ": "Europe/Berlin"}
+    z = datetime.now(ZoneInfo("Europe/Berlin")).strftime("%z")
+    offset = f" {z[:3]}:{z[3:]} "
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3600))
+    audit = subprocess.run([str(binary), "audit", "list", "--data", str(server.data), "--action", "hold_placed",
+                            "--since", day], capture_output=True, text=True, timeout=30, env=env)
+    assert audit.returncode == 0, audit.stderr
+    line = audit.stdout.strip().splitlines()[-1]
+    assert offset in line, line
+    history = subprocess.run([str(binary), "history", "--data", str(server.data), "--product", "RAW", "--lot",
+                              f"R-{ids}"], capture_output=True, text=True, timeout=30, env=env)
+    assert all(offset in x for x in history.stdout.splitlines()[1:]), history.stdout

@@ -3,7 +3,8 @@ wanplant.py ...`), where the plant gateway listens on the namespace's own loopba
 
 - `wait ADDRESS --timeout S`: waits (bounded) for grpc.health.v1 SERVING; exit 0 when it is.
 - `load ADDRESS --plant P --tag T --rate R --progress FILE`: publishes the plant's day, cycle after
-  cycle, one unary Publish per event at R events/s at most, until SIGTERM. Every second it appends
+  cycle (one every 6/R s, so every plant is at about the same cycle), one unary Publish per event,
+  at most R events/s, until SIGTERM. Every second it appends
   a JSON line to FILE: wall time, events acknowledged (ACCEPTED or DUPLICATE), the longest wait
   for an ack in that second, failed calls by status and REJECTED acks. A failed call is retried
   with the same event (same id) until it is answered.
@@ -71,6 +72,10 @@ def event(event_id: str, work_order: str = "", **body):
                 work_center="WC-1", operator_id="op-1", work_order=work_order)
     getattr(e, kind).CopyFrom(message)
     return e
+
+
+# The most events a plant's cycle has on average (B: 6; A: about 5.5; C: 4.5).
+EVENTS_PER_CYCLE = 6
 
 
 def bracket(tag, k):
@@ -160,12 +165,14 @@ def load(address: str, plant: str, tag: str, rate: float, progress_path: str) ->
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     progress = open(progress_path, "a")
-    interval = 1.0 / rate
+    # One cycle every 6/rate s at every plant, so that lot k is shipped by A, received and built in at
+    # B and received at C at about the same time (cycles are 4.5 to 6 events: at most `rate` events/s).
+    cycle_interval = EVENTS_PER_CYCLE / rate
     acked = rejected = 0
     failures: dict[str, int] = {}
     rejections: list[str] = []
     second_started, second_max = time.monotonic(), 0.0
-    next_slot = time.monotonic()
+    next_cycle = time.monotonic()
 
     def report(final=False):
         progress.write(json.dumps({"t": time.time(), "acked": acked, "max_ack_s": round(second_max, 4),
@@ -177,17 +184,16 @@ def load(address: str, plant: str, tag: str, rate: float, progress_path: str) ->
         stub = events_pb2_grpc.EventIngestStub(ch)
         k = 0
         while not stopping:
+            now = time.monotonic()
+            if now < next_cycle:
+                time.sleep(next_cycle - now)  # pacing: the next cycle's slot
+            next_cycle = max(next_cycle + cycle_interval, time.monotonic() - 1.0)
             for e in cycle(plant, tag, k):
-                while True:  # the same event until it is answered (or the run ends)
-                    now = time.monotonic()
-                    if now < next_slot:
-                        time.sleep(next_slot - now)  # pacing: at most `rate` events per second
-                    next_slot = max(next_slot + interval, time.monotonic() - 1.0)
+                while not stopping:  # the same event until it is answered (or the run ends)
                     began = time.monotonic()
                     try:
                         ack = stub.Publish(e, timeout=10)
-                        waited = time.monotonic() - began
-                        second_max = max(second_max, waited)
+                        second_max = max(second_max, time.monotonic() - began)
                         if ack.result == m.Ack.REJECTED:
                             rejected += 1
                             rejections.append(f"{e.event_id}: {ack.reason}")
@@ -197,15 +203,15 @@ def load(address: str, plant: str, tag: str, rate: float, progress_path: str) ->
                     except grpc.RpcError as err:
                         second_max = max(second_max, time.monotonic() - began)
                         failures[err.code().name] = failures.get(err.code().name, 0) + 1
-                        if stopping:
-                            break
+                        time.sleep(0.05)
                     finally:
                         if time.monotonic() - second_started >= 1.0:
                             report()
                             second_started, second_max = time.monotonic(), 0.0
-                if stopping:
-                    break
             k += 1
+            if time.monotonic() - second_started >= 1.0:
+                report()
+                second_started, second_max = time.monotonic(), 0.0
     report(final=True)
     return 0
 
