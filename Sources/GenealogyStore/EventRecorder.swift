@@ -12,11 +12,15 @@ struct EventRecorder {
         case duplicate(Int64)
         /// Not stored: a Shipped of a held item (recorded in `refused_events`).
         case refused(String)
+        /// Not stored: its event id is stored with another body (recorded in `refused_events`).
+        case conflict(String)
     }
 
     let rows: GenealogyRows
     /// Whether a QualityResult FAIL places a hold on its lot (`StoreOptions.holdOnQualityFail`).
     var holdOnQualityFail = false
+    /// Whether stored bytes are the same event as a new one (`StoreOptions.sameEvent`).
+    var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
     /// What open propagating holds cover: an edge from one of these extends the hold (`HoldBook.extend`).
     let held: HeldNodes
     private var db: SQLiteConnection { rows.db }
@@ -39,8 +43,25 @@ struct EventRecorder {
                 [.text(origin.plant), .integer(origin.sequence)])
             if case .integer(let sequence) = applied { return .duplicate(sequence) }
         }
-        let original = try db.scalar("SELECT sequence FROM events WHERE event_id = ?1", [.text(eventID)])
-        if case .integer(let sequence) = original { return .duplicate(sequence) }
+        if let (sequence, stored) = try db.cachedStatement("SELECT sequence, raw FROM events WHERE event_id = ?1")
+            .first(
+                [.text(eventID)], { ($0.int64(at: 0), $0.blob(at: 1)) })
+        {
+            // The same event again (a retry), or another one under a used id: that is refused.
+            if request.origin != nil || stored == request.raw || sameEvent?(stored, event) == true {
+                return .duplicate(sequence)
+            }
+            let reason =
+                "event_id \(event.eventID) is stored already (sequence \(sequence)) with another body: give the new event its own id, or correct the stored one"
+            try db.run(
+                """
+                INSERT INTO refused_events (kind, event_id, detail, client, raw, created_at_ms)
+                VALUES ('event_id_reused', ?1, ?2, ?3, ?4, ?5)
+                """,
+                [.text(event.eventID), .text(reason), .text(request.client), .blob(request.raw), .integer(rows.nowMs)])
+            try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
+            return .conflict(reason)
+        }
         if held.isStale { try held.reload(from: db) }
         if request.origin == nil, let reason = try HoldGuard(db: db, nowMs: rows.nowMs).refusal(of: request) {
             try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)

@@ -97,6 +97,7 @@ public final class GenealogyStore: Sendable {
             db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents,
             maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
+        writer.sameEvent = options.sameEvent
         writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
         writer.start()
         checkpointer.start()

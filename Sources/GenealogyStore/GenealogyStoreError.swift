@@ -32,6 +32,8 @@ public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConver
         case busy
         /// The event was refused (a Shipped of a held item); it is not stored.
         case refused
+        /// The event's id is stored already with another body (a re-used `event_id`); not stored.
+        case conflict
     }
 
     public var code: Code

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import MESDomain
 import SQLite
 import Synchronization
 
@@ -66,6 +67,8 @@ final class IngestWriter: @unchecked Sendable {
     private let maxBatchBytes: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
     var holdOnQualityFail = false
+    /// `StoreOptions.sameEvent`; set before `start()`.
+    var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
     /// Whether closing ends with a TRUNCATE checkpoint: the server's writer does, a tool's
     /// (`GenealogyStore.openForTool`) leaves the log to the server. Set before `start()`.
     var checkpointsOnClose = true
@@ -188,6 +191,7 @@ final class IngestWriter: @unchecked Sendable {
     private func commit(_ batch: [Submission], on db: SQLiteConnection) -> [IngestOutcome] {
         var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000), held: heldNodes)
         recorder.holdOnQualityFail = holdOnQualityFail
+        recorder.sameEvent = sameEvent
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try audit.beginTransaction(db)
@@ -204,6 +208,7 @@ final class IngestWriter: @unchecked Sendable {
                 case .stored(let sequence): outcomes.append(.accepted(sequence: sequence))
                 case .duplicate(let sequence): outcomes.append(.duplicate(sequence: sequence))
                 case .refused(let reason): outcomes.append(.failed(GenealogyStoreError(.refused, reason)))
+                case .conflict(let reason): outcomes.append(.failed(GenealogyStoreError(.conflict, reason)))
                 }
             }
             try db.run("COMMIT")
@@ -264,6 +269,7 @@ final class IngestWriter: @unchecked Sendable {
             case .stored(let sequence): return .accepted(sequence: sequence)
             case .duplicate(let sequence): return .duplicate(sequence: sequence)
             case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
+            case .conflict(let reason): return .failed(GenealogyStoreError(.conflict, reason))
             }
         } catch {
             guard db.isInTransaction else { throw error }

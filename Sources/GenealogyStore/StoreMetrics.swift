@@ -5,6 +5,8 @@ enum StoreMetrics {
     static let eventsCommitted = Counter(label: "mesgate_store_events_committed_total")
     static let duplicates = Counter(label: "mesgate_store_events_duplicate_total")
     static let failed = Counter(label: "mesgate_store_events_failed_total")
+    /// Events refused by a rule (a Shipped of a held item), not failures of the store.
+    static let refused = Counter(label: "mesgate_store_events_refused_total")
     /// Events per committed transaction (group commit).
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
     /// How long the oldest event of a batch waited in the queue before the writer took the batch.
@@ -22,16 +24,20 @@ enum StoreMetrics {
         var accepted = 0
         var duplicate = 0
         var failures = 0
+        var refusals = 0
         for (submission, outcome) in zip(batch, outcomes) where submission.command == nil {
             switch outcome {
             case .accepted: accepted += 1
             case .duplicate: duplicate += 1
+            case .failed(let error) where error.code == .refused: refusals += 1
             case .failed: failures += 1
             }
         }
         if accepted > 0 { eventsCommitted.increment(by: accepted) }
         if duplicate > 0 { duplicates.increment(by: duplicate) }
         if failures > 0 { failed.increment(by: failures) }
+        if refusals > 0 { refused.increment(by: refusals) }
+        failures += refusals
         let events = accepted + duplicate + failures
         if events > 0 && failures < events { batchEvents.record(events) }
     }

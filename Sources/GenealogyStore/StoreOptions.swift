@@ -1,3 +1,5 @@
+public import MESDomain
+
 /// Tunables of the store; the defaults suit production.
 public struct StoreOptions: Sendable {
     /// `PRAGMA synchronous` of the write connection (WAL mode).
@@ -33,6 +35,10 @@ public struct StoreOptions: Sendable {
     public var commitProbeInterval: Duration = .seconds(1)
     /// Whether a QualityResult FAIL places a (propagating) hold on its lot.
     public var holdOnQualityFail = false
+    /// Whether stored bytes (`events.raw`) are the same event as a new one with the same id whose
+    /// bytes differ (another encoding of one event is a duplicate; another event is a re-used
+    /// id, refused). nil: differing bytes are another event. The executable gives the decoder.
+    public var sameEvent: (@Sendable (_ stored: [UInt8], _ event: Event) -> Bool)?
 
     public init() {}
 }

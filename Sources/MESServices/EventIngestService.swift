@@ -108,6 +108,9 @@ public struct EventIngestService: Sendable {
         case .failed(let error) where error.code == .refused:
             // A Shipped of a held item: REJECTED on a stream; Publish turns it into FAILED_PRECONDITION.
             return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "shipped.lot"))
+        case .failed(let error) where error.code == .conflict:
+            // A re-used event_id: REJECTED on a stream; Publish turns it into ALREADY_EXISTS.
+            return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "event_id"))
         case .failed(let error):
             logger.error(
                 "ingest.commit.failed",

@@ -44,7 +44,8 @@ final class PublishHandler: GRPCCallHandler {
         guard !writer.isFinished else { return }
         switch service.ack(eventID: eventID, outcome: outcome, context: context) {
         case .success(let ack) where ack.result == .rejected:
-            writer.finish(GRPCStatus(.failedPrecondition, "\(ack.field): \(ack.reason)"))
+            let code: GRPCStatus.Code = ack.field == "event_id" ? .alreadyExists : .failedPrecondition
+            writer.finish(GRPCStatus(code, "\(ack.field): \(ack.reason)"))
         case .success(let ack):
             writer.send(bytes: AckCodec.encode(ack))
             writer.finish(.ok)

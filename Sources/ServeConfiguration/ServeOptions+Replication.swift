@@ -21,11 +21,13 @@ extension ServeOptions {
         let url = replicate ?? reader.string(forKey: "replicate")
         let name = plant ?? reader.string(forKey: "plant")
         let domain = hubDomain ?? reader.string(forKey: "hub-domain")
-        guard let url, !url.isEmpty else {
+        guard let url else {
             if name != nil { throw ConfigurationError("plant goes with replicate (the NATS server to replicate to)") }
             if domain != nil { throw ConfigurationError("hub-domain goes with replicate and plant") }
             return nil
         }
+        // `"replicate": ""`: replication is off (a config file may keep the plant's name ready).
+        if url.isEmpty { return nil }
         if let domain, domain.isEmpty || !domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             throw ConfigurationError(
                 "hub-domain must be a JetStream domain name (letters, digits, '-', '_'), not \"\(domain)\"")

@@ -74,6 +74,11 @@ struct ServeCommand: AsyncParsableCommand {
         storeOptions.synchronous = settings.synchronous
         storeOptions.queueCapacity = settings.queueCapacity
         storeOptions.holdOnQualityFail = settings.holdOnQualityFail
+        // Another encoding of the same event is a retry; another event under a used id is refused.
+        storeOptions.sameEvent = { stored, event in
+            (try? stored.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) })
+                == event
+        }
         try Self.refuseDamagedStore(settings, logger: logger)
         let store: GenealogyStore
         do {

@@ -225,3 +225,37 @@ extension FileManager {
         (try? attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
     }
 }
+
+@Suite struct ReusedEventIDTests {
+    @Test func aUsedIDWithAnotherBodyIsRefusedAndTheSameEventOtherwiseEncodedIsADuplicate() async throws {
+        let fixture = StoreFixture()
+        // The test's "decoder": stored bytes are the event id; equal when the ids match and the new
+        // event is the received one (what a real decoder would say of a re-encoding).
+        let store = try fixture.open { options in
+            options.sameEvent = { stored, event in
+                String(decoding: stored, as: UTF8.self).hasPrefix(event.eventID) && event.body?.name == "received"
+            }
+        }
+        defer { store.close() }
+        let first = request("e1", .received(.init(lot: lot("RAW", "R1"), qty: qty(5))))
+        guard case .accepted(let sequence) = await store.ingest(first) else {
+            Issue.record("not stored")
+            return
+        }
+        var reencoded = first
+        reencoded.raw = Array("e1 encoded otherwise".utf8)
+        #expect(await store.ingest(reencoded) == .duplicate(sequence: sequence))
+        var other = request("e1", .scrapped(.init(lot: lot("RAW", "R1"), qty: qty(1))))
+        other.raw = Array("e1 another event".utf8)
+        guard case .failed(let error) = await store.ingest(other) else {
+            Issue.record("a re-used id was not refused")
+            return
+        }
+        #expect(error.code == .conflict)
+        #expect(error.message.contains("(sequence \(sequence)) with another body"))
+        #expect(try store.count("SELECT count(*) FROM events") == 1)
+        #expect(try store.count("SELECT count(*) FROM refused_events WHERE kind = 'event_id_reused'") == 1)
+        #expect(try store.refusedEventCounts() == ["event_id_reused": 1])
+        try fixture.expectAuditIntact()
+    }
+}

@@ -15,6 +15,7 @@ import time
 import uuid
 
 import grpc
+from conftest import admin_get
 import pytest
 
 
@@ -361,3 +362,17 @@ def test_people_read_local_times_with_their_zone(pb, server, ids, binary):
     history = subprocess.run([str(binary), "history", "--data", str(server.data), "--product", "RAW", "--lot",
                               f"R-{ids}"], capture_output=True, text=True, timeout=30, env=env)
     assert all(offset in x for x in history.stdout.splitlines()[1:]), history.stdout
+
+
+def test_a_refused_shipment_is_counted_as_refused_not_as_a_store_failure(pb, server_factory, ids):
+    srv = server_factory([])
+    R, I, S, P, X = build(pb, srv, ids)
+    quality(pb, srv).PlaceHold(pb.quality_pb2.HoldRequest(lot=R, reason="recall"), timeout=10)
+    with pytest.raises(grpc.RpcError):
+        pb.events_pb2_grpc.EventIngestStub(srv.channel()).Publish(ship(pb, f"{ids}-ship-P", P), timeout=10)
+    status, _, text = admin_get(srv, "/metrics")
+    assert status == 200
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith("mesgate_store_events_")}
+    assert values.get("mesgate_store_events_refused_total") == 1, values
+    assert values.get("mesgate_store_events_failed_total", 0) == 0, values

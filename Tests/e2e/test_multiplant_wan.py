@@ -14,7 +14,7 @@ computed here from every plant's raw events, and that a hold placed at the hub s
 the plant that received the lot.
 
 Needs root and `ip netns` (skipped otherwise, saying why), nats-server (Debian's 2.9). The
-scenario runs once per module (~3 minutes); its timings are printed. Everything is torn down in
+scenario runs once per module (about 2 minutes); its timings are printed at the end. Everything is torn down in
 the fixture's finalizer: processes killed, namespaces deleted."""
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def pick_root_subnet() -> ipaddress.IPv4Network:
         except ValueError:
             continue
     for _ in range(200):
-        net = ipaddress.ip_network(f"10.{secrets.randbelow(50) + 200}.{secrets.randbelow(256)}.{secrets.randbelow(64) * 4}/30")
+        second, third, fourth = secrets.randbelow(50) + 200, secrets.randbelow(256), secrets.randbelow(64) * 4
+        net = ipaddress.ip_network(f"10.{second}.{third}.{fourth}/30")
         if not any(net.overlaps(n) for n in nets if n.prefixlen > 0):
             return net
     pytest.fail("no free /30 in 10.200.0.0/14 for the hub link")
@@ -160,7 +161,8 @@ class NSGateway(Server):
         # The plant's loopback is its namespace's: ask from there.
         waiter = subprocess.run(
             ["ip", "netns", "exec", self.ns, sys.executable, str(HERE / "wanplant.py"), "wait", self.address,
-             "--stubs", str(self.stubs), "--timeout", str(timeout)], capture_output=True, text=True, timeout=timeout + 30)
+             "--stubs", str(self.stubs), "--timeout", str(timeout)],
+            capture_output=True, text=True, timeout=timeout + 30)
         if waiter.returncode != 0 or not self.alive():
             self.kill()
             raise ServerStartError(f"{self.ns}: {waiter.stderr.strip()}; stderr:\n{self.stderr_tail()}")
@@ -176,7 +178,7 @@ ping_interval: "5s"
 ping_max: 3
 jetstream {{ domain: hub, store_dir: "{store}", max_file_store: 2GB, max_memory_store: 128MB }}
 cluster {{ name: mesgate-hub, listen: "127.0.0.1:{6221 + i}", routes: [{routes}] }}
-leafnodes {{ listen: "0.0.0.0:{7421 + i}" }}
+leafnodes {{ listen: "0.0.0.0:{7421 + i}", no_advertise: true }}
 """
 
 
@@ -291,7 +293,8 @@ class WAN:
         self.leafs[plant] = self.proc(self.plant_ns[plant], f"nats-leaf-{plant}", [NATS_SERVER, "-c", str(conf)])
 
     def gateway(self, ns: str, host: str, name: str, args: list[str], port: int, admin: int) -> NSGateway:
-        gw = NSGateway(self.binary, self.tmp / name, self.tmp / "logs", ns, host, args, self.stubs, port, admin)
+        gw = NSGateway(self.binary, self.tmp / name, self.tmp / "logs" / name, ns, host, args, self.stubs, port,
+                       admin)
         self.gateways.append(gw)
         try:
             gw.start()
@@ -366,6 +369,11 @@ class WAN:
                 pass
         for ns in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        # A veth end left in this namespace by a setup that failed half-way.
+        links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, timeout=20).stdout
+        for name in (line.split()[0].split("@")[0] for line in links.splitlines() if line.strip()):
+            if name.startswith(f"mgw{self.suffix}"):
+                subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=20)
 
 
 # --------------------------------------------------------------------------- reading the stores
@@ -384,8 +392,8 @@ def hub_events(db: Path) -> set[tuple]:
     """(plant, plant sequence, the plant's event id, raw) of the hub store."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        rows = con.execute(
-            "SELECT p.plant, p.plant_sequence, e.event_id, e.raw FROM plant_events p JOIN events e ON e.sequence = p.sequence")
+        rows = con.execute("SELECT p.plant, p.plant_sequence, e.event_id, e.raw FROM plant_events p "
+                           "JOIN events e ON e.sequence = p.sequence")
         return {(r[0], r[1], r[2].split("/", 1)[1], bytes(r[3])) for r in rows}
     finally:
         con.close()
@@ -461,16 +469,20 @@ def scenario(wan: WAN) -> None:
     wan.hub_nodes[victim].proc.wait(timeout=10)
     wan.marks["victim"] = victim
     wan.note(f"hub node {victim} (plant A's leaf node's) SIGKILLed")
+    wait_for(lambda: True if wan.leaf_connections().get("A") not in (None, victim) else wan.leaf_connections(), 30,
+             "plant A's leaf node connected to another hub node")
+    wan.note(f"plant A's leaf node moved to hub node {wan.leaf_connections()['A']}")
 
     settle_until(wan, cut + 23)
     wan.start_hub_node(victim)
     wait_for(lambda: wan.hub_node_healthy(victim), 60, f"hub node {victim} healthy again")
     wan.note(f"hub node {victim} restarted and healthy")
 
-    # The hub gateway crashes and comes back.
+    # The hub gateway crashes, stays away for 5 s and comes back.
     settle_until(wan, cut + 33)
     wan.hub.kill()
     wan.note("hub gateway SIGKILLed")
+    settle_until(wan, cut + 38, hub_up=False)
     try:
         wan.hub.start()
     except ServerStartError as e:
@@ -486,11 +498,19 @@ def scenario(wan: WAN) -> None:
              f"{b_mirrored_early} at +5 s of the cut; {plant_counts(wan)[CUT_PLANT]} events in its store)")
     wan.marks["b_mirrored"] = (b_mirrored_early, b_mirrored_late)
 
-    # B's backlog reaches the hub.
+    # B's backlog reaches the hub: first its mirror (JetStream across the link), then the hub store.
     target = plant_counts(wan)[CUT_PLANT]
-    wait_for(lambda: True if hub_counts(wan).get(CUT_PLANT, 0) >= target else hub_counts(wan), 90,
-             f"plant {CUT_PLANT}'s backlog at the hub")
-    wan.note(f"plant {CUT_PLANT}'s {target} events (its store at restore) at the hub")
+    mirrored_at = []
+
+    def backlog_applied():
+        if not mirrored_at and wan.mirror_last_sequence(CUT_PLANT) >= target:
+            mirrored_at.append(time.monotonic())
+        return True if hub_counts(wan).get(CUT_PLANT, 0) >= target else hub_counts(wan)
+    wait_for(backlog_applied, 90, f"plant {CUT_PLANT}'s backlog at the hub")
+    restore = wan.marks["restore"]
+    wan.note(f"plant {CUT_PLANT}'s {target} events (its store at restore) mirrored at the hub "
+             + (f"{mirrored_at[0] - restore:.1f} s" if mirrored_at else "(not seen)")
+             + f" and applied {time.monotonic() - restore:.1f} s after the link came back")
 
     settle_until(wan, wan.marks["restore"] + 10)
     for load in wan.loads.values():
@@ -511,11 +531,11 @@ def scenario(wan: WAN) -> None:
              f"({time.monotonic() - wan.marks['stopped']:.1f} s after the load stopped)")
 
 
-def settle_until(wan: WAN, at: float) -> None:
+def settle_until(wan: WAN, at: float, hub_up: bool = True) -> None:
     """Lets the load run until monotonic time `at` (the scenario's schedule), failing early if a
     process of the topology died."""
     while time.monotonic() < at:
-        for gw in [*wan.plants.values(), wan.hub]:
+        for gw in [*wan.plants.values(), *([wan.hub] if hub_up else [])]:
             if gw is not None and not gw.alive():
                 pytest.fail(f"{gw.ns} gateway exited:\n{gw.stderr_tail()}", pytrace=False)
         for p, load in wan.loads.items():
@@ -604,7 +624,8 @@ def walk(graph: dict, start: tuple) -> set[tuple]:
 
 def trace_nodes(wan: WAN, pb, key: tuple, direction) -> set[tuple]:
     c = pb.common_pb2
-    ref = {"lot": lambda: c.LotRef(product=key[1], lot=key[2]), "serial": lambda: c.LotRef(product=key[1], serial=key[2]),
+    ref = {"lot": lambda: c.LotRef(product=key[1], lot=key[2]),
+           "serial": lambda: c.LotRef(product=key[1], serial=key[2]),
            "container": lambda: c.LotRef(container=key[1])}[key[0]]()
     with wan.hub.channel() as ch:
         result = pb.genealogy_pb2_grpc.GenealogyStub(ch).Trace(
@@ -680,14 +701,21 @@ def test_cross_plant_traces_at_the_hub_match_a_walk_of_every_plants_events(wan, 
                 if ref is not None:
                     made_during_cut.add(node_key(ref))
 
+    def number(key) -> int:
+        return int(key[-1].rsplit("-", 1)[1])
+
     def numbered(keys):
-        return sorted(keys, key=lambda k: int(k[-1].rsplit("-", 1)[1]))
+        return sorted(keys, key=number)
 
     steel = numbered(k for k in forward if k[:2] == ("lot", "STEEL"))
     motors = numbered(k for k in forward if k[:2] == ("lot", "MOTOR"))
     assemblies = numbered(k for k in forward if k[:2] == ("lot", "ASSY"))
     pallets = numbered(k for k in backward if k[0] == "container")
     assert len(steel) > 100 and len(pallets) > 20 and motors and assemblies, (len(steel), len(pallets))
+    # The finer rules in the answer: steel whose bracket had a part split off (every third cycle),
+    # pallets a pump was unpacked from and moved to the next one (an ended containment is followed).
+    steel = [k for k in steel if number(k) % 3 == 0]
+    pallets = [k for k in pallets if number(k) % 2 == 1]
 
     def during_cut(keys):
         inside = [k for k in keys if k in made_during_cut]
@@ -697,16 +725,17 @@ def test_cross_plant_traces_at_the_hub_match_a_walk_of_every_plants_events(wan, 
     F, B = pb.common_pb2.FORWARD, pb.common_pb2.BACKWARD
     # Early, during the cut (plant B's events reached the hub only after it) and late; from each
     # plant's material: A's steel (recall), B's motors and assemblies, C's pallets (what went in).
-    starts = [(s, F) for s in (steel[1], during_cut(steel), steel[-20])]
-    starts += [(p, B) for p in (pallets[0], during_cut(pallets), pallets[-5])]
+    starts = [(s, F) for s in (steel[1], during_cut(steel), steel[-7])]
+    starts += [(p, B) for p in (pallets[0], during_cut(pallets), pallets[-3])]
     starts += [(during_cut(motors), F), (during_cut(assemblies), F), (during_cut(assemblies), B)]
     spanning = 0
     for start, direction in starts:
         expected = walk(forward if direction == F else backward, start)
         got = trace_nodes(wan, pb, start, direction)
         name = pb.common_pb2.Direction.Name(direction)
-        assert got == expected, (f"{name} from {start}: hub has {len(got - expected)} nodes the walk does not "
-                                 f"({sorted(got - expected)[:5]}), lacks {len(expected - got)} ({sorted(expected - got)[:5]})")
+        extra, lacking = sorted(got - expected), sorted(expected - got)
+        assert got == expected, (f"{name} from {start}: the hub has {len(extra)} nodes the walk does not "
+                                 f"({extra[:5]}), lacks {len(lacking)} ({lacking[:5]})")
         if {PLANT_OF_PRODUCT.get(n[1], "C" if n[0] == "container" else "") for n in expected} >= set(PLANTS):
             spanning += 1
     # Not vacuous: the steel and pallet walks cross all three plants (material of A, B and C).
@@ -732,16 +761,17 @@ def test_a_hold_placed_at_the_hub_stops_the_shipment_at_the_plant_that_received_
             pb.quality_pb2.HoldRequest(lot=bracket, reason="supplier recall at the hub", propagate=True),
             timeout=RPC_TIMEOUT_S).held
     held_keys = {node_key(r) for r in held}
-    assert ("lot", "ASSY", f"B-X-{wan.tag}-{k}") in held_keys, f"the hub's hold does not cover assembly {k}: {held_keys}"
+    assert ("lot", "ASSY", f"B-X-{wan.tag}-{k}") in held_keys, f"the hub's hold misses assembly {k}: {held_keys}"
 
     result = wan.in_plant("B", "ship-until-refused", "127.0.0.1:50051", "--lot", assy, "--timeout", "30", timeout=90)
     attempts = result["attempts"]
+    statuses = sorted({a["status"] for a in attempts})
     refused = [a for a in attempts if a["status"] == "FAILED_PRECONDITION"]
-    wan.note(f"hold at the hub on {bracket_lot}: plant B's shipment of assembly {k}: "
-             + (f"refused after {refused[0]['after_s']} s" if refused else f"never refused in 30 s ({len(attempts)} attempts: "
-                f"{sorted({a['status'] for a in attempts})})"))
+    outcome = (f"refused after {refused[0]['after_s']} s" if refused
+               else f"never refused in 30 s ({len(attempts)} attempts: {statuses})")
+    wan.note(f"hold at the hub on {bracket_lot}: plant B's shipment of assembly {k}: {outcome}")
     assert refused, (f"plant B shipped assembly {k} for 30 s after the hub held lot {bracket_lot} "
-                     f"(statuses {sorted({a['status'] for a in attempts})}): the hub's hold never reached plant B")
+                     f"(statuses {statuses}): the hub's hold never reached plant B")
     # The received lot itself cannot leave plant B either.
     again = wan.in_plant("B", "ship", "127.0.0.1:50051", "--lot", f"BRACKET/{bracket_lot}")
     assert again["status"] == "FAILED_PRECONDITION", again

@@ -1,5 +1,7 @@
 """mes.v1.EventIngest/Publish (unary): accepted, duplicate, unknown lots, gzip, edge cases."""
 
+import subprocess
+
 import grpc
 import pytest
 
@@ -52,17 +54,45 @@ def test_duplicate_returns_original_sequence_and_stores_nothing(server, ingest, 
     assert first.result == Ack.ACCEPTED
     count = server.scalar("SELECT COUNT(*) FROM events")
     outbox = server.scalar("SELECT COUNT(*) FROM outbox")
-    # Same id, same content; then same id, different content: both DUPLICATE of the first.
+    # Same id and content: DUPLICATE of the first, also when encoded otherwise (a field sent twice,
+    # the last one counting, decodes to the same event).
     again = ingest.Publish(e, timeout=RPC_TIMEOUT_S)
-    changed = event("shipped", event_id=e.event_id)
-    third = ingest.Publish(changed, timeout=RPC_TIMEOUT_S)
-    for ack in (again, third):
+    reencoded = server.channel().unary_unary(
+        "/mes.v1.EventIngest/Publish", request_serializer=lambda b: b,
+        response_deserializer=pb.events_pb2.Ack.FromString)(
+        e.SerializeToString() + pb.events_pb2.Event(event_id=e.event_id).SerializeToString(), timeout=RPC_TIMEOUT_S)
+    for ack in (again, reencoded):
         assert ack.result == Ack.DUPLICATE, str(ack)
         assert ack.sequence == first.sequence, f"duplicate sequence {ack.sequence} != original {first.sequence}"
         assert ack.event_id == e.event_id
     assert server.scalar("SELECT COUNT(*) FROM events") == count
     assert server.scalar("SELECT COUNT(*) FROM outbox") == outbox, "a duplicate wrote an outbox row"
     assert server.scalar("SELECT COUNT(*) FROM events WHERE event_id = ?", (e.event_id,)) == 1
+
+
+def test_a_reused_event_id_with_another_body_is_refused_and_recorded(server, ingest, pb, binary):
+    """It used to answer DUPLICATE: the second event's data was lost without anyone knowing."""
+    Ack = pb.events_pb2.Ack
+    e = event("received")
+    first = ingest.Publish(e, timeout=RPC_TIMEOUT_S)
+    changed = event("shipped", event_id=e.event_id)
+    with pytest.raises(grpc.RpcError) as info:
+        ingest.Publish(changed, timeout=RPC_TIMEOUT_S)
+    assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert info.value.details().startswith(
+        f"event_id: event_id {e.event_id} is stored already (sequence {first.sequence}) with another body"), \
+        info.value.details()
+    acks = list(ingest.PublishStream(iter([changed, e]), timeout=RPC_TIMEOUT_S))
+    assert [(a.result, a.field) for a in acks] == [(Ack.REJECTED, "event_id"), (Ack.DUPLICATE, "")], \
+        [str(a) for a in acks]
+    assert f"(sequence {first.sequence})" in acks[0].reason
+    assert server.scalar("SELECT COUNT(*) FROM events WHERE event_id = ?", (e.event_id,)) == 1
+    assert server.scalar("SELECT kind FROM events WHERE event_id = ?", (e.event_id,)) == "received"
+    assert server.scalar("SELECT COUNT(*) FROM refused_events WHERE kind = 'event_id_reused' AND event_id = ?",
+                         (e.event_id,)) == 2
+    out = subprocess.run([str(binary), "exceptions", "--data", str(server.data)], capture_output=True, text=True,
+                         timeout=30)
+    assert "event_id_reused:" in out.stdout and e.event_id in out.stdout, out.stdout
 
 
 @pytest.mark.parametrize("case", VALID_EDGE_CASES, ids=[c[0] for c in VALID_EDGE_CASES])

@@ -101,8 +101,9 @@ def cycle(plant: str, tag: str, k: int) -> list:
             event(eid("q"), quality=m.QualityResult(lot=br, check="hardness", outcome=m.QualityResult.PASS)),
         ]
         if k % 3 == 0:
+            split = lot("BRACKET", f"A-B-{tag}-{k}-S")
             out.append(event(eid("m"), moved=m.Moved(lot=br, qty=qty(5, "Units"), from_location="A/Stock",
-                                                     to_location="A/Lab", new_lot=lot("BRACKET", f"A-B-{tag}-{k}-S"))))
+                                                     to_location="A/Lab", new_lot=split)))
         if k % 5 == 0:
             out.append(event(eid("d"), downtime=m.DowntimeReported(
                 reason="jam", loss=m.DowntimeReported.AVAILABILITY, started_at_ms=now - 60_000, ended_at_ms=now)))
