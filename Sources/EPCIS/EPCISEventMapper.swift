@@ -36,7 +36,8 @@ struct EPCISEventMapper {
         where (action == "ADD" || action == "OBSERVE") && (step == "receiving" || step == "arriving"):
             bodies = receipts()
         case "ObjectEvent" where step == "shipping":
-            bodies = shipments()
+            // An imported document is a supplier's: what it ships is what this plant receives.
+            bodies = supplierShipments()
         case "ObjectEvent" where step == "decommissioning" || step == "destroying":
             bodies = items().map { ref, qty in ("scrapped", .scrapped(Scrapped(lot: ref, qty: qty, reason: step))) }
         case "TransformationEvent":
@@ -137,15 +138,21 @@ struct EPCISEventMapper {
         }
     }
 
-    private func shipments() -> [(String, EventBody)] {
-        let customer = party("destinationList", "destination")
-        let delivery = bizTransaction(["desadv", "bol", "inv", "po"])
+    /// A supplier's shipment to this plant: a receipt of each lot it names, from the shipment's
+    /// source party (the supplier), under its purchase order (else its despatch advice), at its
+    /// destination location when it names one.
+    private func supplierShipments() -> [(String, EventBody)] {
+        let supplier = party("sourceList", "source")
+        let order = bizTransaction(["po", "desadv", "bol", "inv"])
         let destination = location("destinationList", "destination")
         return items().compactMap { ref, qty in
             guard ref.isTracked else { return nil }
             return (
-                "shipped",
-                .shipped(Shipped(lot: ref, qty: qty, customer: customer, delivery: delivery, destination: destination))
+                "received",
+                .received(
+                    MaterialReceived(
+                        lot: ref, qty: qty, supplier: supplier, supplierLot: ref.kind == .lot ? ref.lot : "",
+                        purchaseOrder: order, location: destination.isEmpty ? place : destination))
             )
         }
     }

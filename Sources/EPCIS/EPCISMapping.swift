@@ -38,6 +38,22 @@ public struct EPCISMapping: Sendable {
                 for ref in mes.body.map(Self.refs(of:)) ?? [] where ref.isTracked { lots.insert(ref) }
             }
         }
+        // A document with both the supplier's shipping and this plant's receiving of a lot: the
+        // receiving is the receipt (one receipt, not two).
+        let shippingIndexes = Set(
+            document.events.indices.filter {
+                EPCISEventMapper.bizStepWord(document.events[$0]["bizStep"]?.stringValue) == "shipping"
+            })
+        let receivedElsewhere = Set(
+            events.filter { !shippingIndexes.contains($0.epcisIndex) }.compactMap { mapped -> LotRef? in
+                if case .received(let r) = mapped.event.body { r.lot } else { nil }
+            })
+        events.removeAll { mapped in
+            guard shippingIndexes.contains(mapped.epcisIndex), case .received(let r) = mapped.event.body else {
+                return false
+            }
+            return receivedElsewhere.contains(r.lot)
+        }
     }
 
     /// The EPCIS eventID when it is a usable MES event id, else the CBV 2.0 event hash id.

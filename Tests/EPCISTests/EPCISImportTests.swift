@@ -122,26 +122,24 @@ import Testing
     @Test func aRefusedEventRollsBackTheWholeDocument() async throws {
         let fixture = try Store()
         let importer = EPCISImporter(store: fixture.store)
-        _ = try await importer.importDocument(Self.document(Self.receipt), client: "supplier-1")
-        let held = LotRef(product: Self.resin, lot: "R-1042")
-        let hold = await fixture.store.placeHold(HoldRequest(lot: held, reason: "contamination"), by: "qa")
-        guard case .changed = hold else { throw EPCISTestFailure("hold not placed: \(hold)") }
+        // An event with an EPCIS eventID of its own, stored; a later document re-uses that id for
+        // another event: the store refuses it, and the whole document with it.
+        let named = Self.receipt.replacingOccurrences(
+            of: "{\"type\": \"ObjectEvent\",",
+            with: "{\"type\": \"ObjectEvent\", \"eventID\": \"urn:uuid:6b1f0c9e-0000-4000-8000-000000000001\",")
+        _ = try await importer.importDocument(Self.document(named), client: "supplier-1")
         let events = try fixture.count("events")
 
         let otherReceipt = Self.receipt.replacingOccurrences(of: "R-1042", with: "R-2000")
-        let shipping = """
-            {"type": "ObjectEvent", "eventTime": "2026-07-22T10:00:00+02:00", "eventTimeZoneOffset": "+02:00",
-             "action": "OBSERVE", "bizStep": "shipping",
-             "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.R-1042", "quantity": 5, "uom": "KGM"}],
-             "destinationList": [{"type": "owning_party", "destination": "urn:epc:id:pgln:4023333.00000"}]}
-            """
+        let reused = named.replacingOccurrences(of: "\"quantity\": 100", with: "\"quantity\": 7")
         let error = await #expect(throws: EPCISImporter.Failure.self) {
-            try await importer.importDocument(Self.document(otherReceipt + "," + shipping), client: "supplier-1")
+            try await importer.importDocument(Self.document(otherReceipt + "," + reused), client: "supplier-1")
         }
         guard case .refused(let message) = error else {
             throw EPCISTestFailure("not refused: \(String(describing: error))")
         }
         #expect(message.hasPrefix("eventList[1]: "))
+        #expect(message.contains("is stored already"), "\(message)")
         #expect(message.contains("nothing of the document was stored"))
         #expect(try fixture.count("events") == events)
         #expect(try fixture.count("epcis_imports") == 1)
@@ -156,6 +154,35 @@ import Testing
         let stored = try await importer.importDocument(Self.document(third), client: "supplier-1")
         #expect(stored.stored == 1)
         try fixture.expectAuditIntact()
+    }
+
+    /// A supplier's document says what the supplier shipped: that is this plant's receipt of it.
+    @Test func aSuppliersShippingIsAReceiptAndIsNotCountedTwiceWithItsReceiving() async throws {
+        let fixture = try Store()
+        let importer = EPCISImporter(store: fixture.store)
+        let shipping = """
+            {"type": "ObjectEvent", "eventTime": "2026-07-21T16:00:00+02:00", "eventTimeZoneOffset": "+02:00",
+             "action": "OBSERVE", "bizStep": "shipping",
+             "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.R-7001", "quantity": 40, "uom": "KGM"}],
+             "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00000"}],
+             "destinationList": [{"type": "location", "destination": "urn:epc:id:sgln:4023333.00001.0"}],
+             "bizTransactionList": [{"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:ASN-5"}]}
+            """
+        let result = try await importer.importDocument(Self.document(shipping), client: "supplier-1")
+        #expect(result.stored == 1 && result.receipts == 1 && result.shipments == 0)
+        let lot = LotRef(product: Self.resin, lot: "R-7001")
+        let trace = try #require(try fixture.store.trace(TraceRequest(lot: lot, direction: .backward)))
+        #expect(trace.receipts.map(\.supplier) == ["urn:epc:id:pgln:4012345.00000"])
+        #expect(trace.receipts.map(\.purchaseOrder) == ["urn:epcglobal:cbv:bt:4012345000009:ASN-5"])
+        #expect(trace.shipments.isEmpty)
+
+        // The supplier's shipping and this plant's receiving of one lot in one document: one receipt.
+        let both =
+            shipping.replacingOccurrences(of: "R-7001", with: "R-7002") + ","
+            + Self.receipt.replacingOccurrences(of: "R-1042", with: "R-7002")
+        let second = try await importer.importDocument(Self.document(both), client: "supplier-1")
+        #expect(second.stored == 1 && second.receipts == 1)
+        #expect(try fixture.count("receipts") == 2)
     }
 
     @Test func anInvalidDocumentStoresNothing() async throws {

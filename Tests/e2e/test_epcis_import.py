@@ -5,6 +5,7 @@ nothing and says why."""
 from __future__ import annotations
 
 import json
+import uuid
 import subprocess
 from pathlib import Path
 
@@ -102,29 +103,43 @@ def test_cli_with_server(binary, server):
     assert "not a CBV bizStep" in refused.stderr and "INVALID_ARGUMENT (3)" in refused.stderr
 
 
-def test_shipping_a_held_lot_refuses_the_whole_document(pb, server):
+def test_an_event_the_store_refuses_refuses_the_whole_document(pb, server):
+    """An EPCIS eventID the store holds already with another event: nothing of the document is kept."""
     receipt = json.loads(json.dumps(RECEIPT))
-    receipt["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-HELD"
+    first = receipt["epcisBody"]["eventList"][0]
+    first["eventID"] = f"urn:uuid:{uuid.uuid4()}"
+    first["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-FIRST"
     assert import_document(pb, server, json.dumps(receipt).encode()).stored == 1
-    held = pb.common_pb2.LotRef(product="04012345123456", lot="E2E-HELD")
-    with server.channel() as ch:
-        pb.quality_pb2_grpc.QualityStub(ch).PlaceHold(
-            pb.quality_pb2.HoldRequest(lot=held, reason="e2e"), timeout=RPC_TIMEOUT_S)
     other = json.loads(json.dumps(receipt))
     other["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-NEW"
-    shipping = {
-        "type": "ObjectEvent", "eventTime": "2026-07-22T10:00:00+02:00", "eventTimeZoneOffset": "+02:00",
-        "action": "OBSERVE", "bizStep": "shipping",
-        "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.E2E-HELD", "quantity": 5, "uom": "KGM"}],
-    }
-    other["epcisBody"]["eventList"].append(shipping)
+    del other["epcisBody"]["eventList"][0]["eventID"]
+    reused = json.loads(json.dumps(first))
+    reused["quantityList"][0]["quantity"] = 7
+    other["epcisBody"]["eventList"].append(reused)
     before = (server.scalar("SELECT count(*) FROM events"), server.scalar("SELECT count(*) FROM epcis_imports"))
     with pytest.raises(grpc.RpcError) as refused:
         import_document(pb, server, json.dumps(other).encode())
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert refused.value.details().startswith("eventList[1]: ") and "nothing of the document was stored" in refused.value.details()
+    details = refused.value.details()
+    assert details.startswith("eventList[1]: ") and "is stored already" in details, details
+    assert "nothing of the document was stored" in details
     assert (server.scalar("SELECT count(*) FROM events"), server.scalar("SELECT count(*) FROM epcis_imports")) == before
     assert server.scalar("SELECT count(*) FROM nodes WHERE lot = 'E2E-NEW'") == 0
+
+
+def test_a_suppliers_shipping_is_imported_as_our_receipt(pb, server):
+    shipping = json.loads(json.dumps(RECEIPT))
+    event = shipping["epcisBody"]["eventList"][0]
+    event.update({"action": "OBSERVE", "bizStep": "shipping"})
+    event["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:4012345.012345.E2E-SHIP"
+    result = import_document(pb, server, json.dumps(shipping).encode())
+    assert (result.stored, result.receipts, result.shipments) == (1, 1, 0), result
+    assert server.scalar("SELECT kind FROM events WHERE event_id LIKE '%#received.0' ORDER BY sequence DESC LIMIT 1") \
+        == "received"
+    assert server.scalar("SELECT count(*) FROM shipments s JOIN nodes n ON n.id = s.node_id WHERE n.lot = 'E2E-SHIP'") == 0
+    assert server.scalar(
+        "SELECT supplier FROM receipts r JOIN nodes n ON n.id = r.node_id WHERE n.lot = 'E2E-SHIP'") \
+        == "urn:epc:id:pgln:4012345.00000"
 
 
 def test_cli_sends_the_token_and_reports_refusals(binary, server_factory, tmp_path):
