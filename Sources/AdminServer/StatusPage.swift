@@ -190,6 +190,7 @@ struct StatusPage {
         out += "</section>"
         if let hub = live.hub { out += plantsSection(hub) }
 
+        out += deadLettersByOrder()
         let failing = waiting.filter { $0.state != "pending" }
         out += "<h2>What is failing</h2>"
         out += table(
@@ -270,6 +271,31 @@ struct StatusPage {
                 ]
             }, empty: "No hold placed at the hub is open.")
         return out
+    }
+
+    /// The dead letters, one row per order (or hold) they belong to, with the ids and the commands
+    /// that settle them.
+    private func deadLettersByOrder() -> String {
+        let dead = waiting.filter { $0.state == "dead" }
+        guard !dead.isEmpty else { return "" }
+        var groups: [String: [OutboxWaiting]] = [:]
+        for row in dead { groups[row.documentKey, default: []].append(row) }
+        let rows = groups.sorted { ($0.value.map(\.createdAtMs).min() ?? 0) < ($1.value.map(\.createdAtMs).min() ?? 0) }
+            .map { key, rows -> [String] in
+                let ids = rows.map(\.id).sorted()
+                let idText = ids.map { "\($0)" }.joined(separator: " ")
+                let newest = rows.max { $0.createdAtMs < $1.createdAtMs }
+                return [
+                    key, ids.map { "#\($0)" }.joined(separator: ", "),
+                    Set(rows.map(\.kind)).sorted().joined(separator: ", "), newest?.lastError ?? "",
+                    Self.ago(nowMs - (rows.map(\.createdAtMs).min() ?? nowMs)),
+                    "mesgate outbox retry \(idText) (once fixed in Odoo); or, for each that must never reach Odoo: mesgate outbox skip ID --reason \"…\"",
+                ]
+            }
+        return "<h2>Dead letters by order</h2>"
+            + table(
+                ["Order or hold", "Rows", "Messages", "Last error", "Dead since", "What settles them"], rows,
+                empty: "")
     }
 
     private func card(_ title: String, _ value: String, _ level: String) -> String {

@@ -133,17 +133,26 @@ struct OutboxCommand: AsyncParsableCommand {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a failed or dead posting (or all of them) due now.")
+            abstract: "Make failed or dead postings (or all of them) due now.")
 
         @OptionGroup var store: StoreOptions
 
-        @Argument(help: "The outbox row id; without it, every failed and dead row.")
-        var id: Int64?
+        @Argument(
+            help: "The outbox row ids (the status page lists them by order); without any, every failed and dead row.")
+        var ids: [Int64] = []
 
         func run() async throws {
             let (genealogy, outbox) = try store.open(.write)
             defer { genealogy.close() }
-            let rows = try outbox.retry(id: id, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
+            var rows = 0
+            if ids.isEmpty {
+                rows = try outbox.retry(id: nil, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
+            }
+            for id in ids {
+                let due = try outbox.retry(id: id, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
+                if due == 0 { print("#\(id): not failed or dead (nothing to retry)") }
+                rows += due
+            }
             print("\(rows) posting(s) due again")
         }
     }

@@ -181,3 +181,34 @@ import Testing
         #expect(text.contains(#"mesgate_outbox_commands{action="replay"} 1"#))
     }
 }
+
+@Suite struct DeadLettersByOrderTests {
+    @Test func deadLettersAreGroupedByOrderWithTheirIdsAndTheCommandsThatSettleThem() {
+        var figures = StoreFigures()
+        figures.readable = true
+        func dead(_ id: Int64, _ order: String, _ kind: String, at: Int64, error: String) -> OutboxWaiting {
+            OutboxWaiting(
+                id: id, kind: kind, documentKey: order, state: "dead", attempts: 5, lastError: error, createdAtMs: at,
+                nextAttemptAtMs: 0)
+        }
+        let waiting = [
+            dead(12, "mo:WH/MO/00012", "consumed", at: 1_000, error: "STEEL is not a component"),
+            dead(15, "mo:WH/MO/00012", "produced", at: 2_000, error: "order totals refused"),
+            dead(20, "hold:3", "hold", at: 500, error: "no lot R-9 in Odoo"),
+            OutboxWaiting(
+                id: 30, kind: "produced", documentKey: "mo:WH/MO/00013", state: "failed", attempts: 1,
+                lastError: "timeout", createdAtMs: 3_000, nextAttemptAtMs: 9_000),
+        ]
+        let html = StatusPage(
+            live: StatusPageTests.live(), figures: figures, waiting: waiting, exceptions: [], holds: [], nowMs: 60_000
+        ).html()
+        #expect(html.contains("<h2>Dead letters by order</h2>"))
+        // Oldest group first; one row per order with every id; a failed (not dead) row is not a dead letter.
+        let hold = html.range(of: "<td>hold:3</td>")
+        let order = html.range(of: "<td>mo:WH/MO/00012</td><td>#12, #15</td><td>consumed, produced</td>")
+        #expect(hold != nil && order != nil)
+        if let hold, let order { #expect(hold.lowerBound < order.lowerBound) }
+        #expect(html.contains("mesgate outbox retry 12 15 (once fixed in Odoo)"))
+        #expect(!html.contains("<td>mo:WH/MO/00013</td><td>#30"))
+    }
+}

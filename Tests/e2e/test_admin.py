@@ -175,6 +175,8 @@ def test_status_page_in_headless_chromium(busy, tmp_path):
     status, ctype, html = get(busy, "/")
     assert status == 200 and ctype.startswith("text/html")
     assert "Needs attention now" in html and "dead letters" in html
+    dead_id = busy.scalar("SELECT id FROM outbox WHERE state = 'dead'")
+    assert "<h2>Dead letters by order</h2>" in html and f"mesgate outbox retry {dead_id} " in html, html
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

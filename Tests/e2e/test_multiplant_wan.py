@@ -14,8 +14,10 @@ computed here from every plant's raw events, and that a hold placed at the hub s
 the plant that received the lot.
 
 Needs root and `ip netns` (skipped otherwise, saying why), nats-server (Debian's 2.9). The
-scenario runs once per module (about 2 minutes); its timings are printed at the end. Everything is torn down in
-the fixture's finalizer: processes killed, namespaces deleted."""
+scenario runs once per module (about 2 minutes); its timings are printed at the end. Everything is
+torn down in the fixture's finalizer: processes killed, namespaces deleted. (Only a test process
+that is itself killed leaves them behind: namespaces mgw<4 hex digits>h, a, b and c; `ip netns del`
+removes them with their links.)"""
 
 from __future__ import annotations
 
@@ -555,12 +557,15 @@ def wan(binary, pb, tmp_path_factory, pytestconfig):
         yield topology
     finally:
         topology.teardown()
+        # To the terminal, also when every test passed (output is captured while fixtures finish).
         reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("")
-            reporter.write_line(f"test_multiplant_wan timings (work folder {topology.tmp}):")
-            for line in topology.timings:
-                reporter.write_line("  " + line)
+        capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("")
+                reporter.write_line(f"test_multiplant_wan timings (work folder {topology.tmp}):")
+                for line in topology.timings:
+                    reporter.write_line("  " + line)
 
 
 # --------------------------------------------------------------------------- the walk done here
