@@ -87,11 +87,34 @@ struct EventRecorder {
         try audit?.eventStored(request, kind: kind, sequence: sequence, recordedAtMs: rows.nowMs, on: db)
         if let body = event.body {
             try recordBody(body, of: event, sequence: sequence, posted: request.origin == nil)
+            if request.origin != nil { try claimMade(body, sequence: sequence) }
         }
         if request.origin == nil, holdOnQualityFail, try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) {
             held.markStale()
         }
         return .stored(sequence)
+    }
+
+    /// At the hub: what this plant event makes (a production's output, a consumption's `into`, a
+    /// split's new lot) that the hub first met as another plant's receipt (it applies plants in
+    /// the order their streams arrive, not the order things happened) was made here: the node
+    /// takes this event as its origin and first event, so a trace names the plant that made it.
+    private func claimMade(_ body: EventBody, sequence: Int64) throws(SQLiteError) {
+        let made: (role: String, origin: GenealogyRows.Origin)? =
+            switch body {
+            case .produced: ("output", .produced)
+            case .consumed(let c) where c.into != nil: ("into", .produced)
+            case .moved(let m) where m.newLot != nil: ("new_lot", .split)
+            default: nil
+            }
+        guard let made else { return }
+        try db.cachedStatement(
+            """
+            UPDATE nodes SET origin = ?3, first_sequence = ?1
+            WHERE origin = 'received' AND first_sequence < ?1
+              AND id IN (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = ?2)
+            """
+        ).run([.integer(sequence), .text(made.role), .text(made.origin.rawValue)])
     }
 
     /// The rows of `body`; an outbox row too when `posted` (not at the hub).

@@ -109,6 +109,9 @@ public final class JetStream {
             mirrorName.map { free($0) }
             mirrorPrefix.map { free($0) }
         }
+        // libnats 3.4.1 writes DeliverPrefix into the stream config JSON unconditionally (strlen(NULL) otherwise).
+        let emptyCString = strdup("")
+        defer { free(emptyCString) }
         var source = jsStreamSource()
         jsStreamSource_Init(&source)
         var external = jsExternalStream()
@@ -129,6 +132,7 @@ public final class JetStream {
                         source.pointee.Name = UnsafePointer(mirrorName)
                         if let mirrorPrefix {
                             external.pointee.APIPrefix = UnsafePointer(mirrorPrefix)
+                            external.pointee.DeliverPrefix = UnsafePointer(emptyCString)
                             source.pointee.External = external
                         }
                         config.Mirror = source

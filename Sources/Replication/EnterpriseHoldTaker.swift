@@ -46,10 +46,11 @@ public final class EnterpriseHoldTaker: Sendable {
     public func start() {
         finished.enter()
         let thread = Thread { [self] in
+            // The name ps and /proc show (at most 15 characters): set from the thread itself.
+            Thread.current.name = "mesgate-holds"
             run()
             finished.leave()
         }
-        thread.name = "mesgate-hold-taker"
         thread.start()
     }
 
@@ -75,6 +76,7 @@ public final class EnterpriseHoldTaker: Sendable {
         defer { link.close() }
         var consumer: PullConsumer?
         var failing = false
+        let started = ContinuousClock.now
         while !isStopping {
             do {
                 if consumer == nil { consumer = try link.plantHoldsConsumer(plant) }
@@ -92,8 +94,10 @@ public final class EnterpriseHoldTaker: Sendable {
                 state.withLock { $0.lastError = nil }
             } catch {
                 consumer = nil
-                // Until the hub has sent this plant its first hold, its holds stream does not exist.
-                let quiet = (error as? NATSError)?.isStreamNotFound ?? false
+                // Until the hub has seen this plant, its holds stream does not exist; and while the
+                // plant's leaf node is still joining the hub, nothing answers across the domain.
+                let quiet =
+                    ((error as? NATSError)?.isStreamNotFound ?? false) || ContinuousClock.now - started < .seconds(60)
                 if !failing && !quiet {
                     logger.warning(
                         "enterprise_holds.failing", metadata: ["plant": "\(plant)", "error": "\(error)"])

@@ -44,10 +44,11 @@ public final class HubApplier: Sendable {
     public func start() {
         finished.enter()
         let thread = Thread { [self] in
+            // The name ps and /proc show (at most 15 characters): set from the thread itself.
+            Thread.current.name = "mesgate-hub"
             run()
             finished.leave()
         }
-        thread.name = "mesgate-hub-applier"
         thread.start()
     }
 
@@ -94,6 +95,9 @@ public final class HubApplier: Sendable {
                     }
                     for plant in try link.plantStreams() where consumers[plant.name] == nil {
                         consumers[plant.name] = try link.hubConsumer(for: plant, batch: options.batchSize)
+                        // The plant's holds stream, made now so that the plant's taker is attached
+                        // before the first hold (a hold then reaches it in a round trip).
+                        try link.prepareHoldsStream(plant, replicas: options.replicas)
                         logger.info("hub.plant.found", metadata: ["plant": "\(plant)", "stream": "\(plant.stream)"])
                     }
                     lastDiscovery = .now
@@ -255,7 +259,7 @@ public struct HubOptions: Sendable {
     public var shortWaitMs = 20
     public var retryMs = 1000
     /// How often the server is asked for new plant streams.
-    public var discoveryMs = 5000
+    public var discoveryMs = 1000
     /// How often the hub's new holds are sent and the plants' application of them read.
     public var holdCheckMs = 250
     public var link = ReplicationOptions()

@@ -52,10 +52,11 @@ public final class PlantReplicator: Sendable {
     public func start() {
         finished.enter()
         let thread = Thread { [self] in
+            // The name ps and /proc show (at most 15 characters): set from the thread itself.
+            Thread.current.name = "mesgate-repl"
             run()
             finished.leave()
         }
-        thread.name = "mesgate-replicator"
         thread.start()
     }
 

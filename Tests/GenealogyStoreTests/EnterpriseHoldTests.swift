@@ -117,3 +117,28 @@ import Testing
         try fixture.expectAuditIntact()
     }
 }
+
+@Suite struct HubApplyOrderTests {
+    /// The hub applies plants' streams as they arrive: plant C's receipt of an assembly may come
+    /// before plant B's production of it. The node still names B, which made it.
+    @Test func aLotMadeAtOnePlantAndReceivedAtAnotherNamesTheMakerWhateverTheApplyOrder() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        func fromPlant(_ plant: String, _ sequence: Int64, _ id: String, workOrder: String = "", _ body: EventBody)
+            -> IngestRequest
+        {
+            var r = request(id, workOrder: workOrder, body)
+            r.origin = EventOrigin(plant: plant, sequence: sequence, recordedAtMs: 1_750_000_000_500)
+            return r
+        }
+        _ = await store.ingest([
+            fromPlant("C", 1, "r", .received(.init(lot: lot("ASSY", "X1"), qty: qty(1, "Units"), supplier: "B"))),
+            fromPlant(
+                "B", 1, "p", workOrder: "B/MO/1", .produced(.init(output: lot("ASSY", "X1"), good: qty(1, "Units")))),
+        ])
+        #expect(try store.count("SELECT count(*) FROM nodes WHERE lot = 'X1' AND origin = 'produced'") == 1)
+        let trace = try #require(try store.trace(TraceRequest(lot: lot("ASSY", "X1"), direction: .backward)))
+        #expect(trace.nodes.first { $0.ref.lot == lot("ASSY", "X1") }?.plant == "B")
+    }
+}

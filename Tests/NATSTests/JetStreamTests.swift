@@ -6,10 +6,17 @@ import Testing
 final class JetStreamServer {
     let port: Int
     let store: String
+    /// The server's JetStream domain (nil: none).
+    let domain: String?
     private var process: Process?
 
-    init(port: Int? = nil) throws {
+    /// More of the server's configuration (leaf nodes), with `domain`.
+    let extraConfig: String
+
+    init(port: Int? = nil, domain: String? = nil, extraConfig: String = "") throws {
         self.port = try port ?? Self.freePort()
+        self.domain = domain
+        self.extraConfig = extraConfig
         store = NSTemporaryDirectory() + "mesgate-nats-\(UUID().uuidString)"
         try start()
     }
@@ -26,6 +33,13 @@ final class JetStreamServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", store]
+        if let domain {
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+            let config = store + ".conf"
+            try "jetstream { store_dir: \"\(store)\", domain: \(domain) }\n\(extraConfig)\n".write(
+                toFile: config, atomically: true, encoding: .utf8)
+            process.arguments = ["-c", config, "-a", "127.0.0.1", "-p", "\(port)"]
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -47,6 +61,7 @@ final class JetStreamServer {
     deinit {
         stop()
         try? FileManager.default.removeItem(atPath: store)
+        try? FileManager.default.removeItem(atPath: store + ".conf")
     }
 
     static func listening(_ port: Int) -> Bool {

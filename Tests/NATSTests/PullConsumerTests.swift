@@ -67,6 +67,38 @@ import Testing
         #expect(got.last?.message.body == Array("20".utf8))
     }
 
+    /// A mirror of a stream in a JetStream domain (how the hub mirrors a leaf node's plant stream):
+    /// libnats 3.4.1 writes the external stream's deliver prefix unconditionally, and crashed on a
+    /// NULL one (found by the leaf-node e2e test, `mesgate hub --plant-domain`).
+    @Test func aMirrorAcrossADomainCopiesItsOrigin() throws {
+        // A hub (domain "hub") and a plant's leaf node (domain "plantX") connected to it.
+        let leafPort = try JetStreamServer.freePort()
+        let hub = try JetStreamServer(domain: "hub", extraConfig: "leafnodes { listen: \"127.0.0.1:\(leafPort)\" }")
+        let leaf = try JetStreamServer(
+            domain: "plantX", extraConfig: "leafnodes { remotes: [ { url: \"nats-leaf://127.0.0.1:\(leafPort)\" } ] }")
+        let plantConnection = try NATSConnection(servers: [leaf.url])
+        defer { plantConnection.close() }
+        let plant = try JetStream(plantConnection)
+        try stream(plant, "P_X")
+        _ = try plant.publishInOrder(messages("P_X", 1...5), after: nil, maxWaitMs: 5000)
+        let connection = try NATSConnection(servers: [hub.url])
+        defer { connection.close() }
+        let js = try JetStream(connection)
+        var mirror = JetStream.StreamSettings(name: "HUB_P_X", subjects: [])
+        mirror.mirror = JetStream.Mirror(stream: "P_X", domain: "plantX")
+        mirror.duplicateWindowSeconds = 0
+        #expect(try js.addStreamIfMissing(mirror))
+        let consumer = try PullConsumer(js, PullConsumer.Settings(stream: "HUB_P_X", durable: "hub"))
+        var got: [UInt64] = []
+        let deadline = Date().addingTimeInterval(20)
+        while got.count < 5 && Date() < deadline {
+            let batch = try consumer.fetch(batch: 5, waitMs: 200)
+            try consumer.ack(batch)
+            got += batch.map(\.streamSequence)
+        }
+        #expect(got == [1, 2, 3, 4, 5])
+    }
+
     @Test func aPullWaitsForMessagesAndAnUnacknowledgedBatchComesAgainInOrder() throws {
         let server = try JetStreamServer()
         let connection = try NATSConnection(servers: [server.url])
