@@ -155,7 +155,7 @@ struct StatusPage {
             <!doctype html><html lang="en"><head><meta charset="utf-8">
             <meta http-equiv="refresh" content="30"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>mesgate status</title><style>\(Self.style)</style></head><body>
-            <header><h1>mesgate</h1><span class="sub">MES → Odoo gateway · \(e(live.grpcListen)) · \(e(live.tls)) · up \(Self.duration(Double(nowMs - live.startedAtMs) / 1000)) · \(e(Self.time(nowMs)))</span></header>
+            <header><h1>mesgate</h1><span class="sub">\(live.isHub ? "enterprise hub over \(live.hub?.plants.count ?? 0) plant(s)" : "MES → Odoo gateway") · \(e(live.grpcListen)) · \(e(live.tls)) · up \(Self.duration(Double(nowMs - live.startedAtMs) / 1000)) · \(e(Self.time(nowMs)))</span></header>
             <section class="banner \(worst)"><h2>\(headline)</h2>
             """
         if concerns.isEmpty {
