@@ -93,7 +93,8 @@ public final class HubApplier: Sendable {
                     for source in options.mirrors {
                         try link.mirrorPlantStream(source.plant, domain: source.domain, replicas: options.replicas)
                     }
-                    for plant in try link.plantStreams() where consumers[plant.name] == nil {
+                    for plant in try link.plantStreams()
+                    where consumers[plant.name] == nil && options.plants.map({ $0.contains(plant.name) }) ?? true {
                         consumers[plant.name] = try link.hubConsumer(for: plant, batch: options.batchSize)
                         // The plant's holds stream, made now so that the plant's taker is attached
                         // before the first hold (a hold then reaches it in a round trip).
@@ -268,6 +269,9 @@ public struct HubOptions: Sendable {
     public var mirrors: [PlantSource] = []
     /// Copies of each mirror the hub's JetStream cluster keeps (3 on the production cluster).
     public var replicas = 1
+    /// Only these plants (a hub shard of a plant group, deploy/SCALE.md); nil: every plant stream
+    /// on the JetStream.
+    public var plants: Set<String>?
 
     public init() {}
 }

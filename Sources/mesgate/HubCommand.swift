@@ -35,6 +35,12 @@ struct HubCommand: AsyncParsableCommand {
     @Option(help: "Copies of each plant mirror on the hub's JetStream cluster (1-5; 3 on a 3-node cluster).")
     var replicas = 1
 
+    @Option(
+        help:
+            "Only these plants (NAME,NAME,...): a hub shard serving one plant group over a shared JetStream (deploy/SCALE.md). Default: every plant stream it finds."
+    )
+    var plants: String?
+
     func run() async throws {
         let settings: ServeSettings
         var hub = HubOptions()
@@ -52,6 +58,18 @@ struct HubCommand: AsyncParsableCommand {
                 throw ConfigurationError("replicas must be 1 to 5, not \(replicas)")
             }
             hub.replicas = replicas
+            if let plants {
+                var names: Set<String> = []
+                for text in plants.split(separator: ",") {
+                    do {
+                        names.insert(try PlantName(text.trimmingCharacters(in: .whitespaces)).name)
+                    } catch {
+                        throw ConfigurationError("plants: \(error.description)")
+                    }
+                }
+                guard !names.isEmpty else { throw ConfigurationError("plants names no plant") }
+                hub.plants = names
+            }
             hub.mirrors = try plantDomains.map { text throws(ConfigurationError) in
                 let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, !parts[1].isEmpty, let plant = try? PlantName(parts[0]) else {

@@ -85,8 +85,8 @@ class Hub(Server):
 def hub_factory(binary, tmp_path):
     made: list[Hub] = []
 
-    def make(nats_url: str, start=True):
-        hub = Hub(binary, tmp_path / f"hub{len(made)}", tmp_path / "logs", nats_url=nats_url)
+    def make(nats_url: str, start=True, extra=()):
+        hub = Hub(binary, tmp_path / f"hub{len(made)}", tmp_path / "logs", nats_url=nats_url, extra_args=list(extra))
         made.append(hub)
         if start:
             hub.start()
@@ -401,3 +401,17 @@ def test_a_hub_with_bad_options_says_what_is_wrong(binary, tmp_path, args, menti
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert mentions in result.stderr, result.stderr
+
+
+def test_hub_shards_each_take_their_plant_group(server_factory, hub_factory, nats, pb):
+    a, b = plant(server_factory, nats.url, "PLANT-A"), plant(server_factory, nats.url, "PLANT-B")
+    at_a, at_b, _ = a_day_at_two_plants(pb, "t6")
+    publish(a, pb, *at_a)
+    publish(b, pb, *at_b)
+    first = hub_factory(nats.url, extra=["--plants", "PLANT-A"])
+    second = hub_factory(nats.url, extra=["--plants", "PLANT-B"])
+    wait_for(hub_has(first, union({"PLANT-A": a})), 30, "shard 1 holding plant A only")
+    wait_for(hub_has(second, union({"PLANT-B": b})), 30, "shard 2 holding plant B only")
+    time.sleep(1.5)  # a discovery round later (1 s), neither took the other's plant
+    assert hub_events(first.db_path) == union({"PLANT-A": a})
+    assert hub_events(second.db_path) == union({"PLANT-B": b})

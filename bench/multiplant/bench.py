@@ -347,6 +347,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
     args = parser.parse_args()
 
+    # SIGTERM (a bounded run's timeout) unwinds like an exception, so every process gets stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="mesgate-multiplant-"))
     procs = Processes()
     bench = Bench(args, work, procs)
