@@ -100,21 +100,30 @@ struct EventRecorder {
     /// the order their streams arrive, not the order things happened) was made here: the node
     /// takes this event as its origin and first event, so a trace names the plant that made it.
     private func claimMade(_ body: EventBody, sequence: Int64) throws(SQLiteError) {
-        let made: (role: String, origin: GenealogyRows.Origin)? =
+        let made: (ref: LotRef, origin: GenealogyRows.Origin)? =
             switch body {
-            case .produced: ("output", .produced)
-            case .consumed(let c) where c.into != nil: ("into", .produced)
-            case .moved(let m) where m.newLot != nil: ("new_lot", .split)
+            case .produced(let p): (p.output, .produced)
+            case .consumed(let c): c.into.map { ($0, .produced) }
+            case .moved(let m): m.newLot.map { ($0, .split) }
             default: nil
             }
         guard let made else { return }
+        // One probe of the node's unique index; a write only in the rare case it applies.
+        let (condition, values): (String, [SQLiteValue]) =
+            switch made.ref.kind {
+            case .serial:
+                ("kind = 'serial' AND product = ?3 AND serial = ?4", [.text(made.ref.product), .text(made.ref.serial)])
+            case .container:
+                ("kind = 'container' AND container = ?3 AND ?4 = ''", [.text(made.ref.container), .text("")])
+            case .lot: ("kind = 'lot' AND product = ?3 AND lot = ?4", [.text(made.ref.product), .text(made.ref.lot)])
+            case .untracked, .incomplete: ("?3 != ?4", [.text(""), .text("")])
+            }
         try db.cachedStatement(
             """
-            UPDATE nodes SET origin = ?3, first_sequence = ?1
-            WHERE origin = 'received' AND first_sequence < ?1
-              AND id IN (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = ?2)
+            UPDATE nodes SET origin = ?2, first_sequence = ?1
+            WHERE \(condition) AND origin = 'received' AND first_sequence < ?1
             """
-        ).run([.integer(sequence), .text(made.role), .text(made.origin.rawValue)])
+        ).run([.integer(sequence), .text(made.origin.rawValue)] + values)
     }
 
     /// The rows of `body`; an outbox row too when `posted` (not at the hub).
