@@ -5,10 +5,10 @@ import Foundation
 ///
 /// It pulls with its own requests (`CONSUMER.MSG.NEXT` on an inbox of its own) rather than
 /// libnats' `natsSubscription_Fetch`, which overflows its buffer in libnats 3.4.1 when late
-/// deliveries of an earlier pull arrive (fixed upstream in 3.9). Each pull is read until the server
-/// ends it (the batch full, or its 404/408 status), so no delivery is left behind on a dropped inbox;
-/// when a pull is cut short anyway (the connection went), the inbox is replaced and what was
-/// delivered comes again after the ack wait. `maxAckPending` equal to the batch keeps a stream's
+/// deliveries of an earlier pull arrive (fixed upstream in 3.9). A pull is read until its batch is
+/// full, its 404/408 status or its expiry; the inbox lives as long as the consumer, so a late
+/// delivery is read by the next pull. When the connection fails the inbox is replaced, and what was
+/// delivered comes again after the ack wait; `maxAckPending` equal to the batch keeps a stream's
 /// order across such a redelivery. Blocking, like the connection: use from one thread.
 public final class PullConsumer {
     public struct Settings: Sendable, Hashable {
@@ -91,20 +91,17 @@ public final class PullConsumer {
         let sent = natsConnection_PublishRequestString(connection.handle, subject, inbox, request)
         guard sent == NATS_OK else { throw NATSError("cannot ask \(settings.stream) for messages", sent) }
         var deliveries: [Delivery] = []
-        // The server ends the pull itself; the margin covers a slow link before giving it up.
-        let deadline = ContinuousClock.now + .milliseconds(waitMs + 5000)
+        // The server ends a pull that got nothing with a 408 status when it expires, but one that
+        // got part of its batch may just stop delivering: read until the expiry and a little more.
+        // The inbox stays: a delivery that comes later (a slow server) is read by the next pull, in
+        // stream order, since nothing new is delivered while `maxAckPending` are unacknowledged.
+        let deadline = ContinuousClock.now + .milliseconds(max(waitMs, 1) + 100)
         while deliveries.count < batch {
             let left = deadline - ContinuousClock.now
-            guard left > .zero else {
-                dropInbox()
-                break
-            }
+            guard left > .zero else { break }
             var msg: OpaquePointer?
             let status = natsSubscription_NextMsg(&msg, subscription, max(1, left.milliseconds))
-            if status == NATS_TIMEOUT {
-                dropInbox()
-                break
-            }
+            if status == NATS_TIMEOUT { break }
             guard status == NATS_OK, let msg else {
                 dropInbox()
                 throw NATSError("pull from \(settings.stream) failed", status)
@@ -113,7 +110,9 @@ public final class PullConsumer {
             var code: UnsafePointer<CChar>?
             if natsMsgHeader_Get(msg, "Status", &code) == NATS_OK, let code {
                 if String(cString: code) == "100" { continue }  // a heartbeat
-                break  // 404 no messages, 408 expired, 409: this pull is over
+                // 404 no messages, 408 expired, 409: this pull is over (or, rarely, an earlier pull's
+                // late status: then this round returns early and the next pull goes on).
+                break
             }
             guard let reply = natsMsg_GetReply(msg).map({ String(cString: $0) }),
                 let sequence = Self.streamSequence(ackSubject: reply)
