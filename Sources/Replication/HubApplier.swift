@@ -28,6 +28,8 @@ public final class HubApplier: Sendable {
     private let options: HubOptions
     private let logger: Logger
     private let state = Mutex(Status())
+    /// The store admitted for each plant (read and written on the applier's thread only).
+    private let admitted = Mutex<[String: String]>([:])
     private let stopping = Atomic<Bool>(false)
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
@@ -104,12 +106,16 @@ public final class HubApplier: Sendable {
                     lastDiscovery = .now
                     state.withLock { $0.plants = consumers.keys.sorted() }
                 }
+                // One round: what each plant has, then all of it in one commit, then the acks.
+                var round: [(JetStreamLink.PlantConsumer, [JetStreamLink.Delivery])] = []
                 for name in consumers.keys.sorted() {
                     guard !isStopping, let consumer = consumers[name] else { break }
                     let messages = try consumer.fetch(
                         batch: options.batchSize, waitMs: consumers.count > 1 ? options.shortWaitMs : options.waitMs)
-                    if messages.isEmpty { continue }
-                    try apply(messages, from: consumer, ledger)
+                    if !messages.isEmpty { round.append((consumer, messages)) }
+                }
+                if !round.isEmpty {
+                    try apply(round, ledger)
                     worked = true
                 }
                 if ContinuousClock.now - lastHoldCheck > .milliseconds(options.holdCheckMs) {
@@ -182,71 +188,82 @@ public final class HubApplier: Sendable {
     }
 
     /// Applies one batch of a plant's messages in order and acknowledges them once committed.
-    private func apply(
-        _ messages: [JetStreamLink.Delivery], from consumer: JetStreamLink.PlantConsumer, _ ledger: HubLedger
-    )
-        throws
-    {
+    /// Applies one round of the plants' messages, each plant's in its order, in one commit of the
+    /// store's writer, and acknowledges them once committed.
+    private func apply(_ round: [(JetStreamLink.PlantConsumer, [JetStreamLink.Delivery])], _ ledger: HubLedger) throws {
         let now = Self.nowMs()
         var requests: [IngestRequest] = []
         var lastSequence: [String: Int64] = [:]
         var dead = 0
-        for delivery in messages {
-            let plant = delivery.message.headers[PlantMessage.Header.plant] ?? ""
-            do {
-                let message = PlantMessage(
-                    subject: delivery.message.subject, headers: delivery.message.headers, body: delivery.message.body)
-                let (from, storeID, change) = try message.change()
-                if let refusal = try ledger.admit(plant: from, storeID: storeID, nowMs: now) {
-                    throw PlantMessageError(refusal)
+        for (consumer, messages) in round {
+            for delivery in messages {
+                let plant = delivery.message.headers[PlantMessage.Header.plant] ?? ""
+                do {
+                    let message = PlantMessage(
+                        subject: delivery.message.subject, headers: delivery.message.headers,
+                        body: delivery.message.body)
+                    let (from, storeID, change) = try message.change()
+                    try admit(from, storeID, ledger, now)
+                    switch change {
+                    case .event(let request):
+                        requests.append(request)
+                        lastSequence[from] = max(lastSequence[from] ?? 0, request.origin?.sequence ?? 0)
+                    case .holdPlaced(let hold):
+                        try ledger.placed(
+                            plant: from, holdID: hold.id, request: hold.request, by: hold.by, atMs: hold.atMs)
+                    case .holdReleased(let hold):
+                        try ledger.released(
+                            plant: from, holdID: hold.id, reason: hold.request.reason, by: hold.by, atMs: hold.atMs)
+                    }
+                } catch let error as PlantMessageError {
+                    dead += 1
+                    let headers = delivery.message.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+                    try ledger.deadLetter(
+                        HubDeadLetter(
+                            plant: plant, stream: consumer.plant.stream, streamSequence: Int64(delivery.streamSequence),
+                            reason: error.description, headers: headers.joined(separator: "\n"),
+                            body: delivery.message.body, atMs: now))
+                    logger.error(
+                        "hub.dead_letter",
+                        metadata: [
+                            "plant": "\(plant)", "stream_sequence": "\(delivery.streamSequence)", "reason": "\(error)",
+                        ])
                 }
-                switch change {
-                case .event(let request):
-                    requests.append(request)
-                    lastSequence[from] = max(lastSequence[from] ?? 0, request.origin?.sequence ?? 0)
-                case .holdPlaced(let hold):
-                    try ledger.placed(plant: from, holdID: hold.id, request: hold.request, by: hold.by, atMs: hold.atMs)
-                case .holdReleased(let hold):
-                    try ledger.released(
-                        plant: from, holdID: hold.id, reason: hold.request.reason, by: hold.by, atMs: hold.atMs)
-                }
-            } catch let error as PlantMessageError {
-                dead += 1
-                let headers = delivery.message.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-                try ledger.deadLetter(
-                    HubDeadLetter(
-                        plant: plant, stream: consumer.plant.stream, streamSequence: Int64(delivery.streamSequence),
-                        reason: error.description, headers: headers.joined(separator: "\n"),
-                        body: delivery.message.body, atMs: now))
-                logger.error(
-                    "hub.dead_letter",
-                    metadata: [
-                        "plant": "\(plant)", "stream_sequence": "\(delivery.streamSequence)", "reason": "\(error)",
-                    ])
             }
         }
         let outcomes = try store.submitAll(requests, retryWhileFullMs: options.retryMs)
-        var stored = 0
+        var stored: [String: Int] = [:]
         var duplicates = 0
-        for outcome in outcomes {
+        for (request, outcome) in zip(requests, outcomes) {
             switch outcome {
-            case .accepted: stored += 1
+            case .accepted: stored[request.origin?.plant ?? "", default: 0] += 1
             case .duplicate: duplicates += 1
-            case .failed(let error): throw error  // nothing acknowledged: the batch comes again
+            case .failed(let error): throw error  // nothing acknowledged: the round comes again
             }
         }
         for (plant, sequence) in lastSequence {
-            try ledger.applied(plant: plant, through: sequence, count: stored, nowMs: Self.nowMs())
+            try ledger.applied(plant: plant, through: sequence, count: stored[plant] ?? 0, nowMs: Self.nowMs())
         }
-        try consumer.ack(messages)
-        HubMetrics.applied.increment(by: stored)
+        for (consumer, messages) in round { try consumer.ack(messages) }
+        let total = stored.values.reduce(0, +)
+        HubMetrics.applied.increment(by: total)
         HubMetrics.duplicates.increment(by: duplicates)
         HubMetrics.deadLetters.increment(by: dead)
         state.withLock {
-            $0.applied += stored
+            $0.applied += total
             $0.duplicates += duplicates
             $0.deadLetters += dead
         }
+    }
+
+    /// Checks, once per plant and store, that `storeID` is the store replicating `plant` (a second
+    /// store claiming a plant is refused: its messages become dead letters).
+    private func admit(_ plant: String, _ storeID: String, _ ledger: HubLedger, _ nowMs: Int64) throws {
+        if admitted.withLock({ $0[plant] }) == storeID { return }
+        if let refusal = try ledger.admit(plant: plant, storeID: storeID, nowMs: nowMs) {
+            throw PlantMessageError(refusal)
+        }
+        admitted.withLock { $0[plant] = storeID }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -195,7 +195,7 @@ public struct ReplicationOptions: Sendable {
     /// Log entries read and published per round.
     public var batchSize = 512
     /// Pause between looks when nothing is new (a commit wakes it earlier).
-    public var pollMs = 200
+    public var pollMs = 50
     /// Pause after a failure before the round is tried again.
     public var retryMs = 1000
     /// How long one publish waits for JetStream's ack.
