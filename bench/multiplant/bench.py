@@ -44,9 +44,9 @@ from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
-# The plant gateway's replication threads (Sources/Replication: PlantReplicator, EnterpriseHoldTaker)
-# and the hub's applier and the store's writer, as /proc/PID/task/*/comm names them.
-REPLICATOR, HOLD_TAKER, HUB_APPLIER, WRITER = "mesgate-repl", "mesgate-holds", "mesgate-hub", "mesgate-writer"
+# The plant gateway's replicator thread (Sources/Replication/PlantReplicator) and the store's writer,
+# as /proc/PID/task/*/comm names them.
+REPLICATOR, WRITER = "mesgate-repl", "mesgate-writer"
 LAG_NORMAL_MS = 1000  # (d): "back to normal" = every later event's lag under this
 
 
@@ -122,6 +122,18 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
     return totals
+
+
+def ingest_thread(name: str) -> bool:
+    """Threads a gateway has without replication: the store's writer and checkpointer, the event loops."""
+    return name in (WRITER, "mesgate-ckpt") or name.startswith("NIO-ELT")
+
+
+def other_threads_cpu(delta: dict[str, float]) -> float:
+    """CPU of the threads that are not ingest's own: with --replicate, the replicator, the holds taker
+    and the libnats threads they start (named after them when Foundation's Thread.name took; else
+    after the thread that made them)."""
+    return round(sum(v for k, v in delta.items() if not ingest_thread(k)), 2)
 
 
 def thread_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -262,6 +274,65 @@ def log_problems(path: Path) -> dict:
     return counts
 
 
+class Neighbours:
+    """Samples, every few seconds, the CPU used by processes this benchmark did not start (other
+    people's builds and benchmarks on a shared machine) and the load average."""
+
+    def __init__(self, procs: "Processes", every: float = 2.0) -> None:
+        self.procs, self.every = procs, every
+        self.cpu_by_name: dict[str, float] = {}
+        self.loads: list[float] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _snapshot() -> dict[int, tuple[str, float, int]]:
+        found = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                head, tail = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            fields = tail.split()
+            found[int(entry.name)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / CLK_TCK,
+                                      int(fields[1]))
+        return found
+
+    def _ours(self, pid: int, snap: dict) -> bool:
+        mine = {os.getpid()} | {p.pid for p in self.procs.procs}
+        for _ in range(8):  # the process or one of its ancestors
+            if pid in mine:
+                return True
+            pid = snap.get(pid, ("", 0, 0))[2]
+            if pid <= 1:
+                return False
+        return False
+
+    def _run(self) -> None:
+        before = self._snapshot()
+        while not self.stopping.wait(self.every):
+            now = self._snapshot()
+            self.loads.append(loadavg())
+            for pid, (name, cpu, _) in now.items():
+                used = cpu - before.get(pid, (name, cpu, 0))[1] if pid in before else 0.0
+                if used > 0 and not self._ours(pid, now):
+                    self.cpu_by_name[name] = self.cpu_by_name.get(name, 0.0) + used
+            before = now
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> dict:
+        self.stopping.set()
+        self.thread.join(10)
+        top = sorted(self.cpu_by_name.items(), key=lambda kv: -kv[1])
+        return {"cpu_s_by_name": {k: round(v, 1) for k, v in top if v >= 1.0},
+                "loadavg_max": max(self.loads, default=loadavg()),
+                "loadavg_median": median(self.loads) if self.loads else loadavg()}
+
+
 class Processes:
     """Every process the benchmark starts, stopped at the end whatever happens."""
 
@@ -377,6 +448,7 @@ class Bench:
         result = {"events_per_s": float(report["events_per_s"]), "ack_p99_ms": float(report["p99_ms"]),
                   "seconds": float(report["seconds"]), "cpu_s": round(cpu_seconds(proc.pid) - cpu0, 2),
                   "threads_cpu_s": thread_delta(threads1, threads0), "loadavg": loadavg()}
+        result["other_threads_cpu_s"] = other_threads_cpu(result["threads_cpu_s"])
         if replicate:
             result["nats_cpu_s"] = round(cpu_seconds(nats.pid) - nats_cpu0, 2)
             newest = scalar(db, "SELECT max(sequence) FROM events")
@@ -392,8 +464,8 @@ class Bench:
             threads2 = thread_cpu(proc.pid)
             result["replicator_cpu_s_during_load"] = round(
                 threads1.get(REPLICATOR, 0) - threads0.get(REPLICATOR, 0), 2)
-            result["replicator_cpu_s_total"] = round(threads2.get(REPLICATOR, 0), 2)
-            result["hold_taker_cpu_s_total"] = round(threads2.get(HOLD_TAKER, 0), 2)
+            result["other_threads_cpu_s_until_lag_0"] = other_threads_cpu(thread_delta(threads2, threads0))
+            result["threads_named"] = sorted({k for k in threads2 if not ingest_thread(k)})
             result["nats"] = nats
             result["nats_port"] = nats_port
             result["base"] = base
@@ -418,11 +490,13 @@ class Bench:
         done = time.monotonic()
         stored = scalar(db, "SELECT count(*) FROM plant_events")
         threads = thread_cpu(proc.pid)
+        not_store = round(sum(v for k, v in threads.items() if not ingest_thread(k)), 2)
         result = {"events": events, "stored": stored, "first_applied": first,
                   "events_per_s": (events - first) / (done - first_at),
                   "from_start_s": round(done - began, 2), "ready_s": round(ready - began, 2),
                   "first_applied_s": round(first_at - began, 2), "cpu_s": cpu_seconds(proc.pid),
-                  "applier_cpu_s": threads.get(HUB_APPLIER, 0), "writer_cpu_s": threads.get(WRITER, 0),
+                  "applier_cpu_s": not_store, "writer_cpu_s": threads.get(WRITER, 0),
+                  "threads_cpu_s": {k: round(v, 2) for k, v in threads.items() if v >= 0.01},
                   "nats_cpu_s": round(cpu_seconds(nats.pid) - nats_cpu0, 2),
                   "applied_total_metric": metrics(admin).get("mesgate_hub_applied_total"),
                   "loadavg": loadavg()}
@@ -645,14 +719,21 @@ def table(results: dict) -> str:
         row("(a) replicated when the load ended, % of stored",
             [100 * r["replicated_at_end"] / r["stored_at_end"] for r in repl], ".1f", " %")
         row("(a) replication lag 0 after the load end, s", [r["lag_zero_after_s"] for r in repl], ".2f")
-        row("(a) replicator thread CPU during the load, s", [r["replicator_cpu_s_during_load"] for r in repl], ".2f",
-            note=f"of the gateway's {median([r['cpu_s'] for r in repl]):.1f} s; nats-server "
+        row("(a) replication threads' CPU during the load, s", [r["other_threads_cpu_s"] for r in repl], ".2f",
+            note=f"of the gateway's {median([r['cpu_s'] for r in repl]):.1f} s (without: other threads "
+                 f"{median([r['other_threads_cpu_s'] for r in plain]):.2f} s); nats-server "
                  f"{median([r['nats_cpu_s'] for r in repl]):.1f} s; load ran "
                  f"{median([r['seconds'] for r in repl]):.1f} s")
+        row("(a) replication threads' CPU until lag 0, s", [r["other_threads_cpu_s_until_lag_0"] for r in repl],
+            ".2f", note=f"{median([r['other_threads_cpu_s_until_lag_0'] / results['events'] * 1e6 for r in repl]):.1f}"
+                        " µs per event")
     if results.get("b"):
         hubs = results["b"]
         row("(b) hub applies from JetStream, events/s", [h["events_per_s"] for h in hubs], ",.0f",
-                  note=f"{median([h['from_start_s'] for h in hubs]):.1f} s from the hub's start to the last")
+                  note=f"{median([h['from_start_s'] for h in hubs]):.1f} s from the hub's start to the last; "
+                       f"hub CPU {median([h['cpu_s'] / h['events'] * 1e6 for h in hubs]):.0f} µs/event (writer "
+                       f"{median([h['writer_cpu_s'] / h['events'] * 1e6 for h in hubs]):.0f}), nats-server "
+                       f"{median([h['nats_cpu_s'] / h['events'] * 1e6 for h in hubs]):.0f}")
         if "a" in results:
             row("(b) hub ÷ store's own ingest (a, no replication)", results["b_ratios"], ".2f")
     if results.get("c"):
@@ -731,6 +812,8 @@ def main() -> int:
                                                                                         time.gmtime()),
                      "nproc": os.cpu_count(), "loadavg_start": loadavg(), "options": vars(args)}
     failed = None
+    neighbours = Neighbours(procs)
+    neighbours.start()
     try:
         if "a" not in args.skip:
             plain, repl, hubs = [], [], []
@@ -779,6 +862,7 @@ def main() -> int:
         log(f"FAILED: {e!r}")
     finally:
         procs.stop_all()
+        results["neighbours"] = neighbours.stop()
         results["loadavg_end"] = loadavg()
         results["log_problems"] = bench.problems
         if args.keep or failed:
@@ -787,6 +871,10 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print(table(results))
+    n = results["neighbours"]
+    others = ", ".join(f"{k} {v:.0f} s" for k, v in list(n["cpu_s_by_name"].items())[:6]) or "none"
+    print(f"\nLoad average during the run: median {n['loadavg_median']:.1f}, max {n['loadavg_max']:.1f}; "
+          f"CPU used meanwhile by processes this run did not start: {others}")
     if bench.problems:
         print("\nWarnings and errors in the logs (count, message):")
         for name, found in bench.problems.items():
