@@ -88,15 +88,29 @@ def wait_ready(admin_port: int, proc: subprocess.Popen, timeout: float = 60) -> 
     raise RuntimeError(f"mesgate not ready after {timeout}s")
 
 
-def wait_for(check, timeout: float, what: str, every: float = 0.1):
-    """Polls `check` until it returns a true value (returned), at most `timeout` seconds."""
+def wait_for(check, timeout: float, what: str, every: float = 0.1, alive: tuple = ()):
+    """Polls `check` until it returns a true value (returned), at most `timeout` seconds; fails at
+    once if a process of `alive` (name, Popen) has ended meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        for name, proc in alive:
+            if proc.poll() is not None:
+                raise ProcessDied(f"{name} ended ({exit_text(proc.returncode)}) while waiting for {what}")
         value = check()
         if value:
             return value
         time.sleep(every)
     raise RuntimeError(f"{what}: not within {timeout}s")
+
+
+class ProcessDied(RuntimeError):
+    """A gateway, hub or nats-server the benchmark needs ended on its own."""
+
+
+def exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit {code}"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -266,7 +280,8 @@ def log_problems(path: Path) -> dict:
                 entry = {}
             if str(entry.get("level", "")).lower() in ("warning", "error", "critical"):
                 key = f"{entry.get('level')} {entry.get('message', entry.get('msg', ''))}"
-        elif re.search(r"\[(WRN|ERR|FTL)\]|\b(warning|error|critical)\b", line, re.IGNORECASE):
+        elif re.search(r"\[(WRN|ERR|FTL)\]|\b(warning|error|critical|crashed|corrupted|fatal)\b", line,
+                       re.IGNORECASE):
             key = re.sub(r"^\S+ \S+ (\[\d+\] )?", "", line)[:120]  # drop the timestamp
             key = re.sub(r"\d+", "N", key)
         if key and "auth.disabled" not in key:  # no --tokens on loopback: expected
@@ -459,7 +474,8 @@ class Bench:
             result["lag_events_metric_at_end"] = gauges.get("mesgate_replication_lag_events")
             result["lag_seconds_metric_at_end"] = gauges.get("mesgate_replication_lag_seconds")
             wait_for(lambda: (scalar(db, "SELECT max(event_sequence) FROM replication_cursor") or 0) >= newest,
-                     self.args.catchup_timeout, "the plant stream having every event", every=0.05)
+                     self.args.catchup_timeout, "the plant stream having every event", every=0.05,
+                     alive=(("the plant gateway", proc), ("nats-server", nats)))
             result["lag_zero_after_s"] = round(time.monotonic() - ended, 2)
             threads2 = thread_cpu(proc.pid)
             result["replicator_cpu_s_during_load"] = round(
@@ -483,10 +499,11 @@ class Bench:
         proc, _, admin = self.gateway(data, "--nats", f"nats://127.0.0.1:{nats_port}", command="hub")
         ready = time.monotonic()
         applied = lambda: scalar(db, "SELECT coalesce(sum(applied), 0) FROM hub_plants") or 0  # noqa: E731
-        first = wait_for(applied, self.args.catchup_timeout, "the hub applying anything", every=0.02)
+        first = wait_for(applied, self.args.catchup_timeout, "the hub applying anything", every=0.02,
+                         alive=(("the hub", proc),))
         first_at = time.monotonic()
         wait_for(lambda: applied() >= events, self.args.catchup_timeout, f"the hub applying {events} events",
-                 every=0.05)
+                 every=0.05, alive=(("the hub", proc),))
         done = time.monotonic()
         stored = scalar(db, "SELECT count(*) FROM plant_events")
         threads = thread_cpu(proc.pid)
@@ -521,7 +538,7 @@ class Bench:
         # The hub has found the three plant streams (it looks every second) before the load starts.
         hub_log = base / "hub.log"
         wait_for(lambda: hub_log.read_text(errors="replace").count("hub.plant.found") >= 3, 30,
-                 "the hub finding the three plant streams")
+                 "the hub finding the three plant streams", alive=(("the hub", hub),))
         events = self.args.lag_rate * self.args.lag_seconds
         reports: dict[str, dict] = {}
         errors: list[BaseException] = []
@@ -543,8 +560,9 @@ class Bench:
             raise errors[0]
         ended = time.monotonic()
         total = events * 3
+        alive = (("the hub", hub), ("nats-server", nats), *((f"plant {n}", p) for n, p, _ in plants))
         wait_for(lambda: (scalar(hub_db, "SELECT count(*) FROM plant_events") or 0) >= total,
-                 self.args.catchup_timeout, "the hub holding every plant's events")
+                 self.args.catchup_timeout, "the hub holding every plant's events", alive=alive)
         drained_s = time.monotonic() - ended
         cpu = {n: round(cpu_seconds(p.pid) - cpu0[n], 2) for n, p, _ in plants} | {
             "hub": round(cpu_seconds(hub.pid) - cpu0["hub"], 2), "nats": round(cpu_seconds(nats.pid) - cpu0["nats"], 2)}
@@ -604,7 +622,7 @@ class Bench:
         plant_db, hub_db = base / "plant" / "genealogy.sqlite", base / "hub" / "genealogy.sqlite"
         hub_log = base / "hub.log"
         wait_for(lambda: "hub.plant.found" in hub_log.read_text(errors="replace"), 30,
-                 "the hub finding the plant stream")
+                 "the hub finding the plant stream", alive=(("the hub", hub),))
         seconds = self.args.before_cut_seconds + self.args.cut_seconds + self.args.after_cut_seconds
         events = self.args.lag_rate * seconds
         report: dict = {}
@@ -633,19 +651,20 @@ class Bench:
         nats, _, _ = self.nats(base / "jetstream", nats_port, monitor)
         restored = time.monotonic()
         restored_ms = int(time.time() * 1000)
+        alive = (("the hub", hub), ("the plant gateway", plant), ("nats-server", nats))
         wait_for(lambda: hub_last() > at_hub_before, self.args.catchup_timeout,
-                 "the hub taking anything after the restart", every=0.05)
+                 "the hub taking anything after the restart", every=0.05, alive=alive)
         first_move_s = time.monotonic() - restored
         reconnected = connections(monitor)
         wait_for(lambda: hub_last() >= stored_at_restore, self.args.catchup_timeout,
-                 "the hub catching up after the cut", every=0.05)
+                 "the hub catching up after the cut", every=0.05, alive=alive)
         caught_up = time.monotonic() - restored
         loader.join()
         if failure:
             raise failure[0]
         total = scalar(plant_db, "SELECT count(*) FROM events")
         wait_for(lambda: (scalar(hub_db, "SELECT count(*) FROM plant_events") or 0) >= total,
-                 self.args.catchup_timeout, "the hub holding every event after the load")
+                 self.args.catchup_timeout, "the hub holding every event after the load", alive=alive)
         Processes.stop(plant)
         Processes.stop(hub)
         # When JetStream stored the backlog's last event (the plant's side of the catch-up), and a sample.
@@ -707,7 +726,7 @@ def table(results: dict) -> str:
         lines.append(f"| {figure} | {format(m, fmt)}{unit} | {runs_text(values, fmt)} | {note} |")
         return m
 
-    if "a" in results:
+    if results.get("a", {}).get("with"):
         plain, repl = results["a"]["without"], results["a"]["with"]
         row("(a) plant ingest, no replication, events/s", [r["events_per_s"] for r in plain], ",.0f",
                       note=f"{results['events']:,} events per run; CPU/event "
@@ -814,24 +833,42 @@ def main() -> int:
     failed = None
     neighbours = Neighbours(procs)
     neighbours.start()
+    failures: list[dict] = results.setdefault("failures", [])
+
+    def failure(part: str, run: int, error: Exception) -> None:
+        """A run that could not finish (a process died, a wait timed out): kept with its reason and
+        the logs' problems; its processes are stopped and the next run goes on."""
+        log(f"    FAILED: {error}")
+        procs.stop_all()
+        bench.note_logs(sorted(work.iterdir())[-1])
+        failures.append({"part": part, "run": run + 1, "error": str(error), "folder": sorted(work.iterdir())[-1].name})
+
     try:
         if "a" not in args.skip:
-            plain, repl, hubs = [], [], []
+            plain, repl, hubs, b_ratios = [], [], [], []
             for run in range(args.runs):
                 order = (False, True) if run % 2 == 0 else (True, False)
                 pair: dict[bool, dict] = {}
-                for replicate in order:
-                    log(f"(a) run {run + 1}/{args.runs}: {args.events} events "
-                        f"{'with --replicate' if replicate else 'without replication'} ...")
-                    pair[replicate] = r = bench.ingest(replicate, run)
-                    note = (f"; {100 * r['replicated_at_end'] / r['stored_at_end']:.1f} % replicated at the end, "
-                            f"lag 0 {r['lag_zero_after_s']:.2f} s later" if replicate else "")
-                    log(f"    {r['events_per_s']:,.0f} events/s{note}")
+                try:
+                    for replicate in order:
+                        log(f"(a) run {run + 1}/{args.runs}: {args.events} events "
+                            f"{'with --replicate' if replicate else 'without replication'} ...")
+                        pair[replicate] = r = bench.ingest(replicate, run)
+                        note = (f"; {100 * r['replicated_at_end'] / r['stored_at_end']:.1f} % replicated at the end, "
+                                f"lag 0 {r['lag_zero_after_s']:.2f} s later" if replicate else "")
+                        log(f"    {r['events_per_s']:,.0f} events/s{note}")
+                except Exception as e:  # noqa: BLE001 - the pair is left out, with its reason
+                    failure("a", run, e)
+                    continue
                 r = pair[True]
                 if "b" not in args.skip:
                     log(f"(b) a fresh hub applies the {args.events} events of that stream ...")
-                    hubs.append(bench.hub_apply(r["nats"], r["nats_port"], args.events, r["base"]))
-                    log(f"    {hubs[-1]['events_per_s']:,.0f} events/s")
+                    try:
+                        hubs.append(bench.hub_apply(r["nats"], r["nats_port"], args.events, r["base"]))
+                        b_ratios.append(hubs[-1]["events_per_s"] / pair[False]["events_per_s"])
+                        log(f"    {hubs[-1]['events_per_s']:,.0f} events/s")
+                    except Exception as e:  # noqa: BLE001
+                        failure("b", run, e)
                 Processes.stop(r.pop("nats"))
                 r.pop("base")
                 r.pop("nats_port")
@@ -840,13 +877,17 @@ def main() -> int:
             results["a"] = {"without": plain, "with": repl,
                             "ratios": [w["events_per_s"] / p["events_per_s"] for p, w in zip(plain, repl)]}
             results["b"] = hubs
-            results["b_ratios"] = [h["events_per_s"] / p["events_per_s"] for h, p in zip(hubs, plain)]
+            results["b_ratios"] = b_ratios
         if "c" not in args.skip:
             results["c"] = []
             for run in range(args.lag_runs):
                 log(f"(c) run {run + 1}/{args.lag_runs}: 3 plants at {args.lag_rate} events/s each for "
                     f"{args.lag_seconds} s, and the hub ...")
-                c = bench.lag(run)
+                try:
+                    c = bench.lag(run)
+                except Exception as e:  # noqa: BLE001
+                    failure("c", run, e)
+                    continue
                 log(f"    lag p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms, max {c['max_ms']:.0f} ms")
                 results["c"].append(c)
         if "d" not in args.skip:
@@ -854,7 +895,11 @@ def main() -> int:
             for run in range(args.cut_runs):
                 log(f"(d) run {run + 1}/{args.cut_runs}: one plant at {args.lag_rate} events/s, JetStream killed "
                     f"for {args.cut_seconds} s ...")
-                d = bench.catch_up(run)
+                try:
+                    d = bench.catch_up(run)
+                except Exception as e:  # noqa: BLE001
+                    failure("d", run, e)
+                    continue
                 log(f"    backlog {d['backlog_events']:,}, caught up {d['catch_up_s']:.1f} s after the restart")
                 results["d"].append(d)
     except BaseException as e:  # noqa: BLE001 - reported, then the figures so far are printed
@@ -865,7 +910,7 @@ def main() -> int:
         results["neighbours"] = neighbours.stop()
         results["loadavg_end"] = loadavg()
         results["log_problems"] = bench.problems
-        if args.keep or failed:
+        if args.keep or failed or failures:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
@@ -880,9 +925,13 @@ def main() -> int:
         for name, found in bench.problems.items():
             for message, count in sorted(found.items(), key=lambda kv: -kv[1])[:8]:
                 print(f"  {name}: {count} × {message}")
+    if failures:
+        print("\nRuns that could not finish (left out of the medians above):")
+        for f in failures:
+            print(f"  ({f['part']}) run {f['run']}: {f['error']} [{f['folder']}]")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
-    return 1 if failed else 0
+    return 1 if failed or failures else 0
 
 
 if __name__ == "__main__":
