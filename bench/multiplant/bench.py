@@ -103,6 +103,10 @@ def wait_for(check, timeout: float, what: str, every: float = 0.1, alive: tuple 
     raise RuntimeError(f"{what}: not within {timeout}s")
 
 
+# Gateways and hubs that did not exit 0 when stopped with SIGTERM (a graceful stop): "log: exit".
+UNCLEAN_STOPS: list[str] = []
+
+
 class ProcessDied(RuntimeError):
     """A gateway, hub or nats-server the benchmark needs ended on its own."""
 
@@ -280,7 +284,7 @@ def log_problems(path: Path) -> dict:
                 entry = {}
             if str(entry.get("level", "")).lower() in ("warning", "error", "critical"):
                 key = f"{entry.get('level')} {entry.get('message', entry.get('msg', ''))}"
-        elif re.search(r"\[(WRN|ERR|FTL)\]|\b(warning|error|critical|crashed|corrupted|fatal)\b", line,
+        elif re.search(r"\[(WRN|ERR|FTL)\]|\b(warning|error|critical|crashed|corrupted|corruption|fatal)\b", line,
                        re.IGNORECASE):
             key = re.sub(r"^\S+ \S+ (\[\d+\] )?", "", line)[:120]  # drop the timestamp
             key = re.sub(r"\d+", "N", key)
@@ -376,6 +380,9 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(15)
+            if sig == signal.SIGTERM and proc.returncode != 0 and proc.args[1:2] in (["serve"], ["hub"]):
+                data = proc.args[proc.args.index("--data") + 1]
+                UNCLEAN_STOPS.append(f"{Path(data).parent.name}/{Path(data).name}: {exit_text(proc.returncode)}")
 
     def stop_all(self) -> None:
         with self.lock:
@@ -477,6 +484,7 @@ class Bench:
                      self.args.catchup_timeout, "the plant stream having every event", every=0.05,
                      alive=(("the plant gateway", proc), ("nats-server", nats)))
             result["lag_zero_after_s"] = round(time.monotonic() - ended, 2)
+            result["nats_cpu_s_until_lag_0"] = round(cpu_seconds(nats.pid) - nats_cpu0, 2)
             threads2 = thread_cpu(proc.pid)
             result["replicator_cpu_s_during_load"] = round(
                 threads1.get(REPLICATOR, 0) - threads0.get(REPLICATOR, 0), 2)
@@ -723,6 +731,8 @@ def table(results: dict) -> str:
 
     def row(figure: str, values: list[float], fmt: str, unit: str = "", note: str = "") -> float:
         m = median(values)
+        if fmt == "d":
+            values, fmt = [float(v) for v in values], ".0f" if float(m).is_integer() else ".1f"
         lines.append(f"| {figure} | {format(m, fmt)}{unit} | {runs_text(values, fmt)} | {note} |")
         return m
 
@@ -745,7 +755,8 @@ def table(results: dict) -> str:
                  f"{median([r['seconds'] for r in repl]):.1f} s")
         row("(a) replication threads' CPU until lag 0, s", [r["other_threads_cpu_s_until_lag_0"] for r in repl],
             ".2f", note=f"{median([r['other_threads_cpu_s_until_lag_0'] / results['events'] * 1e6 for r in repl]):.1f}"
-                        " µs per event")
+                        " µs per event; nats-server "
+                        f"{median([r['nats_cpu_s_until_lag_0'] / results['events'] * 1e6 for r in repl]):.1f} µs per event")
     if results.get("b"):
         hubs = results["b"]
         row("(b) hub applies from JetStream, events/s", [h["events_per_s"] for h in hubs], ",.0f",
@@ -838,10 +849,15 @@ def main() -> int:
     def failure(part: str, run: int, error: Exception) -> None:
         """A run that could not finish (a process died, a wait timed out): kept with its reason and
         the logs' problems; its processes are stopped and the next run goes on."""
-        log(f"    FAILED: {error}")
         procs.stop_all()
-        bench.note_logs(sorted(work.iterdir())[-1])
-        failures.append({"part": part, "run": run + 1, "error": str(error), "folder": sorted(work.iterdir())[-1].name})
+        folder = sorted(work.iterdir())[-1]
+        bench.note_logs(folder)
+        # What the C library said before the abort (e.g. "double free or corruption"), if anything.
+        said = [line for path in folder.glob("*.log") for line in path.read_text(errors="replace").splitlines()
+                if re.search(r"corrupt|double free|free\(\)|malloc|Fatal error", line)]
+        text = f"{error}" + (f"; the log: {said[0]}" if said else "")
+        log(f"    FAILED: {text}")
+        failures.append({"part": part, "run": run + 1, "error": text, "folder": folder.name})
 
     try:
         if "a" not in args.skip:
@@ -915,7 +931,13 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(table(results))
+    results["unclean_stops"] = UNCLEAN_STOPS
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    try:
+        print(table(results))
+    except Exception as e:  # noqa: BLE001 - the figures are in --json
+        print(f"(the table could not be printed: {e!r})")
     n = results["neighbours"]
     others = ", ".join(f"{k} {v:.0f} s" for k, v in list(n["cpu_s_by_name"].items())[:6]) or "none"
     print(f"\nLoad average during the run: median {n['loadavg_median']:.1f}, max {n['loadavg_max']:.1f}; "
@@ -929,8 +951,8 @@ def main() -> int:
         print("\nRuns that could not finish (left out of the medians above):")
         for f in failures:
             print(f"  ({f['part']}) run {f['run']}: {f['error']} [{f['folder']}]")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    if UNCLEAN_STOPS:
+        print(f"\nGateways that did not exit 0 on SIGTERM ({len(UNCLEAN_STOPS)}): " + "; ".join(UNCLEAN_STOPS))
     return 1 if failed or failures else 0
 
 
