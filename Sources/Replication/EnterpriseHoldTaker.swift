@@ -25,9 +25,7 @@ public final class EnterpriseHoldTaker: Sendable {
     private let logger: Logger
     private let options: ReplicationOptions
     private let state = Mutex(Status())
-    private let stopping = Atomic<Bool>(false)
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
+    private let worker = WorkerThread(name: "mesgate-holds")
 
     public init(
         store: GenealogyStore, plant: PlantName, servers: [String], hubDomain: String?,
@@ -44,24 +42,15 @@ public final class EnterpriseHoldTaker: Sendable {
     public var status: Status { state.withLock { $0 } }
 
     public func start() {
-        finished.enter()
-        let thread = Thread { [self] in
-            // The name ps and /proc show (at most 15 characters): set from the thread itself.
-            Thread.current.name = "mesgate-holds"
-            run()
-            finished.leave()
-        }
-        thread.start()
+        worker.start { [self] in run() }
     }
 
     /// Lets the message in hand be applied, stops the thread and waits for it. Blocks.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
-        wakeup.signal()
-        finished.wait()
+        worker.stop()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    private var isStopping: Bool { worker.isStopping }
 
     private func run() {
         let link: JetStreamLink
@@ -104,7 +93,7 @@ public final class EnterpriseHoldTaker: Sendable {
                     failing = true
                 }
                 state.withLock { $0.lastError = quiet ? nil : "\(error)" }
-                _ = wakeup.wait(timeout: .now() + .milliseconds(options.retryMs * 2))
+                worker.pause(milliseconds: options.retryMs * 2)
             }
         }
     }

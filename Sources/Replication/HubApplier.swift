@@ -30,9 +30,7 @@ public final class HubApplier: Sendable {
     private let state = Mutex(Status())
     /// The store admitted for each plant (read and written on the applier's thread only).
     private let admitted = Mutex<[String: String]>([:])
-    private let stopping = Atomic<Bool>(false)
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
+    private let worker = WorkerThread(name: "mesgate-hub")
 
     public init(store: GenealogyStore, servers: [String], options: HubOptions = HubOptions(), logger: Logger) {
         self.store = store
@@ -44,24 +42,15 @@ public final class HubApplier: Sendable {
     public var status: Status { state.withLock { $0 } }
 
     public func start() {
-        finished.enter()
-        let thread = Thread { [self] in
-            // The name ps and /proc show (at most 15 characters): set from the thread itself.
-            Thread.current.name = "mesgate-hub"
-            run()
-            finished.leave()
-        }
-        thread.start()
+        worker.start { [self] in run() }
     }
 
     /// Lets the batch in flight finish, stops the thread and waits for it. Blocks.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
-        wakeup.signal()
-        finished.wait()
+        worker.stop()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    private var isStopping: Bool { worker.isStopping }
 
     private func run() {
         let ledger: HubLedger
@@ -142,9 +131,9 @@ public final class HubApplier: Sendable {
             }
             HubMetrics.connected.record(link.isConnected ? 1 : 0)
             if failing {
-                _ = wakeup.wait(timeout: .now() + .milliseconds(options.retryMs))
+                worker.pause(milliseconds: options.retryMs)
             } else if !worked && consumers.isEmpty {
-                _ = wakeup.wait(timeout: .now() + .milliseconds(options.waitMs))
+                worker.pause(milliseconds: options.waitMs)
             }
         }
         logger.info("hub.stopped")

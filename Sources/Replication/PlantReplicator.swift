@@ -31,9 +31,7 @@ public final class PlantReplicator: Sendable {
     private let logger: Logger
     private let options: ReplicationOptions
     private let state = Mutex(Status())
-    private let stopping = Atomic<Bool>(false)
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
+    private let worker = WorkerThread(name: "mesgate-repl")
 
     public init(
         storePath: String, plant: PlantName, servers: [String], options: ReplicationOptions = ReplicationOptions(),
@@ -50,27 +48,18 @@ public final class PlantReplicator: Sendable {
 
     /// Starts the replicator thread.
     public func start() {
-        finished.enter()
-        let thread = Thread { [self] in
-            // The name ps and /proc show (at most 15 characters): set from the thread itself.
-            Thread.current.name = "mesgate-repl"
-            run()
-            finished.leave()
-        }
-        thread.start()
+        worker.start { [self] in run() }
     }
 
     /// Something was committed: look now instead of at the next poll.
-    public func wake() { wakeup.signal() }
+    public func wake() { worker.wake() }
 
     /// Lets the round in flight finish, stops the thread and waits for it. Blocks.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
-        wakeup.signal()
-        finished.wait()
+        worker.stop()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    private var isStopping: Bool { worker.isStopping }
 
     private func run() {
         let log: ReplicationLog
@@ -163,7 +152,7 @@ public final class PlantReplicator: Sendable {
             }
             record(lag: try? log.lag(behind: cursor), connected: stream.isConnected)
             if !worked {
-                _ = wakeup.wait(timeout: .now() + .milliseconds(failing ? options.retryMs : options.pollMs))
+                worker.pause(milliseconds: failing ? options.retryMs : options.pollMs)
             }
         }
         logger.info("replication.stopped", metadata: ["plant": "\(plant)"])
