@@ -75,6 +75,21 @@ final class CArena {
     }
 
     /// One `mes.v1.LotRef`.
+    /// A repeated `mes.v1.TraceShipment` field.
+    func traceShipments(_ shipments: [TraceShipment]) -> UnsafeMutablePointer<
+        UnsafeMutablePointer<Mes__V1__TraceShipment>?
+    > {
+        var initial = Mes__V1__TraceShipment()
+        mes__v1__trace_shipment__init(&initial)
+        return messages(shipments, initial) { out, s in
+            out.lot = lotRef(s.lot)
+            out.customer = string(s.customer)
+            out.delivery = string(s.delivery)
+            out.qty = quantity(s.qty)
+            out.plant = string(s.plant)
+        }
+    }
+
     /// A C array of `refs`, for a repeated `LotRef` field.
     func lotRefs(_ refs: [LotRef]) -> UnsafeMutablePointer<UnsafeMutablePointer<Mes__V1__LotRef>?> {
         let pointers = array(refs.count, UnsafeMutablePointer<Mes__V1__LotRef>?.none)

@@ -48,16 +48,8 @@ public enum HoldCodec {
             out.has_applied = 1
             out.applied = state.applied ? 1 : 0
         }
-        var shipment = Mes__V1__TraceShipment()
-        mes__v1__trace_shipment__init(&shipment)
         message.n_shipped = followUp.shipped.count
-        message.shipped = arena.messages(followUp.shipped, shipment) { out, s in
-            out.lot = arena.lotRef(s.lot)
-            out.customer = arena.string(s.customer)
-            out.delivery = arena.string(s.delivery)
-            out.qty = arena.quantity(s.qty)
-            out.plant = arena.string(s.plant)
-        }
+        message.shipped = arena.traceShipments(followUp.shipped)
         message.n_still_held = followUp.stillHeld.count
         message.still_held = arena.lotRefs(followUp.stillHeld)
         return pack(&message.base)
@@ -93,15 +85,7 @@ public enum HoldCodec {
                     plant: try decodeString(p.plant, field: "plants.plant"), lots: Int(p.lots), applied: p.applied != 0)
             )
         }
-        for i in 0..<m.n_shipped {
-            guard let s = m.shipped[i]?.pointee else { continue }
-            answer.followUp.shipped.append(
-                TraceShipment(
-                    lot: try lotRef(s.lot, "shipped.lot"),
-                    customer: try decodeString(s.customer, field: "shipped.customer"),
-                    delivery: try decodeString(s.delivery, field: "shipped.delivery"),
-                    qty: try quantity(s.qty, "shipped.qty"), plant: try decodeString(s.plant, field: "shipped.plant")))
-        }
+        answer.followUp.shipped = try TraceCodec.shipments(m.shipped, count: m.n_shipped, field: "shipped")
         for i in 0..<m.n_still_held {
             answer.followUp.stillHeld.append(try lotRef(m.still_held[i], "still_held[\(i)]"))
         }

@@ -83,17 +83,28 @@ public enum TraceCodec {
             receipt.plant = arena.string(r.plant)
         }
 
-        var shipment = Mes__V1__TraceShipment()
-        mes__v1__trace_shipment__init(&shipment)
         message.n_shipments = result.shipments.count
-        message.shipments = arena.messages(result.shipments, shipment) { shipment, s in
-            shipment.lot = arena.lotRef(s.lot)
-            shipment.customer = arena.string(s.customer)
-            shipment.delivery = arena.string(s.delivery)
-            shipment.qty = arena.quantity(s.qty)
-            shipment.plant = arena.string(s.plant)
-        }
+        message.shipments = arena.traceShipments(result.shipments)
         return pack(&message.base)
+    }
+
+    /// The `mes.v1.TraceShipment` messages of a repeated field (`Trace`'s shipments, a hold's
+    /// shipped items): one TraceShipment per element.
+    static func shipments(
+        _ list: UnsafeMutablePointer<UnsafeMutablePointer<Mes__V1__TraceShipment>?>?, count: Int, field: String
+    ) throws(MessageDecodingError) -> [TraceShipment] {
+        var found: [TraceShipment] = []
+        for i in 0..<count {
+            guard let s = list?[i]?.pointee else { continue }
+            found.append(
+                TraceShipment(
+                    lot: try lotRef(s.lot, "\(field).lot"),
+                    customer: try decodeString(s.customer, field: "\(field).customer"),
+                    delivery: try decodeString(s.delivery, field: "\(field).delivery"),
+                    qty: try quantity(s.qty, "\(field).qty"),
+                    plant: try decodeString(s.plant, field: "\(field).plant")))
+        }
+        return found
     }
 
     private static func nodeRef(_ ref: TraceNodeRef, _ arena: CArena) -> UnsafeMutablePointer<Mes__V1__TraceNodeRef> {
@@ -144,16 +155,7 @@ public enum TraceCodec {
                     qty: try quantity(r.qty, "receipts.qty"), plant: try decodeString(r.plant, field: "receipts.plant"))
             )
         }
-        for i in 0..<m.n_shipments {
-            guard let s = m.shipments[i]?.pointee else { continue }
-            result.shipments.append(
-                TraceShipment(
-                    lot: try lotRef(s.lot, "shipments.lot"),
-                    customer: try decodeString(s.customer, field: "shipments.customer"),
-                    delivery: try decodeString(s.delivery, field: "shipments.delivery"),
-                    qty: try quantity(s.qty, "shipments.qty"),
-                    plant: try decodeString(s.plant, field: "shipments.plant")))
-        }
+        result.shipments = try shipments(m.shipments, count: m.n_shipments, field: "shipments")
         return result
     }
 
