@@ -22,7 +22,10 @@ import MESDomain
 enum EPCISEvents {
     typealias Members = [(String, JSON)]
 
-    /// The events in time order (stored events by commit sequence; holds merged by when they were placed).
+    /// The events in time order (stored events by commit sequence; holds merged by when they were
+    /// placed). A hold placed in the same millisecond as an event's commit comes after the event:
+    /// the writer commits one after the other, and a hold follows what it holds far more often than
+    /// it precedes it (a fast store commits both within one millisecond).
     static func events(_ content: ExportContent) -> some Sequence<Members> {
         var holdMoments: [(at: Int64, hold: StoredHold, release: Bool)] = []
         for hold in content.holds {
@@ -34,7 +37,7 @@ enum EPCISEvents {
         out.reserveCapacity(content.events.count + holdMoments.count)
         var next = 0
         for exported in content.events {
-            while next < holdMoments.count && holdMoments[next].at <= exported.stored.recordedAtMs {
+            while next < holdMoments.count && holdMoments[next].at < exported.stored.recordedAtMs {
                 out.append(holdEvent(holdMoments[next].hold, release: holdMoments[next].release))
                 next += 1
             }
