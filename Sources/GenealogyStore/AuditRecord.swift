@@ -9,6 +9,7 @@ enum AuditRecord: Hashable {
     case holdPlaced(hold: Int64)
     case holdReleased(hold: Int64)
     case outboxCommand(id: Int64)
+    case correction(id: Int64)
 
     /// `kind:id`, how the entry's subject starts.
     var subjectKey: String {
@@ -16,6 +17,7 @@ enum AuditRecord: Hashable {
         case .event(let s): "event:\(s)"
         case .holdPlaced(let h), .holdReleased(let h): "hold:\(h)"
         case .outboxCommand(let id): "outbox_audit:\(id)"
+        case .correction(let id): "correction:\(id)"
         }
     }
 
@@ -25,6 +27,7 @@ enum AuditRecord: Hashable {
         case .holdPlaced: "holds.placed"
         case .holdReleased: "holds.released"
         case .outboxCommand: "outbox_audit"
+        case .correction: "corrections"
         }
     }
 
@@ -33,6 +36,7 @@ enum AuditRecord: Hashable {
         case .event(let s): s
         case .holdPlaced(let h), .holdReleased(let h): h
         case .outboxCommand(let id): id
+        case .correction(let id): id
         }
     }
 
@@ -51,6 +55,8 @@ enum AuditRecord: Hashable {
             SELECT id, action, outbox_id, first_sequence, last_sequence, rows, reason, actor, at_ms
             FROM outbox_audit WHERE id = ?1
             """
+        case .correction:
+            "SELECT id, sequence, replacement_sequence, reason, corrected_by, corrected_at_ms FROM corrections WHERE id = ?1"
         }
     }
 
@@ -65,6 +71,8 @@ enum AuditRecord: Hashable {
         case ("hold", AuditAction.holdPlaced): return .holdPlaced(hold: key)
         case ("hold", AuditAction.holdReleased): return .holdReleased(hold: key)
         case ("outbox_audit", _) where action.hasPrefix("outbox_"): return .outboxCommand(id: key)
+        case ("correction", AuditAction.eventVoided), ("correction", AuditAction.eventCorrected):
+            return .correction(id: key)
         default: return nil
         }
     }
@@ -88,6 +96,8 @@ public enum AuditAction {
     public static let eventRefused = "event_refused"
     public static let holdPlaced = "hold_placed"
     public static let holdReleased = "hold_released"
+    public static let eventVoided = "event_voided"
+    public static let eventCorrected = "event_corrected"
     public static let export = "export"
     public static let configReload = "config_reload"
     public static let authFailure = "auth_failure"

@@ -157,6 +157,9 @@ struct AuditVerifier {
         case .outboxCommand(let c):
             name = "outbox command \(c)"
             stored = try record.digest(on: db)
+        case .correction(let c):
+            name = "correction \(c)"
+            stored = try record.digest(on: db)
         }
         guard let stored else {
             return Problem(entry: id, kind: .record, message: "entry \(id): \(name) is missing (deleted)")

@@ -73,8 +73,10 @@ extension GenealogyStore {
         let statement = try db.cachedStatement(
             """
             SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
-              \(PlantNames.column("e", hub: 4, identity: 5))
+              \(PlantNames.column("e", hub: 4, identity: 5)),
+              \(CorrectionMarks.columns)
             FROM event_nodes en JOIN events e ON e.sequence = en.sequence
+            \(CorrectionMarks.joins("e"))
             WHERE en.node_id = ?1 AND en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
             """)
         try statement.bind([.integer(node), .integer(after), .integer(through)] + plants.arguments)
@@ -82,10 +84,11 @@ extension GenealogyStore {
         var events: [StoredEvent] = []
         var bytes = 0
         while bytes < maxBytes, try statement.step() {
-            let event = StoredEvent(
+            var event = StoredEvent(
                 sequence: statement.int64(at: 0), eventID: statement.string(at: 1), kind: statement.string(at: 2),
                 client: statement.string(at: 3), recordedAtMs: statement.int64(at: 4), raw: statement.blob(at: 5),
                 plant: statement.string(at: 6))
+            CorrectionMarks.read(statement, from: 7, into: &event)
             bytes += event.raw.count
             events.append(event)
         }

@@ -62,7 +62,8 @@ public final class OutboxStore {
         }
     }
 
-    /// Every stored event naming the production order `name`, in commit order.
+    /// Every stored event naming the production order `name`, in commit order, but those a
+    /// correction voided or replaced (a replacement is an event of its own).
     public func events(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
         try guarded { () throws(SQLiteError) in
             var found: [RawEvent] = []
@@ -71,7 +72,9 @@ public final class OutboxStore {
                 SELECT e.sequence, e.kind, e.raw FROM nodes n
                 JOIN event_nodes en ON en.node_id = n.id AND en.role = 'order'
                 JOIN events e ON e.sequence = en.sequence
-                WHERE n.kind = 'order' AND n.name = ?1 ORDER BY e.sequence
+                WHERE n.kind = 'order' AND n.name = ?1
+                  AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence)
+                ORDER BY e.sequence
                 """
             ).query([.text(name)]) {
                 found.append(RawEvent(sequence: $0.int64(at: 0), kind: $0.string(at: 1), raw: $0.blob(at: 2)))

@@ -1,3 +1,5 @@
+public import MESDomain
+
 /// One stored event, as the CLI and tests read it back.
 public struct StoredEvent: Sendable, Hashable {
     public var sequence: Int64
@@ -11,6 +13,11 @@ public struct StoredEvent: Sendable, Hashable {
     /// The plant of the event (genealogy/MODEL.md, "Many plants"); "" when unknown. Filled by lot
     /// histories and exports.
     public var plant: String
+    /// How the event was voided or replaced (EventIngest/Correct); nil while it counts. Filled by
+    /// lot histories and exports.
+    public var correction: CorrectionMark?
+    /// The event this one replaces (its event id); "" for an event that replaces none.
+    public var corrects = ""
 
     public init(
         sequence: Int64, eventID: String, kind: String, client: String, recordedAtMs: Int64, raw: [UInt8],

@@ -31,6 +31,7 @@ public enum FieldLimits {
         switch (message, field) {
         case ("mes.v1.Event", "event_id"): EventValidator.maxEventIDBytes
         case ("mes.v1.DowntimeReported", "reason"), ("mes.v1.Scrapped", "reason"), ("mes.v1.HoldRequest", "reason"),
+            ("mes.v1.CorrectionRequest", "reason"),
             ("mes.v1.Shipped", "destination"):
             textBytes
         default: identifierBytes

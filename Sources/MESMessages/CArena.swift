@@ -50,6 +50,13 @@ final class CArena {
         }
     }
 
+    /// A repeated string field: C copies of `strings` and the array of pointers to them.
+    func strings(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let pointers = array(strings.count, UnsafeMutablePointer<CChar>?.none)
+        for (i, value) in strings.enumerated() { pointers[i] = string(value) }
+        return pointers
+    }
+
     /// A repeated message field: one message per element, each starting as `initialized` (the
     /// message's `__init` value) and set by `fill`, laid out together, and the array of pointers to
     /// them that the field holds.

@@ -24,19 +24,31 @@ public enum HistoryCodec {
     /// One `mes.v1.HistoryEntry`. `rawEvent` is the stored `mes.v1.Event` as received: it is
     /// appended as field 4 (length-delimited) after the packed scalar fields, unparsed, so the
     /// auditor gets exactly the bytes the client sent. `plant` (field 5, left out when empty) is
-    /// the event's plant (genealogy/MODEL.md, "Many plants").
+    /// the event's plant (genealogy/MODEL.md, "Many plants"); `correction` marks a voided or
+    /// replaced event, `corrects` names the event a replacement replaces.
     public static func encodeEntry(
-        sequence: Int64, recordedAtMs: Int64, client: String, plant: String = "", rawEvent: [UInt8]
+        sequence: Int64, recordedAtMs: Int64, client: String, plant: String = "", correction: CorrectionMark? = nil,
+        corrects: String = "", rawEvent: [UInt8]
     ) -> [UInt8] {
-        var bytes = withCStrings([client, plant]) { strings in
-            var message = Mes__V1__HistoryEntry()
-            mes__v1__history_entry__init(&message)
-            message.sequence = sequence
-            message.recorded_at_ms = recordedAtMs
-            message.client = strings[0]
-            message.plant = strings[1]
-            return pack(&message.base)
+        let arena = CArena()
+        var message = Mes__V1__HistoryEntry()
+        mes__v1__history_entry__init(&message)
+        message.sequence = sequence
+        message.recorded_at_ms = recordedAtMs
+        message.client = arena.string(client)
+        message.plant = arena.string(plant)
+        message.corrects_event_id = arena.string(corrects)
+        if let correction {
+            let mark = arena.array(1, Mes__V1__CorrectionMark())
+            mes__v1__correction_mark__init(mark)
+            mark.pointee.correction_id = correction.id
+            mark.pointee.reason = arena.string(correction.reason)
+            mark.pointee.corrected_by = arena.string(correction.by)
+            mark.pointee.corrected_at_ms = correction.atMs
+            mark.pointee.replacement_event_id = arena.string(correction.replacementEventID)
+            message.corrected = mark
         }
+        var bytes = pack(&message.base)
         bytes.append(0x22)  // field 4, wire type 2
         var length = UInt64(rawEvent.count)
         while length >= 0x80 {
@@ -54,6 +66,8 @@ public enum HistoryCodec {
         public var recordedAtMs: Int64
         public var client: String
         public var plant: String
+        public var correction: CorrectionMark?
+        public var corrects: String
         public var rawEvent: [UInt8]
     }
 
@@ -66,9 +80,17 @@ public enum HistoryCodec {
         defer { mes__v1__history_entry__free_unpacked(message, nil) }
         let m = message.pointee
         guard let event = m.event else { throw .malformed("mes.v1.HistoryEntry without its event") }
+        var correction: CorrectionMark?
+        if let c = m.corrected?.pointee {
+            correction = CorrectionMark(
+                id: c.correction_id, reason: try decodeString(c.reason, field: "corrected.reason"),
+                by: try decodeString(c.corrected_by, field: "corrected.corrected_by"), atMs: c.corrected_at_ms,
+                replacementEventID: try decodeString(c.replacement_event_id, field: "corrected.replacement_event_id"))
+        }
         return Entry(
             sequence: m.sequence, recordedAtMs: m.recorded_at_ms,
             client: try decodeString(m.client, field: "client"), plant: try decodeString(m.plant, field: "plant"),
+            correction: correction, corrects: try decodeString(m.corrects_event_id, field: "corrects_event_id"),
             rawEvent: event.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { pack($0) })
     }
 }

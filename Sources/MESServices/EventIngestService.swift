@@ -34,6 +34,7 @@ public struct EventIngestService: Sendable {
                 PublishStreamHandler(service: self, context: context, writer: writer)
             },
             importEPCISMethod,
+            correctMethod,
         ]
     }
 

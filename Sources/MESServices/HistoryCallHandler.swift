@@ -89,7 +89,7 @@ final class HistoryCallHandler: GRPCCallHandler {
         let entries = history.events.map {
             HistoryCodec.encodeEntry(
                 sequence: $0.sequence, recordedAtMs: $0.recordedAtMs, client: $0.client, plant: $0.plant,
-                rawEvent: $0.raw)
+                correction: $0.correction, corrects: $0.corrects, rawEvent: $0.raw)
         }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         guard writer.outputFits(bytes: entries.reduce(0) { $0 + 5 + $1.count }) else {

@@ -37,6 +37,13 @@ struct HistoryCommand: AsyncParsableCommand {
                         "sequence": entry.sequence, "recorded_at": LocalTime.iso(entry.recordedAtMs),
                         "recorded_at_ms": entry.recordedAtMs, "client": entry.client, "plant": entry.plant,
                         "event_id": entry.event?.eventID ?? "", "what": what, "qty": quantity, "where": place,
+                        "corrected": entry.correction.map { c -> [String: Any] in
+                            [
+                                "correction_id": c.id, "reason": c.reason, "by": c.by,
+                                "at": LocalTime.iso(c.atMs), "replacement_event_id": c.replacementEventID,
+                            ]
+                        } ?? NSNull(),
+                        "corrects_event_id": entry.corrects,
                     ]
                 })
             return
@@ -48,7 +55,12 @@ struct HistoryCommand: AsyncParsableCommand {
             if !quantity.isEmpty { line += ", \(quantity)" }
             if !place.isEmpty { line += " at \(place)" }
             line += "  [\(entry.event?.eventID ?? "?") from \(entry.client)]"
+            if !entry.corrects.isEmpty { line += "  (replaces \(entry.corrects))" }
             print(line)
+            if let c = entry.correction {
+                let what = c.isVoid ? "VOIDED" : "REPLACED by \(c.replacementEventID)"
+                print("      \(what): correction \(c.id) by \(c.by) at \(LocalTime.text(c.atMs)): \(c.reason)")
+            }
         }
     }
 
@@ -58,6 +70,8 @@ struct HistoryCommand: AsyncParsableCommand {
         var recordedAtMs: Int64
         var client: String
         var plant: String
+        var correction: CorrectionMark? = nil
+        var corrects = ""
         var event: Event?
     }
 
@@ -79,7 +93,7 @@ struct HistoryCommand: AsyncParsableCommand {
         return events.map {
             Line(
                 sequence: $0.sequence, recordedAtMs: $0.recordedAtMs, client: $0.client, plant: $0.plant,
-                event: Self.decode($0.raw))
+                correction: $0.correction, corrects: $0.corrects, event: Self.decode($0.raw))
         }
     }
 
@@ -92,7 +106,7 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             return Line(
                 sequence: entry.sequence, recordedAtMs: entry.recordedAtMs, client: entry.client, plant: entry.plant,
-                event: Self.decode(entry.rawEvent))
+                correction: entry.correction, corrects: entry.corrects, event: Self.decode(entry.rawEvent))
         }
     }
 }

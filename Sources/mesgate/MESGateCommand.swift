@@ -12,7 +12,8 @@ struct MESGateCommand: AsyncParsableCommand {
             LotsCommand.self, ExceptionsCommand.self,
             OutboxCommand.self, AuditCommand.self,
             CheckCommand.self,
-            ReconcileCommand.self, TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self, BackupCommand.self,
+            EventCommand.self, ReconcileCommand.self, TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self,
+            BackupCommand.self,
             RestoreCommand.self, LoadCommand.self, TraceBenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self

@@ -553,6 +553,96 @@ void   mes__v1__ack__free_unpacked
   assert(message->base.descriptor == &mes__v1__ack__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   mes__v1__correction_request__init
+                     (Mes__V1__CorrectionRequest         *message)
+{
+  static const Mes__V1__CorrectionRequest init_value = MES__V1__CORRECTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t mes__v1__correction_request__get_packed_size
+                     (const Mes__V1__CorrectionRequest *message)
+{
+  assert(message->base.descriptor == &mes__v1__correction_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__correction_request__pack
+                     (const Mes__V1__CorrectionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__correction_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__correction_request__pack_to_buffer
+                     (const Mes__V1__CorrectionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__correction_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__CorrectionRequest *
+       mes__v1__correction_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__CorrectionRequest *)
+     protobuf_c_message_unpack (&mes__v1__correction_request__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__correction_request__free_unpacked
+                     (Mes__V1__CorrectionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__correction_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   mes__v1__correction_result__init
+                     (Mes__V1__CorrectionResult         *message)
+{
+  static const Mes__V1__CorrectionResult init_value = MES__V1__CORRECTION_RESULT__INIT;
+  *message = init_value;
+}
+size_t mes__v1__correction_result__get_packed_size
+                     (const Mes__V1__CorrectionResult *message)
+{
+  assert(message->base.descriptor == &mes__v1__correction_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__correction_result__pack
+                     (const Mes__V1__CorrectionResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__correction_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__correction_result__pack_to_buffer
+                     (const Mes__V1__CorrectionResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__correction_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__CorrectionResult *
+       mes__v1__correction_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__CorrectionResult *)
+     protobuf_c_message_unpack (&mes__v1__correction_result__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__correction_result__free_unpacked
+                     (Mes__V1__CorrectionResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__correction_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   mes__v1__epcisdocument__init
                      (Mes__V1__EPCISDocument         *message)
 {
@@ -2013,6 +2103,160 @@ const ProtobufCMessageDescriptor mes__v1__ack__descriptor =
   (ProtobufCMessageInit) mes__v1__ack__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor mes__v1__correction_request__field_descriptors[3] =
+{
+  {
+    "event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionRequest, event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replacement",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionRequest, replacement),
+    &mes__v1__event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__correction_request__field_indices_by_name[] = {
+  0,   /* field[0] = event_id */
+  1,   /* field[1] = reason */
+  2,   /* field[2] = replacement */
+};
+static const ProtobufCIntRange mes__v1__correction_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor mes__v1__correction_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.CorrectionRequest",
+  "CorrectionRequest",
+  "Mes__V1__CorrectionRequest",
+  "mes.v1",
+  sizeof(Mes__V1__CorrectionRequest),
+  3,
+  mes__v1__correction_request__field_descriptors,
+  mes__v1__correction_request__field_indices_by_name,
+  1,  mes__v1__correction_request__number_ranges,
+  (ProtobufCMessageInit) mes__v1__correction_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor mes__v1__correction_result__field_descriptors[5] =
+{
+  {
+    "correction_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionResult, correction_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionResult, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replacement_sequence",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionResult, replacement_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reposted",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Mes__V1__CorrectionResult, n_reposted),
+    offsetof(Mes__V1__CorrectionResult, reposted),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "odoo_to_reverse",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Mes__V1__CorrectionResult, n_odoo_to_reverse),
+    offsetof(Mes__V1__CorrectionResult, odoo_to_reverse),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__correction_result__field_indices_by_name[] = {
+  0,   /* field[0] = correction_id */
+  4,   /* field[4] = odoo_to_reverse */
+  2,   /* field[2] = replacement_sequence */
+  3,   /* field[3] = reposted */
+  1,   /* field[1] = sequence */
+};
+static const ProtobufCIntRange mes__v1__correction_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor mes__v1__correction_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.CorrectionResult",
+  "CorrectionResult",
+  "Mes__V1__CorrectionResult",
+  "mes.v1",
+  sizeof(Mes__V1__CorrectionResult),
+  5,
+  mes__v1__correction_result__field_descriptors,
+  mes__v1__correction_result__field_indices_by_name,
+  1,  mes__v1__correction_result__number_ranges,
+  (ProtobufCMessageInit) mes__v1__correction_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor mes__v1__epcisdocument__field_descriptors[1] =
 {
   {
@@ -2232,13 +2476,15 @@ const ProtobufCMessageDescriptor mes__v1__import_result__descriptor =
   (ProtobufCMessageInit) mes__v1__import_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor mes__v1__event_ingest__method_descriptors[3] =
+static const ProtobufCMethodDescriptor mes__v1__event_ingest__method_descriptors[4] =
 {
   { "Publish", &mes__v1__event__descriptor, &mes__v1__ack__descriptor },
   { "PublishStream", &mes__v1__event__descriptor, &mes__v1__ack__descriptor },
   { "ImportEPCIS", &mes__v1__epcisdocument__descriptor, &mes__v1__import_result__descriptor },
+  { "Correct", &mes__v1__correction_request__descriptor, &mes__v1__correction_result__descriptor },
 };
 const unsigned mes__v1__event_ingest__method_indices_by_name[] = {
+  3,        /* Correct */
   2,        /* ImportEPCIS */
   0,        /* Publish */
   1         /* PublishStream */
@@ -2250,7 +2496,7 @@ const ProtobufCServiceDescriptor mes__v1__event_ingest__descriptor =
   "EventIngest",
   "Mes__V1__EventIngest",
   "mes.v1",
-  3,
+  4,
   mes__v1__event_ingest__method_descriptors,
   mes__v1__event_ingest__method_indices_by_name
 };
@@ -2277,6 +2523,14 @@ void mes__v1__event_ingest__import_epcis(ProtobufCService *service,
 {
   assert(service->descriptor == &mes__v1__event_ingest__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void mes__v1__event_ingest__correct(ProtobufCService *service,
+                                    const Mes__V1__CorrectionRequest *input,
+                                    Mes__V1__CorrectionResult_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &mes__v1__event_ingest__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
                                   Mes__V1__EventIngest_ServiceDestroy destroy)

@@ -367,6 +367,51 @@ void   mes__v1__history_entry__free_unpacked
   assert(message->base.descriptor == &mes__v1__history_entry__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   mes__v1__correction_mark__init
+                     (Mes__V1__CorrectionMark         *message)
+{
+  static const Mes__V1__CorrectionMark init_value = MES__V1__CORRECTION_MARK__INIT;
+  *message = init_value;
+}
+size_t mes__v1__correction_mark__get_packed_size
+                     (const Mes__V1__CorrectionMark *message)
+{
+  assert(message->base.descriptor == &mes__v1__correction_mark__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t mes__v1__correction_mark__pack
+                     (const Mes__V1__CorrectionMark *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &mes__v1__correction_mark__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t mes__v1__correction_mark__pack_to_buffer
+                     (const Mes__V1__CorrectionMark *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &mes__v1__correction_mark__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Mes__V1__CorrectionMark *
+       mes__v1__correction_mark__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Mes__V1__CorrectionMark *)
+     protobuf_c_message_unpack (&mes__v1__correction_mark__descriptor,
+                                allocator, len, data);
+}
+void   mes__v1__correction_mark__free_unpacked
+                     (Mes__V1__CorrectionMark *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &mes__v1__correction_mark__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   mes__v1__export_request__init
                      (Mes__V1__ExportRequest         *message)
 {
@@ -1048,7 +1093,7 @@ const ProtobufCMessageDescriptor mes__v1__trace_result__descriptor =
   (ProtobufCMessageInit) mes__v1__trace_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[5] =
+static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[7] =
 {
   {
     "sequence",
@@ -1110,9 +1155,35 @@ static const ProtobufCFieldDescriptor mes__v1__history_entry__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "corrected",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__HistoryEntry, corrected),
+    &mes__v1__correction_mark__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "corrects_event_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__HistoryEntry, corrects_event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__history_entry__field_indices_by_name[] = {
   2,   /* field[2] = client */
+  5,   /* field[5] = corrected */
+  6,   /* field[6] = corrects_event_id */
   3,   /* field[3] = event */
   4,   /* field[4] = plant */
   1,   /* field[1] = recorded_at_ms */
@@ -1121,7 +1192,7 @@ static const unsigned mes__v1__history_entry__field_indices_by_name[] = {
 static const ProtobufCIntRange mes__v1__history_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor mes__v1__history_entry__descriptor =
 {
@@ -1131,11 +1202,101 @@ const ProtobufCMessageDescriptor mes__v1__history_entry__descriptor =
   "Mes__V1__HistoryEntry",
   "mes.v1",
   sizeof(Mes__V1__HistoryEntry),
-  5,
+  7,
   mes__v1__history_entry__field_descriptors,
   mes__v1__history_entry__field_indices_by_name,
   1,  mes__v1__history_entry__number_ranges,
   (ProtobufCMessageInit) mes__v1__history_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor mes__v1__correction_mark__field_descriptors[5] =
+{
+  {
+    "correction_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionMark, correction_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionMark, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "corrected_by",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionMark, corrected_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "corrected_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionMark, corrected_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replacement_event_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__CorrectionMark, replacement_event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned mes__v1__correction_mark__field_indices_by_name[] = {
+  3,   /* field[3] = corrected_at_ms */
+  2,   /* field[2] = corrected_by */
+  0,   /* field[0] = correction_id */
+  1,   /* field[1] = reason */
+  4,   /* field[4] = replacement_event_id */
+};
+static const ProtobufCIntRange mes__v1__correction_mark__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor mes__v1__correction_mark__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "mes.v1.CorrectionMark",
+  "CorrectionMark",
+  "Mes__V1__CorrectionMark",
+  "mes.v1",
+  sizeof(Mes__V1__CorrectionMark),
+  5,
+  mes__v1__correction_mark__field_descriptors,
+  mes__v1__correction_mark__field_indices_by_name,
+  1,  mes__v1__correction_mark__number_ranges,
+  (ProtobufCMessageInit) mes__v1__correction_mark__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue mes__v1__export_request__format__enum_values_by_number[5] =

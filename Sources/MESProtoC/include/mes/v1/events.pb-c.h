@@ -29,6 +29,8 @@ typedef struct Mes__V1__Scrapped Mes__V1__Scrapped;
 typedef struct Mes__V1__Packed Mes__V1__Packed;
 typedef struct Mes__V1__Moved Mes__V1__Moved;
 typedef struct Mes__V1__Ack Mes__V1__Ack;
+typedef struct Mes__V1__CorrectionRequest Mes__V1__CorrectionRequest;
+typedef struct Mes__V1__CorrectionResult Mes__V1__CorrectionResult;
 typedef struct Mes__V1__EPCISDocument Mes__V1__EPCISDocument;
 typedef struct Mes__V1__ImportResult Mes__V1__ImportResult;
 
@@ -361,6 +363,64 @@ struct  Mes__V1__Ack
 
 
 /*
+ * A correction of one stored event: void it, or replace it.
+ */
+struct  Mes__V1__CorrectionRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The stored event's event_id.
+   */
+  char *event_id;
+  /*
+   * Why (required; free text, at most 4096 bytes).
+   */
+  char *reason;
+  /*
+   * The corrected event; absent: the event is voided. It needs an event_id
+   * of its own (EPCIS: a correctiveEventID).
+   */
+  Mes__V1__Event *replacement;
+};
+#define MES__V1__CORRECTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__correction_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * What a correction did.
+ */
+struct  Mes__V1__CorrectionResult
+{
+  ProtobufCMessage base;
+  int64_t correction_id;
+  /*
+   * The corrected (voided) event's store sequence.
+   */
+  int64_t sequence;
+  /*
+   * The replacement's store sequence; 0 for a void.
+   */
+  int64_t replacement_sequence;
+  /*
+   * The Odoo documents (work_order:<name>, ...) posted again through the
+   * outbox because of it.
+   */
+  size_t n_reposted;
+  char **reposted;
+  /*
+   * What Odoo keeps that the correction cannot take back by itself (a scrap
+   * or downtime it recorded already): to be reversed there by a person.
+   */
+  size_t n_odoo_to_reverse;
+  char **odoo_to_reverse;
+};
+#define MES__V1__CORRECTION_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__correction_result__descriptor) \
+    , 0, 0, 0, 0,NULL, 0,NULL }
+
+
+/*
  * An EPCIS 2.0 capture document as UTF-8 JSON bytes.
  */
 struct  Mes__V1__EPCISDocument
@@ -649,6 +709,44 @@ Mes__V1__Ack *
 void   mes__v1__ack__free_unpacked
                      (Mes__V1__Ack *message,
                       ProtobufCAllocator *allocator);
+/* Mes__V1__CorrectionRequest methods */
+void   mes__v1__correction_request__init
+                     (Mes__V1__CorrectionRequest         *message);
+size_t mes__v1__correction_request__get_packed_size
+                     (const Mes__V1__CorrectionRequest   *message);
+size_t mes__v1__correction_request__pack
+                     (const Mes__V1__CorrectionRequest   *message,
+                      uint8_t             *out);
+size_t mes__v1__correction_request__pack_to_buffer
+                     (const Mes__V1__CorrectionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__CorrectionRequest *
+       mes__v1__correction_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__correction_request__free_unpacked
+                     (Mes__V1__CorrectionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Mes__V1__CorrectionResult methods */
+void   mes__v1__correction_result__init
+                     (Mes__V1__CorrectionResult         *message);
+size_t mes__v1__correction_result__get_packed_size
+                     (const Mes__V1__CorrectionResult   *message);
+size_t mes__v1__correction_result__pack
+                     (const Mes__V1__CorrectionResult   *message,
+                      uint8_t             *out);
+size_t mes__v1__correction_result__pack_to_buffer
+                     (const Mes__V1__CorrectionResult   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__CorrectionResult *
+       mes__v1__correction_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__correction_result__free_unpacked
+                     (Mes__V1__CorrectionResult *message,
+                      ProtobufCAllocator *allocator);
 /* Mes__V1__EPCISDocument methods */
 void   mes__v1__epcisdocument__init
                      (Mes__V1__EPCISDocument         *message);
@@ -728,6 +826,12 @@ typedef void (*Mes__V1__Moved_Closure)
 typedef void (*Mes__V1__Ack_Closure)
                  (const Mes__V1__Ack *message,
                   void *closure_data);
+typedef void (*Mes__V1__CorrectionRequest_Closure)
+                 (const Mes__V1__CorrectionRequest *message,
+                  void *closure_data);
+typedef void (*Mes__V1__CorrectionResult_Closure)
+                 (const Mes__V1__CorrectionResult *message,
+                  void *closure_data);
 typedef void (*Mes__V1__EPCISDocument_Closure)
                  (const Mes__V1__EPCISDocument *message,
                   void *closure_data);
@@ -753,6 +857,10 @@ struct Mes__V1__EventIngest_Service
                        const Mes__V1__EPCISDocument *input,
                        Mes__V1__ImportResult_Closure closure,
                        void *closure_data);
+  void (*correct)(Mes__V1__EventIngest_Service *service,
+                  const Mes__V1__CorrectionRequest *input,
+                  Mes__V1__CorrectionResult_Closure closure,
+                  void *closure_data);
 };
 typedef void (*Mes__V1__EventIngest_ServiceDestroy)(Mes__V1__EventIngest_Service *);
 void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
@@ -763,7 +871,8 @@ void mes__v1__event_ingest__init (Mes__V1__EventIngest_Service *service,
     { MES__V1__EVENT_INGEST__BASE_INIT,\
       function_prefix__ ## publish,\
       function_prefix__ ## publish_stream,\
-      function_prefix__ ## import_epcis  }
+      function_prefix__ ## import_epcis,\
+      function_prefix__ ## correct  }
 void mes__v1__event_ingest__publish(ProtobufCService *service,
                                     const Mes__V1__Event *input,
                                     Mes__V1__Ack_Closure closure,
@@ -776,6 +885,10 @@ void mes__v1__event_ingest__import_epcis(ProtobufCService *service,
                                          const Mes__V1__EPCISDocument *input,
                                          Mes__V1__ImportResult_Closure closure,
                                          void *closure_data);
+void mes__v1__event_ingest__correct(ProtobufCService *service,
+                                    const Mes__V1__CorrectionRequest *input,
+                                    Mes__V1__CorrectionResult_Closure closure,
+                                    void *closure_data);
 
 /* --- descriptors --- */
 
@@ -797,6 +910,8 @@ extern const ProtobufCEnumDescriptor    mes__v1__packed__action__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__moved__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__ack__descriptor;
 extern const ProtobufCEnumDescriptor    mes__v1__ack__result__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__correction_request__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__correction_result__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__epcisdocument__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__import_result__descriptor;
 extern const ProtobufCServiceDescriptor mes__v1__event_ingest__descriptor;

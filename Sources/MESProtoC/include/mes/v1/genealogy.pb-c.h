@@ -25,6 +25,7 @@ typedef struct Mes__V1__TraceReceipt Mes__V1__TraceReceipt;
 typedef struct Mes__V1__TraceShipment Mes__V1__TraceShipment;
 typedef struct Mes__V1__TraceResult Mes__V1__TraceResult;
 typedef struct Mes__V1__HistoryEntry Mes__V1__HistoryEntry;
+typedef struct Mes__V1__CorrectionMark Mes__V1__CorrectionMark;
 typedef struct Mes__V1__ExportRequest Mes__V1__ExportRequest;
 typedef struct Mes__V1__ExportChunk Mes__V1__ExportChunk;
 
@@ -193,10 +194,42 @@ struct  Mes__V1__HistoryEntry
    * The plant of the event (at a hub, the plant store it came from); "" when unknown.
    */
   char *plant;
+  /*
+   * Set when the event was voided or replaced (EventIngest/Correct): it no
+   * longer counts in the genealogy or in Odoo's totals.
+   */
+  Mes__V1__CorrectionMark *corrected;
+  /*
+   * When this event is the replacement of another: that event's event_id.
+   */
+  char *corrects_event_id;
 };
 #define MES__V1__HISTORY_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__history_entry__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * How a stored event was corrected.
+ */
+struct  Mes__V1__CorrectionMark
+{
+  ProtobufCMessage base;
+  int64_t correction_id;
+  char *reason;
+  /*
+   * Who corrected it (the client's name).
+   */
+  char *corrected_by;
+  int64_t corrected_at_ms;
+  /*
+   * The replacement's event_id; "" when the event was voided.
+   */
+  char *replacement_event_id;
+};
+#define MES__V1__CORRECTION_MARK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&mes__v1__correction_mark__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Mes__V1__ExportRequest
@@ -373,6 +406,25 @@ Mes__V1__HistoryEntry *
 void   mes__v1__history_entry__free_unpacked
                      (Mes__V1__HistoryEntry *message,
                       ProtobufCAllocator *allocator);
+/* Mes__V1__CorrectionMark methods */
+void   mes__v1__correction_mark__init
+                     (Mes__V1__CorrectionMark         *message);
+size_t mes__v1__correction_mark__get_packed_size
+                     (const Mes__V1__CorrectionMark   *message);
+size_t mes__v1__correction_mark__pack
+                     (const Mes__V1__CorrectionMark   *message,
+                      uint8_t             *out);
+size_t mes__v1__correction_mark__pack_to_buffer
+                     (const Mes__V1__CorrectionMark   *message,
+                      ProtobufCBuffer     *buffer);
+Mes__V1__CorrectionMark *
+       mes__v1__correction_mark__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   mes__v1__correction_mark__free_unpacked
+                     (Mes__V1__CorrectionMark *message,
+                      ProtobufCAllocator *allocator);
 /* Mes__V1__ExportRequest methods */
 void   mes__v1__export_request__init
                      (Mes__V1__ExportRequest         *message);
@@ -437,6 +489,9 @@ typedef void (*Mes__V1__TraceResult_Closure)
 typedef void (*Mes__V1__HistoryEntry_Closure)
                  (const Mes__V1__HistoryEntry *message,
                   void *closure_data);
+typedef void (*Mes__V1__CorrectionMark_Closure)
+                 (const Mes__V1__CorrectionMark *message,
+                  void *closure_data);
 typedef void (*Mes__V1__ExportRequest_Closure)
                  (const Mes__V1__ExportRequest *message,
                   void *closure_data);
@@ -496,6 +551,7 @@ extern const ProtobufCMessageDescriptor mes__v1__trace_receipt__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__trace_shipment__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__trace_result__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__history_entry__descriptor;
+extern const ProtobufCMessageDescriptor mes__v1__correction_mark__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__export_request__descriptor;
 extern const ProtobufCEnumDescriptor    mes__v1__export_request__format__descriptor;
 extern const ProtobufCMessageDescriptor mes__v1__export_chunk__descriptor;
