@@ -21,6 +21,7 @@ public enum Migrations {
         Migration(version: 8, name: "status_counts", sql: text(PackageResources._008_status_counts_sql)),
         Migration(version: 9, name: "replication", sql: text(PackageResources._009_replication_sql)),
         Migration(version: 10, name: "enterprise_holds", sql: text(PackageResources._010_enterprise_holds_sql)),
+        Migration(version: 11, name: "outbox_skipped", sql: text(PackageResources._011_outbox_skipped_sql)),
         Migration(version: 12, name: "corrections", sql: text(PackageResources._012_corrections_sql)),
     ]
 

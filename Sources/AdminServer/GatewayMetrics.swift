@@ -7,7 +7,7 @@ public import Prometheus
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Outbox states, always exported (0 when empty) so that alert rules see them.
-    static let outboxStates = ["pending", "posted", "failed", "dead", "resolved"]
+    static let outboxStates = OutboxState.allCases.map(\.rawValue)
 
     public init() { registry = PrometheusCollectorRegistry() }
 

@@ -168,6 +168,8 @@ struct StatusPage {
         out += card("Events waiting to be stored", "\(figures.queueDepth)", figures.queueDepth > 1000 ? "warn" : "good")
         out += card("Waiting for Odoo", "\(pending + failed)", failed > 0 ? "warn" : "good")
         out += card("Dead letters", "\(dead)", dead > 0 ? "bad" : "good")
+        let skipped = figures.outbox[OutboxState.skipped.rawValue] ?? 0
+        if skipped > 0 { out += card("Skipped by hand (never sent to Odoo)", "\(skipped)", "good") }
         out += card(
             "Doubtful events", "\(figures.exceptions.values.reduce(0, +))", figures.exceptions.isEmpty ? "good" : "warn"
         )

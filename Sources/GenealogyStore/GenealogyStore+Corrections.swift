@@ -103,7 +103,7 @@ extension GenealogyStore {
 /// order → output edge, and a shipped or scrapped status it set when nothing else holds it. The
 /// event's outbox row is posted again when it belongs to a production order (the order's totals,
 /// computed without voided events, bring Odoo to the corrected plant and resolve the order's dead
-/// rows); a scrap, downtime or quality row not yet posted is resolved unposted; one Odoo has
+/// rows); a scrap, downtime or quality row not yet posted is skipped; one Odoo has
 /// recorded is named in `odooToReverse`. A replacement is stored through the normal event path
 /// (its own outbox row posts its effect).
 struct CorrectionRecorder {

@@ -1,3 +1,19 @@
+/// The states of an outbox row (the `outbox.state` column's CHECK, migration 11).
+public enum OutboxState: String, Sendable, CaseIterable {
+    /// Waiting for its first posting, or due again (retry, replay).
+    case pending
+    /// The last attempt failed in a way worth retrying; due again after a backoff.
+    case failed
+    /// Odoo refused it, or retries ran out: a dead letter, for a person to look at.
+    case dead
+    /// Odoo took it.
+    case posted
+    /// Was dead, then a later posting of the same order, stop or hold made it good.
+    case resolved
+    /// A person gave up on it (`mesgate outbox skip`): never posted, left out of its order's totals.
+    case skipped
+}
+
 /// One outbox row with the event it carries, as the poster and `mesgate outbox` see it.
 public struct OutboxEntry: Sendable, Hashable {
     public var id: Int64
@@ -12,12 +28,13 @@ public struct OutboxEntry: Sendable, Hashable {
     public var documentKey: String
     /// immediate, normal or batch.
     public var latencyClass: String
-    /// pending, posted, failed, dead, or resolved (dead, then covered by a later posting).
+    /// An `OutboxState` raw value.
     public var state: String
     public var attempts: Int
     public var nextAttemptAtMs: Int64
     public var lastError: String
     public var odooAnswer: String
+    /// Why a person skipped it (state `skipped`).
     public var skippedReason: String
     public var createdAtMs: Int64
     public var updatedAtMs: Int64

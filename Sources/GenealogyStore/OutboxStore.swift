@@ -62,21 +62,46 @@ public final class OutboxStore {
         }
     }
 
-    /// Every stored event naming the production order `name`, in commit order, but those a
-    /// correction voided or replaced (a replacement is an event of its own).
+    /// Every stored event naming the production order `name` that is for Odoo, in commit order:
+    /// what the order's totals are made of. An event whose outbox row was skipped (`mesgate outbox
+    /// skip`) is left out: nothing of it is to reach Odoo, also not through a later posting of
+    /// the order's totals; so is an event a correction voided or replaced (a replacement is an
+    /// event of its own).
     public func events(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
+        try orderEvents(name, .counted)
+    }
+
+    /// The stored events naming the production order `name` whose outbox row was skipped, in
+    /// commit order: what the plant reported and Odoo is not to get (`reconcile` names them).
+    public func skippedEvents(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
+        try orderEvents(name, .skipped)
+    }
+
+    /// The stored events naming the production order `name` that a correction voided or replaced,
+    /// in commit order.
+    public func correctedEvents(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
+        try orderEvents(name, .corrected)
+    }
+
+    private enum OrderEvents: Int { case counted = 0, skipped, corrected }
+
+    private func orderEvents(_ name: String, _ which: OrderEvents) throws(GenealogyStoreError) -> [RawEvent] {
         try guarded { () throws(SQLiteError) in
             var found: [RawEvent] = []
+            // One probe of each unique sequence index (corrections, outbox) per event.
             try db.cachedStatement(
                 """
                 SELECT e.sequence, e.kind, e.raw FROM nodes n
                 JOIN event_nodes en ON en.node_id = n.id AND en.role = 'order'
                 JOIN events e ON e.sequence = en.sequence
                 WHERE n.kind = 'order' AND n.name = ?1
-                  AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence)
+                  AND CASE
+                    WHEN EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence) THEN 2
+                    WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.sequence = e.sequence AND o.state = 'skipped') THEN 1
+                    ELSE 0 END = ?2
                 ORDER BY e.sequence
                 """
-            ).query([.text(name)]) {
+            ).query([.text(name), .int(which.rawValue)]) {
                 found.append(RawEvent(sequence: $0.int64(at: 0), kind: $0.string(at: 1), raw: $0.blob(at: 2)))
             }
             return found
@@ -135,11 +160,12 @@ public final class OutboxStore {
     // MARK: The poster's changes
 
     /// Marks dead rows resolved: a later posting (`note` says which) brought Odoo to what they
-    /// asked for, so they are no longer dead.
+    /// asked for, so they are no longer dead. Rows no longer dead (retried or skipped meanwhile)
+    /// are left as they are.
     public func markResolved(_ ids: [Int64], note: String, nowMs: Int64) throws(GenealogyStoreError) {
         try update(
             ids, "state = 'resolved', resolved_note = ?2, posted_at_ms = ?3, updated_at_ms = ?3",
-            [.text(note), .integer(nowMs)])
+            [.text(note), .integer(nowMs)], only: .dead)
     }
 
     /// Marks rows posted with Odoo's answer.
@@ -157,24 +183,30 @@ public final class OutboxStore {
         try update(
             ids,
             "state = 'failed', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, next_attempt_at_ms = ?3, updated_at_ms = ?4",
-            [.text(error), .integer(nextAttemptAtMs), .integer(nowMs)], onlyIfStillDue: true)
+            [.text(error), .integer(nextAttemptAtMs), .integer(nowMs)], only: .due)
     }
 
     /// Dead-letters rows with Odoo's reason.
     public func markDead(_ ids: [Int64], error: String, nowMs: Int64) throws(GenealogyStoreError) {
         try update(
             ids, "state = 'dead', attempts = attempts + 1, last_error = ?2, odoo_answer = ?2, updated_at_ms = ?3",
-            [.text(error), .integer(nowMs)], onlyIfStillDue: true)
+            [.text(error), .integer(nowMs)], only: .due)
     }
 
     // MARK: People's commands (audited)
 
-    /// Makes failed or dead rows (all of them when `id` is nil) due now. Returns the rows changed.
+    /// Makes failed or dead rows (all of them when `id` is nil) due now; the row `id` also when it
+    /// was skipped (it is then no longer skipped, and counts in its order's totals again). Returns
+    /// the rows changed.
     public func retry(id: Int64?, actor: String, nowMs: Int64) throws(GenealogyStoreError) -> Int {
         try transaction { () throws(SQLiteError) in
-            let filter = id == nil ? "state IN ('failed', 'dead')" : "id = ?2 AND state IN ('failed', 'dead')"
+            let filter =
+                id == nil ? "state IN ('failed', 'dead')" : "id = ?2 AND state IN ('failed', 'dead', 'skipped')"
             try db.run(
-                "UPDATE outbox SET state = 'pending', next_attempt_at_ms = ?1, updated_at_ms = ?1 WHERE \(filter)",
+                """
+                UPDATE outbox SET state = 'pending', skipped_reason = '', next_attempt_at_ms = ?1, updated_at_ms = ?1
+                WHERE \(filter)
+                """,
                 id.map { [.integer(nowMs), .integer($0)] } ?? [.integer(nowMs)])
             let rows = db.changes
             try audit("retry", outboxID: id, first: nil, last: nil, rows: rows, reason: "", actor: actor, nowMs: nowMs)
@@ -182,7 +214,8 @@ public final class OutboxStore {
         }
     }
 
-    /// Posts every row of the events `first...last` again (posted ones too: postings are idempotent).
+    /// Posts every row of the events `first...last` again (posted ones too: postings are idempotent;
+    /// skipped ones too: a replay undoes a skip).
     public func replay(first: Int64, last: Int64, actor: String, reason: String, nowMs: Int64)
         throws(GenealogyStoreError) -> Int
     {
@@ -200,13 +233,15 @@ public final class OutboxStore {
         }
     }
 
-    /// Gives up on a row without telling Odoo: it becomes `posted` with the reason.
+    /// Gives up on a pending, failed or dead row without telling Odoo: it becomes `skipped` with
+    /// the reason, is never posted, and its event no longer counts in its order's totals. Returns
+    /// the rows changed (0: no such row, or it was posted, resolved or skipped already).
     public func skip(id: Int64, reason: String, actor: String, nowMs: Int64) throws(GenealogyStoreError) -> Int {
         try transaction { () throws(SQLiteError) in
             try db.run(
                 """
-                UPDATE outbox SET state = 'posted', skipped_reason = ?2, updated_at_ms = ?3, posted_at_ms = ?3
-                WHERE id = ?1 AND state != 'posted'
+                UPDATE outbox SET state = 'skipped', skipped_reason = ?2, updated_at_ms = ?3
+                WHERE id = ?1 AND state IN ('pending', 'failed', 'dead')
                 """, [.integer(id), .text(reason), .integer(nowMs)])
             let rows = db.changes
             try audit(
@@ -241,13 +276,20 @@ public final class OutboxStore {
         try AuditChain.appendReadingHead(draft, on: db)
     }
 
-    /// With `onlyIfStillDue`, rows a person skipped (or otherwise settled) while the poster had them
-    /// in flight are left as they are: a failed attempt must not undo `mesgate outbox skip`.
-    private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue], onlyIfStillDue: Bool = false)
+    /// Which rows a poster's change may touch. With `.due`, rows a person skipped (or otherwise
+    /// settled) while the poster had them in flight are left as they are: a failed attempt must not
+    /// undo `mesgate outbox skip`. With `.dead`, only rows still dead.
+    private enum StillIn: String {
+        case any = ""
+        case due = " AND state IN ('pending', 'failed')"
+        case dead = " AND state = 'dead'"
+    }
+
+    private func update(_ ids: [Int64], _ set: String, _ values: [SQLiteValue], only: StillIn = .any)
         throws(GenealogyStoreError)
     {
         guard !ids.isEmpty else { return }
-        let due = onlyIfStillDue ? " AND state IN ('pending', 'failed')" : ""
+        let due = only.rawValue
         try transaction { () throws(SQLiteError) in
             let statement = try db.cachedStatement("UPDATE outbox SET \(set) WHERE id = ?1\(due)")
             for id in ids { try statement.run([.integer(id)] + values) }

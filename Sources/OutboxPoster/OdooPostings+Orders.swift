@@ -29,7 +29,7 @@ extension OdooPostings {
         }
         let answer = try postMember(
             order, name: name, lotIDs: lotIDs, good: report.good, consumed: report.consumed,
-            completed: report.completed)
+            withdrawn: report.withdrawn, completed: report.completed)
         if !report.completed, case .object(var known) = order {
             known["qty_producing"] = .double(report.good)
             if client.usesJSON2 {
@@ -84,17 +84,18 @@ extension OdooPostings {
                             lot, productID: productID, product: output.product,
                             company: member["company_id"]?.many2oneID)
                     ],
-                    good: report.goodByOutput[lot] ?? 0, consumed: consumed, completed: report.completed))
+                    good: report.goodByOutput[lot] ?? 0, consumed: consumed, withdrawn: report.withdrawn,
+                    completed: report.completed))
         }
         return "order \(name) in \(family.count) orders for \(report.outputs.count) lots: "
             + answers.joined(separator: "; ")
     }
 
-    /// Writes one order: its output lot(s), good quantity and consumption, then marks it done
-    /// when `completed`.
+    /// Writes one order: its output lot(s), good quantity and consumption (the raw moves of the
+    /// `withdrawn` components it does not consume emptied), then marks it done when `completed`.
     private func postMember(
         _ order: JSONValue, name: String, lotIDs: [Int], good: Double, consumed: [String: [String: Double]],
-        completed: Bool
+        withdrawn: Set<String>, completed: Bool
     ) throws(OdooError) -> String {
         let id = order["id"]?.int ?? 0
         let state = order["state"]?.string ?? ""
@@ -142,6 +143,13 @@ extension OdooPostings {
             }
             moveUpdates.append([1, .int(move.id), ["move_line_ids": .array(commands), "picked": true]])
             written[move.id] = lots
+        }
+        for product in withdrawn.sorted() where consumed[product] == nil {
+            guard let move = moves.first(where: { $0.product == product }), writtenMoves[move.id] != [:] else {
+                continue
+            }
+            moveUpdates.append([1, .int(move.id), ["move_line_ids": [[5, 0, 0]], "picked": false]])
+            written[move.id] = [:]
         }
         if !moveUpdates.isEmpty { vals["move_raw_ids"] = .array(moveUpdates) }
         if !vals.isEmpty { try client.write("mrp.production", [id], vals) }

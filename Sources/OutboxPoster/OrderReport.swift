@@ -21,6 +21,10 @@ public struct OrderReport: Sendable, Hashable {
     public var scrapped: [String: [String: Double]] = [:]
     /// Whether the plant reported the order complete (an operation COMPLETED).
     public var completed = false
+    /// Components the plant reported consuming on the order whose every consumption was then
+    /// skipped (`mesgate outbox skip`) or voided (a correction): Odoo is to hold none of it, so the poster empties their raw
+    /// moves (an earlier attempt may have written them before Odoo refused the order).
+    public var withdrawn: Set<String> = []
 
     public init() {}
 
@@ -29,6 +33,15 @@ public struct OrderReport: Sendable, Hashable {
         for raw in events {
             guard let event = decode(raw.raw), let body = event.body else { continue }
             add(body)
+        }
+    }
+
+    /// Notes the components of the skipped or voided `events` that no other event of the order consumes.
+    public mutating func withdraw(_ events: [RawEvent]) {
+        for raw in events {
+            guard let event = decode(raw.raw), case .consumed(let c) = event.body, consumed[c.component.product] == nil
+            else { continue }
+            withdrawn.insert(c.component.product)
         }
     }
 

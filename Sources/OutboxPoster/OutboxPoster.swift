@@ -190,9 +190,10 @@ public final class OutboxPoster: Sendable {
             }
         }
         let name = String(key.dropFirst(prefix.count))
-        let report: OrderReport
+        var report: OrderReport
         do {
             report = OrderReport(events: try outbox.events(ofOrder: name))
+            report.withdraw(try outbox.skippedEvents(ofOrder: name) + outbox.correctedEvents(ofOrder: name))
         }
         return try settle(batch, outbox, postings) { () throws(OdooError) -> String in
             try postings.postOrder(name, report: report)

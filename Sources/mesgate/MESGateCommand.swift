@@ -13,8 +13,7 @@ struct MESGateCommand: AsyncParsableCommand {
             OutboxCommand.self, AuditCommand.self,
             CheckCommand.self,
             EventCommand.self, ReconcileCommand.self, TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self,
-            BackupCommand.self,
-            RestoreCommand.self, LoadCommand.self, TraceBenchCommand.self,
+            BackupCommand.self, RestoreCommand.self, DemoCommand.self, LoadCommand.self, TraceBenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

@@ -70,14 +70,14 @@ struct OutboxCommand: AsyncParsableCommand {
 
         @Option(
             help:
-                "Only these states (pending, failed, dead, posted, resolved); repeatable. Default: pending, failed, dead."
+                "Only these states (pending, failed, dead, posted, resolved, skipped); repeatable. Default: pending, failed, dead."
         )
         var state: [String] = []
 
         @Option(help: "How many rows to list.")
         var limit = 100
 
-        static let states = ["pending", "failed", "dead", "posted", "resolved"]
+        static let states = OutboxState.allCases.map(\.rawValue)
 
         func validate() throws {
             for name in state where !Self.states.contains(name) {
@@ -99,7 +99,9 @@ struct OutboxCommand: AsyncParsableCommand {
             print(counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
             for e in rows {
                 let error = e.lastError.isEmpty ? "" : "  \(e.lastError)"
-                let note = e.resolvedNote.isEmpty ? "" : "  \(e.resolvedNote)"
+                let note =
+                    e.state == OutboxState.skipped.rawValue
+                    ? "  skipped: \(e.skippedReason)" : e.resolvedNote.isEmpty ? "" : "  \(e.resolvedNote)"
                 let source = e.holdID != 0 ? "hold \(e.holdID)" : "seq \(e.sequence)"
                 print("#\(e.id) \(source) \(e.kind) \(e.documentKey) \(e.state) attempts \(e.attempts)\(error)\(note)")
             }
@@ -133,12 +135,14 @@ struct OutboxCommand: AsyncParsableCommand {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make failed or dead postings (or all of them) due now.")
+            abstract: "Make failed or dead postings (or all of them), or a skipped one, due now.")
 
         @OptionGroup var store: StoreOptions
 
         @Argument(
-            help: "The outbox row ids (the status page lists them by order); without any, every failed and dead row.")
+            help:
+                "The outbox row ids (the status page lists them by order; a skipped row is posted after all); without any, every failed and dead row."
+        )
         var ids: [Int64] = []
 
         func run() async throws {
@@ -150,7 +154,7 @@ struct OutboxCommand: AsyncParsableCommand {
             }
             for id in ids {
                 let due = try outbox.retry(id: id, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
-                if due == 0 { print("#\(id): not failed or dead (nothing to retry)") }
+                if due == 0 { print("#\(id): not failed, dead or skipped (nothing to retry)") }
                 rows += due
             }
             print("\(rows) posting(s) due again")
@@ -183,7 +187,9 @@ struct OutboxCommand: AsyncParsableCommand {
 
     struct Skip: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Give up on a posting without telling Odoo (audited, with a reason).")
+            abstract:
+                "Give up on a pending, failed or dead posting: it becomes skipped, is never posted and leaves its order's totals (audited, with a reason)."
+        )
 
         @OptionGroup var store: StoreOptions
 
@@ -200,7 +206,10 @@ struct OutboxCommand: AsyncParsableCommand {
             let (genealogy, outbox) = try store.open(.write)
             defer { genealogy.close() }
             let rows = try outbox.skip(id: id, reason: reason, actor: OutboxCommand.actor, nowMs: OutboxCommand.nowMs)
-            guard rows > 0 else { throw ServeCommand.fail("no unposted outbox row \(id)") }
+            guard rows > 0 else {
+                throw ServeCommand.fail(
+                    "no pending, failed or dead outbox row \(id) (posted, resolved and skipped rows stay as they are)")
+            }
             print("skipped \(id)")
         }
     }

@@ -6,7 +6,8 @@ import Odoo
 import OutboxPoster
 import ServeConfiguration
 
-/// `mesgate reconcile`: per production order, what the plant reported vs what Odoo shows.
+/// `mesgate reconcile`: per production order, what the plant reported vs what Odoo shows (events
+/// whose outbox row was skipped are left out of the plant's side, and named).
 /// Prints the differences; exits 1 when there are any (2 when Odoo cannot be asked).
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,10 +43,16 @@ struct ReconcileCommand: AsyncParsableCommand {
         let orders = order.isEmpty ? try outbox.orderNames() : order
         for name in orders {
             let report = OrderReport(events: try outbox.events(ofOrder: name))
+            let skipped = try outbox.skippedEvents(ofOrder: name)
             do {
                 let diffs = try reconciler.differences(order: name, report: report)
                 diffs.forEach { print($0) }
                 differences += diffs.count
+                // Not a difference: a person decided Odoo is not to get these (`mesgate outbox skip`).
+                if !skipped.isEmpty {
+                    let sequences = skipped.map { "\($0.sequence)" }.joined(separator: ", ")
+                    print("\(name): left out, skipped by hand (not sent to Odoo): event sequence(s) \(sequences)")
+                }
             } catch {
                 FileHandle.standardError.write(Data("mesgate: cannot ask Odoo about \(name): \(error)\n".utf8))
                 throw ExitCode(2)

@@ -163,6 +163,24 @@ import Testing
     }
 }
 
+@Suite struct SkippedRowsTests {
+    /// Skipped rows have a card of their own (not among the posted ones, nor the failing ones).
+    @Test func skippedRowsAreCountedApart() {
+        var figures = StoreFigures()
+        figures.readable = true
+        figures.outbox = ["posted": 5, "skipped": 2]
+        let html = StatusPage(
+            live: StatusPageTests.live(), figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 0
+        ).html()
+        #expect(html.contains(#"<div class="value">2</div><div class="title">Skipped by hand (never sent to Odoo)"#))
+        figures.outbox = ["posted": 5]
+        let none = StatusPage(
+            live: StatusPageTests.live(), figures: figures, waiting: [], exceptions: [], holds: [], nowMs: 0
+        ).html()
+        #expect(!none.contains("Skipped by hand"))
+    }
+}
+
 @Suite struct GatewayMetricsTests {
     @Test func exportsStoreGaugesWithEveryOutboxState() {
         let metrics = GatewayMetrics()
@@ -176,6 +194,7 @@ import Testing
         #expect(text.contains("mesgate_store_queue_depth 7"))
         #expect(text.contains(#"mesgate_outbox_rows{state="pending"} 3"#))
         #expect(text.contains(#"mesgate_outbox_rows{state="dead"} 0"#))
+        #expect(text.contains(#"mesgate_outbox_rows{state="skipped"} 0"#))
         #expect(text.contains(#"mesgate_exceptions{kind="unknown_lot"} 2"#))
         #expect(text.contains("mesgate_held_items 4"))
         #expect(text.contains(#"mesgate_outbox_commands{action="replay"} 1"#))

@@ -157,10 +157,11 @@ import Testing
         do {
             // Back to schema 3: as a store written by an earlier mesgate (no audit trail, no EPCIS
             // imports, no hold rows in the outbox, which version 6 added and rebuilds the outbox for,
-            // the forward index of version 7 not yet made).
+            // the forward index of version 7 not yet made, a skipped row 'posted' as before version 11).
             let db = try fixture.rawConnection()
             try db.execute(
                 """
+                UPDATE outbox SET state = 'posted' WHERE state = 'skipped';
                 DROP TABLE audit_log; DROP TABLE epcis_imports; DELETE FROM outbox WHERE hold_id IS NOT NULL;
                 DROP INDEX edges_forward; CREATE INDEX edges_by_from ON edges (from_node, to_node);
                 DROP TABLE status_counts; DROP TABLE writer_probe; DROP INDEX outbox_waiting_since;
@@ -171,7 +172,7 @@ import Testing
                 DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
                 DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DROP TABLE hub_hold_fanout; DROP TABLE hub_hold_deliveries; DROP TABLE enterprise_holds;
-                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10); PRAGMA user_version = 3
+                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11); PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

@@ -66,6 +66,83 @@ import Testing
         #expect(try store.count("SELECT count(*) FROM sqlite_temp_master") == 0)
     }
 
+    /// Version 11 rebuilds the outbox with a `skipped` state: a store at version 10 keeps its rows,
+    /// indexes, triggers and outbox_audit, its rows skipped the old way ('posted' with a reason)
+    /// become 'skipped', and the counts /metrics reads follow.
+    @Test func version10SkippedRowsBecomeSkipped() async throws {
+        let fixture = StoreFixture()
+        let before: [[SQLiteValue]]
+        do {
+            let db = try fixture.rawConnection()
+            try db.execute("PRAGMA foreign_keys = ON")
+            for migration in Migrations.all where migration.version <= 10 {
+                try db.execute(migration.sql)
+                try db.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
+                    [.int(migration.version), .text(migration.name)])
+            }
+            try db.execute("PRAGMA user_version = 10")
+            try db.execute(
+                """
+                INSERT INTO events (sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center,
+                  operator_id, work_order, client, recorded_at_ms, raw)
+                VALUES (7, 'e7', 'scrapped', 0, '', '', '', '', 'MO1', '', 0, x''),
+                  (8, 'e8', 'consumed', 0, '', '', '', '', 'MO1', '', 0, x''),
+                  (9, 'e9', 'produced', 0, '', '', '', '', 'MO1', '', 0, x'');
+                INSERT INTO outbox (id, sequence, kind, document_key, latency_class, state, attempts,
+                  next_attempt_at_ms, last_error, created_at_ms, updated_at_ms, odoo_answer, skipped_reason,
+                  posted_at_ms)
+                VALUES (41, 7, 'scrapped', 'work_order:MO1', 'normal', 'posted', 3, 0, 'refused', 1, 2, 'refused',
+                    'booked by hand', 5),
+                  (42, 8, 'consumed', 'work_order:MO1', 'batch', 'posted', 1, 0, '', 1, 2, 'ok', '', 4),
+                  (43, 9, 'produced', 'work_order:MO1', 'batch', 'dead', 2, 0, 'refused', 1, 2, 'refused', '', NULL);
+                INSERT INTO outbox_audit (action, outbox_id, rows, reason, actor, at_ms)
+                VALUES ('skip', 41, 1, 'booked by hand', 'ana', 5);
+                """)
+            before = try Self.outboxSchema(db)
+        }
+        let store = try fixture.open()
+        defer { store.close() }
+        #expect(try store.count("PRAGMA user_version") == Migrations.latestVersion)
+        #expect(
+            try store.rows(
+                "SELECT id, state, skipped_reason, posted_at_ms, attempts, odoo_answer FROM outbox ORDER BY id")
+                == [
+                    [.integer(41), .text("skipped"), .text("booked by hand"), .null, .integer(3), .text("refused")],
+                    [.integer(42), .text("posted"), .text(""), .integer(4), .integer(1), .text("ok")],
+                    [.integer(43), .text("dead"), .text(""), .null, .integer(2), .text("refused")],
+                ])
+        #expect(
+            try store.rows("SELECT outbox_id, action, actor FROM outbox_audit") == [
+                [.integer(41), .text("skip"), .text("ana")]
+            ])
+        #expect(
+            try store.rows("SELECT key, n FROM status_counts WHERE name = 'outbox' ORDER BY key")
+                == [[.text("dead"), .integer(1)], [.text("posted"), .integer(1)], [.text("skipped"), .integer(1)]])
+        #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox_commands' AND key = 'skip'") == 1)
+        // The same indexes and triggers as before, the table itself now allowing 'skipped'.
+        let after = try store.read { db in try Self.outboxSchema(db) }
+        #expect(after.filter { $0[0] != .text("outbox") } == before.filter { $0[0] != .text("outbox") })
+        #expect(try store.count("PRAGMA foreign_key_check") == -1)  // no row: nothing points nowhere
+        #expect(try store.count("SELECT count(*) FROM sqlite_temp_master") == 0)
+        // The triggers count again, and the CHECK still refuses states it does not know.
+        let outbox = try OutboxStore(path: store.path)
+        #expect(try outbox.skip(id: 43, reason: "wrong lot", actor: "ana", nowMs: 9) == 1)
+        #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox' AND key = 'skipped'") == 2)
+        #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox' AND key = 'dead'") == 0)
+        let db = try SQLiteConnection(path: store.path)
+        #expect(throws: SQLiteError.self) { try db.execute("UPDATE outbox SET state = 'lost' WHERE id = 42") }
+    }
+
+    /// The indexes and triggers on the outbox, and the table's SQL: (name, sql) rows.
+    static func outboxSchema(_ db: SQLiteConnection) throws -> [[SQLiteValue]] {
+        var rows: [[SQLiteValue]] = []
+        try db.prepare("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'outbox' ORDER BY name").query { row in
+            rows.append([row.value(at: 0), row.value(at: 1)])
+        }
+        return rows
+    }
+
     @Test func foreignFileIsNotAStore() throws {
         let fixture = StoreFixture()
         try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)

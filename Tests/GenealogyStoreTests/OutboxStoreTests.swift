@@ -51,7 +51,7 @@ import Testing
         #expect(try outbox.skip(id: ids[1], reason: "booked by hand", actor: "ana", nowMs: 40) == 1)
         #expect(try outbox.skip(id: ids[1], reason: "twice", actor: "ana", nowMs: 41) == 0)
         let skipped = try #require(try outbox.entry(id: ids[1]))
-        #expect(skipped.state == "posted" && skipped.skippedReason == "booked by hand")
+        #expect(skipped.state == "skipped" && skipped.skippedReason == "booked by hand")
         #expect(try store.count("SELECT count(*) FROM outbox_audit") == 4)
         #expect(try store.count("SELECT count(*) FROM outbox_audit WHERE action = 'skip' AND rows = 0") == 1)
     }
@@ -68,8 +68,37 @@ import Testing
         try outbox.markDead([ids[1]], error: "permanent: ValidationError", nowMs: 10)
         for id in ids[0...1] {
             let entry = try #require(try outbox.entry(id: id))
-            #expect(entry.state == "posted" && entry.skippedReason == "booked by hand" && entry.attempts == 0)
+            #expect(entry.state == "skipped" && entry.skippedReason == "booked by hand" && entry.attempts == 0)
         }
+    }
+
+    /// A skipped row is never due, its event leaves its order's totals, "retry all" leaves it, and
+    /// retrying it by id brings it (and its event) back.
+    @Test func aSkippedRowLeavesItsOrderUntilRetried() async throws {
+        let (fixture, store, outbox, sequences) = try await filled()
+        defer { store.close() }
+        _ = fixture
+        let ids = try outbox.due(nowMs: .max, limit: 10).map(\.id)
+        try outbox.markPosted([ids[0]], answer: "stock.scrap 7 done", nowMs: 10)
+        try outbox.markDead([ids[1]], error: "permanent: ValidationError", nowMs: 10)
+        // Posted rows are not skipped; dead ones are.
+        #expect(try outbox.skip(id: ids[0], reason: "late", actor: "ana", nowMs: 20) == 0)
+        #expect(try outbox.skip(id: ids[1], reason: "wrong lot", actor: "ana", nowMs: 20) == 1)
+        #expect(try outbox.counts() == ["posted": 1, "skipped": 1, "pending": 2])
+        #expect(try outbox.list(states: ["skipped"], limit: 10).map(\.id) == [ids[1]])
+        #expect(!(try outbox.due(nowMs: .max, limit: 10).map(\.id).contains(ids[1])))
+        #expect(try outbox.events(ofOrder: "MO1").map(\.sequence) == [sequences[0], sequences[2]])
+        #expect(try outbox.skippedEvents(ofOrder: "MO1").map(\.sequence) == [sequences[1]])
+        // A later posting that resolves dead rows does not touch it.
+        try outbox.markResolved([ids[1]], note: "resolved by the posting of #9", nowMs: 25)
+        #expect(try outbox.entry(id: ids[1])?.state == "skipped")
+        #expect(try outbox.retry(id: nil, actor: "ana", nowMs: 30) == 0)
+        #expect(try outbox.retry(id: ids[1], actor: "ana", nowMs: 40) == 1)
+        let retried = try #require(try outbox.entry(id: ids[1]))
+        #expect(retried.state == "pending" && retried.skippedReason.isEmpty && retried.nextAttemptAtMs == 40)
+        #expect(try outbox.events(ofOrder: "MO1").map(\.sequence) == Array(sequences[0...2]))
+        #expect(try outbox.skippedEvents(ofOrder: "MO1").isEmpty)
+        #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox' AND key = 'skipped'") == 0)
     }
 
     @Test func holdsQueueAnImmediateRowWhenPlacedAndWhenReleased() async throws {

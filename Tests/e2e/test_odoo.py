@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import admin_get
 from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, outbox_states, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
@@ -130,8 +131,57 @@ def test_skip_is_audited(binary, server_factory, emulator_factory):
     row = srv.scalar("SELECT min(id) FROM outbox")
     r = mesgate(binary, srv, "outbox", "skip", str(row), "--reason", "booked by hand")
     assert r.returncode == 0, r.stderr
-    assert srv.query("SELECT state, skipped_reason FROM outbox WHERE id = ?", (row,)) == [("posted", "booked by hand")]
+    assert srv.query("SELECT state, skipped_reason FROM outbox WHERE id = ?", (row,)) == [("skipped", "booked by hand")]
     assert srv.query("SELECT action, outbox_id, reason FROM outbox_audit") == [("skip", row, "booked by hand")]
+
+
+def test_a_skipped_dead_consumption_is_never_posted_and_leaves_its_order(binary, server_factory, emulator_factory):
+    """Odoo tracks bolts by lot, the plant consumes them loose: the order's postings all die. The
+    administrator skips the bolt consumption: it is `skipped` (not posted) in `outbox list`, its
+    order's totals leave it out, so the order's other rows go through on retry; Odoo never gets it."""
+    emu = emulator_factory(17)
+    day = PlantDay()
+    day.seed(emu)
+    emu.set_product("BOLT", tracking="lot")
+    srv = server_factory(gateway_args(emu))
+    day.publish(srv)
+    assert wait_drained(srv) == {"posted": 7, "dead": 7}
+    bolt = srv.scalar("SELECT o.id FROM outbox o JOIN events e ON e.sequence = o.sequence WHERE e.event_id = ?",
+                      (f"pd-{day.tag}-5",))
+    r = mesgate(binary, srv, "outbox", "skip", str(bolt), "--reason", "bolts are booked by hand")
+    assert r.returncode == 0 and f"skipped {bolt}" in r.stdout, r.stdout + r.stderr
+    listed = json.loads(mesgate(binary, srv, "outbox", "list", "--state", "skipped", "--json").stdout)
+    assert [(row["id"], row["state"], row["skipped_reason"]) for row in listed["rows"]] == [
+        (bolt, "skipped", "bolts are booked by hand")], listed
+    assert listed["counts"] == {"posted": 7, "dead": 6, "skipped": 1}, listed
+    text = mesgate(binary, srv, "outbox", "list", "--state", "skipped").stdout
+    assert f"#{bolt} " in text and " skipped " in text and "skipped: bolts are booked by hand" in text, text
+    misspelt = mesgate(binary, srv, "outbox", "list", "--state", "skiped")
+    assert misspelt.returncode != 0
+    assert "unknown --state skiped: one of pending, failed, dead, posted, resolved, skipped" in misspelt.stderr
+    # "Retry all" takes the dead rows, not the skipped one; the order goes through without the bolts.
+    r = mesgate(binary, srv, "outbox", "retry")
+    assert r.returncode == 0 and "6 posting(s) due again" in r.stdout, r.stdout + r.stderr
+    assert wait_drained(srv) == {"posted": 13, "skipped": 1}
+    assert srv.query("SELECT state, posted_at_ms FROM outbox WHERE id = ?", (bolt,)) == [("skipped", None)]
+    st = emu.state()
+    products = {r["default_code"]: r["id"] for r in st["product.product"].values()}
+    mo_a = next(r for r in st["mrp.production"].values() if r["name"] == day.mo_a)
+    assert mo_a["state"] == "done" and mo_a["qty_producing"] == 10, mo_a
+    raw_lines = [ml for ml in st["stock.move.line"].values()
+                 if st["stock.move"][str(ml["move_id"])]["raw_material_production_id"] == mo_a["id"]]
+    assert raw_lines and not [ml for ml in raw_lines if ml["product_id"] == products["BOLT"]], raw_lines
+    status, _, metrics = admin_get(srv, "/metrics")
+    assert status == 200 and 'mesgate_outbox_rows{state="skipped"} 1' in metrics
+    # Reconcile compares Odoo with what is to reach it, and names the skipped event apart.
+    r = reconcile(binary, srv, emu, day.mo_a)
+    assert r.returncode == 0 and "0 difference(s)" in r.stdout, r.stdout + r.stderr
+    assert "skipped by hand (not sent to Odoo)" in r.stdout, r.stdout
+    # A posted row cannot be skipped; a skipped one is not skipped twice.
+    posted = srv.scalar("SELECT min(id) FROM outbox WHERE state = 'posted'")
+    for row in (posted, bolt):
+        r = mesgate(binary, srv, "outbox", "skip", str(row), "--reason", "again")
+        assert r.returncode != 0 and "no pending, failed or dead outbox row" in r.stderr, r.stderr
 
 
 def test_reconcile_reports_differences_and_exits_non_zero(binary, server_factory, emulator_factory):
