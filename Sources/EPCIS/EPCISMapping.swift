@@ -21,12 +21,29 @@ public struct EPCISMapping: Sendable {
     public var transformations = 0
     /// Distinct lots, serials and containers the mapped events name.
     public var lots: Set<LotRef> = []
+    /// The events the document declares in error (an `errorDeclaration`): the MES events mapped
+    /// from them are voided (genealogy/MODEL.md, "Corrections").
+    public var declarations: [ErrorDeclaration] = []
+
+    /// An EPCIS event declared in error: the MES events stored from it are `baseID#…`.
+    public struct ErrorDeclaration: Sendable, Hashable {
+        public var epcisIndex: Int
+        public var baseID: String
+        public var declaredAtMs: Int64
+        /// The CBV reason (`did_not_occur`, `incorrect_data`, …) and the `mesgate:reason` text, in words.
+        public var reason: String
+        /// The `correctiveEventIDs`, as the base ids of the MES events stored from them.
+        public var correctiveBaseIDs: [String]
+    }
 
     /// Maps a validated document (see `EPCISValidator.validate`).
     public init(_ document: EPCISDocumentShape) {
         epcisEvents = document.events.count
         for (index, event) in document.events.enumerated() {
             let baseID = Self.baseID(of: event, namespaces: document.namespaces)
+            if let declaration = event["errorDeclaration"] {
+                declarations.append(Self.declaration(declaration, index: index, baseID: baseID))
+            }
             let derived = EPCISEventMapper(event: event, baseID: baseID).mesEvents()
             if derived.isEmpty {
                 notMapped.append(index)
@@ -54,6 +71,19 @@ public struct EPCISMapping: Sendable {
             }
             return receivedElsewhere.contains(r.lot)
         }
+    }
+
+    static func declaration(_ value: JSONValue, index: Int, baseID: String) -> ErrorDeclaration {
+        let cbv = EPCISEventMapper.typeWord(value["reason"]?.stringValue, "ER") ?? "no reason given"
+        var reason = "EPCIS errorDeclaration: \(cbv)"
+        if let words = value["mesgate:reason"]?.stringValue, !words.isEmpty { reason += ": \(words)" }
+        let corrective = (value["correctiveEventIDs"]?.arrayValue ?? []).compactMap(\.stringValue).filter {
+            !$0.isEmpty && $0.utf8.count <= 100
+        }
+        return ErrorDeclaration(
+            epcisIndex: index, baseID: baseID,
+            declaredAtMs: ISOTimestamp(value["declarationTime"]?.stringValue ?? "")?.epochMilliseconds ?? 0,
+            reason: reason, correctiveBaseIDs: corrective)
     }
 
     /// The EPCIS eventID when it is a usable MES event id, else the CBV 2.0 event hash id.

@@ -142,27 +142,39 @@ struct CorrectionRecorder {
             case .conflict(let reason): return .rollBack(.replacementRefused(GenealogyStoreError(.conflict, reason)))
             }
         }
+        let (reposted, toReverse) = try apply(
+            sequence: sequence, eventID: request.eventID, raw: raw, replacementSequence: replacementSequence,
+            reason: request.reason, by: request.by)
+        var correction = try Self.correction(of: sequence, db)!
+        correction.reposted = reposted
+        correction.odooToReverse = toReverse
+        return .release(.corrected(correction))
+    }
+
+    /// Records the correction of the stored event at `sequence` and takes back what it made; the
+    /// Odoo documents posted again, and what Odoo keeps. Also used by EPCIS imports (an
+    /// `errorDeclaration`).
+    func apply(
+        sequence: Int64, eventID: String, raw: [UInt8], replacementSequence: Int64?, reason: String, by: String
+    ) throws(SQLiteError) -> (reposted: [String], toReverse: [String]) {
         try db.run(
             """
             INSERT INTO corrections (sequence, replacement_sequence, reason, corrected_by, corrected_at_ms)
             VALUES (?1, ?2, ?3, ?4, ?5)
             """,
             [
-                .integer(sequence), replacementSequence.map { .integer($0) } ?? .null, .text(request.reason),
-                .text(request.by), .integer(nowMs),
+                .integer(sequence), replacementSequence.map { .integer($0) } ?? .null, .text(reason), .text(by),
+                .integer(nowMs),
             ])
         let id = db.lastInsertRowID
         if let body = decode(raw)?.body { try takeBack(body, sequence: sequence) }
-        let (reposted, toReverse) = try settleOutbox(of: sequence, correction: id)
+        let settled = try settleOutbox(of: sequence, correction: id)
         try AuditChain.on(db)?.recordChanged(
-            .correction(id: id), atMs: nowMs, actor: request.by,
-            action: request.replacement == nil ? AuditAction.eventVoided : AuditAction.eventCorrected,
-            label: "event:\(sequence) \(request.eventID)", reason: request.reason,
-            detail: request.replacement.map { "replaced by \($0.event.eventID)" } ?? "voided", on: db)
-        var correction = try Self.correction(of: sequence, db)!
-        correction.reposted = reposted
-        correction.odooToReverse = toReverse
-        return .release(.corrected(correction))
+            .correction(id: id), atMs: nowMs, actor: by,
+            action: replacementSequence == nil ? AuditAction.eventVoided : AuditAction.eventCorrected,
+            label: "event:\(sequence) \(eventID)", reason: reason,
+            detail: replacementSequence.map { "replaced by sequence \($0)" } ?? "voided", on: db)
+        return settled
     }
 
     /// Undoes the rows `body` made when it was stored (see `EventRecorder.recordBody`).

@@ -97,6 +97,7 @@ struct EPCISImportRecorder {
                 return .rollBack(.refused(index: index, reason: reason))
             }
         }
+        let voided = try declare(batch)
         var importID: Int64?
         let known = try db.scalar(
             "SELECT id FROM epcis_imports WHERE document_sha256 = ?1 LIMIT 1", [.text(batch.documentSHA256)])
@@ -114,6 +115,52 @@ struct EPCISImportRecorder {
                 ])
             importID = db.lastInsertRowID
         }
-        return .release(.stored(events: outcomes, importID: importID))
+        return .release(.stored(events: outcomes, importID: importID, voided: voided))
+    }
+
+    /// Voids the stored MES events of each EPCIS event the document declares in error (once: one
+    /// corrected before stays as it is); the number voided now.
+    private func declare(_ batch: EPCISImportBatch) throws(SQLiteError) -> Int {
+        guard !batch.declarations.isEmpty else { return 0 }
+        let corrections = CorrectionRecorder(db: db, nowMs: nowMs, decode: batch.decode)
+        // `<base>#` <= id < `<base>$`: the MES events of one EPCIS event ('$' follows '#').
+        let ofBase = try db.cachedStatement(
+            """
+            SELECT e.sequence, e.event_id, e.kind, e.raw FROM events e
+            WHERE e.event_id >= ?1 || '#' AND e.event_id < ?1 || '$'
+              AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence)
+            ORDER BY e.sequence
+            """)
+        var voided = 0
+        for declaration in batch.declarations {
+            var found: [(sequence: Int64, eventID: String, kind: String, raw: [UInt8])] = []
+            try ofBase.query([.text(declaration.baseID)]) {
+                found.append(($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2), $0.blob(at: 3)))
+            }
+            var corrective: [(sequence: Int64, kind: String)] = []
+            for base in declaration.correctiveBaseIDs where base != declaration.baseID {
+                try ofBase.query([.text(base)]) { corrective.append(($0.int64(at: 0), $0.string(at: 2))) }
+            }
+            var taken: Set<Int64> = []
+            for event in found {
+                // The corrective event of the same kind not yet taken by another correction.
+                var replacement: Int64?
+                for candidate in corrective where candidate.kind == event.kind && !taken.contains(candidate.sequence) {
+                    let used = try db.scalar(
+                        "SELECT count(*) FROM corrections WHERE replacement_sequence = ?1",
+                        [.integer(candidate.sequence)])
+                    if used == .integer(0) {
+                        replacement = candidate.sequence
+                        break
+                    }
+                }
+                if let replacement { taken.insert(replacement) }
+                _ = try corrections.apply(
+                    sequence: event.sequence, eventID: event.eventID, raw: event.raw,
+                    replacementSequence: replacement, reason: declaration.reason, by: batch.client)
+                voided += 1
+            }
+        }
+        return voided
     }
 }

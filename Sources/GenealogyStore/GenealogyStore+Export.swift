@@ -113,16 +113,20 @@ extension GenealogyStore {
         let select = try db.cachedStatement(
             """
             SELECT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
-              \(PlantNames.column("e", hub: 2, identity: 3))
-            FROM events e WHERE e.sequence IN (SELECT value FROM json_each(?1)) ORDER BY e.sequence
+              \(PlantNames.column("e", hub: 2, identity: 3)),
+              \(CorrectionMarks.columns)
+            FROM events e
+            \(CorrectionMarks.joins("e"))
+            WHERE e.sequence IN (SELECT value FROM json_each(?1)) ORDER BY e.sequence
             """)
         for chunk in jsonIDChunks(ordered, chunk: 4_000) {
             try select.query([.text(chunk)] + plants.arguments) {
-                events.append(
-                    StoredEvent(
-                        sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
-                        client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5),
-                        plant: $0.string(at: 6)))
+                var event = StoredEvent(
+                    sequence: $0.int64(at: 0), eventID: $0.string(at: 1), kind: $0.string(at: 2),
+                    client: $0.string(at: 3), recordedAtMs: $0.int64(at: 4), raw: $0.blob(at: 5),
+                    plant: $0.string(at: 6))
+                CorrectionMarks.read($0, from: 7, into: &event)
+                events.append(event)
             }
         }
         return events

@@ -26,28 +26,45 @@ enum EPCISEvents {
     /// placed). A hold placed in the same millisecond as an event's commit comes after the event:
     /// the writer commits one after the other, and a hold follows what it holds far more often than
     /// it precedes it (a fast store commits both within one millisecond).
-    static func events(_ content: ExportContent) -> some Sequence<Members> {
+    static func events(_ content: ExportContent) -> [(members: Members, stored: StoredEvent?)] {
         var holdMoments: [(at: Int64, hold: StoredHold, release: Bool)] = []
         for hold in content.holds {
             holdMoments.append((hold.placedAtMs, hold, false))
             if let released = hold.releasedAtMs { holdMoments.append((released, hold, true)) }
         }
         holdMoments.sort { $0.at < $1.at }
-        var out: [Members] = []
+        var out: [(members: Members, stored: StoredEvent?)] = []
         out.reserveCapacity(content.events.count + holdMoments.count)
         var next = 0
         for exported in content.events {
             while next < holdMoments.count && holdMoments[next].at < exported.stored.recordedAtMs {
-                out.append(holdEvent(holdMoments[next].hold, release: holdMoments[next].release))
+                out.append((holdEvent(holdMoments[next].hold, release: holdMoments[next].release), nil))
                 next += 1
             }
-            if let members = event(exported) { out.append(members) }
+            if let members = event(exported) { out.append((members, exported.stored)) }
         }
         while next < holdMoments.count {
-            out.append(holdEvent(holdMoments[next].hold, release: holdMoments[next].release))
+            out.append((holdEvent(holdMoments[next].hold, release: holdMoments[next].release), nil))
             next += 1
         }
         return out
+    }
+
+    /// The `errorDeclaration` of a voided or replaced event (EPCIS 2.0 §7.4.1.3): when, the CBV
+    /// reason (`did_not_occur` for a void, `incorrect_data` for a replacement), the replacement's
+    /// EPCIS event id when the document holds it (`correctiveEventIDs`), and who and why in
+    /// `mesgate:` fields. It is not part of the event hash, so the event keeps its id.
+    static func errorDeclaration(_ mark: CorrectionMark, correctiveEventID: String?) -> JSON {
+        var members: Members = [
+            ("declarationTime", .string(LocalTime.utc.iso(mark.atMs))),
+            ("reason", .string(mark.isVoid ? "did_not_occur" : "incorrect_data")),
+        ]
+        if let correctiveEventID { members.append(("correctiveEventIDs", .array([.string(correctiveEventID)]))) }
+        members.append(("mesgate:correction", .integer(mark.id)))
+        members.append(("mesgate:reason", .string(mark.reason)))
+        members.append(("mesgate:correctedBy", .string(mark.by)))
+        if !mark.isVoid { members.append(("mesgate:correctiveEventID", .string(mark.replacementEventID))) }
+        return .object(members)
     }
 
     // MARK: pieces

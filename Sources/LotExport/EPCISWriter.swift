@@ -41,13 +41,27 @@ public struct EPCISWriter: Sendable {
         head.removeLast()  // "}"
         out += head
         out += Array(#","epcisBody":{"eventList":["#.utf8)
-        let bodies = EPCISEvents.events(content).map { JSON.object($0).bytes }
+        let listed = EPCISEvents.events(content)
+        let bodies = listed.map { JSON.object($0.members).bytes }
         let ids = try Self.hashIDs(bodies, hashID)
+        // A replacement's EPCIS id, for the errorDeclaration of the event it replaces.
+        var idOfReplacement: [String: String] = [:]
+        for (i, item) in listed.enumerated() where !(item.stored?.corrects.isEmpty ?? true) {
+            if let stored = item.stored { idOfReplacement[stored.eventID] = ids[i] }
+        }
         for (i, body) in bodies.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            // {"eventID":"<hash>", …members}: the hash is taken over the event without eventID.
+            // {"eventID":"<hash>", …members}: the hash is taken over the event without eventID
+            // (and without errorDeclaration: CBV 2.0 leaves it out of the hash).
             out += Array(#"{"eventID":"#.utf8)
             JSON.writeString(ids[i], into: &out)
+            if let mark = listed[i].stored?.correction {
+                out += Array(#","errorDeclaration":"#.utf8)
+                out +=
+                    EPCISEvents.errorDeclaration(
+                        mark, correctiveEventID: mark.isVoid ? nil : idOfReplacement[mark.replacementEventID]
+                    ).bytes
+            }
             if body.count > 2 { out.append(UInt8(ascii: ",")) }
             out += body[1...]
         }

@@ -119,7 +119,7 @@ enum FSMA204Writer {
         var byOrder: [String: [ExportedEvent]] = [:]
         var byOutput: [LotRef: [ExportedEvent]] = [:]
         var produced: Set<LotRef> = []
-        for e in content.events {
+        for e in content.events where e.stored.correction == nil {
             switch e.event.body {
             case .received(let b): supplierOf[b.lot] = (b.supplier, b.supplierLot)
             case .consumed(let b):
@@ -145,7 +145,7 @@ enum FSMA204Writer {
             }
             return items.flatMap { expand($0, depth: depth + 1) }
         }
-        for e in content.events {
+        for e in content.events where e.stored.correction == nil {
             var base = Row()
             let time = e.time
             base["Event ID"] = e.event.eventID

@@ -30,6 +30,7 @@ public enum HTMLReport {
         body{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222;margin:24px}
         h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ccc}
         .meta{color:#555}.warn{color:#a61b1b;font-weight:bold}
+        tr.corrected td{color:#888;text-decoration:line-through}tr.corrected td:nth-child(4){text-decoration:none}
         table{border-collapse:collapse;width:100%;margin-bottom:8px}
         th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}td.when{white-space:nowrap}
         th{background:#eef1f5}td.num{text-align:right;white-space:nowrap}
@@ -174,8 +175,15 @@ public enum HTMLReport {
         html += "<th>Quantity</th><th>Work order</th><th>Where</th><th>Operator</th><th>Client</th>"
         html += "<th>Event ID</th></tr></thead><tbody>\n"
         for e in content.events {
-            let (what, qty, place) = describe(e.event, plant: e.place)
-            html += "<tr><td class=\"num\">\(e.stored.sequence)</td>"
+            var (what, qty, place) = describe(e.event, plant: e.place)
+            if let c = e.stored.correction {
+                what += c.isVoid ? " (VOIDED" : " (REPLACED by \(c.replacementEventID)"
+                what += ": correction \(c.id) by \(c.by): \(c.reason))"
+            } else if !e.stored.corrects.isEmpty {
+                what += " (replaces \(e.stored.corrects))"
+            }
+            html +=
+                "<tr\(e.stored.correction == nil ? "" : " class=\"corrected\"")><td class=\"num\">\(e.stored.sequence)</td>"
             html +=
                 "<td class=\"when\">\(escape(e.time.readable(e.event.occurredAtMs)))</td><td>\(escape(e.stored.kind))</td>"
             html += "<td>\(escape(what))</td><td class=\"num\">\(escape(qty))</td>"

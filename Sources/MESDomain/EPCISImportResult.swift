@@ -19,6 +19,8 @@ public struct EPCISImportResult: Sendable, Hashable {
     public var importID: Int64 = 0
     /// Hex SHA-256 of the document.
     public var documentSHA256 = ""
+    /// Stored events voided by the document's error declarations.
+    public var voided = 0
 
     public init() {}
 }

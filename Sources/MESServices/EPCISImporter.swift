@@ -62,15 +62,20 @@ public struct EPCISImporter: Sendable {
             default: break
             }
         }
-        let batch = EPCISImportBatch(
+        var batch = EPCISImportBatch(
             requests: requests, documentSHA256: summary.documentSHA256, client: client, raw: json,
             epcisEvents: mapping.epcisEvents)
+        batch.declarations = mapping.declarations.map {
+            .init(baseID: $0.baseID, reason: $0.reason, correctiveBaseIDs: $0.correctiveBaseIDs)
+        }
+        batch.decode = { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } }
         let eventsPath = shape.eventsPath
         let indexes = mapping.events.map(\.epcisIndex)
         store.importEPCIS(batch) { [summary] outcome in
             var summary = summary
             switch outcome {
-            case .stored(let outcomes, let importID):
+            case .stored(let outcomes, let importID, let voided):
+                summary.voided = voided
                 for outcome in outcomes {
                     switch outcome {
                     case .accepted: summary.stored += 1

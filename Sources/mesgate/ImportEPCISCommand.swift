@@ -52,13 +52,13 @@ struct ImportEPCISCommand: AsyncParsableCommand {
                 "not_mapped": \(result.notMapped), "lots": \(result.lots), "receipts": \(result.receipts), \
                 "transformations": \(result.transformations), "shipments": \(result.shipments), \
                 "scraps": \(result.scraps), "packings": \(result.packings), "import_id": \(result.importID), \
-                "document_sha256": "\(result.documentSHA256)"}
+                "voided": \(result.voided), "document_sha256": "\(result.documentSHA256)"}
 
                 """
         } else {
             lines = """
                 imported \(file): \(result.events) EPCIS events, \(result.notMapped) not mapped (kept with the document)
-                stored \(result.stored) MES events, \(result.duplicates) duplicates
+                stored \(result.stored) MES events, \(result.duplicates) duplicates\(result.voided > 0 ? ", \(result.voided) voided (errorDeclaration)" : "")
                 lots \(result.lots), receipts \(result.receipts), transformations \(result.transformations), \
                 shipments \(result.shipments), scraps \(result.scraps), packings \(result.packings)
                 document \(result.importID == 0 ? "already stored" : "#\(result.importID)") sha256 \(result.documentSHA256)

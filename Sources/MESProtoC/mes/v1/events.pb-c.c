@@ -2295,7 +2295,7 @@ const ProtobufCMessageDescriptor mes__v1__epcisdocument__descriptor =
   (ProtobufCMessageInit) mes__v1__epcisdocument__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mes__v1__import_result__field_descriptors[12] =
+static const ProtobufCFieldDescriptor mes__v1__import_result__field_descriptors[13] =
 {
   {
     "events",
@@ -2441,6 +2441,18 @@ static const ProtobufCFieldDescriptor mes__v1__import_result__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "voided",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__ImportResult, voided),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__import_result__field_indices_by_name[] = {
   11,   /* field[11] = document_sha256 */
@@ -2455,11 +2467,12 @@ static const unsigned mes__v1__import_result__field_indices_by_name[] = {
   7,   /* field[7] = shipments */
   1,   /* field[1] = stored */
   6,   /* field[6] = transformations */
+  12,   /* field[12] = voided */
 };
 static const ProtobufCIntRange mes__v1__import_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor mes__v1__import_result__descriptor =
 {
@@ -2469,7 +2482,7 @@ const ProtobufCMessageDescriptor mes__v1__import_result__descriptor =
   "Mes__V1__ImportResult",
   "mes.v1",
   sizeof(Mes__V1__ImportResult),
-  12,
+  13,
   mes__v1__import_result__field_descriptors,
   mes__v1__import_result__field_indices_by_name,
   1,  mes__v1__import_result__number_ranges,

@@ -472,10 +472,15 @@ struct  Mes__V1__ImportResult
    * Hex SHA-256 of the document bytes.
    */
   char *document_sha256;
+  /*
+   * Stored events voided now because the document declares their EPCIS
+   * events in error (errorDeclaration).
+   */
+  uint32_t voided;
 };
 #define MES__V1__IMPORT_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__import_result__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /* Mes__V1__Event methods */
