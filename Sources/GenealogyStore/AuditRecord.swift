@@ -103,4 +103,10 @@ public enum AuditAction {
     public static let authFailure = "auth_failure"
     /// `outbox_retry`, `outbox_replay`, `outbox_skip`.
     public static func outbox(_ command: String) -> String { "outbox_\(command)" }
+
+    /// Every action the trail may hold.
+    public static let all = [
+        eventStored, eventRefused, eventVoided, eventCorrected, holdPlaced, holdReleased, export, configReload,
+        authFailure, outbox("retry"), outbox("replay"), outbox("skip"),
+    ]
 }

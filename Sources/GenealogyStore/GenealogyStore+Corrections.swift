@@ -99,7 +99,7 @@ extension GenealogyStore {
 /// The writer-thread part of a correction, inside the batch's transaction and its own savepoint.
 ///
 /// A void takes back what the event made: its genealogy edges (a consumption's link, a split, a
-/// packing; an unpacking is undone), its receipt or shipment row, a production's quantity on the
+/// packing; an unpacking is undone), the exceptions it raised, its receipt or shipment row, a production's quantity on the
 /// order → output edge, and a shipped or scrapped status it set when nothing else holds it. The
 /// event's outbox row is posted again when it belongs to a production order (the order's totals,
 /// computed without voided events, bring Odoo to the corrected plant and resolve the order's dead
@@ -182,6 +182,8 @@ struct CorrectionRecorder {
         // Links this event made (an order → output link is shared with later reports: its quantity
         // is taken back below, the link stays while the output exists).
         try db.run("DELETE FROM edges WHERE sequence = ?1 AND kind != 'order_output'", [.integer(sequence)])
+        // What it raised for a person to look at (a lot never received) goes with it.
+        try db.run("DELETE FROM exceptions WHERE sequence = ?1", [.integer(sequence)])
         switch body {
         case .produced(let p):
             guard let good = p.good?.value, good != 0 else { break }

@@ -110,11 +110,7 @@ struct AuditCommand: AsyncParsableCommand {
         var json = false
 
         /// The actions the trail holds (`audit_log.action`).
-        static let actions = [
-            AuditAction.eventStored, AuditAction.eventRefused, AuditAction.holdPlaced, AuditAction.holdReleased,
-            AuditAction.export, AuditAction.configReload, AuditAction.authFailure, AuditAction.outbox("retry"),
-            AuditAction.outbox("replay"), AuditAction.outbox("skip"),
-        ]
+        static let actions = AuditAction.all
 
         func validate() throws {
             if let action, !Self.actions.contains(action) {

@@ -30,6 +30,9 @@ MIN_COMMANDS = 12
 EXPECTED = [
     ("mesgate demo ", r"41 event\(s\) stored.*\n(.*\n)*  outbox row 1: the scrap of SEAL lot SE-309"),
     ("mesgate exceptions ", r"unknown_lot event demo-\d+ .*SEAL lot SE-311"),
+    ("mesgate event correct demo-032 ", r"Replaced demo-032 \(#\d+\) by demo-032\.c1 \(#\d+\): correction 1"),
+    ("mesgate history --data ./mesgate-demo --product SEAL --lot SE-311",
+     r"demo-032 from .*\n +REPLACED by demo-032\.c1: correction 1 by .*: SE-311 was mistyped at the line"),
     ("mesgate trace --data ./mesgate-demo --forward --product RESIN --lot R-1042",
      r"shipped to Hydro Services GmbH(.*\n)*.*shipped to AquaTech Ltd"),
     ("mesgate hold ", r"Held RESIN lot R-1042 and what is made from it: 7 item\(s\)(.*\n)*RECALL NEEDED: 2 shipment"),
