@@ -266,10 +266,14 @@ public final class OdooPostings {
         return code
     }
 
+    /// The `mrp.workcenter` a plant names: by its `code` first (how plants name them), else by name.
     private func workcenter(_ name: String) throws(OdooError) -> Int {
         if let id = workcenterIDs[name] { return id }
-        guard let id = try client.search("mrp.workcenter", [["name", "=", .string(name)]], limit: 1).first else {
-            throw OdooError(.permanent, name: "mesgate.NoSuchWorkCenter", message: "no mrp.workcenter named \(name)")
+        var found = try client.search("mrp.workcenter", [["code", "=", .string(name)]], limit: 1).first
+        if found == nil { found = try client.search("mrp.workcenter", [["name", "=", .string(name)]], limit: 1).first }
+        guard let id = found else {
+            throw OdooError(
+                .permanent, name: "mesgate.NoSuchWorkCenter", message: "no mrp.workcenter with code or name \(name)")
         }
         workcenterIDs[name] = id
         return id

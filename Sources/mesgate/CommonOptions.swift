@@ -41,6 +41,11 @@ struct ServerOptions: ParsableArguments {
     /// Refuses `--data` with `--server`, and `--token` without it.
     func validate(with data: DataOption) throws {
         if data.data != nil && server != nil { throw ValidationError("give --data or --server, not both") }
+        try validateWithData()
+    }
+
+    /// The same checks for a command that reads --data also when it calls --server.
+    func validateWithData() throws {
         if token != nil && server == nil { throw ValidationError("--token goes with --server") }
         if timeoutSeconds < 1 { throw ValidationError("--timeout-seconds must be at least 1") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }

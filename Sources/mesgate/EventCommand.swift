@@ -55,8 +55,8 @@ struct EventCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: "The folder holding the genealogy store the stored event is read from. [env: MESGATE_DATA]")
-        var data: String?
+        /// The store the stored event is read from (also with --server, which gets the correction).
+        @OptionGroup var location: DataOption
         @OptionGroup var remote: ServerOptions
 
         @Argument(help: "The stored event's event_id.")
@@ -79,7 +79,7 @@ struct EventCommand: AsyncParsableCommand {
         var json = false
 
         func validate() throws {
-            if remote.token != nil && remote.server == nil { throw ValidationError("--token goes with --server") }
+            try remote.validateWithData()  // --data goes with --server here: the event is read from it
             if let newID, newID == eventID { throw ValidationError("--new-id must differ from the stored event's id") }
             let edit = EventEdit(
                 eventID: "", product: product, lot: lot, qty: qty, uom: uom, workOrder: workOrder, intoLot: intoLot)
@@ -92,7 +92,7 @@ struct EventCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try StoreAccess.openExisting(
-                data, access: .read, hint: "give --data DIR: the stored event is read from it",
+                location.data, access: .read, hint: "give --data DIR: the stored event is read from it",
                 logger: StoreAccess.quietLogger("mesgate.event"))
             let stored = try store.event(id: eventID)
             store.close()
@@ -111,9 +111,9 @@ struct EventCommand: AsyncParsableCommand {
             }
             let request = CorrectionCodec.Request(
                 eventID: eventID, reason: reason, replacement: (replacement, EventCodec.encode(replacement)))
-            var location = DataOption()
-            location.data = remote.server == nil ? data : nil
-            let result = try await EventCommand.correct(request, location: location, remote: remote)
+            var target = location
+            if remote.server != nil { target.data = nil }
+            let result = try await EventCommand.correct(request, location: target, remote: remote)
             EventCommand.print(result, request: request, json: json)
         }
     }

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import admin_get
+from conftest import admin_get, stubs
 from odoo_harness import Emulator, PlantDay, emulator_factory, gateway_args, mesgate, outbox_states, reconcile, wait_drained  # noqa: F401 (emulator_factory is a fixture)
 
 
@@ -397,3 +397,26 @@ def test_auth_failure_pauses_posting_and_alerts_by_metric_and_log(server_factory
     assert counts and float(counts[0].split()[-1]) >= float(failures[0].split()[-1]) + 1, counts
     assert srv.query("SELECT max(attempts) FROM outbox") == [(0,)]  # no retries burnt on the key
     assert "odoo.auth.failed" in srv.stderr_tail(200_000)
+
+
+@pytest.mark.parametrize("version", [17, 19])
+def test_a_downtime_naming_its_work_center_by_code_is_posted(server_factory, emulator_factory, version):
+    """Odoo keeps a work center's name ("Assembly line 2") and code ("ASSY-2") apart; a plant names
+    it by code. The downtime is posted on that work center (it used to be dead: looked up by name)."""
+    emu = emulator_factory(version)
+    day = PlantDay()
+    emu.seed(products=[], workcenters=[{"name": f"Assembly line {day.tag}", "code": f"ASSY-{day.tag}"}])
+    srv = server_factory(gateway_args(emu))
+    m = stubs().events_pb2
+    stub = stubs().events_pb2_grpc.EventIngestStub(srv.channel())
+    now = int(time.time() * 1000)
+    ack = stub.Publish(m.Event(event_id=f"dt-{day.tag}", occurred_at_ms=now, tz_offset="+01:00", plant="P1",
+                               work_center=f"ASSY-{day.tag}", downtime=m.DowntimeReported(
+                                   reason="belt torn", loss=m.DowntimeReported.AVAILABILITY,
+                                   started_at_ms=now - 60_000)), timeout=10)
+    assert ack.result == m.Ack.ACCEPTED
+    assert wait_drained(srv) == {"posted": 1}
+    st = emu.state()
+    wc = next(w for w in st["mrp.workcenter"].values() if w["code"] == f"ASSY-{day.tag}")
+    downs = [d for d in st["mrp.workcenter.productivity"].values() if d["workcenter_id"] == wc["id"]]
+    assert len(downs) == 1 and "belt torn" in downs[0]["description"], downs

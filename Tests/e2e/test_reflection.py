@@ -20,7 +20,7 @@ SERVICES = {
 }
 
 METHODS = {
-    "mes.v1.EventIngest": {"Publish", "PublishStream", "ImportEPCIS"},
+    "mes.v1.EventIngest": {"Publish", "PublishStream", "ImportEPCIS", "Correct"},
     "mes.v1.Genealogy": {"Trace", "LotHistory", "Export"},
     "mes.v1.Quality": {"PlaceHold", "ReleaseHold"},
     "mes.v1.WorkOrders": {"Subscribe", "List"},
@@ -110,7 +110,7 @@ def test_v1_file_containing_symbol_and_by_filename(channel, pb):
     f0 = files(resps[0])
     assert "mes/v1/events.proto" in f0, sorted(f0)
     svc = next(s for s in f0["mes/v1/events.proto"].service if s.name == "EventIngest")
-    assert {m.name for m in svc.method} == {"Publish", "PublishStream", "ImportEPCIS"}
+    assert {m.name for m in svc.method} == {"Publish", "PublishStream", "ImportEPCIS", "Correct"}
     assert "mes/v1/events.proto" in files(resps[1])
     assert "mes/v1/common.proto" in files(resps[2])
     assert resps[3].WhichOneof("message_response") == "error_response", str(resps[3])

@@ -10,7 +10,7 @@ Speaks what mesgate uses of Odoo, with Odoo's wire formats:
   debug} with 401/400/422/403/404/500.
 - `/emulator/...` control endpoints for tests (never faulted):
   POST /emulator/reset {"version": 17|18|19, "api_key", "login", "db"}
-  POST /emulator/seed {"products": [...], "workcenters": [...], "losses": [...], "companies": [names],
+  POST /emulator/seed {"products": [...], "workcenters": [name or {"name", "code"}, ...], "losses": [...], "companies": [names],
                        "productions": [... "company": name (default: company 1) ...]}
   POST /emulator/fault {"kind": "down"|"slow"|"http500"|"serialization"|"validation"|"auth"|"reset_after_commit",
                         "times": N (-1: until cleared), "seconds": S (slow), "match": "text" (validation: only
@@ -86,7 +86,9 @@ class Emulator:
                 pid = self._product(p["default_code"], p.get("tracking", "none"), p.get("qty_available"))
                 out["products"][p["default_code"]] = pid
             for w in spec.get("workcenters", []):
-                out["workcenters"][w] = d.create("mrp.workcenter", {"name": w, "code": w})
+                # A name (its code too), or {"name": ..., "code": ...} as Odoo keeps them apart.
+                w = w if isinstance(w, dict) else {"name": w, "code": w}
+                out["workcenters"][w["name"]] = d.create("mrp.workcenter", {"name": w["name"], "code": w.get("code", "")})
             for loss_type, name in spec.get("losses", [["availability", "Equipment Failure"],
                                                      ["performance", "Reduced Speed"],
                                                      ["quality", "Quality Loss"]]):
