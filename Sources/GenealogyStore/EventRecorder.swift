@@ -21,6 +21,8 @@ struct EventRecorder {
     var holdOnQualityFail = false
     /// Whether stored bytes are the same event as a new one (`StoreOptions.sameEvent`).
     var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
+    /// The master-data checks (`StoreOptions.masterData`).
+    var masterData = MasterDataChecks()
     /// What open propagating holds cover: an edge from one of these extends the hold (`HoldBook.extend`).
     let held: HeldNodes
     private var db: SQLiteConnection { rows.db }

@@ -98,6 +98,7 @@ public final class GenealogyStore: Sendable {
             maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.sameEvent = options.sameEvent
+        writer.masterData = options.masterData
         writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
         writer.start()
         checkpointer.start()

@@ -69,6 +69,8 @@ final class IngestWriter: @unchecked Sendable {
     var holdOnQualityFail = false
     /// `StoreOptions.sameEvent`; set before `start()`.
     var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
+    /// `StoreOptions.masterData`; set before `start()`.
+    var masterData = MasterDataChecks()
     /// Whether closing ends with a TRUNCATE checkpoint: the server's writer does, a tool's
     /// (`GenealogyStore.openForTool`) leaves the log to the server. Set before `start()`.
     var checkpointsOnClose = true
@@ -192,6 +194,7 @@ final class IngestWriter: @unchecked Sendable {
         var recorder = EventRecorder(db: db, nowMs: Int64(Date().timeIntervalSince1970 * 1000), held: heldNodes)
         recorder.holdOnQualityFail = holdOnQualityFail
         recorder.sameEvent = sameEvent
+        recorder.masterData = masterData
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try audit.beginTransaction(db)

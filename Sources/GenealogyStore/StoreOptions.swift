@@ -39,6 +39,20 @@ public struct StoreOptions: Sendable {
     /// bytes differ (another encoding of one event is a duplicate; another event is a re-used
     /// id, refused). nil: differing bytes are another event. The executable gives the decoder.
     public var sameEvent: (@Sendable (_ stored: [UInt8], _ event: Event) -> Bool)?
+    /// The checks of each event against Odoo's master data (genealogy/MODEL.md, "Master data
+    /// rules"); off until the executable gives the decoder of stored events they need.
+    public var masterData = MasterDataChecks()
+
+    public init() {}
+}
+
+/// How the writer checks events against the master data in the store: the rules, the BoM
+/// tolerance, and the decoder of stored event bytes (for an order's totals).
+public struct MasterDataChecks: Sendable {
+    public var rules = MasterDataRules()
+    public var tolerance = ConsumptionTolerance()
+    /// nil: no check runs.
+    public var decode: (@Sendable ([UInt8]) -> Event?)?
 
     public init() {}
 }

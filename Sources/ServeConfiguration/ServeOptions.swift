@@ -2,6 +2,7 @@ public import ArgumentParser
 internal import Configuration
 public import Foundation
 import GenealogyStore
+import MESDomain
 internal import SystemPackage
 
 /// Options of `mesgate serve`. Each comes, in this order of precedence, from the command line,
@@ -85,6 +86,18 @@ public struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
+            "How events are checked against Odoo's master data: RULE=MODE,... with RULE unknown_product, uom_mismatch, lot_on_untracked, missing_lot, unknown_work_center, duplicate_completion or all, MODE off, record (an exception; the event is stored) or refuse (REJECTED). [env: MESGATE_MASTER_DATA_RULES] (default: all=record)"
+    )
+    public var masterDataRules: String?
+
+    @Option(
+        help:
+            "How far an order's consumption of a component may stray from its BoM before it is an exception: 5%, and per component BOLT=10% or BoM line PUMP>SEAL=2%; negative: off. [env: MESGATE_CONSUMPTION_TOLERANCE] (default: 5%)"
+    )
+    public var consumptionTolerance: String?
+
+    @Option(
+        help:
             "Token file: one line per token, <client-name> <role> sha256:<hex>; reloaded on SIGHUP. Without it, no authentication (loopback development only). [env: MESGATE_TOKENS]"
     )
     public var tokens: String?
@@ -154,6 +167,7 @@ public struct ServeOptions: ParsableArguments {
         "max-connections": .integer, "max-connections-per-address": .integer, "idle-timeout-seconds": .integer,
         "output-budget-bytes": .integer,
         "shutdown-grace-seconds": .integer, "hold-on-quality-fail": .boolean, "startup-check-seconds": .integer,
+        "master-data-rules": .string, "consumption-tolerance": .string,
         "integrity-check-hours": .number, "replicate": .string, "plant": .string, "hub-domain": .string,
     ].merging(securityKeys, uniquingKeysWith: { first, _ in first })
 
@@ -215,6 +229,18 @@ public struct ServeOptions: ParsableArguments {
             holdOnFail = value
         }
         settings.holdOnQualityFail = holdOnQualityFail || holdOnFail
+        do throws(MasterDataRulesError) {
+            settings.masterDataRules = try MasterDataRules(
+                parsing: masterDataRules ?? reader.string(forKey: "master-data-rules") ?? "")
+        } catch {
+            throw ConfigurationError("master-data-rules: \(error)")
+        }
+        do throws(MasterDataRulesError) {
+            settings.consumptionTolerance = try ConsumptionTolerance(
+                parsing: consumptionTolerance ?? reader.string(forKey: "consumption-tolerance") ?? "5%")
+        } catch {
+            throw ConfigurationError("consumption-tolerance: \(error)")
+        }
         settings.startupCheckSeconds = Int(
             try notNegative(
                 "startup-check-seconds", startupCheckSeconds.map(Double.init), reader,

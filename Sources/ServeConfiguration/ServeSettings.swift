@@ -1,5 +1,6 @@
 public import GenealogyStore
 public import Logging
+public import MESDomain
 
 /// The resolved, checked options of `mesgate serve`.
 public struct ServeSettings: Sendable {
@@ -17,6 +18,10 @@ public struct ServeSettings: Sendable {
     public var idleTimeoutSeconds = 300
     public var outputBudgetBytes = 128 << 20
     public var holdOnQualityFail = false
+    /// How events are checked against Odoo's master data (`--master-data-rules`).
+    public var masterDataRules = MasterDataRules()
+    /// How far consumption may stray from the BoM (`--consumption-tolerance`).
+    public var consumptionTolerance = ConsumptionTolerance()
     public var shutdownGraceSeconds = 10
     /// How long `PRAGMA quick_check` may read the store before serving; 0 skips it.
     public var startupCheckSeconds = 60
