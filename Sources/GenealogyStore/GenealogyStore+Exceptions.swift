@@ -42,47 +42,65 @@ extension GenealogyStore {
         try storeQuery { db throws(SQLiteError) in try ExceptionBook.exception(id, db) }
     }
 
-    /// A person acknowledges exception `id` (on the writer thread, audited under `by`).
-    public func acknowledgeException(_ id: Int64, by: String, reason: String) async -> ExceptionCommandOutcome {
-        await exceptionCommand { book throws(SQLiteError) in try book.acknowledge(id, by: by, reason: reason) }
+    /// A person acknowledges exception `id` (on the writer thread, audited under `by`); `completion`
+    /// runs once, on the writer thread or at once.
+    public func acknowledgeException(
+        _ id: Int64, by: String, reason: String, completion: @escaping @Sendable (ExceptionCommandOutcome) -> Void
+    ) {
+        exceptionCommand(completion) { book throws(SQLiteError) in try book.acknowledge(id, by: by, reason: reason) }
     }
 
-    /// A person closes exception `id` (on the writer thread, audited under `by`).
+    /// A person closes exception `id` (on the writer thread, audited under `by`); `completion` runs
+    /// once, on the writer thread or at once.
+    public func closeException(
+        _ id: Int64, by: String, reason: String, completion: @escaping @Sendable (ExceptionCommandOutcome) -> Void
+    ) {
+        exceptionCommand(completion) { book throws(SQLiteError) in try book.close(id, by: by, reason: reason) }
+    }
+
+    /// `acknowledgeException`, awaiting the outcome (the CLI and tests).
+    public func acknowledgeException(_ id: Int64, by: String, reason: String) async -> ExceptionCommandOutcome {
+        await withCheckedContinuation { done in
+            acknowledgeException(id, by: by, reason: reason) { done.resume(returning: $0) }
+        }
+    }
+
+    /// `closeException`, awaiting the outcome (the CLI and tests).
     public func closeException(_ id: Int64, by: String, reason: String) async -> ExceptionCommandOutcome {
-        await exceptionCommand { book throws(SQLiteError) in try book.close(id, by: by, reason: reason) }
+        await withCheckedContinuation { done in
+            closeException(id, by: by, reason: reason) { done.resume(returning: $0) }
+        }
     }
 
     private func exceptionCommand(
+        _ completion: @escaping @Sendable (ExceptionCommandOutcome) -> Void,
         _ body: @escaping @Sendable (ExceptionBook) throws(SQLiteError) -> ExceptionBook.Change
-    ) async -> ExceptionCommandOutcome {
-        await withCheckedContinuation { done in
-            let answer = Mutex<ExceptionCommandOutcome?>(nil)
-            let command = WriterCommand { db, nowMs throws(SQLiteError) in
-                // The writer may run a command twice (its batch retried with savepoints): the last run counts.
-                let outcome: ExceptionCommandOutcome =
-                    switch try body(ExceptionBook(db: db, nowMs: nowMs)) {
-                    case .changed(let x): .changed(x)
-                    case .notFound: .notFound
-                    case .refused(let reason): .refused(reason)
-                    }
-                answer.withLock { $0 = outcome }
-            }
-            let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-            let submitted = submit(placeholder, command: command) { outcome in
-                switch outcome {
-                case .failed(let error): done.resume(returning: .failed(error))
-                case .accepted, .duplicate:
-                    done.resume(
-                        returning: answer.withLock { $0 }
-                            ?? .failed(GenealogyStoreError(.eventFailed, "the exception command gave no answer")))
+    ) {
+        let answer = Mutex<ExceptionCommandOutcome?>(nil)
+        let command = WriterCommand { db, nowMs throws(SQLiteError) in
+            // The writer may run a command twice (its batch retried with savepoints): the last run counts.
+            let outcome: ExceptionCommandOutcome =
+                switch try body(ExceptionBook(db: db, nowMs: nowMs)) {
+                case .changed(let x): .changed(x)
+                case .notFound: .notFound
+                case .refused(let reason): .refused(reason)
                 }
+            answer.withLock { $0 = outcome }
+        }
+        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
+        let submitted = submit(placeholder, command: command) { outcome in
+            switch outcome {
+            case .failed(let error): completion(.failed(error))
+            case .accepted, .duplicate:
+                completion(
+                    answer.withLock { $0 }
+                        ?? .failed(GenealogyStoreError(.eventFailed, "the exception command gave no answer")))
             }
-            switch submitted {
-            case .queued: break
-            case .full:
-                done.resume(returning: .failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-            case .closed: done.resume(returning: .failed(GenealogyStoreError(.closed, "the store is closed")))
-            }
+        }
+        switch submitted {
+        case .queued: break
+        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
+        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
         }
     }
 }
