@@ -14,7 +14,16 @@ struct ExceptionsCommand: AsyncParsableCommand {
         commandName: "exceptions",
         abstract:
             "Count and list the exceptions (deviations stored for a person to look at); acknowledge or close one.",
-        subcommands: [AcknowledgeCommand.self, CloseCommand.self]
+        subcommands: [ExceptionsListCommand.self, AcknowledgeCommand.self, CloseCommand.self],
+        defaultSubcommand: ExceptionsListCommand.self
+    )
+}
+
+/// `mesgate exceptions [list]`: the counts by kind and the exceptions not closed, newest first.
+struct ExceptionsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Count the exceptions by kind and list those not closed, newest first, with their state."
     )
 
     @OptionGroup var location: DataOption
@@ -48,7 +57,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         if json {
             let object: [String: Any] = [
                 "counts": counts,
-                "exceptions": listed.map(Self.object),
+                "exceptions": listed.map(ExceptionsCommand.object),
                 "mass_balance": balance.prefix(max(0, limit)).map {
                     [
                         "work_order": $0.workOrder, "uom": $0.uom, "consumed": $0.consumed, "reported": $0.reported,
@@ -72,7 +81,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         }
         for (kind, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(kind): \(count)") }
         print("")
-        for x in listed { print(Self.line(x)) }
+        for x in listed { print(ExceptionsCommand.line(x)) }
         // Refused events (a Shipped of a held item) are not stored as events: no sequence.
         for x in balance.prefix(max(0, limit)) { print("mass_balance \(x.detail)") }
         for x in refused {
@@ -81,7 +90,9 @@ struct ExceptionsCommand: AsyncParsableCommand {
             )
         }
     }
+}
 
+extension ExceptionsCommand {
     /// One exception as the list shows it: `#7 <time> open machine_stopped event d1 (sequence 12) order MO7: ...`.
     static func line(_ x: PlantException) -> String {
         let event = x.eventID.isEmpty ? "(no event)" : "event \(x.eventID) (sequence \(x.sequence))"
