@@ -202,6 +202,24 @@ struct StatusPage {
         out += "</section>"
         if let hub = live.hub { out += plantsSection(hub) }
 
+        // What supervisors act on first: the open exceptions, right under the cards.
+        out += "<h2>Open exceptions (newest first)</h2>"
+        if !figures.exceptions.isEmpty {
+            out +=
+                "<p class=\"counts\">Raised since the store began: "
+                + figures.exceptions.sorted { $0.key < $1.key }.map { "<b>\(e($0.key))</b> \($0.value)" }.joined(
+                    separator: " · ") + "</p>"
+        }
+        out += table(
+            ["#", "Kind", "State", "Order", "Work center", "Lot", "Detail", "Age", "What to do"],
+            exceptions.prefix(50).map {
+                [
+                    "\($0.id)", $0.kind,
+                    $0.state == .acknowledged ? "acknowledged by \($0.acknowledgedBy)" : $0.state.rawValue,
+                    $0.workOrder, $0.workCenter, $0.lot, $0.detail, Self.ago(nowMs - $0.createdAtMs), $0.action,
+                ]
+            },
+            empty: "No open exceptions.")
         out += deadLettersByOrder()
         let failing = waiting.filter { $0.state != "pending" }
         out += "<h2>What is failing</h2>"
@@ -220,23 +238,6 @@ struct StatusPage {
                     Self.ago(nowMs - $0.createdAtMs),
                 ]
             }, empty: "Nothing waits for Odoo.")
-        out += "<h2>Open exceptions (newest first)</h2>"
-        if !figures.exceptions.isEmpty {
-            out +=
-                "<p class=\"counts\">Raised since the store began: "
-                + figures.exceptions.sorted { $0.key < $1.key }.map { "<b>\(e($0.key))</b> \($0.value)" }.joined(
-                    separator: " · ") + "</p>"
-        }
-        out += table(
-            ["#", "Kind", "State", "Order", "Work center", "Lot", "Detail", "Age", "What to do"],
-            exceptions.prefix(50).map {
-                [
-                    "\($0.id)", $0.kind,
-                    $0.state == .acknowledged ? "acknowledged by \($0.acknowledgedBy)" : $0.state.rawValue,
-                    $0.workOrder, $0.workCenter, $0.lot, $0.detail, Self.ago(nowMs - $0.createdAtMs), $0.action,
-                ]
-            },
-            empty: "No open exceptions.")
         out += "<h2>Clients</h2>"
         out += table(
             ["Client", "Last call", "Method", "Calls since start"],
