@@ -169,7 +169,7 @@ public struct GatewayAdminRoutes: AdminRoutes {
                 return StatusPage(
                     live: status, figures: figures,
                     waiting: (try? store.outboxWaiting(limit: 50)) ?? [],
-                    exceptions: (try? store.exceptions(limit: 50)) ?? [],
+                    exceptions: (try? store.exceptionList(limit: 50)) ?? [],
                     holds: (try? store.openHolds(limit: 50)) ?? [],
                     nowMs: Int64(Date().timeIntervalSince1970 * 1000))
             }
@@ -195,6 +195,8 @@ public struct GatewayAdminRoutes: AdminRoutes {
             let counts = try store.statusCounts()
             figures.outbox = counts.outbox
             figures.exceptions = counts.exceptions
+            figures.openExceptions = counts.openExceptions
+            figures.acknowledgedExceptions = counts.acknowledgedExceptions
             figures.held = counts.held
             figures.outboxCommands = counts.outboxCommands
             if let oldest = counts.oldestWaitingOutboxMs {

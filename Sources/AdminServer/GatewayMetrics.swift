@@ -1,5 +1,6 @@
 import CoreMetrics
 import GenealogyStore
+import MESDomain
 public import Prometheus
 
 /// The Prometheus registry behind swift-metrics, and the gauges refreshed from the store at each
@@ -51,6 +52,19 @@ public final class GatewayMetrics: Sendable {
             gauge("mesgate_exceptions", "Stored events flagged as doubtful, by kind.", [("kind", kind)])
                 .set(to: Double(count))
         }
+        // Every kind every scrape, so a kind whose last exception was closed reads 0, not its old count.
+        let kinds = Set(ExceptionKind.allCases.map(\.rawValue)).union(figures.openExceptions.keys)
+            .union(figures.acknowledgedExceptions.keys)
+        for kind in kinds {
+            gauge(
+                "mesgate_exceptions_open", "Exceptions raised and not acknowledged nor closed yet, by kind.",
+                [("kind", kind)]
+            ).set(to: Double(figures.openExceptions[kind] ?? 0))
+            gauge(
+                "mesgate_exceptions_acknowledged", "Exceptions acknowledged by a person and not closed yet, by kind.",
+                [("kind", kind)]
+            ).set(to: Double(figures.acknowledgedExceptions[kind] ?? 0))
+        }
         gauge("mesgate_held_items", "Lots, serials and containers on quality hold.").set(to: Double(figures.held))
         for (action, count) in figures.outboxCommands {
             gauge(
@@ -84,6 +98,9 @@ struct StoreFigures: Sendable {
     var readable: Bool?
     var outbox: [String: Int] = [:]
     var exceptions: [String: Int] = [:]
+    /// Exceptions open (not acknowledged) and acknowledged (not closed), by kind.
+    var openExceptions: [String: Int] = [:]
+    var acknowledgedExceptions: [String: Int] = [:]
     /// Lots, serials and containers held now.
     var held = 0
     /// Outbox commands (retry, replay, skip) administrators gave, by action.

@@ -9,7 +9,8 @@ struct StatusPage {
     var live: LiveStatus
     var figures: StoreFigures
     var waiting: [OutboxWaiting]
-    var exceptions: [StoreException]
+    /// Exceptions not closed, newest first.
+    var exceptions: [PlantException]
     var holds: [OpenHold]
     var nowMs: Int64
 
@@ -64,10 +65,17 @@ struct StatusPage {
             found.append(
                 Concern(level: .warn, text: "The oldest message waiting for Odoo is \(Self.duration(age)) old."))
         }
-        let doubtful = figures.exceptions.values.reduce(0, +)
-        if doubtful > 0 {
+        // Open exceptions: immediate kinds need someone now, others a check.
+        let open = figures.openExceptions
+        let urgent = open.filter { ExceptionKind(rawValue: $0.key)?.latency == .immediate }
+        if !urgent.isEmpty {
+            let kinds = urgent.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            found.append(Concern(level: .bad, text: "Open exceptions need someone now: \(kinds) (see below)."))
+        }
+        let others = open.filter { ExceptionKind(rawValue: $0.key)?.latency != .immediate }.values.reduce(0, +)
+        if others > 0 {
             found.append(
-                Concern(level: .warn, text: "\(doubtful) stored event(s) are doubtful (exceptions) and need a check."))
+                Concern(level: .warn, text: "\(others) open exception(s) (doubtful stored events) need a check."))
         }
         let silent = live.clients.filter { nowMs - $0.lastCallAtMs > Self.silentAfterMs }
         if !silent.isEmpty {
@@ -170,9 +178,11 @@ struct StatusPage {
         out += card("Dead letters", "\(dead)", dead > 0 ? "bad" : "good")
         let skipped = figures.outbox[OutboxState.skipped.rawValue] ?? 0
         if skipped > 0 { out += card("Skipped by hand (never sent to Odoo)", "\(skipped)", "good") }
+        let openCount = figures.openExceptions.values.reduce(0, +)
+        let acknowledged = figures.acknowledgedExceptions.values.reduce(0, +)
         out += card(
-            "Doubtful events", "\(figures.exceptions.values.reduce(0, +))", figures.exceptions.isEmpty ? "good" : "warn"
-        )
+            "Open exceptions", "\(openCount)" + (acknowledged > 0 ? " · \(acknowledged) acknowledged" : ""),
+            openCount > 0 ? (urgentOpen ? "bad" : "warn") : "good")
         out += card("Held lots, serials, containers", "\(figures.held)", figures.held > 0 ? "warn" : "good")
         if let replication = live.replication {
             let level =
@@ -192,6 +202,24 @@ struct StatusPage {
         out += "</section>"
         if let hub = live.hub { out += plantsSection(hub) }
 
+        // What supervisors act on first: the open exceptions, right under the cards.
+        out += "<h2>Open exceptions (newest first)</h2>"
+        if !figures.exceptions.isEmpty {
+            out +=
+                "<p class=\"counts\">Raised since the store began: "
+                + figures.exceptions.sorted { $0.key < $1.key }.map { "<b>\(e($0.key))</b> \($0.value)" }.joined(
+                    separator: " · ") + "</p>"
+        }
+        out += table(
+            ["#", "Kind", "State", "Order", "Work center", "Lot", "Detail", "Age", "What to do"],
+            exceptions.prefix(50).map {
+                [
+                    "\($0.id)", $0.kind,
+                    $0.state == .acknowledged ? "acknowledged by \($0.acknowledgedBy)" : $0.state.rawValue,
+                    $0.workOrder, $0.workCenter, $0.lot, $0.detail, Self.ago(nowMs - $0.createdAtMs), $0.action,
+                ]
+            },
+            empty: "No open exceptions.")
         out += deadLettersByOrder()
         let failing = waiting.filter { $0.state != "pending" }
         out += "<h2>What is failing</h2>"
@@ -210,17 +238,6 @@ struct StatusPage {
                     Self.ago(nowMs - $0.createdAtMs),
                 ]
             }, empty: "Nothing waits for Odoo.")
-        out += "<h2>Doubtful events (exceptions)</h2>"
-        if !figures.exceptions.isEmpty {
-            out +=
-                "<p class=\"counts\">"
-                + figures.exceptions.sorted { $0.key < $1.key }.map { "<b>\(e($0.key))</b> \($0.value)" }.joined(
-                    separator: " · ") + "</p>"
-        }
-        out += table(
-            ["Kind", "Event", "Detail", "When"],
-            exceptions.prefix(20).map { [$0.kind, $0.eventID, $0.detail, Self.ago(nowMs - $0.createdAtMs)] },
-            empty: "No doubtful events.")
         out += "<h2>Clients</h2>"
         out += table(
             ["Client", "Last call", "Method", "Calls since start"],
@@ -302,6 +319,11 @@ struct StatusPage {
 
     private func card(_ title: String, _ value: String, _ level: String) -> String {
         "<div class=\"card \(level)\"><div class=\"value\">\(e(value))</div><div class=\"title\">\(e(title))</div></div>"
+    }
+
+    /// Whether an exception of an immediate kind is open.
+    private var urgentOpen: Bool {
+        figures.openExceptions.keys.contains { ExceptionKind(rawValue: $0)?.latency == .immediate }
     }
 
     private func table(_ header: [String], _ rows: [[String]], empty: String) -> String {

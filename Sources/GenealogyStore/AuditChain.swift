@@ -32,7 +32,7 @@ final class AuditChain: @unchecked Sendable {
     /// The chain attached to `db` (the store's write connection; `GenealogyStore.open` attaches
     /// it), so that whatever records events or holds there appends without being handed the chain.
     /// nil on other connections: they append with `appendReadingHead`.
-    static func on(_ db: SQLiteConnection) -> AuditChain? { db.attachment as? AuditChain }
+    static func on(_ db: SQLiteConnection) -> AuditChain? { (db.attachment as? WriterMirrors)?.audit }
 
     /// Reads the head (called at open, after the migrations).
     init(db: SQLiteConnection) throws(SQLiteError) {

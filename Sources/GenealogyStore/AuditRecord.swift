@@ -10,6 +10,8 @@ enum AuditRecord: Hashable {
     case holdReleased(hold: Int64)
     case outboxCommand(id: Int64)
     case correction(id: Int64)
+    case exceptionAcknowledged(id: Int64)
+    case exceptionClosed(id: Int64)
 
     /// `kind:id`, how the entry's subject starts.
     var subjectKey: String {
@@ -18,6 +20,7 @@ enum AuditRecord: Hashable {
         case .holdPlaced(let h), .holdReleased(let h): "hold:\(h)"
         case .outboxCommand(let id): "outbox_audit:\(id)"
         case .correction(let id): "correction:\(id)"
+        case .exceptionAcknowledged(let id), .exceptionClosed(let id): "exception:\(id)"
         }
     }
 
@@ -28,6 +31,8 @@ enum AuditRecord: Hashable {
         case .holdReleased: "holds.released"
         case .outboxCommand: "outbox_audit"
         case .correction: "corrections"
+        case .exceptionAcknowledged: "exceptions.acknowledged"
+        case .exceptionClosed: "exceptions.closed"
         }
     }
 
@@ -37,6 +42,7 @@ enum AuditRecord: Hashable {
         case .holdPlaced(let h), .holdReleased(let h): h
         case .outboxCommand(let id): id
         case .correction(let id): id
+        case .exceptionAcknowledged(let id), .exceptionClosed(let id): id
         }
     }
 
@@ -57,6 +63,16 @@ enum AuditRecord: Hashable {
             """
         case .correction:
             "SELECT id, sequence, replacement_sequence, reason, corrected_by, corrected_at_ms FROM corrections WHERE id = ?1"
+        case .exceptionAcknowledged:
+            """
+            SELECT id, kind, sequence, acknowledged_at_ms, acknowledged_by, acknowledge_reason
+            FROM exceptions WHERE id = ?1 AND acknowledged_at_ms IS NOT NULL
+            """
+        case .exceptionClosed:
+            """
+            SELECT id, kind, sequence, closed_at_ms, closed_by, close_reason
+            FROM exceptions WHERE id = ?1 AND closed_at_ms IS NOT NULL
+            """
         }
     }
 
@@ -73,6 +89,8 @@ enum AuditRecord: Hashable {
         case ("outbox_audit", _) where action.hasPrefix("outbox_"): return .outboxCommand(id: key)
         case ("correction", AuditAction.eventVoided), ("correction", AuditAction.eventCorrected):
             return .correction(id: key)
+        case ("exception", AuditAction.exceptionAcknowledged): return .exceptionAcknowledged(id: key)
+        case ("exception", AuditAction.exceptionClosed): return .exceptionClosed(id: key)
         default: return nil
         }
     }
@@ -98,6 +116,8 @@ public enum AuditAction {
     public static let holdReleased = "hold_released"
     public static let eventVoided = "event_voided"
     public static let eventCorrected = "event_corrected"
+    public static let exceptionAcknowledged = "exception_acknowledged"
+    public static let exceptionClosed = "exception_closed"
     public static let export = "export"
     public static let configReload = "config_reload"
     public static let authFailure = "auth_failure"
@@ -106,7 +126,7 @@ public enum AuditAction {
 
     /// Every action the trail may hold.
     public static let all = [
-        eventStored, eventRefused, eventVoided, eventCorrected, holdPlaced, holdReleased, export, configReload,
-        authFailure, outbox("retry"), outbox("replay"), outbox("skip"),
+        eventStored, eventRefused, eventVoided, eventCorrected, holdPlaced, holdReleased, exceptionAcknowledged,
+        exceptionClosed, export, configReload, authFailure, outbox("retry"), outbox("replay"), outbox("skip"),
     ]
 }

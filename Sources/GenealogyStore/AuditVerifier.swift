@@ -160,6 +160,9 @@ struct AuditVerifier {
         case .correction(let c):
             name = "correction \(c)"
             stored = try record.digest(on: db)
+        case .exceptionAcknowledged(let x), .exceptionClosed(let x):
+            name = "exception \(x)"
+            stored = try record.digest(on: db)
         }
         guard let stored else {
             return Problem(entry: id, kind: .record, message: "entry \(id): \(name) is missing (deleted)")

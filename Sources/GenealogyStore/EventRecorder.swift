@@ -169,7 +169,7 @@ struct EventRecorder {
                 try extendHolds(from: component, to: order)
             } else {
                 try rows.exception(
-                    StoreException.Kind.unlinkedConsumption, sequence: sequence, node: component,
+                    .unlinkedConsumption, sequence: sequence, node: component, lot: b.component,
                     detail: "\(p) names neither into nor a work order: no genealogy edge")
             }
 
@@ -184,8 +184,11 @@ struct EventRecorder {
                 try extendHolds(from: order, to: output)
             }
 
-        case .operation, .downtime:
+        case .operation:
             break
+
+        case .downtime(let b):
+            try stoppage(b, of: event, sequence: sequence, posted: posted)
 
         case .quality(let b):
             let lot = try rows.node(
@@ -198,6 +201,7 @@ struct EventRecorder {
                 case .unspecified: ""
                 }
             try rows.setQuality(lot, outcome)
+            try qualityAlert(b, node: lot, of: event, sequence: sequence, posted: posted)
 
         case .shipped(let b):
             let lot = try input(b.lot, role: "lot", sequence: sequence, field: "\(p).lot")
@@ -253,7 +257,7 @@ struct EventRecorder {
                 try extendHolds(from: node, to: container)
             } else if try !rows.unpack(item: node, container: container, sequence: sequence) {
                 try rows.exception(
-                    StoreException.Kind.notInContainer, sequence: sequence, node: node,
+                    .notInContainer, sequence: sequence, node: node, lot: item,
                     detail: "\(field) \(item) is not packed in \(b.container)")
             }
         }

@@ -45,7 +45,7 @@ struct GenealogyRows {
         }
         if unknown && flagUnknown {
             try exception(
-                StoreException.Kind.unknownLot, sequence: sequence, node: id,
+                .unknownLot, sequence: sequence, node: id, lot: ref,
                 detail: "\(field) names \(ref), which no receipt, production, split or packing created")
         }
         try link(node: id, sequence: sequence, role: role)
@@ -179,10 +179,11 @@ struct GenealogyRows {
 
     // MARK: Side tables
 
-    func exception(_ kind: String, sequence: Int64, node: Int64?, detail: String) throws(SQLiteError) {
-        try db.run(
-            "INSERT INTO exceptions (kind, sequence, node_id, detail, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            [.text(kind), .integer(sequence), node.map { .integer($0) } ?? .null, .text(detail), .integer(nowMs)])
+    /// An exception the event at `sequence` raises about `node` (see `ExceptionBook.raise`).
+    func exception(_ kind: ExceptionKind, sequence: Int64, node: Int64?, lot: LotRef?, detail: String)
+        throws(SQLiteError)
+    {
+        try ExceptionBook(db: db, nowMs: nowMs).raise(kind, sequence: sequence, node: node, lot: lot, detail: detail)
     }
 
     func outbox(sequence: Int64, kind: String, documentKey: String, latencyClass: String) throws(SQLiteError) {

@@ -99,8 +99,9 @@ extension GenealogyStore {
 /// The writer-thread part of a correction, inside the batch's transaction and its own savepoint.
 ///
 /// A void takes back what the event made: its genealogy edges (a consumption's link, a split, a
-/// packing; an unpacking is undone), the exceptions it raised, its receipt or shipment row, a production's quantity on the
-/// order → output edge, and a shipped or scrapped status it set when nothing else holds it. The
+/// packing; an unpacking is undone), its receipt or shipment row, a production's quantity on the
+/// order → output edge, and a shipped or scrapped status it set when nothing else holds it; the
+/// exceptions it raised are closed ("closed by correction N"). The
 /// event's outbox row is posted again when it belongs to a production order (the order's totals,
 /// computed without voided events, bring Odoo to the corrected plant and resolve the order's dead
 /// rows); a scrap, downtime or quality row not yet posted is skipped; one Odoo has
@@ -167,6 +168,10 @@ struct CorrectionRecorder {
                 .integer(nowMs),
             ])
         let id = db.lastInsertRowID
+        // What it raised for a person to look at (a lot never received) is closed, not deleted:
+        // who looked at it and when stays.
+        try ExceptionBook(db: db, nowMs: nowMs).closeRaised(
+            bySequence: sequence, by: by, reason: "closed by correction \(id): \(reason)")
         if let body = decode(raw)?.body { try takeBack(body, sequence: sequence) }
         let settled = try settleOutbox(of: sequence, correction: id)
         try AuditChain.on(db)?.recordChanged(
@@ -182,8 +187,6 @@ struct CorrectionRecorder {
         // Links this event made (an order → output link is shared with later reports: its quantity
         // is taken back below, the link stays while the output exists).
         try db.run("DELETE FROM edges WHERE sequence = ?1 AND kind != 'order_output'", [.integer(sequence)])
-        // What it raised for a person to look at (a lot never received) goes with it.
-        try db.run("DELETE FROM exceptions WHERE sequence = ?1", [.integer(sequence)])
         switch body {
         case .produced(let p):
             guard let good = p.good?.value, good != 0 else { break }

@@ -44,6 +44,7 @@ extension GenealogyStore {
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot read the audit trail of \(path)", underlying: error)
         }
+        let exceptionFeed = ExceptionFeed()
         let options = StoreOptions()
         let inbox = WriterInbox(capacity: options.queueCapacity)
         switch access {
@@ -56,16 +57,17 @@ extension GenealogyStore {
             } catch {
                 throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
             }
-            db.attachment = audit
+            db.attachment = WriterMirrors(audit: audit, exceptions: exceptionFeed)
             let writer = IngestWriter(
-                db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents,
+                db: db, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed,
+                maxBatchEvents: options.maxBatchEvents,
                 maxBatchBytes: options.maxBatchBytes, logger: logger)
             // The server checkpoints; a tool's last commit stays in the WAL for it.
             writer.checkpointsOnClose = false
             writer.start()
         }
         return GenealogyStore(
-            path: path, inbox: inbox, audit: audit,
+            path: path, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed,
             readers: ReaderPool(path: path, idle: 1, limit: options.maxReaders), checkpointer: nil,
             condition: StoreCondition(), logger: logger)
     }

@@ -20,6 +20,8 @@ public final class GenealogyStore: Sendable {
     let inbox: WriterInbox
     /// The audit chain's head; used only on the writer thread (see `AuditChain`).
     let audit: AuditChain
+    /// Exceptions raised or changed, told after their commit (see `watchExceptions`).
+    let exceptionFeed: ExceptionFeed
     private let readers: ReaderPool
     /// The server's checkpointer; nil when a command-line tool opened the store (`openForTool`).
     private let checkpointer: WALCheckpointer?
@@ -28,9 +30,10 @@ public final class GenealogyStore: Sendable {
     private let logger: Logger
 
     init(
-        path: String, inbox: WriterInbox, audit: AuditChain, readers: ReaderPool, checkpointer: WALCheckpointer?,
-        condition: StoreCondition, logger: Logger
+        path: String, inbox: WriterInbox, audit: AuditChain, exceptionFeed: ExceptionFeed, readers: ReaderPool,
+        checkpointer: WALCheckpointer?, condition: StoreCondition, logger: Logger
     ) {
+        self.exceptionFeed = exceptionFeed
         self.condition = condition
         self.path = path
         self.inbox = inbox
@@ -87,14 +90,15 @@ public final class GenealogyStore: Sendable {
         }
 
         // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
-        db.attachment = audit
+        let exceptionFeed = ExceptionFeed()
+        db.attachment = WriterMirrors(audit: audit, exceptions: exceptionFeed)
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let checkpointer = WALCheckpointer(
             path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
         checkpointer.watch(db)
         let condition = StoreCondition()
         let writer = IngestWriter(
-            db: db, inbox: inbox, audit: audit, maxBatchEvents: options.maxBatchEvents,
+            db: db, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed, maxBatchEvents: options.maxBatchEvents,
             maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.sameEvent = options.sameEvent
@@ -109,7 +113,7 @@ public final class GenealogyStore: Sendable {
                 "synchronous": "\(options.synchronous.rawValue)",
             ])
         return GenealogyStore(
-            path: path, inbox: inbox, audit: audit,
+            path: path, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed,
             readers: ReaderPool(path: path, idle: options.readerCount, limit: options.maxReaders),
             checkpointer: checkpointer, condition: condition, logger: logger)
     }

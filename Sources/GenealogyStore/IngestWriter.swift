@@ -63,6 +63,8 @@ final class IngestWriter: @unchecked Sendable {
     let inbox: WriterInbox
     /// The audit chain's head (see `AuditChain`): every stored event appends in its transaction.
     let audit: AuditChain
+    /// Exceptions of the transaction, told after COMMIT, dropped on ROLLBACK (see `ExceptionFeed`).
+    let exceptionFeed: ExceptionFeed
     private let maxBatchEvents: Int
     private let maxBatchBytes: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
@@ -86,9 +88,10 @@ final class IngestWriter: @unchecked Sendable {
     var failing = false
 
     init(
-        db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, maxBatchEvents: Int, maxBatchBytes: Int,
-        logger: Logger
+        db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, exceptionFeed: ExceptionFeed, maxBatchEvents: Int,
+        maxBatchBytes: Int, logger: Logger
     ) {
+        self.exceptionFeed = exceptionFeed
         self.db = db
         self.inbox = inbox
         self.audit = audit
@@ -216,11 +219,13 @@ final class IngestWriter: @unchecked Sendable {
             }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
+            exceptionFeed.committed()
             committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
             audit.invalidate()
+            exceptionFeed.discard()
             heldNodes.markStale()
             logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
         }
@@ -245,11 +250,13 @@ final class IngestWriter: @unchecked Sendable {
             }
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
+            exceptionFeed.committed()
             committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
             audit.invalidate()
+            exceptionFeed.discard()
             heldNodes.markStale()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
             committed(failure: error)

@@ -19,7 +19,7 @@ public struct OutboxEntry: Sendable, Hashable {
     public var id: Int64
     /// The event's sequence; 0 for a hold's row.
     public var sequence: Int64
-    /// The event's id; `hold:<id>` for a hold's row.
+    /// The event's id; `hold:<id>` for a hold's row, `exception:<id>` for an exception's.
     public var eventID: String
     /// The event kind (produced, consumed, scrapped, downtime, quality, operation), or `hold` /
     /// `release` for a hold placed or released.
@@ -44,6 +44,8 @@ public struct OutboxEntry: Sendable, Hashable {
     public var holdID: Int64 = 0
     /// What made a dead row good (the later posting that covered it); empty otherwise.
     public var resolvedNote: String = ""
+    /// The exception an `exception` or `exception_closed` row tells Odoo of; 0 otherwise.
+    public var exceptionID: Int64 = 0
 }
 
 /// A hold as the poster tells Odoo of it: what it covers and whether it is still open.

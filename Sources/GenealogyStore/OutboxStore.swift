@@ -1,4 +1,5 @@
 import Foundation
+public import MESDomain
 import SQLite
 
 /// The outbox's own connection: what the Odoo poster and `mesgate outbox` read and change.
@@ -26,9 +27,11 @@ public final class OutboxStore {
     }
 
     static let columns = """
-        o.id, coalesce(o.sequence, 0), coalesce(e.event_id, 'hold:' || o.hold_id), o.kind, o.document_key,
+        o.id, coalesce(o.sequence, 0),
+        coalesce(e.event_id, 'hold:' || o.hold_id, 'exception:' || o.exception_id), o.kind, o.document_key,
         o.latency_class, o.state, o.attempts, o.next_attempt_at_ms, o.last_error, o.odoo_answer, o.skipped_reason,
-        o.created_at_ms, o.updated_at_ms, coalesce(e.raw, x''), coalesce(o.hold_id, 0), o.resolved_note
+        o.created_at_ms, o.updated_at_ms, coalesce(e.raw, x''), coalesce(o.hold_id, 0), o.resolved_note,
+        coalesce(o.exception_id, 0)
         """
 
     /// Pending and failed rows whose time has come, oldest first.
@@ -117,6 +120,11 @@ public final class OutboxStore {
             }
             return names
         }
+    }
+
+    /// The exception `id` as it stands now (what the poster tells Odoo of it), or nil.
+    public func exception(id: Int64) throws(GenealogyStoreError) -> PlantException? {
+        try guarded { () throws(SQLiteError) in try ExceptionBook.exception(id, db) }
     }
 
     /// The hold `id` as the poster tells Odoo of it, or nil when there is none.
@@ -310,7 +318,7 @@ public final class OutboxStore {
                         state: $0.string(at: 6), attempts: $0.int(at: 7), nextAttemptAtMs: $0.int64(at: 8),
                         lastError: $0.string(at: 9), odooAnswer: $0.string(at: 10), skippedReason: $0.string(at: 11),
                         createdAtMs: $0.int64(at: 12), updatedAtMs: $0.int64(at: 13), raw: $0.blob(at: 14),
-                        holdID: $0.int64(at: 15), resolvedNote: $0.string(at: 16)))
+                        holdID: $0.int64(at: 15), resolvedNote: $0.string(at: 16), exceptionID: $0.int64(at: 17)))
             }
             return found
         }

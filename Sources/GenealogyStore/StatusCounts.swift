@@ -1,3 +1,4 @@
+import MESDomain
 import SQLite
 
 /// What /metrics and the status page count in the store, read in a constant number of steps
@@ -5,8 +6,12 @@ import SQLite
 public struct StatusCounts: Sendable, Hashable {
     /// Outbox rows by state; states that never had a row are absent.
     public var outbox: [String: Int] = [:]
-    /// Exceptions by kind.
+    /// Exceptions ever raised, by kind.
     public var exceptions: [String: Int] = [:]
+    /// Exceptions open now (raised, nobody acknowledged them yet), by kind; kinds with none are absent.
+    public var openExceptions: [String: Int] = [:]
+    /// Exceptions acknowledged and not closed yet, by kind; kinds with none are absent.
+    public var acknowledgedExceptions: [String: Int] = [:]
     /// Lots, serials and containers held now.
     public var held = 0
     /// Administrators' outbox commands (retry, replay, skip), by action.
@@ -17,6 +22,7 @@ public struct StatusCounts: Sendable, Hashable {
     public init() {}
 
     static let countsSQL = "SELECT name, key, n FROM status_counts"
+    static let exceptionStatesSQL = "SELECT kind, state, n FROM exception_counts WHERE state != 'closed' AND n > 0"
     static let oldestWaitingSQL = """
         SELECT created_at_ms FROM outbox INDEXED BY outbox_waiting_since
         WHERE state IN ('pending', 'failed') ORDER BY created_at_ms LIMIT 1
@@ -40,7 +46,16 @@ public struct StatusCounts: Sendable, Hashable {
         }
         let oldest = try db.prepare(oldestWaitingSQL)
         counts.oldestWaitingOutboxMs = try oldest.first { $0.int64(at: 0) }
-        return (counts, rows.virtualMachineSteps + oldest.virtualMachineSteps)
+        // Kinds × two states: a handful of rows whatever the store's size (migration 14).
+        let states = try db.prepare(exceptionStatesSQL)
+        try states.query { row in
+            switch ExceptionState(rawValue: row.string(at: 1)) {
+            case .open: counts.openExceptions[row.string(at: 0)] = row.int(at: 2)
+            case .acknowledged: counts.acknowledgedExceptions[row.string(at: 0)] = row.int(at: 2)
+            case .closed, nil: break  // not selected
+            }
+        }
+        return (counts, rows.virtualMachineSteps + oldest.virtualMachineSteps + states.virtualMachineSteps)
     }
 }
 

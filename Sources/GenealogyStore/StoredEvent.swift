@@ -39,11 +39,11 @@ public struct StoreException: Sendable, Hashable {
     public enum Kind {
         /// An input (consumed, shipped, scrapped, packed, moved) names a lot, serial or container the
         /// store never saw created.
-        public static let unknownLot = "unknown_lot"
+        public static let unknownLot = ExceptionKind.unknownLot.rawValue
         /// A tracked consumption with neither `into` nor a work order: it makes no genealogy edge.
-        public static let unlinkedConsumption = "unlinked_consumption"
+        public static let unlinkedConsumption = ExceptionKind.unlinkedConsumption.rawValue
         /// A Packed DELETE for an item that is not in the container.
-        public static let notInContainer = "not_in_container"
+        public static let notInContainer = ExceptionKind.notInContainer.rawValue
     }
 
     public var id: Int64

@@ -26,14 +26,18 @@ struct WriterSavepoint {
     ) throws(SQLiteError) -> Value {
         let audit = AuditChain.on(db)
         let mark = audit?.mark()
+        let feed = ExceptionFeed.on(db)
+        let feedMark = feed?.mark ?? 0
         try db.run("SAVEPOINT \(name)")
         let end: End<Value>
         do throws(SQLiteError) {
             end = try body()
         } catch {
             if db.isInTransaction {
+                feed?.rollBack(to: feedMark)
                 try rollBack(name, on: db, audit: audit, to: mark, held: held)
             } else {
+                feed?.discard()
                 // SQLite rolled the whole transaction back (I/O error, RAISE(ROLLBACK)): the head
                 // is read again before the next append.
                 audit?.invalidate()
@@ -46,6 +50,7 @@ struct WriterSavepoint {
             try db.run("RELEASE \(name)")
             return value
         case .rollBack(let value):
+            feed?.rollBack(to: feedMark)
             try rollBack(name, on: db, audit: audit, to: mark, held: held)
             return value
         }

@@ -1,8 +1,8 @@
 /// What a token may do (DESIGN.md, Security model). `admin` may call everything.
 public enum Role: String, Sendable, CaseIterable {
-    /// MES clients: publish events, follow work orders.
+    /// MES clients: publish events, follow work orders and exceptions.
     case mes
-    /// Quality teams: trace lots, place and release holds.
+    /// Quality teams: trace lots, place and release holds, follow, acknowledge and close exceptions.
     case quality
     /// Compliance auditors: trace, lot histories, exports.
     case auditor
@@ -46,6 +46,9 @@ public enum AccessPolicy {
         switch path {
         case "/mes.v1.Genealogy/Trace": return .roles([.quality, .auditor])
         case "/mes.v1.Genealogy/LotHistory", "/mes.v1.Genealogy/Export": return .roles([.auditor])
+        // Andon screens and MES clients follow exceptions; quality people act on them.
+        case "/mes.v1.Exceptions/Subscribe", "/mes.v1.Exceptions/List": return .roles([.mes, .quality])
+        case "/mes.v1.Exceptions/Acknowledge", "/mes.v1.Exceptions/Close": return .roles([.quality])
         default: return .roles([])
         }
     }

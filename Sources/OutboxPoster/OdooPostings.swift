@@ -17,6 +17,7 @@ public final class OdooPostings {
     private var workcenterIDs: [String: Int] = [:]
     private var lossIDs: [String: Int] = [:]
     private var lotModel: Int?
+    var productionModel: Int?
     private var todoType: Int?
     /// The consumption last written per raw move, so unchanged moves are not written again.
     var writtenMoves: [Int: [String: Double]] = [:]
@@ -201,7 +202,7 @@ public final class OdooPostings {
     }
 
     /// The To-Do activity type (`mail.mail_activity_data_todo`, through `ir.model.data`).
-    private func todoActivityType() throws(OdooError) -> Int {
+    func todoActivityType() throws(OdooError) -> Int {
         if let id = todoType { return id }
         guard
             let id = try client.searchRead(

@@ -157,6 +157,22 @@ public final class OutboxPoster: Sendable {
                 }
                 return try postings.postHold(hold)
             }
+            if entry.exceptionID != 0 {
+                let exception: PlantException?
+                do {
+                    exception = try outbox.exception(id: entry.exceptionID)
+                } catch {
+                    throw OdooError(
+                        .retryable, name: "mesgate.Store",
+                        message: "cannot read exception \(entry.exceptionID): \(error)")
+                }
+                guard let exception else {
+                    throw OdooError(
+                        .permanent, name: "mesgate.NoSuchException",
+                        message: "no exception \(entry.exceptionID) in the store")
+                }
+                return try postings.postException(exception)
+            }
             guard let event = decode(entry.raw), let body = event.body else {
                 throw OdooError(.permanent, name: "mesgate.Undecodable", message: "the stored event does not decode")
             }
@@ -272,7 +288,8 @@ public final class OutboxPoster: Sendable {
     /// Marks resolved the dead rows that the successful posting of `entries` made good: the same
     /// order's production rows (each posting writes the order's totals over every stored event),
     /// the same stop's downtime rows (one record per work center and start), the same hold's rows
-    /// (each posting brings Odoo to the hold's current state). A dead scrap or quality note is its
+    /// (each posting brings Odoo to the hold's current state), the same exception's rows (likewise).
+    /// A dead scrap or quality note is its
     /// own record: only a replay of it makes it good.
     private func resolveCovered(by entries: [OutboxEntry], answer: String, _ outbox: OutboxStore) throws {
         guard let first = entries.first else { return }
@@ -282,6 +299,8 @@ public final class OutboxPoster: Sendable {
             kinds = Self.orderKinds
         } else if first.holdID != 0 {
             kinds = ["hold", "release"]
+        } else if first.exceptionID != 0 {
+            kinds = ["exception", "exception_closed"]
         } else if first.kind == "downtime", let stop = Self.stopKey(first) {
             kinds = ["downtime"]
             matches = { Self.stopKey($0) == stop }

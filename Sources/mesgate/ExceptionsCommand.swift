@@ -2,14 +2,28 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import MESDomain
+import MESMessages
 import PlantExceptions
 
-/// `mesgate exceptions`: stored events that need a person's attention (an unknown lot consumed or
-/// shipped, ...), counted by kind and listed newest first. Reads the store directly.
+/// `mesgate exceptions`: deviations that need a person's attention (an unknown lot consumed, a
+/// machine stopped, a failed check, ...), counted by kind, the ones not closed listed newest first
+/// with their state. Reads the store directly. `ack` and `close` act on one (audited).
 struct ExceptionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exceptions",
-        abstract: "Count and list the exceptions flagged in the store (events stored but doubtful)."
+        abstract:
+            "Count and list the exceptions (deviations stored for a person to look at); acknowledge or close one.",
+        subcommands: [ExceptionsListCommand.self, AcknowledgeCommand.self, CloseCommand.self],
+        defaultSubcommand: ExceptionsListCommand.self
+    )
+}
+
+/// `mesgate exceptions [list]`: the counts by kind and the exceptions not closed, newest first.
+struct ExceptionsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Count the exceptions by kind and list those not closed, newest first, with their state."
     )
 
     @OptionGroup var location: DataOption
@@ -19,6 +33,9 @@ struct ExceptionsCommand: AsyncParsableCommand {
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
+
+    @Flag(help: "List closed exceptions too.")
+    var all = false
 
     @Option(
         help: """
@@ -32,7 +49,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
             location.data, access: .read, logger: Logger(label: "mesgate.exceptions"))
         defer { store.close() }
         var counts = try store.exceptionCounts().merging(try store.refusedEventCounts()) { $0 + $1 }
-        let listed = try store.exceptions(limit: max(0, limit))
+        let listed = try store.exceptionList(includeClosed: all, limit: max(0, limit))
         let refused = try store.refusedEvents(limit: max(0, limit))
         let balance =
             massBalanceTolerance < 0 ? [] : try MassBalance(tolerance: massBalanceTolerance).findings(in: store)
@@ -40,12 +57,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         if json {
             let object: [String: Any] = [
                 "counts": counts,
-                "exceptions": listed.map {
-                    [
-                        "id": $0.id, "kind": $0.kind, "sequence": $0.sequence, "event_id": $0.eventID,
-                        "detail": $0.detail, "created_at_ms": $0.createdAtMs,
-                    ] as [String: Any]
-                },
+                "exceptions": listed.map(ExceptionsCommand.object),
                 "mass_balance": balance.prefix(max(0, limit)).map {
                     [
                         "work_order": $0.workOrder, "uom": $0.uom, "consumed": $0.consumed, "reported": $0.reported,
@@ -69,11 +81,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
         }
         for (kind, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(kind): \(count)") }
         print("")
-        for x in listed {
-            print(
-                "#\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) (sequence \(x.sequence)): \(x.detail)"
-            )
-        }
+        for x in listed { print(ExceptionsCommand.line(x)) }
         // Refused events (a Shipped of a held item) are not stored as events: no sequence.
         for x in balance.prefix(max(0, limit)) { print("mass_balance \(x.detail)") }
         for x in refused {
@@ -81,5 +89,31 @@ struct ExceptionsCommand: AsyncParsableCommand {
                 "refused #\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)"
             )
         }
+    }
+}
+
+extension ExceptionsCommand {
+    /// One exception as the list shows it: `#7 <time> open machine_stopped event d1 (sequence 12) order MO7: ...`.
+    static func line(_ x: PlantException) -> String {
+        let event = x.eventID.isEmpty ? "(no event)" : "event \(x.eventID) (sequence \(x.sequence))"
+        var out = "#\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.state.rawValue) \(x.kind) \(event)"
+        if !x.workOrder.isEmpty { out += " order \(x.workOrder)" }
+        out += ": \(x.detail)"
+        if let at = x.acknowledgedAtMs {
+            out += "\n    acknowledged \(LocalTime.text(at)) by \(x.acknowledgedBy): \(x.acknowledgeReason)"
+        }
+        if let at = x.closedAtMs { out += "\n    closed \(LocalTime.text(at)) by \(x.closedBy): \(x.closeReason)" }
+        return out
+    }
+
+    static func object(_ x: PlantException) -> [String: Any] {
+        [
+            "id": x.id, "kind": x.kind, "state": x.state.rawValue, "latency": x.latency, "sequence": x.sequence,
+            "event_id": x.eventID, "work_order": x.workOrder, "work_center": x.workCenter, "lot": x.lot,
+            "detail": x.detail, "action": x.action, "created_at_ms": x.createdAtMs,
+            "acknowledged_at_ms": x.acknowledgedAtMs ?? 0, "acknowledged_by": x.acknowledgedBy,
+            "acknowledge_reason": x.acknowledgeReason, "closed_at_ms": x.closedAtMs ?? 0, "closed_by": x.closedBy,
+            "close_reason": x.closeReason,
+        ]
     }
 }

@@ -102,7 +102,9 @@ struct OutboxCommand: AsyncParsableCommand {
                 let note =
                     e.state == OutboxState.skipped.rawValue
                     ? "  skipped: \(e.skippedReason)" : e.resolvedNote.isEmpty ? "" : "  \(e.resolvedNote)"
-                let source = e.holdID != 0 ? "hold \(e.holdID)" : "seq \(e.sequence)"
+                let source =
+                    e.holdID != 0
+                    ? "hold \(e.holdID)" : e.exceptionID != 0 ? "exception \(e.exceptionID)" : "seq \(e.sequence)"
                 print("#\(e.id) \(source) \(e.kind) \(e.documentKey) \(e.state) attempts \(e.attempts)\(error)\(note)")
             }
         }

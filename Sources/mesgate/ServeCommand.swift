@@ -140,6 +140,18 @@ struct ServeCommand: AsyncParsableCommand {
         methods += genealogy.methods
         let isHub = if case .hub = role { true } else { false }
         methods += QualityService(store: store, logger: logger, plantsWait: isHub ? .seconds(5) : nil).methods
+        // Exceptions: the board starts with what the store has not closed, then hears of every
+        // committed change (before the server listens, so nothing raised is missed).
+        let unclosed: [PlantException]
+        do {
+            unclosed = try store.exceptionList(limit: ExceptionBoard.defaultLimit)
+        } catch {
+            logger.error("exceptions.load_failed", metadata: ["error": "\(error)"])
+            unclosed = []
+        }
+        let exceptionBoard = ExceptionBoard(unclosed: unclosed)
+        store.watchExceptions { exceptionBoard.apply($0) }
+        methods += ExceptionsService(store: store, board: exceptionBoard, logger: logger).methods
 
         var serverConfiguration = GRPCServerConfiguration()
         serverConfiguration.host = settings.host

@@ -231,3 +231,38 @@ import Testing
         #expect(!html.contains("<td>mo:WH/MO/00013</td><td>#30"))
     }
 }
+
+@Suite struct OpenExceptionsTests {
+    /// Open exceptions are listed under the cards, newest first, with what to do; an immediate kind
+    /// open is a bad concern; metrics read 0 for kinds with none.
+    @Test func openExceptionsAreListedWithWhatToDo() {
+        var figures = StoreFigures()
+        figures.readable = true
+        figures.openExceptions = ["machine_stopped": 1]
+        figures.acknowledgedExceptions = ["unknown_lot": 1]
+        var stop = PlantException(
+            id: 9, kind: "machine_stopped", state: .open, latency: "immediate", createdAtMs: 0)
+        stop.workOrder = "MO<7>"
+        stop.detail = "PRESS-2 stopped"
+        var lot = PlantException(id: 4, kind: "unknown_lot", state: .acknowledged, latency: "normal", createdAtMs: 0)
+        lot.acknowledgedBy = "ana"
+        lot.lot = "SEAL lot SE-311"
+        let html = StatusPage(
+            live: StatusPageTests.live(), figures: figures, waiting: [], exceptions: [stop, lot], holds: [],
+            nowMs: 120_000
+        ).html()
+        #expect(html.contains("Open exceptions need someone now: 1 machine_stopped"))
+        #expect(
+            html.contains("MO&lt;7&gt;") && html.contains("acknowledged by ana") && html.contains("SEAL lot SE-311"))
+        #expect(html.contains(ExceptionKind.machineStopped.action.replacingOccurrences(of: "'", with: "&#39;")))
+        let section = html.range(of: "Open exceptions (newest first)")
+        let failing = html.range(of: "What is failing")
+        #expect(section != nil && failing != nil && section!.lowerBound < failing!.lowerBound)
+        #expect(html.range(of: "machine_stopped</td>")!.lowerBound < html.range(of: "unknown_lot</td>")!.lowerBound)
+
+        let text = String(decoding: GatewayMetrics().exposition(figures), as: UTF8.self)
+        #expect(text.contains(#"mesgate_exceptions_open{kind="machine_stopped"} 1"#))
+        #expect(text.contains(#"mesgate_exceptions_open{kind="quality_alert"} 0"#))
+        #expect(text.contains(#"mesgate_exceptions_acknowledged{kind="unknown_lot"} 1"#))
+    }
+}

@@ -74,6 +74,9 @@ import Testing
                 DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
                 DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DROP TABLE hub_hold_fanout; DROP TABLE hub_hold_deliveries; DROP TABLE enterprise_holds; DROP TABLE corrections;
+                DROP TABLE exception_counts; DROP TRIGGER exception_states_counted;
+                DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
+                DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
                 DELETE FROM schema_migrations WHERE version >= 9; PRAGMA user_version = 8
                 """)
         }

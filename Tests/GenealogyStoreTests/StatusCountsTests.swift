@@ -92,6 +92,9 @@ import Testing
         var counts = try store.statusCounts()
         #expect(counts.outbox == ["posted": 1, "dead": 1, "pending": 1])
         #expect(counts.exceptions == ["unknown_lot": 2])
+        // Version 14 makes them open exceptions, in place.
+        #expect(counts.openExceptions == ["unknown_lot": 2] && counts.acknowledgedExceptions.isEmpty)
+        #expect(try store.exceptionList(limit: 10).map(\.state) == [.open, .open])
         #expect(counts.held == 1)
         #expect(counts.outboxCommands == ["retry": 1])
         #expect(counts.oldestWaitingOutboxMs == 30)

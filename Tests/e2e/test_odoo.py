@@ -153,7 +153,8 @@ def test_a_skipped_dead_consumption_is_never_posted_and_leaves_its_order(binary,
     listed = json.loads(mesgate(binary, srv, "outbox", "list", "--state", "skipped", "--json").stdout)
     assert [(row["id"], row["state"], row["skipped_reason"]) for row in listed["rows"]] == [
         (bolt, "skipped", "bolts are booked by hand")], listed
-    assert listed["counts"] == {"posted": 7, "dead": 6, "skipped": 1}, listed
+    # posted: 7 of the day's events and 3 exception activities (its stop raised and closed, its failed check).
+    assert listed["counts"] == {"posted": 10, "dead": 6, "skipped": 1}, listed
     text = mesgate(binary, srv, "outbox", "list", "--state", "skipped").stdout
     assert f"#{bolt} " in text and " skipped " in text and "skipped: bolts are booked by hand" in text, text
     misspelt = mesgate(binary, srv, "outbox", "list", "--state", "skiped")
@@ -265,8 +266,10 @@ def test_latency_classes_coalesce_orders_and_post_immediates_at_once(server_fact
     time.sleep(2)
     by_kind = dict(srv.query("SELECT kind || ':' || state, count(*) FROM outbox GROUP BY 1"))
     # Downtime and quality (immediate) and scrap (normal) are in Odoo; production waits to be coalesced.
+    # The exceptions' Odoo activities are immediate too: the stop (raised, then closed) and the failed check.
     assert by_kind == {"downtime:posted": 2, "quality:posted": 1, "scrapped:posted": 1, "consumed:pending": 4,
-                       "produced:pending": 3, "operation:pending": 3}, by_kind
+                       "produced:pending": 3, "operation:pending": 3, "exception:posted": 2,
+                       "exception_closed:posted": 1}, by_kind
     srv.stop()
     # Configured as immediate, the same rows go at once.
     srv2 = server_factory(gateway_args(emu, odoo_coalesce_ms=60000,
@@ -391,7 +394,8 @@ def test_auth_failure_pauses_posting_and_alerts_by_metric_and_log(server_factory
         text = r.read().decode()
     failures = [line for line in text.splitlines() if line.startswith("mesgate_odoo_auth_failures_total")]
     assert failures and float(failures[0].split()[-1]) >= 1, failures
-    assert 'mesgate_odoo_postings_total{outcome="posted"} 14' in text
+    # The day's 14 rows and its 3 exception activity rows.
+    assert 'mesgate_odoo_postings_total{outcome="posted"} 17' in text
     # Odoo call latency: one observation per posting attempt (coalesced), the refused ones included.
     counts = [line for line in text.splitlines() if line.startswith("mesgate_odoo_posting_duration_seconds_count")]
     assert counts and float(counts[0].split()[-1]) >= float(failures[0].split()[-1]) + 1, counts

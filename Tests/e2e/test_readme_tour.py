@@ -138,6 +138,7 @@ def test_demo_refuses_a_store_that_holds_events(binary, tmp_path):
     try:
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 41
         assert con.execute("SELECT count(*) FROM holds").fetchone()[0] == 1
-        assert con.execute("SELECT count(*) FROM outbox").fetchone()[0] == 34  # 33 events and the hold
+        # 33 events, the hold and the activity of its failed check (quality_alert)
+        assert con.execute("SELECT count(*) FROM outbox").fetchone()[0] == 35
     finally:
         con.close()

@@ -6,6 +6,7 @@
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
 #include "mes/v1/common.pb-c.h"
 #include "mes/v1/events.pb-c.h"
+#include "mes/v1/exceptions.pb-c.h"
 #include "mes/v1/genealogy.pb-c.h"
 #include "mes/v1/quality.pb-c.h"
 #include "mes/v1/work_orders.pb-c.h"

@@ -1,0 +1,61 @@
+public import MESDomain
+import SQLite
+import Synchronization
+
+/// Exceptions raised or changed in the writer's transaction, told to the listeners (the
+/// `mes.v1.Exceptions` board) only once that transaction has committed: a rolled-back savepoint or
+/// transaction takes its changes back out (`WriterSavepoint`, `IngestWriter`), so nobody hears
+/// of an exception that is not stored.
+///
+/// `@unchecked Sendable`: `pending` is used only on the writer thread (inside its transactions and
+/// right after COMMIT); the listeners are behind a `Mutex`. Listeners run on the writer thread:
+/// they must only hand the changes on (hop to an event loop), never block.
+public final class ExceptionFeed: @unchecked Sendable {
+    private var pending: [PlantException] = []
+    private let listeners = Mutex<[@Sendable ([PlantException]) -> Void]>([])
+
+    init() {}
+
+    /// The feed of the store's write connection, nil on other connections.
+    static func on(_ db: SQLiteConnection) -> ExceptionFeed? { (db.attachment as? WriterMirrors)?.exceptions }
+
+    /// Adds a listener told of every committed change, in commit order, on the writer thread.
+    public func watch(_ listener: @escaping @Sendable ([PlantException]) -> Void) {
+        listeners.withLock { $0.append(listener) }
+    }
+
+    /// Writer thread, inside the transaction: `exception` as it stands after the change.
+    func record(_ exception: PlantException) { pending.append(exception) }
+
+    /// Where the pending list stands, to go back to (`WriterSavepoint`).
+    var mark: Int { pending.count }
+
+    /// After ROLLBACK TO the savepoint where `mark` was taken.
+    func rollBack(to mark: Int) {
+        if mark < pending.count { pending.removeSubrange(mark...) }
+    }
+
+    /// After a whole transaction's ROLLBACK.
+    func discard() { pending.removeAll() }
+
+    /// After COMMIT: tells the listeners and empties the list.
+    func committed() {
+        guard !pending.isEmpty else { return }
+        let changes = pending
+        pending.removeAll()
+        for listener in listeners.withLock({ $0 }) { listener(changes) }
+    }
+}
+
+/// What the write connection carries besides its SQL state: the in-memory mirrors of its
+/// transaction (`db.attachment`). `@unchecked Sendable` for the same reason as its parts: made
+/// before the writer thread starts, then used only there.
+final class WriterMirrors: @unchecked Sendable {
+    let audit: AuditChain
+    let exceptions: ExceptionFeed
+
+    init(audit: AuditChain, exceptions: ExceptionFeed) {
+        self.audit = audit
+        self.exceptions = exceptions
+    }
+}
