@@ -23,6 +23,7 @@ public enum Migrations {
         Migration(version: 10, name: "enterprise_holds", sql: text(PackageResources._010_enterprise_holds_sql)),
         Migration(version: 11, name: "outbox_skipped", sql: text(PackageResources._011_outbox_skipped_sql)),
         Migration(version: 12, name: "corrections", sql: text(PackageResources._012_corrections_sql)),
+        Migration(version: 13, name: "master_data", sql: text(PackageResources._013_master_data_sql)),
     ]
 
     /// The version a database has when every migration is applied.
