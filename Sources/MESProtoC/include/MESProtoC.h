@@ -7,6 +7,7 @@
 #include "mes/v1/common.pb-c.h"
 #include "mes/v1/events.pb-c.h"
 #include "mes/v1/genealogy.pb-c.h"
+#include "mes/v1/master_data.pb-c.h"
 #include "mes/v1/quality.pb-c.h"
 #include "mes/v1/work_orders.pb-c.h"
 #include "mes_descriptor_set.h"
