@@ -68,9 +68,9 @@ class Emulator:
         what the BoM had; `find_code` picks the BoM by its reference. Returns the BoM's id."""
         return self._call("/emulator/bom", {"product": product, **changes})
 
-    def set_workcenter(self, name: str, **changes) -> bool:
-        """Renames a work center or changes its code (`name`, `code`)."""
-        return self._call("/emulator/workcenter", {"find_name": name, **changes})
+    def set_workcenter(self, find_name: str, **changes) -> bool:
+        """Renames the work center called `find_name` or changes its code (`name`, `code`)."""
+        return self._call("/emulator/workcenter", {"find_name": find_name, **changes})
 
     def unlink(self, model: str, domain: list) -> list[int]:
         return self._call("/emulator/unlink", {"model": model, "domain": domain})
