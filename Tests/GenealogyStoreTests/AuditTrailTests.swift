@@ -172,7 +172,8 @@ import Testing
                 DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
                 DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DROP TABLE hub_hold_fanout; DROP TABLE hub_hold_deliveries; DROP TABLE enterprise_holds; DROP TABLE corrections;
-                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12); PRAGMA user_version = 3
+                DROP TABLE master_revisions; DROP TABLE master_items;
+                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 13); PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

@@ -74,6 +74,7 @@ import Testing
                 DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;
                 DROP TABLE plant_holds; DROP TABLE hub_dead_letters;
                 DROP TABLE hub_hold_fanout; DROP TABLE hub_hold_deliveries; DROP TABLE enterprise_holds; DROP TABLE corrections;
+                DROP TABLE master_revisions; DROP TABLE master_items;
                 DELETE FROM schema_migrations WHERE version >= 9; PRAGMA user_version = 8
                 """)
         }
