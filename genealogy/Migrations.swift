@@ -23,7 +23,7 @@ public enum Migrations {
         Migration(version: 10, name: "enterprise_holds", sql: text(PackageResources._010_enterprise_holds_sql)),
         Migration(version: 11, name: "outbox_skipped", sql: text(PackageResources._011_outbox_skipped_sql)),
         Migration(version: 12, name: "corrections", sql: text(PackageResources._012_corrections_sql)),
-        // Version 13 is another feature's (master data); the migrator applies versions in order.
+        Migration(version: 13, name: "master_data", sql: text(PackageResources._013_master_data_sql)),
         Migration(
             version: 14, name: "exception_workflow", sql: text(PackageResources._014_exception_workflow_sql)),
     ]

@@ -17,6 +17,18 @@ public final class WorkOrderStore {
         }
     }
 
+    /// The order called `name` as last saved, if it was.
+    public func stored(_ name: String) throws(GenealogyStoreError) -> WorkOrder? {
+        do throws(SQLiteError) {
+            let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first([.text(name)]) {
+                $0.string(at: 0)
+            }
+            return body.flatMap { try? JSONDecoder().decode(WorkOrder.self, from: Data($0.utf8)) }
+        } catch {
+            throw GenealogyStoreError(.queryFailed, "cannot read a work order", underlying: error)
+        }
+    }
+
     /// Records `order` as it is now (a done or cancelled order is kept with its state).
     public func save(_ order: WorkOrder, nowMs: Int64) throws(GenealogyStoreError) {
         let body = (try? String(decoding: JSONEncoder().encode(order), as: UTF8.self)) ?? "{}"

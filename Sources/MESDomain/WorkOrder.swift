@@ -43,10 +43,15 @@ public struct WorkOrder: Sendable, Hashable, Codable {
     public var operations: [Operation]
     /// Grows by one with every change mesgate sees.
     public var revision: UInt64
+    /// The BoM it was released with (its master data key: Odoo's `mrp.bom` id), empty when none.
+    public var bom: String
+    /// That BoM's revision when mesgate first saw the order released (master data; 0 when unknown).
+    public var bomRevision: UInt64
 
     public init(
         id: String, odooID: Int64, product: String, qty: Double, state: String, scheduledStartMs: Int64,
-        outputTracking: Tracking, components: [Component], operations: [Operation], revision: UInt64 = 0
+        outputTracking: Tracking, components: [Component], operations: [Operation], revision: UInt64 = 0,
+        bom: String = "", bomRevision: UInt64 = 0
     ) {
         self.id = id
         self.odooID = odooID
@@ -58,6 +63,24 @@ public struct WorkOrder: Sendable, Hashable, Codable {
         self.components = components
         self.operations = operations
         self.revision = revision
+        self.bom = bom
+        self.bomRevision = bomRevision
+    }
+
+    /// Reads an order as stored by any version (orders stored before master data name no BoM).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), odooID: try c.decode(Int64.self, forKey: .odooID),
+            product: try c.decode(String.self, forKey: .product), qty: try c.decode(Double.self, forKey: .qty),
+            state: try c.decode(String.self, forKey: .state),
+            scheduledStartMs: try c.decode(Int64.self, forKey: .scheduledStartMs),
+            outputTracking: try c.decode(Tracking.self, forKey: .outputTracking),
+            components: try c.decode([Component].self, forKey: .components),
+            operations: try c.decode([Operation].self, forKey: .operations),
+            revision: try c.decode(UInt64.self, forKey: .revision),
+            bom: try c.decodeIfPresent(String.self, forKey: .bom) ?? "",
+            bomRevision: try c.decodeIfPresent(UInt64.self, forKey: .bomRevision) ?? 0)
     }
 
     /// Whether the plant may still work on it (Odoo's confirmed or progress).

@@ -102,6 +102,8 @@ public enum WorkOrderCodec {
         message.pointee.n_operations = order.operations.count
         message.pointee.operations = operations
         message.pointee.revision = order.revision
+        message.pointee.bom = c(order.bom)
+        message.pointee.bom_revision = order.bomRevision
         return body(message)
     }
 }

@@ -1,6 +1,6 @@
 /// What a token may do (DESIGN.md, Security model). `admin` may call everything.
 public enum Role: String, Sendable, CaseIterable {
-    /// MES clients: publish events, follow work orders and exceptions.
+    /// MES clients: publish events, follow work orders, master data and exceptions.
     case mes
     /// Quality teams: trace lots, place and release holds, follow, acknowledge and close exceptions.
     case quality
@@ -40,6 +40,9 @@ public enum AccessPolicy {
             return .roles([.mes])
         case "mes.v1.Quality":
             return .roles([.quality])
+        case "mes.v1.MasterData":
+            // The plant executes against it; quality reads products and BoMs when tracing.
+            return .roles([.mes, .quality])
         default:
             break
         }

@@ -29,6 +29,8 @@ public struct PosterConfiguration: Sendable {
     public var keepBackorders = false
     /// How often released production orders are read from Odoo.
     public var releasePollMs: Int64 = 10_000
+    /// How often master data (products, BoMs, work centers, units) is read from Odoo.
+    public var masterDataPollMs: Int64 = 60_000
     /// Rows taken per look at the outbox.
     public var claimLimit = 5_000
 

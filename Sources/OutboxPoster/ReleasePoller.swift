@@ -51,9 +51,13 @@ public final class ReleasePoller: Sendable {
     private func run() {
         let client: OdooClient
         let stored: WorkOrderStore
+        let boms: BOMRevisions
         do {
             client = try OdooClient(configuration: configuration)
             stored = try WorkOrderStore(path: storePath)
+            boms = BOMRevisions(
+                reader: OdooMasterData(client: client), writer: try MasterDataWriter(path: storePath), orders: stored,
+                logger: logger)
         } catch {
             logger.critical("odoo.release.start_failed", metadata: ["error": "\(error)"])
             return
@@ -63,7 +67,7 @@ public final class ReleasePoller: Sendable {
         var workcenters: [Int: String] = [:]
         while !stopping.load(ordering: .acquiring) {
             do throws(OdooError) {
-                cursor = try poll(client, since: cursor, &productCodes, &workcenters) { changed in
+                cursor = try poll(client, since: cursor, boms, &productCodes, &workcenters) { changed in
                     do {
                         try stored.save(changed, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
                     } catch {
@@ -81,7 +85,7 @@ public final class ReleasePoller: Sendable {
     /// One poll; returns the new cursor (the newest `write_date` seen; `>=` so a second's later
     /// writes are not missed, repeats are filtered by whoever receives them).
     private func poll(
-        _ client: OdooClient, since cursor: String?, _ productCodes: inout [Int: String],
+        _ client: OdooClient, since cursor: String?, _ boms: BOMRevisions, _ productCodes: inout [Int: String],
         _ workcenters: inout [Int: String], save: (WorkOrder) -> Void
     ) throws(OdooError) -> String? {
         let domain: JSONValue =
@@ -92,8 +96,7 @@ public final class ReleasePoller: Sendable {
             "mrp.production", domain,
             fields: [
                 "name", "product_id", "product_qty", "state", "date_start", "write_date", "move_raw_ids",
-                "workorder_ids",
-                "product_tracking",
+                "workorder_ids", "product_tracking", "bom_id",
             ])
         var newest = cursor
         for order in orders {
@@ -131,13 +134,16 @@ public final class ReleasePoller: Sendable {
                             workCenter: center, expectedMinutes: wo["duration_expected"]?.double ?? 0))
                 }
             }
+            let name = order["name"]?.string ?? ""
+            let bom = try boms.revision(of: name, bomID: order["bom_id"]?.many2oneID)
             let changed = onOrder(
                 WorkOrder(
-                    id: order["name"]?.string ?? "", odooID: Int64(order["id"]?.int ?? 0),
+                    id: name, odooID: Int64(order["id"]?.int ?? 0),
                     product: try code(order["product_id"]?.many2oneID ?? 0), qty: order["product_qty"]?.double ?? 0,
                     state: order["state"]?.string ?? "", scheduledStartMs: Self.ms(order["date_start"]?.string),
                     outputTracking: Self.tracking(order["product_tracking"]), components: components,
-                    operations: operations.sorted { $0.sequence < $1.sequence }))
+                    operations: operations.sorted { $0.sequence < $1.sequence }, bom: bom.key,
+                    bomRevision: bom.revision))
             if let changed { save(changed) }
             if let written = order["write_date"]?.string, written > (newest ?? "") { newest = written }
         }

@@ -54,6 +54,12 @@ public struct OdooOptions: ParsableArguments {
 
     @Option(
         help:
+            "How often master data (products, BoMs and routings, work centers, units of measure) is read from Odoo, in ms. [env: MESGATE_ODOO_MASTERDATA_POLL_MS] (default: 60000)"
+    )
+    public var odooMasterdataPollMs: Int?
+
+    @Option(
+        help:
             "Latency class per event kind, overriding the defaults: e.g. quality=batch,scrapped=immediate (classes: immediate, normal, batch). [env: MESGATE_ODOO_LATENCY]"
     )
     public var odooLatency: String?
@@ -81,6 +87,7 @@ public struct OdooOptions: ParsableArguments {
         "odoo-url": .string, "odoo-db": .string, "odoo-login": .string, "odoo-api-key": .string,
         "odoo-timeout-ms": .integer, "odoo-coalesce-ms": .integer, "odoo-retry-base-ms": .integer,
         "odoo-auth-pause-ms": .integer, "odoo-retry-max-ms": .integer, "odoo-release-poll-ms": .integer,
+        "odoo-masterdata-poll-ms": .integer,
         "odoo-latency": .string, "odoo-quality-notes": .string, "odoo-backorders": .string,
         "odoo-holds": .string,
     ]
@@ -128,6 +135,8 @@ public struct OdooOptions: ParsableArguments {
         configuration.retryMaxMs = Int64(try number(odooRetryMaxMs, "odoo-retry-max-ms", Int(configuration.retryMaxMs)))
         configuration.releasePollMs = Int64(
             try number(odooReleasePollMs, "odoo-release-poll-ms", Int(configuration.releasePollMs)))
+        configuration.masterDataPollMs = Int64(
+            try number(odooMasterdataPollMs, "odoo-masterdata-poll-ms", Int(configuration.masterDataPollMs)))
         for pair in (odooLatency ?? reader.string(forKey: "odoo-latency") ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
             let kinds = ["produced", "consumed", "operation", "scrapped", "downtime", "quality"]

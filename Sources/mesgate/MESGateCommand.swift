@@ -9,7 +9,7 @@ struct MESGateCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, HubCommand.self, HoldCommand.self, ReleaseCommand.self, HistoryCommand.self,
-            LotsCommand.self, ExceptionsCommand.self,
+            LotsCommand.self, ExceptionsCommand.self, MasterDataCommand.self,
             OutboxCommand.self, AuditCommand.self,
             CheckCommand.self,
             EventCommand.self, ReconcileCommand.self, TraceCommand.self, ExportCommand.self, ImportEPCISCommand.self,

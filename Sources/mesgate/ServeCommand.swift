@@ -16,7 +16,7 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve gRPC (EventIngest, Genealogy, Quality, WorkOrders, health, reflection) over h2c.",
+        abstract: "Serve gRPC (EventIngest, Genealogy, Quality, WorkOrders, MasterData, health, reflection) over h2c.",
         discussion: """
             Events published by MES clients are acked only once they are committed to the SQLite \
             genealogy store in --data. SIGTERM or SIGINT: stop accepting, let open streams finish for \
@@ -111,12 +111,15 @@ struct ServeCommand: AsyncParsableCommand {
             released = []
         }
         let board = WorkOrderBoard(orders: released)
+        let (masterData, masterDataSequence) = Self.masterDataBoard(store, logger: logger)
+        let plantMethods =
+            ingest.methods + WorkOrdersService(board: board).methods + MasterDataService(board: masterData).methods
         var methods = health.methods + ReflectionService(descriptors: descriptors).methods
         switch role {
-        case .plant: methods += ingest.methods + WorkOrdersService(board: board).methods
+        case .plant: methods += plantMethods
         case .hub:
             methods += GRPCMethod.refusing(
-                ingest.methods + WorkOrdersService(board: board).methods,
+                plantMethods,
                 with: GRPCStatus(
                     .failedPrecondition,
                     "this is the hub: events come from the plants' gateways (mesgate serve --replicate), not from MES clients"
@@ -179,7 +182,11 @@ struct ServeCommand: AsyncParsableCommand {
             let release = ReleasePoller(
                 configuration: posting.odoo, storePath: store.path, intervalMs: posting.releasePollMs, logger: logger,
                 onOrder: { board.update($0) })
-            posterService = PosterService(poster: poster, release: release, logger: logger)
+            let masterDataPoller = MasterDataPoller(
+                configuration: posting.odoo, storePath: store.path, intervalMs: posting.masterDataPollMs,
+                after: masterDataSequence, logger: logger, onRevisions: { masterData.update($0) })
+            posterService = PosterService(
+                poster: poster, release: release, masterData: masterDataPoller, logger: logger)
         } else if case .plant = role {
             logger.notice("odoo.posting.off", metadata: ["reason": "no odoo-url: the outbox accumulates"])
         }
@@ -261,6 +268,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("mesgate stopped")
         withExtendedLifetime(folderLock) {}
+    }
+
+    /// The master data board as stored (the newest revision of every item), and the number of the
+    /// newest revision it holds (the poller hands it what comes after).
+    static func masterDataBoard(_ store: GenealogyStore, logger: Logger) -> (MasterDataBoard, Int64) {
+        do {
+            let (current, last) = try store.masterData { db in
+                (try MasterDataBook.list(nil, in: db), try MasterDataBook.lastSequence(in: db))
+            }
+            return (MasterDataBoard(current: current), last)
+        } catch {
+            logger.error("masterdata.load_failed", metadata: ["error": "\(error)"])
+            return (MasterDataBoard(), 0)
+        }
     }
 
     /// Prints one line for the user and makes the command exit 1.

@@ -175,7 +175,8 @@ import Testing
                 DROP TABLE exception_counts; DROP TRIGGER exception_states_counted;
                 DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
-                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 14); PRAGMA user_version = 3
+                DROP TABLE master_revisions; DROP TABLE master_items;
+                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14); PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

@@ -77,6 +77,7 @@ import Testing
                 DROP TABLE exception_counts; DROP TRIGGER exception_states_counted;
                 DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
+                DROP TABLE master_revisions; DROP TABLE master_items;
                 DELETE FROM schema_migrations WHERE version >= 9; PRAGMA user_version = 8
                 """)
         }

@@ -6,7 +6,8 @@ import Testing
     let set = try DescriptorSet.embedded()
     let services = Set(set.files.flatMap(\.services))
     for name in [
-        "mes.v1.EventIngest", "mes.v1.Genealogy", "mes.v1.Quality", "mes.v1.WorkOrders", "grpc.health.v1.Health",
+        "mes.v1.EventIngest", "mes.v1.Genealogy", "mes.v1.Quality", "mes.v1.WorkOrders", "mes.v1.MasterData",
+        "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
     ] {
         #expect(services.contains(name), "missing \(name)")

@@ -14,12 +14,16 @@ import Testing
     static let export = "/mes.v1.Genealogy/Export"
     static let hold = "/mes.v1.Quality/PlaceHold"
     static let release = "/mes.v1.Quality/ReleaseHold"
-    static let all = [publish, stream, subscribe, list, trace, history, export, hold, release]
+    static let masterList = "/mes.v1.MasterData/List"
+    static let masterSubscribe = "/mes.v1.MasterData/Subscribe"
+    static let all = [
+        publish, stream, subscribe, list, trace, history, export, hold, release, masterList, masterSubscribe,
+    ]
 
     /// DESIGN.md's Security model, method by method.
     static let allowed: [Role: Set<String>] = [
-        .mes: [publish, stream, subscribe, list],
-        .quality: [trace, hold, release],
+        .mes: [publish, stream, subscribe, list, masterList, masterSubscribe],
+        .quality: [trace, hold, release, masterList, masterSubscribe],
         .auditor: [trace, history, export],
         .admin: Set(all),
     ]

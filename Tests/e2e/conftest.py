@@ -66,7 +66,7 @@ def _generate_stubs() -> Stubs:
     sys.path.insert(0, str(out))
     s = Stubs()
     s.dir = out
-    for name in ("common", "events", "genealogy", "quality", "work_orders", "exceptions"):
+    for name in ("common", "events", "genealogy", "quality", "work_orders", "exceptions", "master_data"):
         if (out / "mes" / "v1" / f"{name}_pb2.py").exists():
             setattr(s, f"{name}_pb2", importlib.import_module(f"mes.v1.{name}_pb2"))
             setattr(s, f"{name}_pb2_grpc", importlib.import_module(f"mes.v1.{name}_pb2_grpc"))

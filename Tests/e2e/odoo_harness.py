@@ -62,6 +62,16 @@ class Emulator:
     def set_product(self, code: str, **fields):
         return self._call("/emulator/product", {"default_code": code, **fields})
 
+    def set_bom(self, product: str, **changes) -> int | None:
+        """Changes `product`'s BoM as a user saving its form would (one mrp.bom write): `qty`, `uom`,
+        `code`, `lines` [{product, qty, uom}] and `operations` [{name, work_center, minutes}] replace
+        what the BoM had; `find_code` picks the BoM by its reference. Returns the BoM's id."""
+        return self._call("/emulator/bom", {"product": product, **changes})
+
+    def set_workcenter(self, find_name: str, **changes) -> bool:
+        """Renames the work center called `find_name` or changes its code (`name`, `code`)."""
+        return self._call("/emulator/workcenter", {"find_name": find_name, **changes})
+
     def unlink(self, model: str, domain: list) -> list[int]:
         return self._call("/emulator/unlink", {"model": model, "domain": domain})
 

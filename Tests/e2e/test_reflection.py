@@ -14,6 +14,7 @@ SERVICES = {
     "mes.v1.Genealogy",
     "mes.v1.Quality",
     "mes.v1.WorkOrders",
+    "mes.v1.MasterData",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -24,6 +25,7 @@ METHODS = {
     "mes.v1.Genealogy": {"Trace", "LotHistory", "Export"},
     "mes.v1.Quality": {"PlaceHold", "ReleaseHold"},
     "mes.v1.WorkOrders": {"Subscribe", "List"},
+    "mes.v1.MasterData": {"Subscribe", "List"},
 }
 
 

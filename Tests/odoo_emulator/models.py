@@ -40,12 +40,45 @@ def missing(model, ids):
 # "m2m:<model>", "selection", "datetime"). Fields that differ by version are adjusted in `fields_for`.
 FIELDS = {
     "res.company": {"name": "char"},
-    "product.product": {"name": "char", "default_code": "char", "tracking": "selection", "qty_available": "float"},
+    # Units of measure: 17 and 18 group units in categories (a unit's `factor` is how many of it make
+    # the category's reference unit); 19 dropped uom.category: a unit is defined against another
+    # (`relative_uom_id`, `relative_factor`) and `factor` is its stored absolute quantity, so units
+    # convert when they share a root (see `fields_for`).
+    "uom.category": {"name": "char", "write_date": "datetime"},
+    "uom.uom": {
+        "name": "char", "category_id": "m2o:uom.category", "factor": "float", "uom_type": "selection",
+        "rounding": "float", "relative_uom_id": "m2o:uom.uom", "relative_factor": "float", "active": "bool",
+        "write_date": "datetime",
+    },
+    "product.template": {
+        "name": "char", "default_code": "char", "tracking": "selection", "uom_id": "m2o:uom.uom",
+        "product_variant_ids": "o2m:product.product:product_tmpl_id", "write_date": "datetime",
+    },
+    "product.product": {
+        "name": "char", "default_code": "char", "tracking": "selection", "qty_available": "float",
+        "uom_id": "m2o:uom.uom", "product_tmpl_id": "m2o:product.template", "write_date": "datetime",
+    },
     "stock.lot": {
         "name": "char", "product_id": "m2o:product.product", "company_id": "m2o:res.company", "note": "char",
         "message_ids": "o2m:mail.message:res_id",
     },
-    "mrp.workcenter": {"name": "char", "code": "char"},
+    "mrp.workcenter": {"name": "char", "code": "char", "write_date": "datetime"},
+    # Bills of materials (mrp): lines and operations (the routing lives in the BoM since 14).
+    "mrp.bom": {
+        "product_tmpl_id": "m2o:product.template", "product_id": "m2o:product.product", "product_qty": "float",
+        "product_uom_id": "m2o:uom.uom", "code": "char", "type": "selection", "active": "bool", "sequence": "int",
+        "bom_line_ids": "o2m:mrp.bom.line:bom_id", "operation_ids": "o2m:mrp.routing.workcenter:bom_id",
+        "write_date": "datetime",
+    },
+    "mrp.bom.line": {
+        "bom_id": "m2o:mrp.bom", "product_id": "m2o:product.product", "product_qty": "float",
+        "product_uom_id": "m2o:uom.uom", "operation_id": "m2o:mrp.routing.workcenter", "sequence": "int",
+        "write_date": "datetime",
+    },
+    "mrp.routing.workcenter": {
+        "bom_id": "m2o:mrp.bom", "name": "char", "workcenter_id": "m2o:mrp.workcenter",
+        "time_cycle_manual": "float", "sequence": "int", "write_date": "datetime",
+    },
     "mrp.workcenter.productivity.loss": {"name": "char", "loss_type": "selection"},
     "mrp.workcenter.productivity": {
         "workcenter_id": "m2o:mrp.workcenter", "loss_id": "m2o:mrp.workcenter.productivity.loss",
@@ -58,7 +91,7 @@ FIELDS = {
         "lot_producing_id": "m2o:stock.lot", "lot_producing_ids": "m2m:stock.lot", "company_id": "m2o:res.company",
         "move_raw_ids": "o2m:stock.move:raw_material_production_id",
         "workorder_ids": "o2m:mrp.workorder:production_id", "product_tracking": "selection",
-        "backorder_sequence": "int", "procurement_group_id": "int",
+        "backorder_sequence": "int", "procurement_group_id": "int", "bom_id": "m2o:mrp.bom",
     },
     "mrp.workorder": {
         "name": "char", "production_id": "m2o:mrp.production", "workcenter_id": "m2o:mrp.workcenter",
@@ -101,11 +134,28 @@ FIELDS = {
 COMPUTED = {"write_date", "has_tracking", "product_tracking"}
 # Models whose records have an `active` flag: a search leaves archived ones out unless the domain
 # names `active` (Odoo's active_test).
-ACTIVE_TEST = {"mail.activity"}
+ACTIVE_TEST = {"mail.activity", "mrp.bom"}
+
+# The units Odoo's uom module installs (uom_data.xml), as (name, 17/18 category, 17/18 uom_type,
+# 17/18 factor, 19 reference unit, 19 relative_factor).
+STANDARD_UOMS = [
+    ("Units", "Unit", "reference", 1.0, None, 1.0),
+    ("Dozens", "Unit", "bigger", 1 / 12, "Units", 12.0),
+    ("kg", "Weight", "reference", 1.0, None, 1.0),
+    ("g", "Weight", "smaller", 1000.0, "kg", 0.001),
+    ("t", "Weight", "bigger", 0.001, "kg", 1000.0),
+    ("m", "Length / Distance", "reference", 1.0, None, 1.0),
+    ("mm", "Length / Distance", "smaller", 1000.0, "m", 0.001),
+    ("L", "Volume", "reference", 1.0, None, 1.0),
+    ("Hours", "Working Time", "reference", 1.0, None, 1.0),
+]
 
 
 def fields_for(model: str, version: int) -> dict:
     fields = dict(FIELDS[model])
+    if model == "uom.uom":
+        for name in (("category_id", "uom_type") if version >= 19 else ("relative_uom_id", "relative_factor")):
+            fields.pop(name)
     if model == "mrp.production":
         if version >= 19:
             fields.pop("lot_producing_id")
@@ -127,11 +177,34 @@ class Database:
         self.ids = itertools.count(1)
         self.mo_seq = itertools.count(1)
         self.records["res.company"][1] = {"id": 1, "name": "Plant Co"}
+        self.seed_uoms()
         for model in ("stock.lot", "mrp.production", "product.product"):
             self.create("ir.model", {"model": model, "name": model})
         todo = self.create("mail.activity.type", {"name": "To-Do", "keep_done": False})
         self.create("ir.model.data", {"module": "mail", "name": "mail_activity_data_todo",
                                       "model": "mail.activity.type", "res_id": todo})
+
+    def seed_uoms(self) -> None:
+        """The standard units, as each version keeps them."""
+        categories = {}
+        for name, category, uom_type, factor, reference, relative in STANDARD_UOMS:
+            if self.version >= 19:
+                parent = self.uom_id(reference) if reference else False
+                absolute = relative * (self.records["uom.uom"][parent]["factor"] if parent else 1.0)
+                self.create("uom.uom", {"name": name, "relative_uom_id": parent, "relative_factor": relative,
+                                        "factor": absolute, "rounding": 0.01, "active": True})
+            else:
+                if category not in categories:
+                    categories[category] = self.create("uom.category", {"name": category})
+                self.create("uom.uom", {"name": name, "category_id": categories[category], "uom_type": uom_type,
+                                        "factor": factor, "rounding": 0.01, "active": True})
+
+    def uom_id(self, name: str | None) -> int:
+        """The id of the unit called `name` (Units when None)."""
+        for rid, rec in self.records["uom.uom"].items():
+            if rec.get("name") == (name or "Units"):
+                return rid
+        raise validation(f"No unit of measure named {name!r}")
 
     # ------------------------------------------------------------------ generic ORM
 
@@ -155,6 +228,9 @@ class Database:
 
     def display_name(self, model: str, rid: int) -> str:
         rec = self.records[model].get(rid, {})
+        if model == "mrp.bom":  # mrp.bom._compute_display_name: "<reference>: <product>"
+            product = self.display_name("product.template", rec.get("product_tmpl_id"))
+            return f"{rec['code']}: {product}" if rec.get("code") else product
         return rec.get("name") or rec.get("description") or f"{model},{rid}"
 
     def value_out(self, model: str, rec: dict, field: str):
@@ -342,6 +418,23 @@ class Database:
         if model in ("mrp.production", "stock.lot"):
             # Odoo's default: the company the caller works in (the API user's: company 1 here).
             rec.setdefault("company_id", 1)
+        if model == "mrp.bom":
+            rec.setdefault("active", True)
+            rec.setdefault("type", "normal")
+            rec.setdefault("sequence", 0)
+            rec.setdefault("product_qty", 1.0)
+            if not rec.get("product_tmpl_id") and rec.get("product_id"):
+                rec["product_tmpl_id"] = self.records["product.product"][rec["product_id"]].get("product_tmpl_id")
+            if not rec.get("product_tmpl_id"):
+                raise validation("The operation cannot be completed:\n- Create/update: a mandatory field is not "
+                                 "set.\n\nModel: Bill of Material (mrp.bom)\nField: Product (product_tmpl_id)")
+            rec.setdefault("product_uom_id", self._template_uom(rec["product_tmpl_id"]))
+        if model == "mrp.bom.line":
+            rec.setdefault("product_qty", 1.0)
+            if not rec.get("product_uom_id") and rec.get("product_id"):
+                rec["product_uom_id"] = self.records["product.product"][rec["product_id"]].get("uom_id")
+        if model in ("product.product", "product.template"):
+            rec.setdefault("uom_id", self.uom_id(None))
         if model == "mrp.production":
             rec.setdefault("state", "draft")
             rec.setdefault("qty_producing", 0.0)
@@ -359,6 +452,9 @@ class Database:
                 raise missing(target["model"], [rec.get("res_id") or 0])
             rec.setdefault("active", True)
             rec.setdefault("user_id", 2)
+
+    def _template_uom(self, template_id) -> int:
+        return self.records["product.template"].get(template_id, {}).get("uom_id") or self.uom_id(None)
 
     def before_write(self, model: str, rec: dict, vals: dict) -> None:
         if model == "mrp.production" and rec.get("state") in ("done", "cancel"):

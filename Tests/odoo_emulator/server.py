@@ -10,12 +10,17 @@ Speaks what mesgate uses of Odoo, with Odoo's wire formats:
   debug} with 401/400/422/403/404/500.
 - `/emulator/...` control endpoints for tests (never faulted):
   POST /emulator/reset {"version": 17|18|19, "api_key", "login", "db"}
-  POST /emulator/seed {"products": [...], "workcenters": [name or {"name", "code"}, ...], "losses": [...], "companies": [names],
-                       "productions": [... "company": name (default: company 1) ...]}
+  POST /emulator/seed {"products": [{"default_code", "tracking", "uom" (default Units), "name"}, ...],
+                       "workcenters": [name or {"name", "code"}, ...], "losses": [...], "companies": [names],
+                       "boms": [{"product", "qty", "uom", "code", "lines": [{"product", "qty", "uom"}],
+                                 "operations": [{"name", "work_center", "minutes"}]}],
+                       "productions": [... "company": name (default: company 1); bom_id: the product's BoM ...]}
   POST /emulator/fault {"kind": "down"|"slow"|"http500"|"serialization"|"validation"|"auth"|"reset_after_commit",
                         "times": N (-1: until cleared), "seconds": S (slow), "match": "text" (validation: only
                         calls whose arguments contain it), "method": "name" (only that ORM method)}
   POST /emulator/clear_faults, POST /emulator/product {"default_code", ...fields to change},
+  POST /emulator/bom {"product", ["find_code"], then what changes: "qty", "uom", "code", "lines", "operations"}
+       (one mrp.bom write, lines and operations replaced), POST /emulator/workcenter {"find_name", "name", "code"},
   POST /emulator/unlink {"model", "domain"} (deletes what matches: data an administrator removed)
   GET /emulator/state (every record), GET /emulator/stats (request counts)
 """
@@ -83,7 +88,8 @@ class Emulator:
             for name in spec.get("companies", []):
                 out["companies"][name] = d.create("res.company", {"name": name})
             for p in spec.get("products", []):
-                pid = self._product(p["default_code"], p.get("tracking", "none"), p.get("qty_available"))
+                pid = self._product(p["default_code"], p.get("tracking", "none"), p.get("qty_available"),
+                                    p.get("uom"), p.get("name"))
                 out["products"][p["default_code"]] = pid
             for w in spec.get("workcenters", []):
                 # A name (its code too), or {"name": ..., "code": ...} as Odoo keeps them apart.
@@ -93,8 +99,16 @@ class Emulator:
                                                      ["performance", "Reduced Speed"],
                                                      ["quality", "Quality Loss"]]):
                 d.create("mrp.workcenter.productivity.loss", {"name": name, "loss_type": loss_type})
+            out["boms"] = {}
+            for bom in spec.get("boms", []):
+                out["boms"][bom.get("code") or bom["product"]] = self._bom(bom)
             for mo in spec.get("productions", []):
                 product_id = self._product(mo["product"], mo.get("tracking", "none"))
+                # mrp.production._compute_bom_id: the product's first BoM (by sequence), unless told.
+                boms = d.search("mrp.bom", ["|", ["product_id", "=", product_id], "&", ["product_id", "=", False],
+                                            ["product_tmpl_id", "=", d.records["product.product"][product_id]
+                                             .get("product_tmpl_id")]], order="sequence")
+                bom_id = mo.get("bom_id", boms[0] if boms else False)
                 raw = []
                 for c in mo.get("components", []):
                     cid = self._product(c["product"], c.get("tracking", "none"))
@@ -111,20 +125,79 @@ class Emulator:
                     "name": mo["name"], "product_id": product_id, "product_qty": mo.get("qty", 1.0),
                     "state": mo.get("state", "confirmed"), "origin": mo.get("origin", ""),
                     "date_start": mo.get("date_start", "2026-11-27 06:00:00"),
-                    "move_raw_ids": raw, "workorder_ids": wos,
+                    "move_raw_ids": raw, "workorder_ids": wos, "bom_id": bom_id,
                     **({"company_id": d.search("res.company", [["name", "=", mo["company"]]])[0]}
                        if "company" in mo else {})})
                 out["productions"][mo["name"]] = mid
             return out
 
-    def _product(self, code: str, tracking: str, qty_available=None) -> int:
+    def _product(self, code: str, tracking: str, qty_available=None, uom=None, name=None) -> int:
         found = self.db.search("product.product", [["default_code", "=", code]])
         if found:
             return found[0]
-        vals = {"name": code, "default_code": code, "tracking": tracking}
+        uom_id = self.db.uom_id(uom)
+        template = self.db.create("product.template", {"name": name or code, "default_code": code,
+                                                       "tracking": tracking, "uom_id": uom_id})
+        vals = {"name": name or code, "default_code": code, "tracking": tracking, "uom_id": uom_id,
+                "product_tmpl_id": template}
         if qty_available is not None:
             vals["qty_available"] = float(qty_available)
         return self.db.create("product.product", vals)
+
+    def _bom_values(self, spec: dict) -> dict:
+        """mrp.bom values of a seed or change: lines {product, qty, uom}, operations {name,
+        work_center (a name or code), minutes}; products and work centers made when missing."""
+        d = self.db
+        vals = {}
+        for key, field in (("qty", "product_qty"), ("code", "code"), ("sequence", "sequence"), ("active", "active")):
+            if key in spec:
+                vals[field] = spec[key]
+        if "uom" in spec:
+            vals["product_uom_id"] = d.uom_id(spec["uom"])
+        if "lines" in spec:
+            vals["bom_line_ids"] = [[5, 0, 0]] + [
+                [0, 0, {"product_id": self._product(line["product"], line.get("tracking", "none")),
+                        "product_qty": line.get("qty", 1.0), "sequence": i + 1,
+                        **({"product_uom_id": d.uom_id(line["uom"])} if "uom" in line else {})}]
+                for i, line in enumerate(spec["lines"])]
+        if "operations" in spec:
+            ops = []
+            for i, op in enumerate(spec["operations"]):
+                wc = d.search("mrp.workcenter", ["|", ["code", "=", op["work_center"]], ["name", "=", op["work_center"]]])
+                wc_id = wc[0] if wc else d.create("mrp.workcenter", {"name": op["work_center"], "code": op["work_center"]})
+                ops.append([0, 0, {"name": op["name"], "workcenter_id": wc_id, "sequence": (i + 1) * 10,
+                                   "time_cycle_manual": op.get("minutes", 60.0)}])
+            vals["operation_ids"] = [[5, 0, 0]] + ops
+        return vals
+
+    def _bom(self, spec: dict) -> int:
+        product_id = self._product(spec["product"], spec.get("tracking", "none"))
+        template = self.db.records["product.product"][product_id]["product_tmpl_id"]
+        return self.db.create("mrp.bom", {"product_tmpl_id": template, "product_id": product_id,
+                                          **self._bom_values(spec)})
+
+    def set_bom(self, spec: dict) -> int | None:
+        """Changes the BoM of `spec["product"]` (its first, or the one whose reference is `code`)
+        the way a user saves the BoM form: one write with the changed fields and x2many commands."""
+        with self.lock:
+            d = self.db
+            products = d.search("product.product", [["default_code", "=", spec["product"]]])
+            if not products:
+                return None
+            domain = [["product_id", "=", products[0]]]
+            if spec.get("find_code"):
+                domain.append(["code", "=", spec["find_code"]])
+            boms = d.search("mrp.bom", domain, order="sequence")
+            if not boms:
+                return None
+            d.write("mrp.bom", boms[:1], self._bom_values({k: v for k, v in spec.items() if k != "product"}))
+            return boms[0]
+
+    def set_workcenter(self, spec: dict) -> bool:
+        with self.lock:
+            ids = self.db.search("mrp.workcenter", [["name", "=", spec["find_name"]]])
+            self.db.write("mrp.workcenter", ids, {k: v for k, v in spec.items() if k in ("name", "code")})
+            return bool(ids)
 
     def set_product(self, spec: dict) -> bool:
         with self.lock:
@@ -428,6 +501,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, True)
         if path == "/emulator/product":
             return self.send_json(200, emu.set_product(spec))
+        if path == "/emulator/bom":
+            return self.send_json(200, emu.set_bom(spec))
+        if path == "/emulator/workcenter":
+            return self.send_json(200, emu.set_workcenter(spec))
         if path == "/emulator/unlink":  # a record an administrator deleted (data missing in Odoo)
             with emu.lock:
                 found = emu.db.search(spec["model"], spec.get("domain", []))

@@ -8,6 +8,7 @@
 #include "mes/v1/events.pb-c.h"
 #include "mes/v1/exceptions.pb-c.h"
 #include "mes/v1/genealogy.pb-c.h"
+#include "mes/v1/master_data.pb-c.h"
 #include "mes/v1/quality.pb-c.h"
 #include "mes/v1/work_orders.pb-c.h"
 #include "mes_descriptor_set.h"

@@ -391,7 +391,7 @@ const ProtobufCEnumDescriptor mes__v1__work_order__tracking__descriptor =
   mes__v1__work_order__tracking__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor mes__v1__work_order__field_descriptors[10] =
+static const ProtobufCFieldDescriptor mes__v1__work_order__field_descriptors[12] =
 {
   {
     "id",
@@ -513,8 +513,34 @@ static const ProtobufCFieldDescriptor mes__v1__work_order__field_descriptors[10]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "bom",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__WorkOrder, bom),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bom_revision",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Mes__V1__WorkOrder, bom_revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mes__v1__work_order__field_indices_by_name[] = {
+  10,   /* field[10] = bom */
+  11,   /* field[11] = bom_revision */
   7,   /* field[7] = components */
   0,   /* field[0] = id */
   1,   /* field[1] = odoo_id */
@@ -529,7 +555,7 @@ static const unsigned mes__v1__work_order__field_indices_by_name[] = {
 static const ProtobufCIntRange mes__v1__work_order__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor mes__v1__work_order__descriptor =
 {
@@ -539,7 +565,7 @@ const ProtobufCMessageDescriptor mes__v1__work_order__descriptor =
   "Mes__V1__WorkOrder",
   "mes.v1",
   sizeof(Mes__V1__WorkOrder),
-  10,
+  12,
   mes__v1__work_order__field_descriptors,
   mes__v1__work_order__field_indices_by_name,
   1,  mes__v1__work_order__number_ranges,

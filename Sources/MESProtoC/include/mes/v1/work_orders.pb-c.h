@@ -98,10 +98,16 @@ struct  Mes__V1__WorkOrder
    * Grows by one with every change mesgate sees.
    */
   uint64_t revision;
+  /*
+   * The BoM the order was released with: its key in mes.v1.MasterData (Odoo's mrp.bom id; empty
+   * when the order has none) and that BoM's revision when mesgate first saw the order (0: unknown).
+   */
+  char *bom;
+  uint64_t bom_revision;
 };
 #define MES__V1__WORK_ORDER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mes__v1__work_order__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, MES__V1__WORK_ORDER__TRACKING__TRACKING_UNSPECIFIED, 0,NULL, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, MES__V1__WORK_ORDER__TRACKING__TRACKING_UNSPECIFIED, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Mes__V1__WorkOrderList
