@@ -14,6 +14,9 @@ struct EventRecorder {
         case refused(String)
         /// Not stored: its event id is stored with another body (recorded in `refused_events`).
         case conflict(String)
+        /// Not stored: a master-data rule in `refuse` mode (recorded in `refused_events`): the
+        /// field it names and why.
+        case invalid(field: String, reason: String)
     }
 
     let rows: GenealogyRows
@@ -21,8 +24,9 @@ struct EventRecorder {
     var holdOnQualityFail = false
     /// Whether stored bytes are the same event as a new one (`StoreOptions.sameEvent`).
     var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
-    /// The master-data checks (`StoreOptions.masterData`).
+    /// The master-data checks (`StoreOptions.masterData`) and what the writer read of it.
     var masterData = MasterDataChecks()
+    var masterDataCache = MasterDataCache()
     /// What open propagating holds cover: an edge from one of these extends the hold (`HoldBook.extend`).
     let held: HeldNodes
     private var db: SQLiteConnection { rows.db }
@@ -69,6 +73,22 @@ struct EventRecorder {
             try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
             return .refused(reason)
         }
+        let masterDataGuard = MasterDataGuard(db: db, nowMs: rows.nowMs, checks: masterData, cache: masterDataCache)
+        let findings = request.origin == nil ? try masterDataGuard.findings(event) : []
+        if let refusal = findings.first(where: { $0.mode == .refuse }) {
+            let reason = "\(refusal.detail) (master data rule \(refusal.rule.rawValue))"
+            try db.run(
+                """
+                INSERT INTO refused_events (kind, event_id, detail, client, raw, created_at_ms)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """,
+                [
+                    .text(refusal.rule.rawValue), .text(event.eventID), .text("\(refusal.field): \(reason)"),
+                    .text(request.client), .blob(request.raw), .integer(rows.nowMs),
+                ])
+            try audit?.eventRefused(request, reason: "\(refusal.field): \(reason)", atMs: rows.nowMs, on: db)
+            return .invalid(field: refusal.field, reason: reason)
+        }
         try db.run(
             """
             INSERT INTO events (event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id,
@@ -93,6 +113,10 @@ struct EventRecorder {
         }
         if request.origin == nil, holdOnQualityFail, try HoldGuard(db: db, nowMs: rows.nowMs).holdIfFailed(request) {
             held.markStale()
+        }
+        if request.origin == nil {
+            try masterDataGuard.raise(findings, sequence: sequence, event: event, posted: true)
+            try masterDataGuard.checkConsumption(event, sequence: sequence, posted: true)
         }
         return .stored(sequence)
     }

@@ -141,6 +141,8 @@ struct CorrectionRecorder {
                         )))
             case .refused(let reason): return .rollBack(.replacementRefused(GenealogyStoreError(.refused, reason)))
             case .conflict(let reason): return .rollBack(.replacementRefused(GenealogyStoreError(.conflict, reason)))
+            case .invalid(let field, let reason):
+                return .rollBack(.replacementRefused(GenealogyStoreError(.invalid, reason, field: field)))
             }
         }
         let (reposted, toReverse) = try apply(

@@ -93,7 +93,7 @@ struct EPCISImportRecorder {
                 stored += 1
             case .duplicate(let sequence):
                 outcomes.append(.duplicate(sequence: sequence))
-            case .refused(let reason), .conflict(let reason):
+            case .refused(let reason), .conflict(let reason), .invalid(_, let reason):
                 return .rollBack(.refused(index: index, reason: reason))
             }
         }

@@ -34,16 +34,21 @@ public struct GenealogyStoreError: Error, Sendable, Hashable, CustomStringConver
         case refused
         /// The event's id is stored already with another body (a re-used `event_id`); not stored.
         case conflict
+        /// The event breaks a master-data rule in `refuse` mode (`field` names what); not stored.
+        case invalid
     }
 
     public var code: Code
     public var message: String
     public var underlying: SQLiteError?
+    /// The request field a refusal names (`.invalid`), "" otherwise.
+    public var field = ""
 
-    public init(_ code: Code, _ message: String, underlying: SQLiteError? = nil) {
+    public init(_ code: Code, _ message: String, underlying: SQLiteError? = nil, field: String = "") {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.field = field
     }
 
     public var description: String {

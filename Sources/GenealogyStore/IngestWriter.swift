@@ -73,6 +73,8 @@ final class IngestWriter: @unchecked Sendable {
     var sameEvent: (@Sendable ([UInt8], Event) -> Bool)?
     /// `StoreOptions.masterData`; set before `start()`.
     var masterData = MasterDataChecks()
+    /// What the writer read of the master data, kept from batch to batch (`MasterDataCache`).
+    private let masterDataCache = MasterDataCache()
     /// Whether closing ends with a TRUNCATE checkpoint: the server's writer does, a tool's
     /// (`GenealogyStore.openForTool`) leaves the log to the server. Set before `start()`.
     var checkpointsOnClose = true
@@ -198,9 +200,11 @@ final class IngestWriter: @unchecked Sendable {
         recorder.holdOnQualityFail = holdOnQualityFail
         recorder.sameEvent = sameEvent
         recorder.masterData = masterData
+        recorder.masterDataCache = masterDataCache
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try audit.beginTransaction(db)
+            if masterData.decode != nil { try masterDataCache.refresh(db) }
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for submission in batch {
@@ -215,6 +219,8 @@ final class IngestWriter: @unchecked Sendable {
                 case .duplicate(let sequence): outcomes.append(.duplicate(sequence: sequence))
                 case .refused(let reason): outcomes.append(.failed(GenealogyStoreError(.refused, reason)))
                 case .conflict(let reason): outcomes.append(.failed(GenealogyStoreError(.conflict, reason)))
+                case .invalid(let field, let reason):
+                    outcomes.append(.failed(GenealogyStoreError(.invalid, reason, field: field)))
                 }
             }
             try db.run("COMMIT")
@@ -240,6 +246,7 @@ final class IngestWriter: @unchecked Sendable {
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try audit.beginTransaction(db)
+            if masterData.decode != nil { try masterDataCache.refresh(db) }
             for submission in batch {
                 if let command = submission.command {
                     outcomes.append(try run(command, db, held: heldNodes))
@@ -280,6 +287,7 @@ final class IngestWriter: @unchecked Sendable {
             case .duplicate(let sequence): return .duplicate(sequence: sequence)
             case .refused(let reason): return .failed(GenealogyStoreError(.refused, reason))
             case .conflict(let reason): return .failed(GenealogyStoreError(.conflict, reason))
+            case .invalid(let field, let reason): return .failed(GenealogyStoreError(.invalid, reason, field: field))
             }
         } catch {
             guard db.isInTransaction else { throw error }

@@ -5,7 +5,8 @@ enum StoreMetrics {
     static let eventsCommitted = Counter(label: "mesgate_store_events_committed_total")
     static let duplicates = Counter(label: "mesgate_store_events_duplicate_total")
     static let failed = Counter(label: "mesgate_store_events_failed_total")
-    /// Events refused by a rule (a Shipped of a held item), not failures of the store.
+    /// Events refused by a rule (a Shipped of a held item, a re-used event id, a master-data rule
+    /// in refuse mode), not failures of the store.
     static let refused = Counter(label: "mesgate_store_events_refused_total")
     /// Events per committed transaction (group commit).
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
@@ -29,7 +30,7 @@ enum StoreMetrics {
             switch outcome {
             case .accepted: accepted += 1
             case .duplicate: duplicate += 1
-            case .failed(let error) where error.code == .refused: refusals += 1
+            case .failed(let error) where [.refused, .conflict, .invalid].contains(error.code): refusals += 1
             case .failed: failures += 1
             }
         }

@@ -13,7 +13,8 @@ public struct ConsumptionTolerance: Sendable, Hashable {
         self.perLine = perLine
     }
 
-    /// Reads `5%`, `5%,BOLT=10%`, `PUMP>SEAL=2%` (a bare number is a fraction: 0.05); negative: off.
+    /// Reads `5%`, `5%,BOLT=10%`, `PUMP>SEAL=2%` (a bare number is a fraction: 0.05); `off` or a
+    /// negative value: not checked.
     public init(parsing text: String) throws(MasterDataRulesError) {
         global = 0.05
         for item in text.split(separator: ",").map({ String($0.filter { $0 != " " }) }) where !item.isEmpty {
@@ -32,6 +33,7 @@ public struct ConsumptionTolerance: Sendable, Hashable {
     }
 
     private static func fraction(_ text: String) -> Double? {
+        if text == "off" { return -1 }
         if text.hasSuffix("%") { return Double(text.dropLast()).map { $0 / 100 } }
         return Double(text)
     }

@@ -37,6 +37,7 @@ public enum ExceptionKind: String, Sendable, CaseIterable {
     case notInContainer = "not_in_container"
     // Validation against master data and the BoM (issue 14, parts 2 and 3).
     case overConsumption = "over_consumption"
+    case underConsumption = "under_consumption"
     case unknownProduct = "unknown_product"
     case uomMismatch = "uom_mismatch"
     case lotOnUntracked = "lot_on_untracked"
@@ -55,7 +56,7 @@ public enum ExceptionKind: String, Sendable, CaseIterable {
         switch self {
         case .overConsumption, .duplicateCompletion, .materialShortage, .machineStopped, .qualityAlert: .immediate
         case .unknownLot, .notInContainer, .unknownProduct, .uomMismatch, .lotOnUntracked, .missingLot,
-            .unknownWorkCenter:
+            .unknownWorkCenter, .underConsumption:
             .normal
         case .unlinkedConsumption: .batch
         }
@@ -77,6 +78,8 @@ public enum ExceptionKind: String, Sendable, CaseIterable {
         case .notInContainer: "Check the container's contents; correct the packing event if it is wrong."
         case .overConsumption:
             "More material was consumed than the BoM allows: check for waste or a wrong report before the order closes."
+        case .underConsumption:
+            "Less material was reported than the BoM needs for what was made: a consumption report is missing or wrong."
         case .unknownProduct: "Create the product in Odoo, or correct the event's product code."
         case .uomMismatch: "Correct the unit of measure (it must be in the product's UoM category)."
         case .lotOnUntracked: "The product is not tracked in Odoo: drop the lot, or track the product."

@@ -99,7 +99,7 @@ public struct MasterDataRules: Sendable, Hashable {
     }
 
     /// The items an event names with their quantity: (item field, item, quantity, quantity field).
-    static func items(_ body: EventBody) -> [(String, LotRef, Quantity?, String)] {
+    public static func items(_ body: EventBody) -> [(String, LotRef, Quantity?, String)] {
         switch body {
         case .received(let b): [("lot", b.lot, b.qty, "qty")]
         case .consumed(let b):

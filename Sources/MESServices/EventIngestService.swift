@@ -112,6 +112,9 @@ public struct EventIngestService: Sendable {
         case .failed(let error) where error.code == .conflict:
             // A re-used event_id: REJECTED on a stream; Publish turns it into ALREADY_EXISTS.
             return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: "event_id"))
+        case .failed(let error) where error.code == .invalid:
+            // A master-data rule in refuse mode: REJECTED on a stream, FAILED_PRECONDITION on Publish.
+            return .success(Ack(eventID: eventID, result: .rejected, reason: error.message, field: error.field))
         case .failed(let error):
             logger.error(
                 "ingest.commit.failed",

@@ -92,7 +92,7 @@ public struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "How far an order's consumption of a component may stray from its BoM before it is an exception: 5%, and per component BOLT=10% or BoM line PUMP>SEAL=2%; negative: off. [env: MESGATE_CONSUMPTION_TOLERANCE] (default: 5%)"
+            "How far an order's consumption of a component may stray from its BoM before it is an exception: 5%, and per component BOLT=10% or BoM line PUMP>SEAL=2%; off checks nothing (BOLT=off: not that component). [env: MESGATE_CONSUMPTION_TOLERANCE] (default: 5%)"
     )
     public var consumptionTolerance: String?
 

@@ -1,0 +1,217 @@
+import Foundation
+import MESDomain
+import SQLite
+
+/// What the writer has read of the master data, kept between batches until the poller records a
+/// new revision (`master_revisions`' newest id moves). Writer thread only.
+final class MasterDataCache {
+    private var seen: Int64 = -1
+    private(set) var isLoaded = false
+    var products: [String: MasterProduct?] = [:]
+    var units: [String: MasterUoM?] = [:]
+    var workCenters: [String: Bool] = [:]
+
+    /// Forgets what changed since the last batch; reads one row.
+    func refresh(_ db: SQLiteConnection) throws(SQLiteError) {
+        let newest = try MasterDataBook.lastSequence(in: db)
+        guard newest != seen else { return }
+        seen = newest
+        isLoaded = newest > 0
+        products = [:]
+        units = [:]
+        workCenters = [:]
+    }
+
+    func product(_ code: String, _ db: SQLiteConnection) throws(SQLiteError) -> MasterProduct? {
+        if let known = products[code] { return known }
+        let found = try MasterDataBook.product(code: code, in: db)
+        products[code] = .some(found)
+        return found
+    }
+
+    func unit(_ name: String, _ db: SQLiteConnection) throws(SQLiteError) -> MasterUoM? {
+        if let known = units[name] { return known }
+        let found = try MasterDataBook.uom(named: name, in: db)
+        units[name] = .some(found)
+        return found
+    }
+
+    func knowsWorkCenter(_ name: String, _ db: SQLiteConnection) throws(SQLiteError) -> Bool {
+        if let known = workCenters[name] { return known }
+        let found = try MasterDataBook.workCenter(name, in: db) != nil
+        workCenters[name] = found
+        return found
+    }
+}
+
+/// The master-data rules and the consumption tolerance on the writer thread, inside the event's
+/// transaction (genealogy/MODEL.md, "Master data rules"): before an event is stored, what it
+/// breaks (a `refuse` rule refuses it); after, the exceptions of `record` rules; at an order's
+/// last operation COMPLETED, its consumption against its BoM.
+struct MasterDataGuard {
+    let db: SQLiteConnection
+    let nowMs: Int64
+    let checks: MasterDataChecks
+    let cache: MasterDataCache
+
+    /// What `event` breaks; nothing before master data is read, nor for a check that is off.
+    func findings(_ event: Event) throws(SQLiteError) -> [MasterDataRules.Finding] {
+        guard checks.decode != nil, cache.isLoaded else { return [] }
+        let lookup = try Lookup(event: event, guard: self)
+        return checks.rules.findings(event, lookup)
+    }
+
+    /// The exceptions of the findings a `record` rule made, for the stored event at `sequence`.
+    func raise(_ findings: [MasterDataRules.Finding], sequence: Int64, event: Event, posted: Bool)
+        throws(SQLiteError)
+    {
+        for finding in findings where finding.mode == .record {
+            guard let kind = ExceptionKind(rawValue: finding.rule.rawValue) else { continue }
+            _ = try ExceptionBook(db: db, nowMs: nowMs).raise(
+                kind, sequence: sequence, lot: Self.item(of: event, field: finding.field),
+                detail: "\(finding.field): \(finding.detail)", postsToOdoo: posted)
+        }
+    }
+
+    /// At an operation COMPLETED that ends its order (the last operation of the order's BoM, or
+    /// any when the BoM names none): each component consumed outside the tolerance of its BoM
+    /// line for the good quantity produced is an exception (`over_consumption`,
+    /// `under_consumption`), once per order and component.
+    func checkConsumption(_ event: Event, sequence: Int64, posted: Bool) throws(SQLiteError) {
+        guard let decode = checks.decode, cache.isLoaded, case .operation(let o) = event.body,
+            o.state == .completed, !event.workOrder.isEmpty
+        else { return }
+        let order = event.workOrder
+        let events = try orderEvents(order).compactMap { decode($0) }
+        var produced: Quantity?
+        var product = ""
+        var consumed: [String: [Quantity]] = [:]
+        for e in events + [event] {
+            switch e.body {
+            case .produced(let p):
+                if product.isEmpty { product = p.output.product }
+                if let good = p.good {
+                    produced = Quantity(value: (produced?.value ?? 0) + good.value, uom: produced?.uom ?? good.uom)
+                }
+            case .consumed(let c):
+                if let qty = c.qty { consumed[c.component.product, default: []].append(qty) }
+            default: break
+            }
+        }
+        guard let produced, let bom = try bom(of: order, product: product) else { return }
+        if let last = bom.operations.max(by: { $0.sequence < $1.sequence }), last.name != o.operation,
+            bom.operations.contains(where: { $0.name == o.operation })
+        {
+            return  // not the order's last operation: its consumption may still come
+        }
+        let expectation = BOMExpectation(
+            product: bom.product, productQty: bom.qty, productUom: bom.uom,
+            lines: bom.lines.map { .init(component: $0.product, qty: $0.qty, uom: $0.uom) })
+        let convert = { (qty: Quantity, into: String) -> Double? in
+            if qty.uom == into { return qty.value }
+            guard let from = try? cache.unit(qty.uom, db), let to = try? cache.unit(into, db),
+                from.category == to.category, to.ratio > 0
+            else { return nil }
+            return qty.value * from.ratio / to.ratio
+        }
+        let book = ExceptionBook(db: db, nowMs: nowMs)
+        for finding in checks.tolerance.check(
+            bom: expectation, produced: produced, consumed: consumed, convert: convert)
+        {
+            let kind: ExceptionKind = finding.isOver ? .overConsumption : .underConsumption
+            let key = "\(order)/\(finding.component)"
+            if try book.isOpen(kind, matchKey: key) { continue }
+            let percent = Int((finding.tolerance * 100).rounded())
+            _ = try book.raise(
+                kind, sequence: sequence, lot: LotRef(product: finding.component),
+                detail:
+                    "\(finding.component): consumed \(Self.number(finding.actual)) \(finding.uom), the BoM of \(bom.product) expects \(Self.number(finding.expected)) \(finding.uom) for \(Self.number(produced.value)) \(produced.uom) made (tolerance \(percent) %)",
+                matchKey: key, postsToOdoo: posted)
+        }
+    }
+
+    /// The order's stored, uncorrected events' bytes, in commit order.
+    private func orderEvents(_ order: String) throws(SQLiteError) -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        try db.cachedStatement(
+            """
+            SELECT e.raw FROM nodes n
+            JOIN event_nodes en ON en.node_id = n.id AND en.role = 'order'
+            JOIN events e ON e.sequence = en.sequence
+            WHERE n.kind = 'order' AND n.name = ?1
+              AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence)
+            ORDER BY e.sequence
+            """
+        ).query([.text(order)]) { found.append($0.blob(at: 0)) }
+        return found
+    }
+
+    /// The BoM the order was released with (its revision), else the product's current one.
+    private func bom(of order: String, product: String) throws(SQLiteError) -> MasterBOM? {
+        let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first(
+            [.text(order)], { $0.string(at: 0) })
+        if let body, let released = try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8)),
+            !released.bom.isEmpty
+        {
+            let revisions = try MasterDataBook.history(.bom, key: released.bom, in: db)
+            if let match = revisions.first(where: { $0.revision == released.bomRevision })?.item.bom { return match }
+            if let newest = revisions.last?.item.bom { return newest }
+        }
+        let product = product.isEmpty ? (body.flatMap { Self.releasedProduct($0) } ?? "") : product
+        return try MasterDataBook.currentBOM(product: product, in: db)?.item.bom
+    }
+
+    private static func releasedProduct(_ body: String) -> String? {
+        (try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8)))?.product
+    }
+
+    /// The item a finding's field names (`consumed.component.product` → the component).
+    static func item(of event: Event, field: String) -> LotRef? {
+        guard let body = event.body else { return nil }
+        let parts = field.split(separator: ".")
+        let name = parts.count > 1 ? String(parts[1]) : ""
+        return MasterDataRules.items(body).first { $0.0 == name }?.1
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.3g", value)
+    }
+
+    /// The rules' view of the store, read before they run (they do not throw).
+    private struct Lookup: MasterDataLookup {
+        var isLoaded = true
+        var products: [String: MasterDataProductFacts] = [:]
+        var categories: [String: String] = [:]
+        var centers: [String: Bool] = [:]
+        var completed = false
+
+        init(event: Event, guard g: MasterDataGuard) throws(SQLiteError) {
+            if !event.workCenter.isEmpty {
+                centers[event.workCenter] = try g.cache.knowsWorkCenter(event.workCenter, g.db)
+            }
+            for (_, ref, qty, _) in event.body.map(MasterDataRules.items) ?? [] where !ref.product.isEmpty {
+                if let p = try g.cache.product(ref.product, g.db) {
+                    products[ref.product] = MasterDataProductFacts(
+                        tracking: MasterDataProductFacts.Tracking(rawValue: p.tracking) ?? .none,
+                        uomCategory: p.uomCategory.isEmpty ? nil : p.uomCategory)
+                }
+                if let uom = qty?.uom, !uom.isEmpty, let unit = try g.cache.unit(uom, g.db) {
+                    categories[uom] = unit.category
+                }
+            }
+            if case .operation(let o) = event.body, o.state == .completed, !event.workOrder.isEmpty,
+                let decode = g.checks.decode
+            {
+                completed = try g.orderEvents(event.workOrder).contains { raw in
+                    guard case .operation(let before)? = decode(raw)?.body else { return false }
+                    return before.state == .completed && before.operation == o.operation
+                }
+            }
+        }
+
+        func product(_ code: String) -> MasterDataProductFacts? { products[code] }
+        func uomCategory(_ uom: String) -> String? { categories[uom] }
+        func knowsWorkCenter(_ name: String) -> Bool { centers[name] ?? false }
+        func completedBefore(order: String, operation: String) -> Bool { completed }
+    }
+}
