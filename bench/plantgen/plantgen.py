@@ -172,6 +172,124 @@ class Plant:
             self.out = []
 
 
+class Day:
+    """A plant day as Odoo's master data describes it (issue "Master data", parts 2-4): products
+    with their tracking and unit, BoMs with quantities and operations at work centers (code and
+    name apart), and orders that consume exactly what their BoM says for what they make, complete
+    their last operation once, and report stops with their end. `master_data()` is what the Odoo
+    emulator is seeded with. With `deviations`, a known set of mistakes is woven in, one of each;
+    `expected` counts the exceptions they must raise, by kind (a clean day: none).
+    """
+
+    WORK_CENTERS = [{"name": "Mixing line", "code": "MIX-1"}, {"name": "Moulding press 2", "code": "PRESS-2"},
+                    {"name": "Assembly cell", "code": "ASSY-1"}]
+    PRODUCTS = [  # code, tracking, unit
+        ("RESIN", "lot", "kg"), ("PIGMENT", "lot", "kg"), ("GLUE", "none", "kg"), ("BOLT", "none", "Units"),
+        ("COMPOUND", "lot", "kg"), ("HOUSING", "lot", "Units"), ("PUMP", "serial", "Units")]
+    BOMS = [  # product, qty, unit, lines (component, qty, unit), operations (name, work center code)
+        ("COMPOUND", 100.0, "kg", [("RESIN", 95.0, "kg"), ("PIGMENT", 5.0, "kg")], [("mix", "MIX-1")]),
+        ("HOUSING", 10.0, "Units", [("COMPOUND", 4.0, "kg"), ("GLUE", 0.5, "kg")],
+         [("mould", "PRESS-2"), ("deburr", "PRESS-2")]),
+        ("PUMP", 1.0, "Units", [("HOUSING", 1.0, "Units"), ("BOLT", 4.0, "Units")], [("assemble", "ASSY-1")]),
+    ]
+    DEVIATIONS = ["over_consumption", "unknown_product", "uom_mismatch", "lot_on_untracked", "missing_lot",
+                  "unknown_work_center", "duplicate_completion", "machine_stopped", "quality_alert"]
+
+    def __init__(self, seed: int = 7, orders: int = 12, deviations: bool = False):
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.tag = f"d{seed}"
+        self.out: list[dict] = []
+        self.n = 0
+        self.orders: list[dict] = []
+        self.expected: dict[str, int] = {}
+        self.bom = {b[0]: b for b in self.BOMS}
+        todo = list(self.DEVIATIONS) if deviations else []
+        # Which order carries which deviation (the stops and the failed check go with orders too).
+        self.plan = {i: todo[i] for i in range(min(len(todo), orders))}
+        for kind in todo:
+            self.expected[kind] = self.expected.get(kind, 0) + 1
+        if "lot_on_untracked" in todo:
+            self.expected["unknown_lot"] = 1  # the glue lot nobody received: flagged too
+        for i in range(orders):
+            self.order(("COMPOUND", "HOUSING", "PUMP")[i % 3], i)
+
+    def emit(self, kind: str, wo: str = "", wc: str = "", **body) -> None:
+        self.n += 1
+        self.out.append({"event_id": f"day{self.seed}-{self.n}", "kind": kind, "wo": wo, "wc": wc,
+                         "at": BASE_MS + self.n * 1000, **body})
+
+    def lot(self, product: str, serial: bool = False) -> dict:
+        self.n += 1
+        name = f"{product[:3]}{self.seed}-{self.n}"
+        return ref(product, serial=name) if serial else ref(product, name)
+
+    def order(self, product: str, i: int) -> None:
+        deviation = self.plan.get(i)
+        _, bom_qty, unit, lines, operations = self.bom[product]
+        wo = f"WH/MO/{self.tag}-{i:03d}"
+        made = {"COMPOUND": 200.0, "HOUSING": 20.0, "PUMP": 1.0}[product]
+        self.orders.append({"name": wo, "product": product, "qty": made})
+        wc = operations[0][1]
+        self.emit("operation", wo, wc, operation=operations[0][0], state="STARTED")
+        if deviation == "unknown_work_center":
+            self.emit("operation", wo, "PRESS-9", operation=operations[0][0], state="PAUSED")
+        if deviation == "machine_stopped":
+            self.emit("downtime", wo, wc, reason="hydraulics", started_at_ms=BASE_MS, ended_at_ms=0)
+        else:
+            self.emit("downtime", wo, wc, reason="changeover", started_at_ms=BASE_MS, ended_at_ms=BASE_MS + 60_000)
+        for component, qty, line_unit in lines:
+            need = qty * made / bom_qty
+            if deviation == "over_consumption" and component == lines[0][0]:
+                need *= 1.3
+            tracked = dict((p, t) for p, t, _ in self.PRODUCTS)[component] != "none"
+            if tracked:
+                lot = self.lot(component)
+                if component in ("RESIN", "PIGMENT"):
+                    self.emit("received", lot=lot, qty=(need, line_unit), supplier="Polymeres du Rhone",
+                              supplier_lot=f"SL-{self.n}", purchase_order=f"PO-{self.n}", location="WH/Stock")
+                else:
+                    self.emit("produced", f"WH/MO/{self.tag}-stock-{self.n}", "", output=lot,
+                              good=(need, line_unit), scrap=(0.0, line_unit))
+                if deviation == "missing_lot" and component == lines[0][0]:
+                    lot = ref(component)
+                uom = line_unit
+                if deviation == "uom_mismatch" and component == lines[0][0]:
+                    uom = "kg" if line_unit == "Units" else "Units"  # outside the product's unit category
+                self.emit("consumed", wo, wc, component=lot, qty=(need, uom))
+            else:
+                self.emit("consumed", wo, wc, component=ref(component), qty=(need, line_unit))
+        if deviation == "lot_on_untracked":  # bolts (untracked) reported with a lot nobody received
+            self.emit("consumed", wo, wc, component=ref("BOLT", f"B{self.seed}-{self.n}"), qty=(1.0, "Units"))
+        if deviation == "unknown_product":
+            self.emit("consumed", wo, wc, component=ref("SPRING-X"), qty=(2.0, "Units"))
+        if product == "PUMP":
+            output = self.lot(product, serial=True)
+        else:
+            output = self.lot(product)
+        self.emit("produced", wo, wc, output=output, good=(made, unit), scrap=(0.0, unit))
+        outcome = "FAIL" if deviation == "quality_alert" else "PASS"
+        self.emit("quality", wo, wc, lot=output, check="visual", outcome=outcome)
+        for name, center in operations:
+            self.emit("operation", wo, center, operation=name, state="COMPLETED")
+        if deviation == "duplicate_completion":
+            self.emit("operation", wo, operations[-1][1], operation=operations[-1][0], state="COMPLETED")
+
+    def master_data(self) -> dict:
+        """The Odoo emulator's seed (`Emulator.seed`): products, work centers, BoMs, orders."""
+        return {
+            "products": [{"default_code": p, "tracking": t, "uom": u} for p, t, u in self.PRODUCTS],
+            "workcenters": self.WORK_CENTERS,
+            "boms": [{"product": p, "qty": q, "uom": u,
+                      "lines": [{"product": c, "qty": cq, "uom": cu} for c, cq, cu in lines],
+                      "operations": [{"name": n, "work_center": w, "minutes": 10} for n, w in ops]}
+                     for p, q, u, lines, ops in self.BOMS],
+            "productions": [{"name": o["name"], "product": o["product"], "qty": o["qty"],
+                             "tracking": dict((p, t) for p, t, _ in self.PRODUCTS)[o["product"]]}
+                            for o in self.orders],
+        }
+
+
 def generate(seed: int, target: int, **kw) -> list:
     return list(Plant(seed, target, **kw).events())
 
@@ -188,7 +306,7 @@ def _qty(c, q):
 def to_pb(e: dict, m, c):
     """One event dict as a mes.v1.Event (`m` = events_pb2, `c` = common_pb2)."""
     ev = m.Event(event_id=e["event_id"], occurred_at_ms=e["at"], tz_offset="+01:00", plant="PLANT-G",
-                 work_center="WC-1", operator_id="op-1", work_order=e["wo"])
+                 work_center=e.get("wc", "WC-1"), operator_id="op-1", work_order=e["wo"])
     k = e["kind"]
     if k == "received":
         ev.received.CopyFrom(m.MaterialReceived(lot=_lot(c, e["lot"]), qty=_qty(c, e["qty"]), supplier=e["supplier"],
@@ -211,6 +329,15 @@ def to_pb(e: dict, m, c):
     elif k == "shipped":
         ev.shipped.CopyFrom(m.Shipped(lot=_lot(c, e["lot"]), qty=_qty(c, e["qty"]), customer=e["customer"],
                                       delivery=e["delivery"], destination=e["destination"]))
+    elif k == "operation":
+        ev.operation.CopyFrom(m.OperationReported(operation=e["operation"],
+                                                  state=getattr(m.OperationReported, e["state"])))
+    elif k == "downtime":
+        ev.downtime.CopyFrom(m.DowntimeReported(reason=e["reason"], loss=m.DowntimeReported.AVAILABILITY,
+                                                started_at_ms=e["started_at_ms"], ended_at_ms=e["ended_at_ms"]))
+    elif k == "quality":
+        ev.quality.CopyFrom(m.QualityResult(lot=_lot(c, e["lot"]), check=e["check"],
+                                            outcome=getattr(m.QualityResult, e["outcome"])))
     else:
         raise ValueError(k)
     return ev
