@@ -117,6 +117,7 @@ struct EventRecorder {
         if request.origin == nil {
             try masterDataGuard.raise(findings, sequence: sequence, event: event, posted: true)
             try masterDataGuard.checkConsumption(event, sequence: sequence, posted: true)
+            try masterDataGuard.checkShortage(event, sequence: sequence, posted: true)
         }
         return .stored(sequence)
     }

@@ -67,8 +67,9 @@ struct MasterDataGuard {
     {
         for finding in findings where finding.mode == .record {
             guard let kind = ExceptionKind(rawValue: finding.rule.rawValue) else { continue }
+            let item = Self.item(of: event, field: finding.field)
             _ = try ExceptionBook(db: db, nowMs: nowMs).raise(
-                kind, sequence: sequence, lot: Self.item(of: event, field: finding.field),
+                kind, sequence: sequence, lot: item?.isTracked == true ? item : nil,
                 detail: "\(finding.field): \(finding.detail)", postsToOdoo: posted)
         }
     }
@@ -123,9 +124,40 @@ struct MasterDataGuard {
             if try book.isOpen(kind, matchKey: key) { continue }
             let percent = Int((finding.tolerance * 100).rounded())
             _ = try book.raise(
-                kind, sequence: sequence, lot: LotRef(product: finding.component),
+                kind, sequence: sequence, lot: nil,
                 detail:
                     "\(finding.component): consumed \(Self.number(finding.actual)) \(finding.uom), the BoM of \(bom.product) expects \(Self.number(finding.expected)) \(finding.uom) for \(Self.number(produced.value)) \(produced.uom) made (tolerance \(percent) %)",
+                matchKey: key, postsToOdoo: posted)
+        }
+    }
+
+    /// At an order's first operation STARTED: each component of the released order of which Odoo
+    /// had less on hand than the order needs, when the order was last read, is `material_shortage`
+    /// (once per order and component while open). Orders Odoo did not release are not judged.
+    func checkShortage(_ event: Event, sequence: Int64, posted: Bool) throws(SQLiteError) {
+        guard checks.decode != nil, checks.rules.mode(.materialShortage) != .off, case .operation(let o) = event.body,
+            o.state == .started, !event.workOrder.isEmpty
+        else { return }
+        let order = event.workOrder
+        // The order's operation reports, this one (stored already) included: the first is the start.
+        let operations = try orderEvents(order).count { raw in
+            guard case .operation? = checks.decode?(raw)?.body else { return false }
+            return true
+        }
+        guard operations == 1,
+            let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first(
+                [.text(order)], { $0.string(at: 0) }),
+            let released = try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8))
+        else { return }
+        let book = ExceptionBook(db: db, nowMs: nowMs)
+        for component in released.components {
+            guard let available = component.available, available + 1e-9 < component.qty else { continue }
+            let key = "\(order)/\(component.product)"
+            if try book.isOpen(.materialShortage, matchKey: key) { continue }
+            _ = try book.raise(
+                .materialShortage, sequence: sequence, lot: nil,
+                detail:
+                    "\(component.product): \(order) needs \(Self.number(component.qty)), Odoo had \(Self.number(available)) on hand when the order was read",
                 matchKey: key, postsToOdoo: posted)
         }
     }

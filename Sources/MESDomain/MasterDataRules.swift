@@ -14,6 +14,9 @@ public struct MasterDataRules: Sendable, Hashable {
         case unknownWorkCenter = "unknown_work_center"
         /// An operation of an order reported COMPLETED a second time.
         case duplicateCompletion = "duplicate_completion"
+        /// An order's first operation STARTED while Odoo has less of a component on hand than the
+        /// order needs (`record` or `off`: the event is never refused for it; see `MasterDataGuard`).
+        case materialShortage = "material_shortage"
     }
 
     public enum Mode: String, Sendable, Hashable, CaseIterable {

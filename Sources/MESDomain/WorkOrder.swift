@@ -8,11 +8,15 @@ public struct WorkOrder: Sendable, Hashable, Codable {
         public var product: String
         public var qty: Double
         public var tracking: Tracking
+        /// What Odoo had of the product on hand when the order was last read (`qty_available`, in
+        /// the product's unit); nil when not read.
+        public var available: Double?
 
-        public init(product: String, qty: Double, tracking: Tracking) {
+        public init(product: String, qty: Double, tracking: Tracking, available: Double? = nil) {
             self.product = product
             self.qty = qty
             self.tracking = tracking
+            self.available = available
         }
     }
 

@@ -111,13 +111,20 @@ public final class ReleasePoller: Sendable {
             var components: [WorkOrder.Component] = []
             let moveIDs = order["move_raw_ids"]?.array?.compactMap(\.int) ?? []
             if !moveIDs.isEmpty {
-                for move in try client.read(
+                let moves = try client.read(
                     "stock.move", moveIDs, fields: ["product_id", "product_uom_qty", "has_tracking"])
-                {
+                // What Odoo has on hand of each component now (a shortage at the order's start).
+                let productIDs = Array(Set(moves.compactMap { $0["product_id"]?.many2oneID })).sorted()
+                var onHand: [Int: Double] = [:]
+                for product in try client.read("product.product", productIDs, fields: ["qty_available"]) {
+                    if let id = product["id"]?.int, let qty = product["qty_available"]?.double { onHand[id] = qty }
+                }
+                for move in moves {
+                    let productID = move["product_id"]?.many2oneID ?? 0
                     components.append(
                         WorkOrder.Component(
-                            product: try code(move["product_id"]?.many2oneID ?? 0),
-                            qty: move["product_uom_qty"]?.double ?? 0, tracking: Self.tracking(move["has_tracking"])))
+                            product: try code(productID), qty: move["product_uom_qty"]?.double ?? 0,
+                            tracking: Self.tracking(move["has_tracking"]), available: onHand[productID]))
                 }
             }
             var operations: [WorkOrder.Operation] = []

@@ -86,7 +86,7 @@ public struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "How events are checked against Odoo's master data: RULE=MODE,... with RULE unknown_product, uom_mismatch, lot_on_untracked, missing_lot, unknown_work_center, duplicate_completion or all, MODE off, record (an exception; the event is stored) or refuse (REJECTED). [env: MESGATE_MASTER_DATA_RULES] (default: all=record)"
+            "How events are checked against Odoo's master data: RULE=MODE,... with RULE unknown_product, uom_mismatch, lot_on_untracked, missing_lot, unknown_work_center, duplicate_completion, material_shortage (record only) or all, MODE off, record (an exception; the event is stored) or refuse (REJECTED). [env: MESGATE_MASTER_DATA_RULES] (default: all=record)"
     )
     public var masterDataRules: String?
 

@@ -23,10 +23,14 @@ def test_a_plant_day_raises_exactly_its_deviations(server_factory, emulator_fact
     day = plantgen.Day(seed=11, deviations=deviations)
     emu = emulator_factory(17)
     emu.seed(**day.master_data())
-    srv = server_factory(gateway_args(emu, odoo_masterdata_poll_ms=300))
+    srv = server_factory(gateway_args(emu, odoo_masterdata_poll_ms=300, odoo_release_poll_ms=200))
     md = stubs().master_data_pb2
     listing = stubs().master_data_pb2_grpc.MasterDataStub(srv.channel())
     wait_for(lambda: len(list(listing.List(md.MasterDataFilter(kind=md.MasterItem.BOM), timeout=5).items)) == 3)
+    # Every order released to the plant (with what Odoo has on hand of its components) before it starts.
+    wo = stubs().work_orders_pb2
+    orders = stubs().work_orders_pb2_grpc.WorkOrdersStub(srv.channel())
+    wait_for(lambda: len(orders.List(wo.WorkOrderFilter(), timeout=5).work_orders) >= len(day.orders))
     m, c = stubs().events_pb2, stubs().common_pb2
     acks = list(stubs().events_pb2_grpc.EventIngestStub(srv.channel()).PublishStream(
         iter([plantgen.to_pb(e, m, c) for e in day.out]), timeout=RPC_TIMEOUT_S))

@@ -185,7 +185,8 @@ class Day:
                     {"name": "Assembly cell", "code": "ASSY-1"}]
     PRODUCTS = [  # code, tracking, unit
         ("RESIN", "lot", "kg"), ("PIGMENT", "lot", "kg"), ("GLUE", "none", "kg"), ("BOLT", "none", "Units"),
-        ("COMPOUND", "lot", "kg"), ("HOUSING", "lot", "Units"), ("PUMP", "serial", "Units")]
+        ("COMPOUND", "lot", "kg"), ("HOUSING", "lot", "Units"), ("PUMP", "serial", "Units"),
+        ("SEAL-K", "none", "Units")]  # a spare part some released orders list: Odoo has 2 on hand
     BOMS = [  # product, qty, unit, lines (component, qty, unit), operations (name, work center code)
         ("COMPOUND", 100.0, "kg", [("RESIN", 95.0, "kg"), ("PIGMENT", 5.0, "kg")], [("mix", "MIX-1")]),
         ("HOUSING", 10.0, "Units", [("COMPOUND", 4.0, "kg"), ("GLUE", 0.5, "kg")],
@@ -193,7 +194,8 @@ class Day:
         ("PUMP", 1.0, "Units", [("HOUSING", 1.0, "Units"), ("BOLT", 4.0, "Units")], [("assemble", "ASSY-1")]),
     ]
     DEVIATIONS = ["over_consumption", "unknown_product", "uom_mismatch", "lot_on_untracked", "missing_lot",
-                  "unknown_work_center", "duplicate_completion", "machine_stopped", "quality_alert"]
+                  "unknown_work_center", "duplicate_completion", "machine_stopped", "quality_alert",
+                  "material_shortage"]
 
     def __init__(self, seed: int = 7, orders: int = 12, deviations: bool = False):
         self.rng = random.Random(seed)
@@ -229,15 +231,20 @@ class Day:
         _, bom_qty, unit, lines, operations = self.bom[product]
         wo = f"WH/MO/{self.tag}-{i:03d}"
         made = {"COMPOUND": 200.0, "HOUSING": 20.0, "PUMP": 1.0}[product]
-        self.orders.append({"name": wo, "product": product, "qty": made})
+        components = [{"product": c, "qty": q * made / bom_qty, "uom": u,
+                       "tracking": dict((p, t) for p, t, _ in self.PRODUCTS)[c]} for c, q, u in lines]
+        if deviation == "material_shortage":  # released needing 10 spare seals, of which Odoo has 2
+            components.append({"product": "SEAL-K", "qty": 10.0, "uom": "Units", "tracking": "none"})
+        self.orders.append({"name": wo, "product": product, "qty": made, "components": components})
         wc = operations[0][1]
         self.emit("operation", wo, wc, operation=operations[0][0], state="STARTED")
         if deviation == "unknown_work_center":
             self.emit("operation", wo, "PRESS-9", operation=operations[0][0], state="PAUSED")
         if deviation == "machine_stopped":
-            self.emit("downtime", wo, wc, reason="hydraulics", started_at_ms=BASE_MS, ended_at_ms=0)
+            self.emit("downtime", wo, wc, reason="hydraulics", started_at_ms=BASE_MS + self.n * 1000, ended_at_ms=0)
         else:
-            self.emit("downtime", wo, wc, reason="changeover", started_at_ms=BASE_MS, ended_at_ms=BASE_MS + 60_000)
+            self.emit("downtime", wo, wc, reason="changeover", started_at_ms=BASE_MS + self.n * 1000,
+                      ended_at_ms=BASE_MS + self.n * 1000 + 60_000)
         for component, qty, line_unit in lines:
             need = qty * made / bom_qty
             if deviation == "over_consumption" and component == lines[0][0]:
@@ -278,14 +285,16 @@ class Day:
     def master_data(self) -> dict:
         """The Odoo emulator's seed (`Emulator.seed`): products, work centers, BoMs, orders."""
         return {
-            "products": [{"default_code": p, "tracking": t, "uom": u} for p, t, u in self.PRODUCTS],
+            "products": [{"default_code": p, "tracking": t, "uom": u, **({"qty_available": 2} if p == "SEAL-K" else {})}
+                         for p, t, u in self.PRODUCTS],
             "workcenters": self.WORK_CENTERS,
             "boms": [{"product": p, "qty": q, "uom": u,
                       "lines": [{"product": c, "qty": cq, "uom": cu} for c, cq, cu in lines],
                       "operations": [{"name": n, "work_center": w, "minutes": 10} for n, w in ops]}
                      for p, q, u, lines, ops in self.BOMS],
             "productions": [{"name": o["name"], "product": o["product"], "qty": o["qty"],
-                             "tracking": dict((p, t) for p, t, _ in self.PRODUCTS)[o["product"]]}
+                             "tracking": dict((p, t) for p, t, _ in self.PRODUCTS)[o["product"]],
+                             "components": o["components"]}
                             for o in self.orders],
         }
 
