@@ -12,24 +12,12 @@ extension GenealogyStore {
         actor: String, action: String, subject: String, reason: String = "", detail: String = "",
         completion: @escaping @Sendable (Result<Int64, GenealogyStoreError>) -> Void
     ) {
-        let id = Mutex<Int64>(0)
-        let command = WriterCommand { [audit] db, nowMs throws(SQLiteError) in
-            let entry = try audit.append(
-                AuditDraft(atMs: nowMs, actor: actor, action: action, subject: subject, reason: reason, detail: detail),
-                on: db)
-            id.withLock { $0 = entry }
-        }
-        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-        let submitted = submit(placeholder, command: command) { outcome in
-            switch outcome {
-            case .failed(let error): completion(.failure(error))
-            case .accepted, .duplicate: completion(.success(id.withLock { $0 }))
-            }
-        }
-        switch submitted {
-        case .queued: break
-        case .full: completion(.failure(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-        case .closed: completion(.failure(GenealogyStoreError(.closed, "the store is closed")))
+        submitCommand(failed: { .failure($0) }, completion: completion) { [audit] db, nowMs throws(SQLiteError) in
+            .success(
+                try audit.append(
+                    AuditDraft(
+                        atMs: nowMs, actor: actor, action: action, subject: subject, reason: reason, detail: detail),
+                    on: db))
         }
     }
 

@@ -62,24 +62,8 @@ extension GenealogyStore {
         _ request: CorrectionRequest, decode: @escaping @Sendable ([UInt8]) -> Event?,
         completion: @escaping @Sendable (CorrectionOutcome) -> Void
     ) {
-        let answer = Mutex<CorrectionOutcome?>(nil)
-        let command = WriterCommand { db, nowMs throws(SQLiteError) in
-            // The writer may run a command twice (its batch retried with savepoints): the last run counts.
-            let outcome = try CorrectionRecorder(db: db, nowMs: nowMs, decode: decode).record(request)
-            answer.withLock { $0 = outcome }
-        }
-        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-        let submitted = submit(placeholder, command: command) { outcome in
-            switch outcome {
-            case .failed(let error): completion(.failed(error))
-            case .accepted, .duplicate:
-                completion(answer.withLock { $0 } ?? .failed(.init(.eventFailed, "the correction gave no answer")))
-            }
-        }
-        switch submitted {
-        case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
+        submitCommand(failed: { .failed($0) }, completion: completion) { db, nowMs throws(SQLiteError) in
+            try CorrectionRecorder(db: db, nowMs: nowMs, decode: decode).record(request)
         }
     }
 

@@ -8,24 +8,8 @@ extension GenealogyStore {
     /// are not Odoo postings), then the `epcis_imports` row. A refusal of any event rolls all of
     /// it back. `completion` runs once, after the batch commits.
     public func importEPCIS(_ batch: EPCISImportBatch, completion: @escaping @Sendable (EPCISImportOutcome) -> Void) {
-        let answer = Mutex<EPCISImportOutcome?>(nil)
-        let command = WriterCommand { db, nowMs throws(SQLiteError) in
-            // The writer may run a command twice (its batch is retried with savepoints): the last run counts.
-            let outcome = try EPCISImportRecorder(db: db, nowMs: nowMs).record(batch)
-            answer.withLock { $0 = outcome }
-        }
-        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-        let submitted = submit(placeholder, command: command) { outcome in
-            switch outcome {
-            case .failed(let error): completion(.failed(error))
-            case .accepted, .duplicate:
-                completion(answer.withLock { $0 } ?? .failed(.init(.eventFailed, "the import gave no answer")))
-            }
-        }
-        switch submitted {
-        case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
+        submitCommand(failed: { .failed($0) }, completion: completion) { db, nowMs throws(SQLiteError) in
+            try EPCISImportRecorder(db: db, nowMs: nowMs).record(batch)
         }
     }
 

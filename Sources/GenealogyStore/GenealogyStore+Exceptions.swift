@@ -76,31 +76,12 @@ extension GenealogyStore {
         _ completion: @escaping @Sendable (ExceptionCommandOutcome) -> Void,
         _ body: @escaping @Sendable (ExceptionBook) throws(SQLiteError) -> ExceptionBook.Change
     ) {
-        let answer = Mutex<ExceptionCommandOutcome?>(nil)
-        let command = WriterCommand { db, nowMs throws(SQLiteError) in
-            // The writer may run a command twice (its batch retried with savepoints): the last run counts.
-            let outcome: ExceptionCommandOutcome =
-                switch try body(ExceptionBook(db: db, nowMs: nowMs)) {
-                case .changed(let x): .changed(x)
-                case .notFound: .notFound
-                case .refused(let reason): .refused(reason)
-                }
-            answer.withLock { $0 = outcome }
-        }
-        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-        let submitted = submit(placeholder, command: command) { outcome in
-            switch outcome {
-            case .failed(let error): completion(.failed(error))
-            case .accepted, .duplicate:
-                completion(
-                    answer.withLock { $0 }
-                        ?? .failed(GenealogyStoreError(.eventFailed, "the exception command gave no answer")))
+        submitCommand(failed: { .failed($0) }, completion: completion) { db, nowMs throws(SQLiteError) in
+            switch try body(ExceptionBook(db: db, nowMs: nowMs)) {
+            case .changed(let x): .changed(x)
+            case .notFound: .notFound
+            case .refused(let reason): .refused(reason)
             }
-        }
-        switch submitted {
-        case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
         }
     }
 }

@@ -64,23 +64,7 @@ extension GenealogyStore {
         _ completion: @escaping @Sendable (HoldOutcome) -> Void,
         _ body: @escaping @Sendable (SQLiteConnection, Int64) throws(SQLiteError) -> HoldOutcome
     ) {
-        let answer = Mutex<HoldOutcome?>(nil)
-        let command = WriterCommand { db, nowMs throws(SQLiteError) in
-            let outcome = try body(db, nowMs)
-            answer.withLock { $0 = outcome }
-        }
-        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
-        let submitted = submit(placeholder, command: command) { outcome in
-            switch outcome {
-            case .failed(let error): completion(.failed(error))
-            case .accepted, .duplicate: completion(answer.withLock { $0 } ?? .failed(.init(.eventFailed, "no answer")))
-            }
-        }
-        switch submitted {
-        case .queued: break
-        case .full: completion(.failed(GenealogyStoreError(.queueFull, "the store's queue is full; retry")))
-        case .closed: completion(.failed(GenealogyStoreError(.closed, "the store is closed")))
-        }
+        submitCommand(failed: { .failed($0) }, completion: completion, body)
     }
 }
 

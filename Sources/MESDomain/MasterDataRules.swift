@@ -80,7 +80,7 @@ public struct MasterDataRules: Sendable, Hashable {
                 let wanted = product.tracking == .serial ? "serial" : "lot"
                 add(
                     .missingLot, "\(p).\(field)",
-                    "\(ref.product) is tracked by \(wanted) in Odoo; \(ref) names no \(wanted)")
+                    "\(ref.product) is tracked by \(wanted) in Odoo; the event names no \(wanted)")
             default: break
             }
             if let qty, !qty.uom.isEmpty, let category = product.uomCategory,

@@ -134,19 +134,6 @@ struct EventCommand: AsyncParsableCommand {
                 try CorrectionCodec.decodeResult(bytes)
             }
         }
-        // A server on the folder keeps state of the store in memory (holds, the audit head): a
-        // correction goes through it while it runs.
-        let folderLock: DataFolderLock
-        do throws(GenealogyStoreError) {
-            folderLock = try DataFolderLock.acquire(directory: location.directory)
-        } catch {
-            throw ServeCommand.fail("\(error.message); while a server runs on the store, call it: --server HOST:PORT")
-        }
-        defer { withExtendedLifetime(folderLock) {} }
-        let store = try StoreAccess.openExisting(
-            location.data, access: .write, hint: "give --data DIR or --server HOST:PORT",
-            logger: StoreAccess.quietLogger("mesgate.event"))
-        defer { store.close() }
         let who = "\(OutboxCommand.actor) (mesgate event)"
         let replacement = request.replacement.map { IngestRequest(event: $0.event, raw: $0.raw, client: who) }
         if let replacement {
@@ -156,9 +143,11 @@ struct EventCommand: AsyncParsableCommand {
                 throw ServeCommand.fail("the corrected event is not valid: \(error.field): \(error.reason)")
             }
         }
-        let outcome = await store.correct(
-            CorrectionRequest(eventID: request.eventID, reason: request.reason, replacement: replacement, by: who),
-            decode: { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } })
+        let outcome = try await StoreAccess.withStoreAlone(location, logger: "mesgate.event") { store in
+            await store.correct(
+                CorrectionRequest(eventID: request.eventID, reason: request.reason, replacement: replacement, by: who),
+                decode: { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } })
+        }
         switch outcome {
         case .corrected(let c):
             return CorrectionCodec.Result(

@@ -66,22 +66,12 @@ extension ExceptionsCommand {
             }
         }
         // A server on the folder tells its subscribers of every change: while it runs, go through it.
-        let folderLock: DataFolderLock
-        do throws(GenealogyStoreError) {
-            folderLock = try DataFolderLock.acquire(directory: location.directory)
-        } catch {
-            throw ServeCommand.fail("\(error.message); while a server runs on the store, call it: --server HOST:PORT")
-        }
-        defer { withExtendedLifetime(folderLock) {} }
-        let store = try StoreAccess.openExisting(
-            location.data, access: .write, hint: "give --data DIR or --server HOST:PORT",
-            logger: StoreAccess.quietLogger("mesgate.exceptions"))
-        defer { store.close() }
         let who = "\(OutboxCommand.actor) (mesgate exceptions)"
-        let outcome =
+        let outcome = try await StoreAccess.withStoreAlone(location, logger: "mesgate.exceptions") { store in
             close
-            ? await store.closeException(id, by: who, reason: reason)
-            : await store.acknowledgeException(id, by: who, reason: reason)
+                ? await store.closeException(id, by: who, reason: reason)
+                : await store.acknowledgeException(id, by: who, reason: reason)
+        }
         switch outcome {
         case .changed(let x): return x
         case .notFound: throw ServeCommand.fail("no exception has id \(id)")

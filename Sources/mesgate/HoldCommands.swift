@@ -85,22 +85,14 @@ enum HoldCalls {
             }
         }
         // A server on the folder keeps the holds it propagates in memory: a hold must go through it.
-        let folderLock: DataFolderLock
-        do throws(GenealogyStoreError) {
-            folderLock = try DataFolderLock.acquire(directory: location.directory)
-        } catch {
-            throw ServeCommand.fail("\(error.message); while a server runs on the store, call it: --server HOST:PORT")
-        }
-        defer { withExtendedLifetime(folderLock) {} }
-        let store = try StoreAccess.openExisting(
-            location.data, access: .write, hint: "give --data DIR or --server HOST:PORT",
-            logger: StoreAccess.quietLogger("mesgate.hold"))
-        defer { store.close() }
         let who = "\(OutboxCommand.actor) (mesgate \(place ? "hold" : "release"))"
-        let outcome = place ? await store.placeHold(request, by: who) : await store.releaseHold(request, by: who)
+        let (outcome, followUp) = try await StoreAccess.withStoreAlone(location, logger: "mesgate.hold") { store in
+            let outcome = place ? await store.placeHold(request, by: who) : await store.releaseHold(request, by: who)
+            guard case .changed = outcome else { return (outcome, HoldFollowUp()) }
+            return (outcome, (try? store.holdFollowUp(root: request.lot, released: !place)) ?? HoldFollowUp())
+        }
         switch outcome {
         case .changed(let lots):
-            let followUp = (try? store.holdFollowUp(root: request.lot, released: !place)) ?? HoldFollowUp()
             return HoldCodec.Answer(held: lots, plants: [], followUp: followUp)
         case .notFound: throw ServeCommand.fail("\(request.lot) is not in the genealogy store")
         case .noOpenHold: throw ServeCommand.fail("no open hold was placed on \(request.lot)")

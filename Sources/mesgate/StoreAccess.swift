@@ -35,6 +35,25 @@ enum StoreAccess {
     /// A logger that says nothing: for commands whose own output is the answer.
     static func quietLogger(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 
+    /// Runs `body` on the store in `data` opened for writing while no server runs on it (its folder
+    /// lock held): a server keeps state of the store in memory (holds, the audit head, its
+    /// subscribers), so while one runs a change must go through it (`--server`).
+    static func withStoreAlone<T>(
+        _ location: DataOption, logger label: String, _ body: (GenealogyStore) async throws -> T
+    ) async throws -> T {
+        let folderLock: DataFolderLock
+        do throws(GenealogyStoreError) {
+            folderLock = try DataFolderLock.acquire(directory: location.directory)
+        } catch {
+            throw ServeCommand.fail("\(error.message); while a server runs on the store, call it: --server HOST:PORT")
+        }
+        defer { withExtendedLifetime(folderLock) {} }
+        let store = try openExisting(
+            location.data, access: .write, hint: "give --data DIR or --server HOST:PORT", logger: quietLogger(label))
+        defer { store.close() }
+        return try await body(store)
+    }
+
     /// Connects to `--server HOST:PORT` (h2c, or TLS with `tls`) within `timeout`; fails with a message.
     static func connect(_ address: String, tls: NIOSSLContext?, timeout: TimeAmount) async throws -> GRPCClient {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
