@@ -205,10 +205,20 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
     finally:
         stop(nghttpd)
 
-    # (b) storage ceiling.
+    # (b0) the minimum-work ceiling: event row with raw bytes and unique id + one edge + one outbox
+    # row per event, nothing else (issue "Store economy" measures mesgate against it).
     db = work / "ceiling.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    if args.min_ceiling:
+        log(f"(b0) min_ceiling {args.sqlite_events} events ...")
+        out = subprocess.run([args.min_ceiling, str(db), str(args.sqlite_events), "1000", "FULL"],
+                             capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=True).stdout
+        m = re.search(r"= ([\d.]+) events/s", out)
+        r["sqlite_min"] = {"events_per_s": float(m.group(1)), "line": out.strip()}
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    # (b) storage ceiling.
     log(f"(b) sqlite_ceiling {args.sqlite_events} events ...")
     schema = work / "schema.sql"
     schema.write_text("\n".join(p.read_text() for p in sorted((REPO / "genealogy" / "migrations").glob("*.sql"))))
@@ -437,6 +447,10 @@ def report(runs: list[dict], args) -> str:
     h2("(a) HTTP/2 ceiling, nghttpd tiny file", "nghttpd")
     lines.append(f"  nghttpd peak RSS: {last['nghttpd']['server_peak_rss_mib']:.1f} MiB")
     lines.append("")
+    if "sqlite_min" in last:
+        lines.append(f"(b0) minimum-work ceiling (event row + raw + unique id, one edge, one outbox row), WAL "
+                     f"synchronous=FULL 1000/txn: {med('sqlite_min', 'events_per_s'):,.0f} events/s  "
+                     f"[last run: {last['sqlite_min']['line']}]")
     lines.append(f"(b) storage ceiling, SQLite WAL synchronous=FULL 1000/txn: {med('sqlite', 'events_per_s'):,.0f} "
                  f"events/s  [last run: {last['sqlite']['line']}]")
     if "sqlite_small" in last:
@@ -499,6 +513,10 @@ def report(runs: list[dict], args) -> str:
     lines.append(f"  Health/Check req/s ÷ nghttpd req/s              = {med('health', 'req_per_s') / nh:.2f}  (>= 0.5)")
     lines.append(f"  unary Publish events/s ÷ nghttpd req/s          = {med('load_unary', 'events_per_s') / nh:.2f}  (>= 0.3)")
     lines.append(f"  PublishStream events/s ÷ SQLite ceiling events/s = {med('load_stream', 'events_per_s') / sq:.2f}  (>= 0.6)")
+    if "sqlite_min" in last:
+        lines.append(f"  PublishStream events/s ÷ minimum ceiling (b0)    = "
+                     f"{med('load_stream', 'events_per_s') / med('sqlite_min', 'events_per_s'):.2f}"
+                     f"  (>= 0.3, issue \"Store economy\")")
     lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
     for run in runs:
         server = run.get("load_half", {}).get("server", {})
@@ -514,6 +532,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mesgate", required=True)
     ap.add_argument("--sqlite-ceiling", required=True)
+    ap.add_argument("--min-ceiling", help="bench/ingest/min_ceiling.c built: the (b0) minimum-work ceiling")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--h2-n", type=int, default=200_000)
     ap.add_argument("--grpc-n", type=int, default=100_000)
