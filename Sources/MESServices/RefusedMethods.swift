@@ -3,7 +3,8 @@ import NIOCore
 
 extension GRPCMethod {
     /// The same paths, each answering `status` to every call: the hub keeps the contract's
-    /// EventIngest and WorkOrders methods but takes no events of its own (they come from plants).
+    /// EventIngest, WorkOrders and MasterData methods but serves none of them: events, released
+    /// orders and master data are each plant's.
     public static func refusing(_ methods: [GRPCMethod], with status: GRPCStatus) -> [GRPCMethod] {
         methods.map { method in
             GRPCMethod(path: method.path, requests: method.requests) { _, writer in

@@ -11,8 +11,8 @@ struct HubCommand: AsyncParsableCommand {
         discussion: """
             Takes every plant stream (MESGATE_PLANT_<name>) on the JetStream of --nats into the store in \
             --data, once per plant and plant sequence, in each plant's order, and answers Genealogy and \
-            Quality over all plants; EventIngest and WorkOrders are refused (events come from plant \
-            gateways started with serve --replicate). With --plant-domain NAME=DOMAIN the hub first makes \
+            Quality over all plants; EventIngest, WorkOrders and MasterData are refused (they are each plant's: \
+            call the plant's gateway, started with serve --replicate). With --plant-domain NAME=DOMAIN the hub first makes \
             a mirror (--replicas copies) of a plant stream that lives in a leaf node's JetStream domain.
             """
     )

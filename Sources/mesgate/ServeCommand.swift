@@ -122,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
                 plantMethods,
                 with: GRPCStatus(
                     .failedPrecondition,
-                    "this is the hub: events come from the plants' gateways (mesgate serve --replicate), not from MES clients"
+                    "this is the hub: events, released orders and master data are each plant's (mesgate serve --replicate); call that plant's gateway"
                 ))
         }
         var genealogy = GenealogyService(store: store, logger: logger)
