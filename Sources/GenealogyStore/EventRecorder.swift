@@ -59,13 +59,7 @@ struct EventRecorder {
             }
             let reason =
                 "event_id \(event.eventID) is stored already (sequence \(sequence)) with another body: give the new event its own id, or correct the stored one"
-            try db.run(
-                """
-                INSERT INTO refused_events (kind, event_id, detail, client, raw, created_at_ms)
-                VALUES ('event_id_reused', ?1, ?2, ?3, ?4, ?5)
-                """,
-                [.text(event.eventID), .text(reason), .text(request.client), .blob(request.raw), .integer(rows.nowMs)])
-            try audit?.eventRefused(request, reason: reason, atMs: rows.nowMs, on: db)
+            try keepRefused(request, kind: "event_id_reused", detail: reason)
             return .conflict(reason)
         }
         if held.isStale { try held.reload(from: db) }
@@ -77,16 +71,7 @@ struct EventRecorder {
         let findings = request.origin == nil ? try masterDataGuard.findings(event) : []
         if let refusal = findings.first(where: { $0.mode == .refuse }) {
             let reason = "\(refusal.detail) (master data rule \(refusal.rule.rawValue))"
-            try db.run(
-                """
-                INSERT INTO refused_events (kind, event_id, detail, client, raw, created_at_ms)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                """,
-                [
-                    .text(refusal.rule.rawValue), .text(event.eventID), .text("\(refusal.field): \(reason)"),
-                    .text(request.client), .blob(request.raw), .integer(rows.nowMs),
-                ])
-            try audit?.eventRefused(request, reason: "\(refusal.field): \(reason)", atMs: rows.nowMs, on: db)
+            try keepRefused(request, kind: refusal.rule.rawValue, detail: "\(refusal.field): \(reason)")
             return .invalid(field: refusal.field, reason: reason)
         }
         try db.run(
@@ -120,6 +105,21 @@ struct EventRecorder {
             try masterDataGuard.checkShortage(event, sequence: sequence, posted: true)
         }
         return .stored(sequence)
+    }
+
+    /// Keeps an event the store refuses in `refused_events` (what `mesgate exceptions` lists) and
+    /// the audit trail, with why.
+    private func keepRefused(_ request: IngestRequest, kind: String, detail: String) throws(SQLiteError) {
+        try db.run(
+            """
+            INSERT INTO refused_events (kind, event_id, detail, client, raw, created_at_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """,
+            [
+                .text(kind), .text(request.event.eventID), .text(detail), .text(request.client), .blob(request.raw),
+                .integer(rows.nowMs),
+            ])
+        try audit?.eventRefused(request, reason: detail, atMs: rows.nowMs, on: db)
     }
 
     /// At the hub: what this plant event makes (a production's output, a consumption's `into`, a

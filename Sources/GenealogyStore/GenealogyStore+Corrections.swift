@@ -198,18 +198,18 @@ struct CorrectionRecorder {
     }
 
     /// Sets the event's lot back to active when this event set `status` and no other stored,
-    /// uncorrected event of that kind names the lot (a hold is never undone here).
+    /// uncorrected event of that kind (`shipped`, `scrapped`: kind and status are one word) names
+    /// the lot (a hold is never undone here).
     private func restoreStatus(_ status: String, sequence: Int64) throws(SQLiteError) {
-        let kind = status == "shipped" ? "shipped" : "scrapped"
         try db.run(
             """
             UPDATE nodes SET status = 'active'
             WHERE status = ?2 AND id = (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = 'lot')
               AND NOT EXISTS (
                 SELECT 1 FROM event_nodes en JOIN events e ON e.sequence = en.sequence
-                WHERE en.node_id = nodes.id AND en.sequence != ?1 AND e.kind = ?3
+                WHERE en.node_id = nodes.id AND en.sequence != ?1 AND e.kind = ?2
                   AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence))
-            """, [.integer(sequence), .text(status), .text(kind)])
+            """, [.integer(sequence), .text(status)])
     }
 
     /// Posts the event's order again, or resolves its unposted row; names what Odoo keeps.

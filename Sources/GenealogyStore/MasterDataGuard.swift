@@ -44,6 +44,11 @@ final class MasterDataCache {
     }
 }
 
+/// The order events one checked event reads (`MasterDataGuard.storedEvents`), by order.
+private final class OrderEventsRead {
+    var events: [String: [(sequence: Int64, event: Event)]] = [:]
+}
+
 /// The master-data rules and the consumption tolerance on the writer thread, inside the event's
 /// transaction (genealogy/MODEL.md, "Master data rules"): before an event is stored, what it
 /// breaks (a `refuse` rule refuses it); after, the exceptions of `record` rules; at an order's
@@ -53,6 +58,8 @@ struct MasterDataGuard {
     let nowMs: Int64
     let checks: MasterDataChecks
     let cache: MasterDataCache
+    /// The order's stored events, read once for the event this guard checks.
+    private let orders = OrderEventsRead()
 
     /// What `event` breaks; nothing before master data is read, nor for a check that is off.
     func findings(_ event: Event) throws(SQLiteError) -> [MasterDataRules.Finding] {
@@ -79,11 +86,11 @@ struct MasterDataGuard {
     /// line for the good quantity produced is an exception (`over_consumption`,
     /// `under_consumption`), once per order and component.
     func checkConsumption(_ event: Event, sequence: Int64, posted: Bool) throws(SQLiteError) {
-        guard let decode = checks.decode, cache.isLoaded, case .operation(let o) = event.body,
+        guard checks.decode != nil, cache.isLoaded, case .operation(let o) = event.body,
             o.state == .completed, !event.workOrder.isEmpty
         else { return }
         let order = event.workOrder
-        let events = try orderEvents(order).compactMap { decode($0) }
+        let events = try storedEvents(of: order).filter { $0.sequence != sequence }.map(\.event)
         var produced: Quantity?
         var product = ""
         var consumed: [String: [Quantity]] = [:]
@@ -139,16 +146,11 @@ struct MasterDataGuard {
             o.state == .started, !event.workOrder.isEmpty
         else { return }
         let order = event.workOrder
-        // The order's operation reports, this one (stored already) included: the first is the start.
-        let operations = try orderEvents(order).count { raw in
-            guard case .operation? = checks.decode?(raw)?.body else { return false }
+        let reportedBefore = try storedEvents(of: order).contains { stored in
+            guard stored.sequence != sequence, case .operation? = stored.event.body else { return false }
             return true
         }
-        guard operations == 1,
-            let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first(
-                [.text(order)], { $0.string(at: 0) }),
-            let released = try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8))
-        else { return }
+        guard !reportedBefore, let released = try WorkOrderStore.stored(order, in: db) else { return }
         let book = ExceptionBook(db: db, nowMs: nowMs)
         for component in released.components {
             guard let available = component.available, available + 1e-9 < component.qty else { continue }
@@ -162,39 +164,38 @@ struct MasterDataGuard {
         }
     }
 
-    /// The order's stored, uncorrected events' bytes, in commit order.
-    private func orderEvents(_ order: String) throws(SQLiteError) -> [[UInt8]] {
-        var found: [[UInt8]] = []
+    /// The order's stored, uncorrected events, decoded, in commit order: read once per checked
+    /// event (before it is stored for the rules, or after, with it, for the order checks).
+    private func storedEvents(of order: String) throws(SQLiteError) -> [(sequence: Int64, event: Event)] {
+        if let read = orders.events[order] { return read }
+        guard let decode = checks.decode else { return [] }
+        var found: [(sequence: Int64, event: Event)] = []
         try db.cachedStatement(
             """
-            SELECT e.raw FROM nodes n
+            SELECT e.sequence, e.raw FROM nodes n
             JOIN event_nodes en ON en.node_id = n.id AND en.role = 'order'
             JOIN events e ON e.sequence = en.sequence
             WHERE n.kind = 'order' AND n.name = ?1
               AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence)
             ORDER BY e.sequence
             """
-        ).query([.text(order)]) { found.append($0.blob(at: 0)) }
+        ).query([.text(order)]) { row in
+            if let event = decode(row.blob(at: 1)) { found.append((row.int64(at: 0), event)) }
+        }
+        orders.events[order] = found
         return found
     }
 
     /// The BoM the order was released with (its revision), else the product's current one.
     private func bom(of order: String, product: String) throws(SQLiteError) -> MasterBOM? {
-        let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first(
-            [.text(order)], { $0.string(at: 0) })
-        if let body, let released = try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8)),
-            !released.bom.isEmpty
-        {
+        let released = try WorkOrderStore.stored(order, in: db)
+        if let released, !released.bom.isEmpty {
             let revisions = try MasterDataBook.history(.bom, key: released.bom, in: db)
             if let match = revisions.first(where: { $0.revision == released.bomRevision })?.item.bom { return match }
             if let newest = revisions.last?.item.bom { return newest }
         }
-        let product = product.isEmpty ? (body.flatMap { Self.releasedProduct($0) } ?? "") : product
+        let product = product.isEmpty ? (released?.product ?? "") : product
         return try MasterDataBook.currentBOM(product: product, in: db)?.item.bom
-    }
-
-    private static func releasedProduct(_ body: String) -> String? {
-        (try? JSONDecoder().decode(WorkOrder.self, from: Data(body.utf8)))?.product
     }
 
     /// The item a finding's field names (`consumed.component.product` → the component).
@@ -231,11 +232,9 @@ struct MasterDataGuard {
                     categories[uom] = unit.category
                 }
             }
-            if case .operation(let o) = event.body, o.state == .completed, !event.workOrder.isEmpty,
-                let decode = g.checks.decode
-            {
-                completed = try g.orderEvents(event.workOrder).contains { raw in
-                    guard case .operation(let before)? = decode(raw)?.body else { return false }
+            if case .operation(let o) = event.body, o.state == .completed, !event.workOrder.isEmpty {
+                completed = try g.storedEvents(of: event.workOrder).contains { stored in
+                    guard case .operation(let before) = stored.event.body else { return false }
                     return before.state == .completed && before.operation == o.operation
                 }
             }

@@ -20,13 +20,18 @@ public final class WorkOrderStore {
     /// The order called `name` as last saved, if it was.
     public func stored(_ name: String) throws(GenealogyStoreError) -> WorkOrder? {
         do throws(SQLiteError) {
-            let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first([.text(name)]) {
-                $0.string(at: 0)
-            }
-            return body.flatMap { try? JSONDecoder().decode(WorkOrder.self, from: Data($0.utf8)) }
+            return try Self.stored(name, in: db)
         } catch {
             throw GenealogyStoreError(.queryFailed, "cannot read a work order", underlying: error)
         }
+    }
+
+    /// The order called `name` as last saved, read on `db` (also the writer's, in its transaction).
+    static func stored(_ name: String, in db: SQLiteConnection) throws(SQLiteError) -> WorkOrder? {
+        let body = try db.cachedStatement("SELECT body FROM work_orders WHERE name = ?1").first([.text(name)]) {
+            $0.string(at: 0)
+        }
+        return body.flatMap { try? JSONDecoder().decode(WorkOrder.self, from: Data($0.utf8)) }
     }
 
     /// Records `order` as it is now (a done or cancelled order is kept with its state).

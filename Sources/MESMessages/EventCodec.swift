@@ -24,6 +24,12 @@ public enum EventCodec {
             body: try body(of: e))
     }
 
+    /// The event in stored bytes (`events.raw`), or nil when they do not decode (the store keeps
+    /// only bytes that decoded once): what the store is given to read its own events.
+    @Sendable public static func stored(_ raw: [UInt8]) -> Event? {
+        raw.withUnsafeBytes { try? decode($0) }
+    }
+
     /// The `event_id` of an event `decode` refused, for its REJECTED Ack: read from the wire (the
     /// last field 1), or "" when there is none, or it is not UTF-8 or holds a NUL (which protobuf-c
     /// could not write back whole).

@@ -68,7 +68,7 @@ public struct EPCISImporter: Sendable {
         batch.declarations = mapping.declarations.map {
             .init(baseID: $0.baseID, reason: $0.reason, correctiveBaseIDs: $0.correctiveBaseIDs)
         }
-        batch.decode = { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } }
+        batch.decode = EventCodec.stored
         let eventsPath = shape.eventsPath
         let indexes = mapping.events.map(\.epcisIndex)
         store.importEPCIS(batch) { [summary] outcome in

@@ -18,7 +18,7 @@ extension EventIngestService {
                 }
                 let logger = self.logger
                 let requestID = context.requestID
-                self.store.correct(request, decode: { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } }) {
+                self.store.correct(request, decode: EventCodec.stored) {
                     outcome in
                     switch outcome {
                     case .corrected(let correction):

@@ -97,7 +97,7 @@ struct EventCommand: AsyncParsableCommand {
             let stored = try store.event(id: eventID)
             store.close()
             guard let stored else { throw ServeCommand.fail("no stored event has event_id \(eventID)") }
-            guard let original = try? stored.raw.withUnsafeBytes({ try EventCodec.decode($0) }) else {
+            guard let original = EventCodec.stored(stored.raw) else {
                 throw ServeCommand.fail("the stored event \(eventID) does not decode")
             }
             let edit = EventEdit(
@@ -146,7 +146,7 @@ struct EventCommand: AsyncParsableCommand {
         let outcome = try await StoreAccess.withStoreAlone(location, logger: "mesgate.event") { store in
             await store.correct(
                 CorrectionRequest(eventID: request.eventID, reason: request.reason, replacement: replacement, by: who),
-                decode: { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } })
+                decode: EventCodec.stored)
         }
         switch outcome {
         case .corrected(let c):

@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         storeOptions.holdOnQualityFail = settings.holdOnQualityFail
         storeOptions.masterData.rules = settings.masterDataRules
         storeOptions.masterData.tolerance = settings.consumptionTolerance
-        storeOptions.masterData.decode = { raw in raw.withUnsafeBytes { try? EventCodec.decode($0) } }
+        storeOptions.masterData.decode = EventCodec.stored
         // Another encoding of the same event is a retry; another event under a used id is refused.
         storeOptions.sameEvent = { stored, event in
             (try? stored.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) })
