@@ -56,6 +56,8 @@ let package = Package(
 
         // The plant's words: events, lots, acks, validation. Pure Swift.
         .target(name: "MESDomain", swiftSettings: strict),
+        // A named thread for a blocking loop (libnats, libcurl, SQLite): started, paused, woken, stopped.
+        .target(name: "WorkerThread", swiftSettings: strict),
 
         // GS1 EPCIS 2.0: the CBV 2.0 event hash, capture-document validation and mapping to MES events.
         .target(
@@ -117,7 +119,8 @@ let package = Package(
         .target(
             name: "OutboxPoster",
             dependencies: [
-                "Odoo", "GenealogyStore", "MESMessages", "MESDomain", .product(name: "Logging", package: "swift-log"),
+                "Odoo", "GenealogyStore", "MESMessages", "MESDomain", "WorkerThread",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
@@ -138,7 +141,8 @@ let package = Package(
         .target(
             name: "Replication",
             dependencies: [
-                "GenealogyStore", "MESDomain", "MESMessages", "NATS", .product(name: "Logging", package: "swift-log"),
+                "GenealogyStore", "MESDomain", "MESMessages", "NATS", "WorkerThread",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),

@@ -4,6 +4,7 @@ public import Logging
 public import MESDomain
 public import Odoo
 import Synchronization
+import WorkerThread
 
 /// Reads master data from Odoo on a schedule, on a thread of its own: what changed since the last
 /// poll (`write_date`), recorded as new revisions in the store when content changed
@@ -17,9 +18,8 @@ public final class MasterDataPoller: Sendable {
     private let storePath: String
     private let onRevisions: @Sendable ([MasterRevision]) -> Void
     private let startSequence: Int64
-    private let stopping = Atomic<Bool>(false)
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
+    /// Its thread (what ps shows: `mesgate-mdata`).
+    private let worker = WorkerThread(name: "mesgate-mdata")
     private let polls = Atomic<Int>(0)
 
     /// `after`: the newest revision the receiver of `onRevisions` already has (`MasterDataBook.lastSequence`).
@@ -39,23 +39,15 @@ public final class MasterDataPoller: Sendable {
     public var pollCount: Int { polls.load(ordering: .relaxed) }
 
     public func start() {
-        finished.enter()
-        let thread = Thread { [self] in
-            run()
-            finished.leave()
-        }
-        thread.name = "mesgate-odoo-masterdata"
-        thread.start()
+        worker.start { [self] in run() }
     }
 
     /// Polls now instead of at the end of the interval.
-    public func pollNow() { wakeup.signal() }
+    public func pollNow() { worker.wake() }
 
     /// Stops the thread after the poll in flight and waits for it. Blocks.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
-        wakeup.signal()
-        finished.wait()
+        worker.stop()
     }
 
     private func run() {
@@ -70,7 +62,7 @@ public final class MasterDataPoller: Sendable {
         }
         var cursor: String?
         var handed = startSequence
-        while !stopping.load(ordering: .acquiring) {
+        while !worker.isStopping {
             do {
                 let (items, newest) = try reader.read(since: cursor)
                 let recorded = try writer.record(items, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
@@ -97,7 +89,7 @@ public final class MasterDataPoller: Sendable {
                 logger.error("odoo.masterdata.follow_failed", metadata: ["error": "\(error)"])
             }
             polls.add(1, ordering: .relaxed)
-            _ = wakeup.wait(timeout: .now() + .milliseconds(Int(intervalMs)))
+            worker.pause(milliseconds: Int(intervalMs))
         }
     }
 }

@@ -4,6 +4,7 @@ public import Logging
 import MESDomain
 import NATS
 import Synchronization
+import WorkerThread
 
 /// At a plant: takes the holds and releases the hub sends this plant (its holds stream on the
 /// hub's JetStream) and applies them to the plant's store, on a thread of its own, so that a

@@ -3,6 +3,7 @@ public import GenealogyStore
 public import Logging
 import Metrics
 import Synchronization
+import WorkerThread
 
 /// Applies every plant's stream to the hub's store, on a thread of its own.
 ///

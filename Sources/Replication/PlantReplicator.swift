@@ -3,6 +3,7 @@ public import GenealogyStore
 public import Logging
 import Metrics
 import Synchronization
+import WorkerThread
 
 /// Publishes a plant store's commit log to its JetStream stream, on a thread of its own (libnats
 /// and SQLite block; they never run on an event loop or the cooperative pool).
