@@ -80,10 +80,6 @@ struct HistoryCommand: AsyncParsableCommand {
         return HTMLReport.describe(event, plant: event.plant.isEmpty ? entry.plant : event.plant)
     }
 
-    private static func decode(_ raw: [UInt8]) -> Event? {
-        try? raw.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) }
-    }
-
     private func local(_ lot: LotRef) throws -> [Line] {
         let store = try StoreAccess.openExisting(
             location.data, access: .read, hint: "give --data DIR or --server HOST:PORT",
@@ -93,7 +89,7 @@ struct HistoryCommand: AsyncParsableCommand {
         return events.map {
             Line(
                 sequence: $0.sequence, recordedAtMs: $0.recordedAtMs, client: $0.client, plant: $0.plant,
-                correction: $0.correction, corrects: $0.corrects, event: Self.decode($0.raw))
+                correction: $0.correction, corrects: $0.corrects, event: EventCodec.stored($0.raw))
         }
     }
 
@@ -106,7 +102,7 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             return Line(
                 sequence: entry.sequence, recordedAtMs: entry.recordedAtMs, client: entry.client, plant: entry.plant,
-                correction: entry.correction, corrects: entry.corrects, event: Self.decode(entry.rawEvent))
+                correction: entry.correction, corrects: entry.corrects, event: EventCodec.stored(entry.rawEvent))
         }
     }
 }
