@@ -125,11 +125,11 @@ struct EPCISImportRecorder {
             for base in declaration.correctiveBaseIDs where base != declaration.baseID {
                 try ofBase.query([.text(base)]) { corrective.append(($0.int64(at: 0), $0.string(at: 2))) }
             }
-            var taken: Set<Int64> = []
             for event in found {
-                // The corrective event of the same kind not yet taken by another correction.
+                // The corrective event of the same kind not yet taken by another correction (one
+                // recorded just before, in this transaction, included).
                 var replacement: Int64?
-                for candidate in corrective where candidate.kind == event.kind && !taken.contains(candidate.sequence) {
+                for candidate in corrective where candidate.kind == event.kind {
                     let used = try db.scalar(
                         "SELECT count(*) FROM corrections WHERE replacement_sequence = ?1",
                         [.integer(candidate.sequence)])
@@ -138,7 +138,6 @@ struct EPCISImportRecorder {
                         break
                     }
                 }
-                if let replacement { taken.insert(replacement) }
                 _ = try corrections.apply(
                     sequence: event.sequence, eventID: event.eventID, raw: event.raw,
                     replacementSequence: replacement, reason: declaration.reason, by: batch.client)
