@@ -245,9 +245,10 @@ let package = Package(
         .testTarget(
             name: "GenealogyStoreTests",
             dependencies: [
-                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain",
+                "GenealogyStore", "GenealogySchema", "SQLite", "MESDomain", "Gzip",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "LotExportTests",

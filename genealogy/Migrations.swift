@@ -26,6 +26,9 @@ public enum Migrations {
         Migration(version: 13, name: "master_data", sql: text(PackageResources._013_master_data_sql)),
         Migration(
             version: 14, name: "exception_workflow", sql: text(PackageResources._014_exception_workflow_sql)),
+        Migration(
+            version: 15, name: "outbox_counted_per_commit",
+            sql: text(PackageResources._015_outbox_counted_per_commit_sql)),
     ]
 
     /// The version a database has when every migration is applied.

@@ -53,6 +53,8 @@ public final class ExceptionFeed: @unchecked Sendable {
 final class WriterMirrors: @unchecked Sendable {
     let audit: AuditChain
     let exceptions: ExceptionFeed
+    let nodes = NodeCache()
+    let outboxTally = OutboxTally()
 
     init(audit: AuditChain, exceptions: ExceptionFeed) {
         self.audit = audit

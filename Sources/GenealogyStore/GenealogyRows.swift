@@ -25,12 +25,17 @@ struct GenealogyRows {
     ) throws(SQLiteError) -> Int64 {
         let id: Int64
         let unknown: Bool
-        if let found = try lookup(ref) {
+        let cache = NodeCache.on(db)
+        let key = NodeCache.key(ref)
+        var cached = cache?[key]
+        if cached == nil { cached = try lookup(ref) }
+        if let found = cached {
             id = found.id
             let wasUnknown = found.origin == Origin.unknown.rawValue
             unknown = wasUnknown && origin == .unknown
             // Write only when something changes: most events name nodes that exist already.
             let fillSerialLot = ref.kind == .serial && found.lot.isEmpty && !ref.lot.isEmpty
+            var now = found
             if (wasUnknown && origin != .unknown) || fillSerialLot {
                 try db.run(
                     """
@@ -38,10 +43,14 @@ struct GenealogyRows {
                       lot = CASE WHEN lot = '' THEN ?3 ELSE lot END
                     WHERE id = ?1
                     """, [.integer(id), .text(origin.rawValue), .text(ref.lot)])
+                if wasUnknown { now.origin = origin.rawValue }
+                if now.lot.isEmpty { now.lot = ref.lot }
             }
+            cache?.remember(key, now)
         } else {
             id = try create(ref, origin: origin, sequence: sequence)
             unknown = origin == .unknown
+            cache?.remember(key, NodeCache.Entry(id: id, origin: origin.rawValue, lot: ref.lot))
         }
         if unknown && flagUnknown {
             try exception(
@@ -54,9 +63,15 @@ struct GenealogyRows {
 
     /// The node of a production order, created if missing, linked to the event as "order".
     func order(_ name: String, sequence: Int64) throws(SQLiteError) -> Int64 {
-        let select = try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1")
+        let cache = NodeCache.on(db)
+        let key = NodeCache.order(name)
         let id: Int64
-        if let found = try select.first([.text(name)], { $0.int64(at: 0) }) {
+        var cached = cache?[key]?.id
+        if cached == nil {
+            cached = try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1")
+                .first([.text(name)], { $0.int64(at: 0) })
+        }
+        if let found = cached {
             id = found
         } else {
             try db.run(
@@ -65,11 +80,12 @@ struct GenealogyRows {
                 """, [.text(name), .integer(sequence)])
             id = db.lastInsertRowID
         }
+        cache?.remember(key, NodeCache.Entry(id: id, origin: Origin.order.rawValue, lot: ""))
         try link(node: id, sequence: sequence, role: "order")
         return id
     }
 
-    private func lookup(_ ref: LotRef) throws(SQLiteError) -> (id: Int64, origin: String, lot: String)? {
+    private func lookup(_ ref: LotRef) throws(SQLiteError) -> NodeCache.Entry? {
         let (sql, values): (String, [SQLiteValue]) =
             switch ref.kind {
             case .serial:
@@ -88,7 +104,9 @@ struct GenealogyRows {
                     [.text(ref.product), .text(ref.lot)]
                 )
             }
-        return try db.cachedStatement(sql).first(values) { ($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2)) }
+        return try db.cachedStatement(sql).first(values) {
+            NodeCache.Entry(id: $0.int64(at: 0), origin: $0.string(at: 1), lot: $0.string(at: 2))
+        }
     }
 
     private func create(_ ref: LotRef, origin: Origin, sequence: Int64) throws(SQLiteError) -> Int64 {
@@ -153,6 +171,10 @@ struct GenealogyRows {
     func orderOutput(order: Int64, output: Int64, qty: Quantity?, workOrder: String, sequence: Int64)
         throws(SQLiteError)
     {
+        // Without a quantity the upsert of a pair that exists changes nothing: skipped when the
+        // writer knows the pair (a consumption into an output the order already made).
+        let cache = NodeCache.on(db)
+        if qty == nil, cache?.hasOrderOutput(order: order, output: output) == true { return }
         try db.run(
             """
             INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
@@ -165,6 +187,7 @@ struct GenealogyRows {
                 .integer(order), .integer(output), .optionalReal(qty?.value), .text(qty?.uom ?? ""),
                 .text(workOrder), .integer(sequence),
             ])
+        cache?.rememberOrderOutput(order: order, output: output)
     }
 
     /// Ends the open containment of `item` in `container`; false when it was not packed there.
@@ -193,5 +216,7 @@ struct GenealogyRows {
               updated_at_ms)
             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
             """, [.integer(sequence), .text(kind), .text(documentKey), .text(latencyClass), .integer(nowMs)])
+        // Counted in status_counts by the writer before COMMIT (migration 15), else here.
+        if let tally = OutboxTally.on(db) { tally.added() } else { try OutboxTally.count(1, on: db) }
     }
 }

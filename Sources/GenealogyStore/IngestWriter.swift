@@ -223,6 +223,7 @@ final class IngestWriter: @unchecked Sendable {
                     outcomes.append(.failed(GenealogyStoreError(.invalid, reason, field: field)))
                 }
             }
+            try OutboxTally.on(db)?.flush(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
             exceptionFeed.committed()
@@ -233,6 +234,8 @@ final class IngestWriter: @unchecked Sendable {
             audit.invalidate()
             exceptionFeed.discard()
             heldNodes.markStale()
+            NodeCache.on(db)?.clear()
+            OutboxTally.on(db)?.discard()
             logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
         }
         return commitWithSavepoints(batch, recorder, on: db)
@@ -255,6 +258,7 @@ final class IngestWriter: @unchecked Sendable {
                     outcomes.append(try record(submission.request, recorder, db))
                 }
             }
+            try OutboxTally.on(db)?.flush(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
             exceptionFeed.committed()
@@ -265,6 +269,8 @@ final class IngestWriter: @unchecked Sendable {
             audit.invalidate()
             exceptionFeed.discard()
             heldNodes.markStale()
+            NodeCache.on(db)?.clear()
+            OutboxTally.on(db)?.discard()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
             committed(failure: error)
             let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)

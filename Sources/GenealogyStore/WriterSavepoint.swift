@@ -1,8 +1,8 @@
 import SQLite
 
 /// A unit of work on the write connection: an SQL savepoint together with the in-memory mirrors
-/// of what is written under it, the audit chain's head (`AuditChain`) and a hold cache
-/// (`HeldNodes`). Rolling the savepoint back, because its body threw or because the body asked to
+/// of what is written under it, the audit chain's head (`AuditChain`), the outbox tally (`OutboxTally`) and the hold
+/// and node caches (`HeldNodes`, `NodeCache`). Rolling the savepoint back, because its body threw or because the body asked to
 /// (a refusal that returns normally), puts the head back where it was and marks the cache stale,
 /// so no mirror can name a row the rollback removed. Every `ROLLBACK TO` on the writer goes
 /// through here.
@@ -28,6 +28,8 @@ struct WriterSavepoint {
         let mark = audit?.mark()
         let feed = ExceptionFeed.on(db)
         let feedMark = feed?.mark ?? 0
+        let tally = OutboxTally.on(db)
+        let tallyMark = tally?.mark ?? 0
         try db.run("SAVEPOINT \(name)")
         let end: End<Value>
         do throws(SQLiteError) {
@@ -35,13 +37,16 @@ struct WriterSavepoint {
         } catch {
             if db.isInTransaction {
                 feed?.rollBack(to: feedMark)
+                tally?.rollBack(to: tallyMark)
                 try rollBack(name, on: db, audit: audit, to: mark, held: held)
             } else {
                 feed?.discard()
+                tally?.discard()
                 // SQLite rolled the whole transaction back (I/O error, RAISE(ROLLBACK)): the head
                 // is read again before the next append.
                 audit?.invalidate()
                 held?.markStale()
+                NodeCache.on(db)?.clear()
             }
             throw error
         }
@@ -51,6 +56,7 @@ struct WriterSavepoint {
             return value
         case .rollBack(let value):
             feed?.rollBack(to: feedMark)
+            tally?.rollBack(to: tallyMark)
             try rollBack(name, on: db, audit: audit, to: mark, held: held)
             return value
         }
@@ -63,6 +69,7 @@ struct WriterSavepoint {
         // by the caller, which reads the head again anyway.
         if let mark { audit?.rollBack(to: mark) }
         held?.markStale()
+        NodeCache.on(db)?.clear()
         try db.run("ROLLBACK TO \(name)")
         try db.run("RELEASE \(name)")
     }

@@ -1,6 +1,8 @@
 import Foundation
 import GenealogySchema
 import GenealogyStore
+import Gzip
+import MESDomain
 import SQLite
 import Testing
 
@@ -122,10 +124,12 @@ import Testing
         #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox_commands' AND key = 'skip'") == 1)
         // The same indexes and triggers as before, the table itself now allowing 'skipped'.
         let after = try store.read { db in try Self.outboxSchema(db) }
-        // (Version 14 adds one index for the exception rows it allows.)
-        #expect(
-            after.filter { $0[0] != .text("outbox") && $0[0] != .text("outbox_by_exception") }
-                == before.filter { $0[0] != .text("outbox") })
+        // (Version 14 adds one index for the exception rows it allows; version 15 leaves the
+        // insert trigger to rows without an event, which the writer counts per transaction.)
+        let changed: Set<SQLiteValue> = [.text("outbox"), .text("outbox_by_exception"), .text("outbox_counted")]
+        #expect(after.filter { !changed.contains($0[0]) } == before.filter { !changed.contains($0[0]) })
+        let counted = try #require(after.first { $0[0] == .text("outbox_counted") })
+        #expect("\(counted[1])".contains("AFTER INSERT ON outbox WHEN NEW.sequence IS NULL"))
         #expect(try store.count("PRAGMA foreign_key_check") == -1)  // no row: nothing points nowhere
         #expect(try store.count("SELECT count(*) FROM sqlite_temp_master") == 0)
         // The triggers count again, and the CHECK still refuses states it does not know.
@@ -135,6 +139,74 @@ import Testing
         #expect(try store.count("SELECT n FROM status_counts WHERE name = 'outbox' AND key = 'dead'") == 0)
         let db = try SQLiteConnection(path: store.path)
         #expect(throws: SQLiteError.self) { try db.execute("UPDATE outbox SET state = 'lost' WHERE id = 42") }
+    }
+
+    /// A store the previous version wrote (schema 14, made by `Fixtures/make-store-v14.sh` with
+    /// the binaries of commit 605a20b: 300 events, a hold, a voided consumption) opens, migrates,
+    /// verifies, keeps what it held, and counts what is stored after the upgrade the new way
+    /// (migration 15: outbox rows of events counted per transaction, not per row).
+    @Test func storeWrittenByVersion14OpensMigratesAndVerifies() async throws {
+        let fixture = StoreFixture()
+        let gz = try Data(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/store-v14.sqlite.gz"))
+        let bytes = try GzipDecompressor().decompress([UInt8](gz), maxOutputBytes: 64 << 20)
+        do {
+            _ = try fixture.rawConnection()  // makes the folder
+            try Data(bytes).write(to: URL(fileURLWithPath: fixture.path))
+            let db = try SQLiteConnection(path: fixture.path)
+            #expect(try db.scalar("PRAGMA user_version") == .integer(14))
+        }
+        let store = try fixture.open()
+        defer { store.close() }
+        #expect(try store.count("PRAGMA user_version") == Migrations.latestVersion)
+        try fixture.expectAuditIntact()
+        #expect(try store.count("SELECT count(*) FROM events") == 300)
+        #expect(try store.count("SELECT count(*) FROM corrections") == 1)
+        #expect(try store.count("SELECT count(*) FROM holds WHERE released_at_ms IS NULL") == 1)
+        let pendingSQL = "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        let countedSQL = "SELECT n FROM status_counts WHERE name = 'outbox' AND key = 'pending'"
+        let pending = try store.count(pendingSQL)
+        #expect(pending > 0)
+        #expect(try store.count(countedSQL) == pending)
+        let held = try store.count("SELECT n FROM status_counts WHERE name = 'held'")
+        #expect(held == (try store.count("SELECT count(*) FROM nodes WHERE status = 'held'")))
+
+        // New events on the upgraded store: a receipt, two consumptions into one new serial of an
+        // order the old version made (the second finds the order → serial edge known), a refused
+        // shipment of the held lot; each stored consumption adds one counted outbox row.
+        let outcomes = await store.ingest([
+            request("v15-r", .received(.init(lot: lot("STEEL", "L-v15"), qty: qty(10), supplier: "ACME"))),
+            request(
+                "v15-c1", workOrder: "WH/MO/0",
+                .consumed(
+                    .init(component: lot("STEEL", "L-v15"), qty: qty(1), into: .init(product: "FRAME", serial: "S-v15"))
+                )),
+            request(
+                "v15-c2", workOrder: "WH/MO/0",
+                .consumed(
+                    .init(
+                        component: lot("STEEL", "L-v14-1"), qty: qty(1), into: .init(product: "FRAME", serial: "S-v15"))
+                )),
+            request("v15-s", .shipped(.init(lot: lot("STEEL", "L-v14-2"), qty: nil, customer: "C1"))),
+        ])
+        #expect(outcomes.prefix(3).allSatisfy { $0.sequence != nil })
+        guard case .failed(let refusal) = outcomes[3] else {
+            Issue.record("a shipment of a held lot was stored: \(outcomes[3])")
+            return
+        }
+        #expect(refusal.code == .refused)
+        #expect(try store.count(pendingSQL) == pending + 2)
+        #expect(try store.count(countedSQL) == pending + 2)
+        #expect(
+            try store.count(
+                "SELECT count(*) FROM edges WHERE kind = 'order_output' AND to_node = (SELECT id FROM nodes WHERE serial = 'S-v15')"
+            ) == 1)
+        #expect(
+            try store.count("SELECT count(*) FROM edges WHERE kind = 'direct'")
+                == (try store.count(
+                    "SELECT count(*) FROM events WHERE kind = 'consumed'")) - 1)  // the voided one's edge is gone
+        try fixture.expectAuditIntact()
     }
 
     /// The indexes and triggers on the outbox, and the table's SQL: (name, sql) rows.

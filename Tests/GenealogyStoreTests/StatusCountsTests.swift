@@ -36,6 +36,37 @@ import Testing
         #expect(try store.statusCounts().held == 0)
     }
 
+    /// The writer counts its events' outbox rows once per transaction (migration 15): what a
+    /// rolled-back event counted is taken back with it. One batch holds stored events, an event
+    /// that fails inside the store after its outbox row was inserted and counted (a failed quality
+    /// check whose hold a trigger refuses: its savepoint is rolled back), a refused shipment of a
+    /// held lot and a duplicate; the count must still equal the rows.
+    @Test func aRolledBackEventTakesBackItsOutboxCount() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open { $0.holdOnQualityFail = true }
+        defer { store.close() }
+        _ = await store.ingest(TraceTests.plant())
+        guard case .changed = await store.placeHold(HoldRequest(lot: lot("RAW", "R2"), reason: "recall"), by: "qa")
+        else { Issue.record("hold not placed"); return }
+        do {
+            let db = try fixture.rawConnection()
+            try db.execute(
+                "CREATE TRIGGER refuse_hold BEFORE INSERT ON holds WHEN NEW.reason LIKE '%event bad)' BEGIN SELECT RAISE(ABORT, 'no'); END"
+            )
+        }
+        let before = try store.count("SELECT count(*) FROM outbox WHERE sequence IS NOT NULL")
+        let outcomes = await store.ingestInOneBatch(
+            Self.consumptions(3, prefix: "ok") + [
+                request("bad", .quality(.init(lot: lot("RAW", "R1"), check: "MFI", outcome: .fail))),
+                request("ship", .shipped(.init(lot: lot("RAW", "R2"), qty: nil, customer: "C1"))),
+                request("ok-0", workOrder: "MO-0", .consumed(.init(component: lot("RAW", "ok-0"), qty: qty(1)))),
+            ] + Self.consumptions(2, prefix: "late"))
+        #expect(outcomes.map { $0.sequence != nil } == [true, true, true, false, false, true, true, true])
+        // Five consumptions stored, and the operation `ingestInOneBatch` holds the writer with.
+        #expect(try store.count("SELECT count(*) FROM outbox WHERE sequence IS NOT NULL") == before + 6)
+        #expect(try store.statusCounts().outbox == (try store.outboxCounts()))
+    }
+
     /// The virtual-machine steps of the /metrics reads on a store of 10 events and on one of
     /// 3,000: the same. The control (today's GROUP BY over the outbox) grows, so the measure can fail.
     @Test func costDoesNotGrowWithTheStore() async throws {

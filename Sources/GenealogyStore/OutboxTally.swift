@@ -1,0 +1,43 @@
+import SQLite
+
+/// The outbox rows of stored events the writer inserted in the current transaction. They are
+/// added to `status_counts` once, just before COMMIT (`flush`), instead of by a trigger per row
+/// (migration 15): one write per transaction instead of one per event. A rolled-back savepoint
+/// takes back what it counted (`WriterSavepoint`), a rolled-back transaction all of it.
+///
+/// Writer thread only (reached through `WriterMirrors`, made before the thread starts). On a
+/// connection without one, `GenealogyRows.outbox` counts each row as it inserts it.
+final class OutboxTally {
+    /// Rows inserted in `pending` state since the last flush.
+    private(set) var pending = 0
+
+    /// The tally on the store's write connection; nil on any other connection.
+    static func on(_ db: SQLiteConnection) -> OutboxTally? { (db.attachment as? WriterMirrors)?.outboxTally }
+
+    func added() { pending += 1 }
+
+    /// What a savepoint restores on rollback.
+    var mark: Int { pending }
+
+    func rollBack(to mark: Int) { pending = mark }
+
+    /// After a rolled-back transaction.
+    func discard() { pending = 0 }
+
+    /// Before COMMIT: adds the rows to the count, in the same transaction, and starts again.
+    func flush(_ db: SQLiteConnection) throws(SQLiteError) {
+        guard pending > 0 else { return }
+        try Self.count(pending, on: db)
+        pending = 0
+    }
+
+    /// Adds `n` pending outbox rows to `status_counts`.
+    static func count(_ n: Int, on db: SQLiteConnection) throws(SQLiteError) {
+        try db.cachedStatement(
+            """
+            INSERT INTO status_counts (name, key, n) VALUES ('outbox', 'pending', ?1)
+            ON CONFLICT (name, key) DO UPDATE SET n = n + excluded.n
+            """
+        ).run([.integer(Int64(n))])
+    }
+}
