@@ -29,6 +29,7 @@ public enum Migrations {
         Migration(
             version: 15, name: "outbox_counted_per_commit",
             sql: text(PackageResources._015_outbox_counted_per_commit_sql)),
+        Migration(version: 16, name: "checks_without_in", sql: text(PackageResources._016_checks_without_in_sql)),
     ]
 
     /// The version a database has when every migration is applied.

@@ -176,7 +176,7 @@ import Testing
                 DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
                 DROP TABLE master_revisions; DROP TABLE master_items;
-                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); PRAGMA user_version = 3
+                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16); PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

@@ -141,19 +141,49 @@ import Testing
         #expect(throws: SQLiteError.self) { try db.execute("UPDATE outbox SET state = 'lost' WHERE id = 42") }
     }
 
+    /// Version 16 writes the tables' CHECK constraints without IN lists (SQLite builds a temporary
+    /// B-tree for such a list at every insert): none is left, on a fresh store and on one migrated
+    /// from version 14, and the constraints refuse what they refused before.
+    @Test func checksHaveNoInListsAndStillRefuse() async throws {
+        let fresh = StoreFixture()
+        let store = try fresh.open()
+        defer { store.close() }
+        let old = StoreFixture()
+        try Self.writeVersion14Store(to: old)
+        let migrated = try old.open()
+        defer { migrated.close() }
+        for s in [store, migrated] {
+            #expect(
+                try s.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '% IN (%' ORDER BY name")
+                    == [])
+            #expect(try s.count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%CHECK%'") >= 7)
+            #expect(try s.rows("PRAGMA integrity_check") == [[.text("ok")]])
+        }
+        let db = try SQLiteConnection(path: migrated.path)
+        #expect(throws: SQLiteError.self) { try db.execute("UPDATE nodes SET status = 'lost' WHERE id = 1") }
+        #expect(throws: SQLiteError.self) { try db.execute("UPDATE edges SET kind = 'glued' WHERE id = 1") }
+        #expect(throws: SQLiteError.self) { try db.execute("UPDATE outbox SET latency_class = 'later' WHERE id = 1") }
+        try db.execute("UPDATE nodes SET quality = 'warn' WHERE id = 1")  // an allowed value still is
+    }
+
+    /// Writes `Fixtures/store-v14.sqlite.gz` (see `make-store-v14.sh`) as the store of `fixture`.
+    static func writeVersion14Store(to fixture: StoreFixture) throws {
+        let gz = try Data(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/store-v14.sqlite.gz"))
+        let bytes = try GzipDecompressor().decompress([UInt8](gz), maxOutputBytes: 64 << 20)
+        _ = try fixture.rawConnection()  // makes the folder
+        try Data(bytes).write(to: URL(fileURLWithPath: fixture.path))
+    }
+
     /// A store the previous version wrote (schema 14, made by `Fixtures/make-store-v14.sh` with
     /// the binaries of commit 605a20b: 300 events, a hold, a voided consumption) opens, migrates,
     /// verifies, keeps what it held, and counts what is stored after the upgrade the new way
     /// (migration 15: outbox rows of events counted per transaction, not per row).
     @Test func storeWrittenByVersion14OpensMigratesAndVerifies() async throws {
         let fixture = StoreFixture()
-        let gz = try Data(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .appendingPathComponent("Fixtures/store-v14.sqlite.gz"))
-        let bytes = try GzipDecompressor().decompress([UInt8](gz), maxOutputBytes: 64 << 20)
+        try Self.writeVersion14Store(to: fixture)
         do {
-            _ = try fixture.rawConnection()  // makes the folder
-            try Data(bytes).write(to: URL(fileURLWithPath: fixture.path))
             let db = try SQLiteConnection(path: fixture.path)
             #expect(try db.scalar("PRAGMA user_version") == .integer(14))
         }
