@@ -7,6 +7,8 @@
       body repeated (so 1 ACCEPTED then all DUPLICATE: a dedup-path figure, not a store figure)
   (d) optional (--grpcio): mesgate PublishStream from a grpcio client
   (e) mesgate-load (bench/load, nghttp2): PublishStream at full speed, distinct events, every Ack read
+  (e2) the same with the plant mix: --mix-events events of bench/plantgen (seed 7), generated once per
+      bench run, sent with mesgate-load --events-file (each id prefixed with the run's id)
   (f) mesgate-load unary Publish: distinct events, calls in flight per connection
   (g) mesgate-load PublishStream paced at half of (e): ack latency percentiles
   (h) backpressure: paced at twice (e) with a deep window; RSS sampled; every event must be ACCEPTED
@@ -99,6 +101,16 @@ def grpc_frame(message: bytes) -> bytes:
     return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
+def make_mix(work: Path, events: int) -> Path:
+    """The plant mix (e2) sends: `events` events of bench/plantgen, seed 7, length-delimited. Made
+    once per bench run, outside every timed phase (100,000 events take a few seconds)."""
+    out = work / f"plant-mix-{events}.bin"
+    subprocess.run([sys.executable, str(REPO / "bench" / "plantgen" / "plantgen.py"), "--seed", "7", "--events",
+                    str(events), "--out", str(out)], capture_output=True, text=True,
+                   timeout=STEP_TIMEOUT_S + events // 1000, check=True)
+    return out
+
+
 def make_bodies(stubs: Path, out: Path) -> tuple[Path, Path]:
     """The 5-byte-prefixed request bodies h2load sends: an empty HealthCheckRequest and one Event."""
     sys.path.insert(0, str(stubs))
@@ -184,7 +196,7 @@ def h2load(url: str, n: int, c: int, m: int, headers=(), body: Path | None = Non
     }
 
 
-def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
+def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path) -> dict:
     health_body, publish_body = bodies
     r: dict = {}
 
@@ -294,11 +306,17 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
                                 "--window", "256")
         cpu4 = cpu_seconds(srv.pid)
         r["load_stream"]["server_cpu_s"] = cpu4 - cpu3
+        log(f"(e2) mesgate-load PublishStream, the plant mix: {args.mix_events} plantgen events, 4 connections x 8"
+            " streams x window 256 ...")
+        r["load_mix"] = load(args, target, f"{run_id}-e2", args.mix_events, "--events-file", str(mix),
+                             "--connections", "4", "--streams", "8", "--window", "256")
+        cpu5 = cpu_seconds(srv.pid)
+        r["load_mix"]["server_cpu_s"] = cpu5 - cpu4
         log(f"(f) mesgate-load unary Publish, {args.unary_events} events, 4 connections x 32 calls ...")
         r["load_unary"] = load(args, target, f"{run_id}-f", args.unary_events, "--unary", "--connections", "4",
                                "--streams", "32")
-        cpu5 = cpu_seconds(srv.pid)
-        r["load_unary"]["server_cpu_s"] = cpu5 - cpu4
+        cpu6 = cpu_seconds(srv.pid)
+        r["load_unary"]["server_cpu_s"] = cpu6 - cpu5
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
         before_g = server_histograms(admin_port)
@@ -339,7 +357,8 @@ def load(args, target: str, run_id: str, events: int, *options: str, timeout: in
     if not p.stdout.strip():
         raise RuntimeError(f"mesgate-load printed nothing: {p.stderr[-2000:]}")
     result = json.loads(p.stdout.strip().splitlines()[-1])
-    result["command"] = "mesgate-load " + " ".join(["--events", str(events), *options])
+    shown = [Path(o).name if o.startswith("/") else o for o in options]  # not the temporary folder
+    result["command"] = "mesgate-load " + " ".join(["--events", str(events), *shown])
     return result
 
 
@@ -483,6 +502,7 @@ def report(runs: list[dict], args) -> str:
             lines.append(f"  server CPU: {med(key, 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
 
     ld("(e) mesgate PublishStream, mesgate-load, distinct events, full speed", "load_stream")
+    ld("(e2) mesgate PublishStream, the plant mix (bench/plantgen, seed 7), full speed", "load_mix")
     ld("(f) mesgate unary Publish, mesgate-load, distinct events", "load_unary")
     ld("(g) mesgate PublishStream paced at half of (e)", "load_half")
     ld("(h) backpressure: paced at twice (e), window 4096 per stream", "load_double")
@@ -517,6 +537,9 @@ def report(runs: list[dict], args) -> str:
         lines.append(f"  PublishStream events/s ÷ minimum ceiling (b0)    = "
                      f"{med('load_stream', 'events_per_s') / med('sqlite_min', 'events_per_s'):.2f}"
                      f"  (>= 0.3, issue \"Store economy\")")
+        lines.append(f"  plant mix (e2) events/s ÷ minimum ceiling (b0)  = "
+                     f"{med('load_mix', 'events_per_s') / med('sqlite_min', 'events_per_s'):.2f}"
+                     f"  (>= 0.3, issue \"Store economy\")")
     lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
     for run in runs:
         server = run.get("load_half", {}).get("server", {})
@@ -549,6 +572,8 @@ def main() -> None:
     ap.add_argument("--load-events", type=int, default=200_000)
     ap.add_argument("--unary-events", type=int, default=50_000)
     ap.add_argument("--paced-seconds", type=int, default=15)
+    ap.add_argument("--mix-events", type=int, default=100_000,
+                    help="(e2): plantgen events (seed 7) generated once per bench run and sent with --events-file")
     ap.add_argument("--load-timeout", type=int, default=300)
     ap.add_argument("--grpcio", action="store_true", help="also run the Python grpcio streaming client (d)")
     ap.add_argument("--soak-seconds", type=int, default=0, help="(i): a paced run this long, RSS sampled")
@@ -558,10 +583,12 @@ def main() -> None:
         work = Path(tmp)
         stubs = generate_stubs(work)
         bodies = make_bodies(stubs, work)
+        log(f"plantgen: {args.mix_events} events, seed 7, for (e2) ...")
+        mix = make_mix(work, args.mix_events)
         runs = []
         for i in range(args.runs):
             log(f"== run {i + 1}/{args.runs}")
-            runs.append(run_once(args, work, bodies, stubs))
+            runs.append(run_once(args, work, bodies, stubs, mix))
         if args.json:
             Path(args.json).write_text(json.dumps(runs, indent=2))
         print(report(runs, args))
