@@ -7,12 +7,16 @@
       body repeated (so 1 ACCEPTED then all DUPLICATE: a dedup-path figure, not a store figure)
   (d) optional (--grpcio): mesgate PublishStream from a grpcio client
   (e) mesgate-load (bench/load, nghttp2): PublishStream at full speed, distinct events, every Ack read
+  (e2) the same with the plant mix: --mix-events events of bench/plantgen (seed 7), generated once per
+      bench run, sent with mesgate-load --events-file (each id prefixed with the run's id)
   (f) mesgate-load unary Publish: distinct events, calls in flight per connection
   (g) mesgate-load PublishStream paced at half of (e): ack latency percentiles
+  (j) the same paced at 1,000 events/s (run right after (g)): ack latency percentiles
   (h) backpressure: paced at twice (e) with a deep window; RSS sampled; every event must be ACCEPTED
   (i) optional (--soak-seconds S): paced at half of (e) for S seconds, RSS sampled, first vs last
 and prints events/s or req/s, latency, the server's CPU time and peak RSS, and the ratios
-mesgate / ceiling. With --runs R > 1 it repeats everything and reports medians.
+mesgate / ceiling with their targets. With --runs R > 1 it repeats everything and reports medians
+(--json FILE keeps every run's figures and those medians).
 Every step is bounded (h2load -n, timeouts); servers are stopped at the end."""
 
 from __future__ import annotations
@@ -97,6 +101,16 @@ def generate_stubs(out: Path) -> Path:
 
 def grpc_frame(message: bytes) -> bytes:
     return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def make_mix(work: Path, events: int) -> Path:
+    """The plant mix (e2) sends: `events` events of bench/plantgen, seed 7, length-delimited. Made
+    once per bench run, outside every timed phase (100,000 events take a few seconds)."""
+    out = work / f"plant-mix-{events}.bin"
+    subprocess.run([sys.executable, str(REPO / "bench" / "plantgen" / "plantgen.py"), "--seed", "7", "--events",
+                    str(events), "--out", str(out)], capture_output=True, text=True,
+                   timeout=STEP_TIMEOUT_S + events // 1000, check=True)
+    return out
 
 
 def make_bodies(stubs: Path, out: Path) -> tuple[Path, Path]:
@@ -184,7 +198,7 @@ def h2load(url: str, n: int, c: int, m: int, headers=(), body: Path | None = Non
     }
 
 
-def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
+def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path) -> dict:
     health_body, publish_body = bodies
     r: dict = {}
 
@@ -294,17 +308,29 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path) -> dict:
                                 "--window", "256")
         cpu4 = cpu_seconds(srv.pid)
         r["load_stream"]["server_cpu_s"] = cpu4 - cpu3
+        log(f"(e2) mesgate-load PublishStream, the plant mix: {args.mix_events} plantgen events, 4 connections x 8"
+            " streams x window 256 ...")
+        r["load_mix"] = load(args, target, f"{run_id}-e2", args.mix_events, "--events-file", str(mix),
+                             "--connections", "4", "--streams", "8", "--window", "256")
+        cpu5 = cpu_seconds(srv.pid)
+        r["load_mix"]["server_cpu_s"] = cpu5 - cpu4
         log(f"(f) mesgate-load unary Publish, {args.unary_events} events, 4 connections x 32 calls ...")
         r["load_unary"] = load(args, target, f"{run_id}-f", args.unary_events, "--unary", "--connections", "4",
                                "--streams", "32")
-        cpu5 = cpu_seconds(srv.pid)
-        r["load_unary"]["server_cpu_s"] = cpu5 - cpu4
+        cpu6 = cpu_seconds(srv.pid)
+        r["load_unary"]["server_cpu_s"] = cpu6 - cpu5
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
         before_g = server_histograms(admin_port)
         r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
                               "--streams", "8", "--window", "256", "--rate", str(half))
         r["load_half"]["server"] = histogram_quantiles(before_g, server_histograms(admin_port))
+        # (j) right after (g), on a store of the same size, before (h) adds up to 400,000 events.
+        log(f"(j) mesgate-load PublishStream paced at 1000 events/s for ~{args.paced_seconds} s ...")
+        before_j = server_histograms(admin_port)
+        r["load_1000"] = load(args, target, f"{run_id}-j", 1000 * args.paced_seconds, "--connections", "4",
+                              "--streams", "8", "--window", "256", "--rate", "1000")
+        r["load_1000"]["server"] = histogram_quantiles(before_j, server_histograms(admin_port))
         double = int(r["load_stream"]["events_per_s"] * 2)
         count = min(double * args.paced_seconds, 400_000)
         log(f"(h) backpressure: {count} events paced at {double} events/s (twice (e)), window 4096 per stream ...")
@@ -339,7 +365,8 @@ def load(args, target: str, run_id: str, events: int, *options: str, timeout: in
     if not p.stdout.strip():
         raise RuntimeError(f"mesgate-load printed nothing: {p.stderr[-2000:]}")
     result = json.loads(p.stdout.strip().splitlines()[-1])
-    result["command"] = "mesgate-load " + " ".join(["--events", str(events), *options])
+    shown = [Path(o).name if o.startswith("/") else o for o in options]  # not the temporary folder
+    result["command"] = "mesgate-load " + " ".join(["--events", str(events), *shown])
     return result
 
 
@@ -483,8 +510,10 @@ def report(runs: list[dict], args) -> str:
             lines.append(f"  server CPU: {med(key, 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
 
     ld("(e) mesgate PublishStream, mesgate-load, distinct events, full speed", "load_stream")
+    ld("(e2) mesgate PublishStream, the plant mix (bench/plantgen, seed 7), full speed", "load_mix")
     ld("(f) mesgate unary Publish, mesgate-load, distinct events", "load_unary")
     ld("(g) mesgate PublishStream paced at half of (e)", "load_half")
+    ld("(j) mesgate PublishStream paced at 1,000 events/s (run right after (g))", "load_1000")
     ld("(h) backpressure: paced at twice (e), window 4096 per stream", "load_double")
     d = last["load_double"]
     lines.append(f"  stored during (h): {d['stored']} of {d['events']}; RSS MiB first {d['rss_mib']['first']:.1f}"
@@ -507,25 +536,54 @@ def report(runs: list[dict], args) -> str:
                          f"{m['without_cache_last']:.1f} MiB (range over the second half "
                          f"{m['without_cache_second_half_range']:.1f} MiB)")
     lines.append("")
-    nh = med("nghttpd", "req_per_s")
-    sq = med("sqlite", "events_per_s")
-    lines.append("ratios (targets from issue 3):")
-    lines.append(f"  Health/Check req/s ÷ nghttpd req/s              = {med('health', 'req_per_s') / nh:.2f}  (>= 0.5)")
-    lines.append(f"  unary Publish events/s ÷ nghttpd req/s          = {med('load_unary', 'events_per_s') / nh:.2f}  (>= 0.3)")
-    lines.append(f"  PublishStream events/s ÷ SQLite ceiling events/s = {med('load_stream', 'events_per_s') / sq:.2f}  (>= 0.6)")
-    if "sqlite_min" in last:
-        lines.append(f"  PublishStream events/s ÷ minimum ceiling (b0)    = "
-                     f"{med('load_stream', 'events_per_s') / med('sqlite_min', 'events_per_s'):.2f}"
-                     f"  (>= 0.3, issue \"Store economy\")")
-    lines.append(f"  p99 ack latency at half rate                    = {med('load_half', 'p99_ms'):.2f} ms  (<= 5)")
-    for run in runs:
-        server = run.get("load_half", {}).get("server", {})
-        if server:
-            parts = [f"{name.removeprefix('mesgate_')} p50 <= {q['p50_ms']} ms, p99 <= {q['p99_ms']} ms"
-                     for name, q in server.items()]
-            lines.append("    server's histograms for (g): " + "; ".join(parts))
-    lines.append(f"  Publish (dup) req/s ÷ nghttpd req/s             = {med('publish_dup', 'req_per_s') / nh:.2f}")
+    lines.append("ratios and targets:")
+    for row in summary(runs):
+        unit = " ms" if row["unit"] == "ms" else ""
+        target = f"  ({row['target']})" if row["target"] else ""
+        lines.append(f"  {row['name']:<53} = {row['value']:.2f}{unit}{target}")
+        if row["unit"] == "ms":  # a paced run: the server's own view of it too, run by run
+            for i, run in enumerate(runs, 1):
+                server = run[row["phase"]].get("server", {})
+                if server:
+                    parts = [f"{name.removeprefix('mesgate_')} p50 <= {q['p50_ms']} ms, p99 <= {q['p99_ms']} ms"
+                             for name, q in server.items()]
+                    lines.append(f"    server's histograms, run {i}: " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def summary(runs: list[dict]) -> list[dict]:
+    """The ratios and latencies the report ends with, with their targets (what --json keeps as
+    `summary`): `value` from the medians over the runs (a ratio: median ÷ median, as before), `runs`
+    the same figure in each run, `phase` the key of the runs' figures it comes from."""
+    rows = [
+        ("Health/Check req/s ÷ nghttpd req/s", ("health", "req_per_s"), ("nghttpd", "req_per_s"), ">= 0.5, issue 3"),
+        ("unary Publish events/s ÷ nghttpd req/s", ("load_unary", "events_per_s"), ("nghttpd", "req_per_s"),
+         ">= 0.3, issue 3"),
+        ("PublishStream (e) ÷ SQLite ceiling (b)", ("load_stream", "events_per_s"), ("sqlite", "events_per_s"),
+         ">= 0.6, issue 3"),
+    ]
+    if all("sqlite_min" in run for run in runs):
+        rows += [
+            ("PublishStream, plant mix (e2) ÷ minimum ceiling (b0)", ("load_mix", "events_per_s"),
+             ("sqlite_min", "events_per_s"), '>= 0.3, issue "Store economy"'),
+            ("PublishStream, synthetic (e) ÷ minimum ceiling (b0)", ("load_stream", "events_per_s"),
+             ("sqlite_min", "events_per_s"), ""),
+        ]
+    rows += [
+        ("p99 ack latency at 1,000 events/s (j)", ("load_1000", "p99_ms"), None, "<= 5 ms"),
+        ("p99 ack latency at half rate (g)", ("load_half", "p99_ms"), None, '<= 25 ms, issue "Store economy"'),
+        ("Publish (dup) req/s ÷ nghttpd req/s", ("publish_dup", "req_per_s"), ("nghttpd", "req_per_s"), ""),
+    ]
+    out = []
+    for name, figure, base, target in rows:
+        if base is None:
+            value, per_run = median(runs, *figure), [run[figure[0]][figure[1]] for run in runs]
+        else:
+            value = median(runs, *figure) / median(runs, *base)
+            per_run = [run[figure[0]][figure[1]] / run[base[0]][base[1]] for run in runs]
+        out.append({"name": name, "value": value, "unit": "" if base else "ms", "target": target,
+                    "runs": per_run, "phase": figure[0]})
+    return out
 
 
 def main() -> None:
@@ -548,7 +606,9 @@ def main() -> None:
     ap.add_argument("--load", required=True, help="the mesgate-load binary")
     ap.add_argument("--load-events", type=int, default=200_000)
     ap.add_argument("--unary-events", type=int, default=50_000)
-    ap.add_argument("--paced-seconds", type=int, default=15)
+    ap.add_argument("--paced-seconds", type=int, default=15, help="(g) and (j): how long each paced run lasts")
+    ap.add_argument("--mix-events", type=int, default=100_000,
+                    help="(e2): plantgen events (seed 7) generated once per bench run and sent with --events-file")
     ap.add_argument("--load-timeout", type=int, default=300)
     ap.add_argument("--grpcio", action="store_true", help="also run the Python grpcio streaming client (d)")
     ap.add_argument("--soak-seconds", type=int, default=0, help="(i): a paced run this long, RSS sampled")
@@ -558,12 +618,14 @@ def main() -> None:
         work = Path(tmp)
         stubs = generate_stubs(work)
         bodies = make_bodies(stubs, work)
+        log(f"plantgen: {args.mix_events} events, seed 7, for (e2) ...")
+        mix = make_mix(work, args.mix_events)
         runs = []
         for i in range(args.runs):
             log(f"== run {i + 1}/{args.runs}")
-            runs.append(run_once(args, work, bodies, stubs))
+            runs.append(run_once(args, work, bodies, stubs, mix))
         if args.json:
-            Path(args.json).write_text(json.dumps(runs, indent=2))
+            Path(args.json).write_text(json.dumps({"runs": runs, "summary": summary(runs)}, indent=2))
         print(report(runs, args))
 
 

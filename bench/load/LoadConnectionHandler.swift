@@ -26,7 +26,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
 
     private let plan: LoadPlan
     private let firstStream: Int
-    private let bytes: EventBytes
+    private let events: LoadEvents
     private let done: EventLoopPromise<Void>
     private var session: HTTP2Session?
     private var context: ChannelHandlerContext?
@@ -38,10 +38,10 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     /// What this connection saw.
     private(set) var stats = LoadStats()
 
-    init(plan: LoadPlan, firstStream: Int, done: EventLoopPromise<Void>) {
+    init(plan: LoadPlan, events: LoadEvents, firstStream: Int, done: EventLoopPromise<Void>) {
         self.plan = plan
         self.firstStream = firstStream
-        self.bytes = EventBytes(runID: plan.runID)
+        self.events = events
         self.done = done
     }
 
@@ -108,9 +108,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 allowed = min(stream.end, stream.start + Int(elapsed * perStreamRate + stream.phase) + 1)
             }
             while stream.next < allowed && stream.inFlight < plan.window {
-                session.sendData(
-                    streamID: id,
-                    ByteBuffer(bytes: bytes.framed(stream.next, firstOfStream: stream.next == stream.start)))
+                session.sendData(streamID: id, events.framed(stream.next, firstOfStream: stream.next == stream.start))
                 stream.sentAt.append(now)
                 stream.next += 1
             }

@@ -5,6 +5,7 @@ import NIOPosix
 /// Connects, runs the plan to the end and reports.
 struct LoadRun {
     let plan: LoadPlan
+    let events: LoadEvents
     let host: String
     let port: Int
     let timeoutSeconds: Int
@@ -19,11 +20,13 @@ struct LoadRun {
         for c in 0..<plan.connections {
             let done = loop.makePromise(of: Void.self)
             let plan = self.plan
+            let events = self.events
             let handler = try loop.submit {
                 let handler: any LoadHandler =
                     plan.unary
-                    ? UnaryLoadHandler(plan: plan, connection: c, done: done)
-                    : LoadConnectionHandler(plan: plan, firstStream: c * plan.streamsPerConnection, done: done)
+                    ? UnaryLoadHandler(plan: plan, events: events, connection: c, done: done)
+                    : LoadConnectionHandler(
+                        plan: plan, events: events, firstStream: c * plan.streamsPerConnection, done: done)
                 return NIOLoopBound(handler, eventLoop: loop)
             }.wait()
             _ = try ClientBootstrap(group: loop)

@@ -15,7 +15,7 @@ final class UnaryLoadHandler: ChannelInboundHandler {
     }
 
     private let plan: LoadPlan
-    private let bytes: EventBytes
+    private let events: LoadEvents
     private let done: EventLoopPromise<Void>
     private var session: HTTP2Session?
     private var context: ChannelHandlerContext?
@@ -26,9 +26,9 @@ final class UnaryLoadHandler: ChannelInboundHandler {
 
     private(set) var stats = LoadStats()
 
-    init(plan: LoadPlan, connection: Int, done: EventLoopPromise<Void>) {
+    init(plan: LoadPlan, events: LoadEvents, connection: Int, done: EventLoopPromise<Void>) {
         self.plan = plan
-        self.bytes = EventBytes(runID: plan.runID)
+        self.events = events
         self.done = done
         let first = plan.range(ofStream: connection * plan.streamsPerConnection)
         let last = plan.range(ofStream: (connection + 1) * plan.streamsPerConnection - 1)
@@ -66,7 +66,7 @@ final class UnaryLoadHandler: ChannelInboundHandler {
                         HTTP2Header("te", "trailers"),
                     ], endStream: false)
                 // Every event its own lot's receipt: unary calls finish in any order.
-                session.sendData(streamID: id, ByteBuffer(bytes: bytes.framed(next, firstOfStream: true)))
+                session.sendData(streamID: id, events.framed(next, firstOfStream: true))
                 session.endStream(streamID: id)
                 calls[id] = Call(sentAt: now)
                 next += 1
