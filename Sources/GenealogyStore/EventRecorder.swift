@@ -31,7 +31,7 @@ struct EventRecorder {
     let held: HeldNodes
     private var db: SQLiteConnection { rows.db }
     /// The store's audit chain, attached to the write connection (see `AuditChain.on`).
-    private var audit: AuditChain? { AuditChain.on(db) }
+    private var audit: AuditChain? { rows.mirrors?.audit }
 
     init(db: SQLiteConnection, nowMs: Int64, held: HeldNodes) {
         self.rows = GenealogyRows(db: db, nowMs: nowMs)
@@ -298,7 +298,9 @@ struct EventRecorder {
     }
 
     /// A node named as an input: flagged `unknown_lot` when nothing created it.
-    private func input(_ ref: LotRef, role: String, sequence: Int64, field: String) throws(SQLiteError) -> Int64 {
-        try rows.node(ref, origin: .unknown, flagUnknown: true, role: role, sequence: sequence, field: field)
+    private func input(_ ref: LotRef, role: String, sequence: Int64, field: @autoclosure () -> String)
+        throws(SQLiteError) -> Int64
+    {
+        try rows.node(ref, origin: .unknown, flagUnknown: true, role: role, sequence: sequence, field: field())
     }
 }

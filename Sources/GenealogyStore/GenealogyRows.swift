@@ -14,6 +14,14 @@ struct GenealogyRows {
     let db: SQLiteConnection
     /// The batch's wall-clock time, Unix ms.
     let nowMs: Int64
+    /// What the write connection carries (`db.attachment`), looked up once per batch, not per row.
+    let mirrors: WriterMirrors?
+
+    init(db: SQLiteConnection, nowMs: Int64) {
+        self.db = db
+        self.nowMs = nowMs
+        self.mirrors = db.attachment as? WriterMirrors
+    }
 
     // MARK: Nodes
 
@@ -21,11 +29,12 @@ struct GenealogyRows {
     /// `origin` when that is a creating origin. With `flagUnknown`, naming a node nobody created is
     /// recorded as an `unknown_lot` exception. Links the node to the event under `role`.
     func node(
-        _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String, sequence: Int64, field: String
+        _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String, sequence: Int64,
+        field: @autoclosure () -> String
     ) throws(SQLiteError) -> Int64 {
         let id: Int64
         let unknown: Bool
-        let cache = NodeCache.on(db)
+        let cache = mirrors?.nodes
         let key = NodeCache.key(ref)
         var cached = cache?[key]
         if cached == nil { cached = try lookup(ref) }
@@ -55,7 +64,7 @@ struct GenealogyRows {
         if unknown && flagUnknown {
             try exception(
                 .unknownLot, sequence: sequence, node: id, lot: ref,
-                detail: "\(field) names \(ref), which no receipt, production, split or packing created")
+                detail: "\(field()) names \(ref), which no receipt, production, split or packing created")
         }
         try link(node: id, sequence: sequence, role: role)
         return id
@@ -63,7 +72,7 @@ struct GenealogyRows {
 
     /// The node of a production order, created if missing, linked to the event as "order".
     func order(_ name: String, sequence: Int64) throws(SQLiteError) -> Int64 {
-        let cache = NodeCache.on(db)
+        let cache = mirrors?.nodes
         let key = NodeCache.order(name)
         let id: Int64
         var cached = cache?[key]?.id
@@ -173,7 +182,7 @@ struct GenealogyRows {
     {
         // Without a quantity the upsert of a pair that exists changes nothing: skipped when the
         // writer knows the pair (a consumption into an output the order already made).
-        let cache = NodeCache.on(db)
+        let cache = mirrors?.nodes
         if qty == nil, cache?.hasOrderOutput(order: order, output: output) == true { return }
         try db.run(
             """
@@ -217,6 +226,6 @@ struct GenealogyRows {
             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
             """, [.integer(sequence), .text(kind), .text(documentKey), .text(latencyClass), .integer(nowMs)])
         // Counted in status_counts by the writer before COMMIT (migration 15), else here.
-        if let tally = OutboxTally.on(db) { tally.added() } else { try OutboxTally.count(1, on: db) }
+        if let tally = mirrors?.outboxTally { tally.added() } else { try OutboxTally.count(1, on: db) }
     }
 }
