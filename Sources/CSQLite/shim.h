@@ -10,3 +10,11 @@ static inline sqlite3_destructor_type CSQLite_SQLITE_TRANSIENT(void) { return SQ
 static inline int CSQLite_sqlite3_config_memstatus_off(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
+
+/// Sets SQLITE_DBCONFIG_DEFENSIVE on `db` to `on` (0 or 1; -1 leaves it) and returns what it is
+/// then, or -1 when SQLite refused (sqlite3_db_config is variadic, hence this shim).
+static inline int CSQLite_defensive(sqlite3 *db, int on) {
+    int now = -1;
+    if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, on, &now) != SQLITE_OK) return -1;
+    return now;
+}

@@ -40,9 +40,14 @@ final class AuditChain: @unchecked Sendable {
     }
 
     /// Called after `BEGIN IMMEDIATE`: re-reads the head if another connection committed since.
-    func beginTransaction(_ db: SQLiteConnection) throws(SQLiteError) {
+    /// Returns whether one did (or the head was stale): what the writer's caches remember may have
+    /// changed behind them.
+    @discardableResult
+    func beginTransaction(_ db: SQLiteConnection) throws(SQLiteError) -> Bool {
         let version = try Self.dataVersion(db)
-        if version != dataVersion || stale { try resync(db) }
+        guard version != dataVersion || stale else { return false }
+        try resync(db)
+        return true
     }
 
     /// Called after a ROLLBACK: the in-memory head may name an entry that is gone.

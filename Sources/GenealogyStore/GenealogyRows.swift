@@ -226,6 +226,6 @@ struct GenealogyRows {
             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
             """, [.integer(sequence), .text(kind), .text(documentKey), .text(latencyClass), .integer(nowMs)])
         // Counted in status_counts by the writer before COMMIT (migration 15), else here.
-        if let tally = mirrors?.outboxTally { tally.added() } else { try OutboxTally.count(1, on: db) }
+        if let tally = mirrors?.outboxTally { try tally.added(on: db) } else { try OutboxTally.count(1, on: db) }
     }
 }

@@ -203,7 +203,7 @@ final class IngestWriter: @unchecked Sendable {
         recorder.masterDataCache = masterDataCache
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            try audit.beginTransaction(db)
+            if try audit.beginTransaction(db) { NodeCache.on(db)?.clear() }
             if masterData.decode != nil { try masterDataCache.refresh(db) }
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(batch.count)
@@ -248,7 +248,7 @@ final class IngestWriter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            try audit.beginTransaction(db)
+            if try audit.beginTransaction(db) { NodeCache.on(db)?.clear() }
             if masterData.decode != nil { try masterDataCache.refresh(db) }
             for submission in batch {
                 if let command = submission.command {

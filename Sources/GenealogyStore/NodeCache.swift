@@ -4,21 +4,39 @@ import SQLite
 /// The writer's memory of nodes it met recently: a lot, serial, container or order named by a
 /// recent event is found here instead of by a probe of the node indexes (most events name an order
 /// and a lot that earlier events named). Holds the id and the two columns `GenealogyRows.node`
-/// decides on (origin, a serial's lot); nodes are never deleted and their ids never change, and
-/// the writer is the only one to change those columns, so an entry stays true while its
-/// transaction stands.
+/// decides on (origin, a serial's lot); nodes are never deleted and their ids never change.
 ///
-/// A rollback may undo a node or a change the cache has taken in: every rollback on the write
-/// connection empties it (`WriterSavepoint`, `IngestWriter`). Bounded: emptied when full.
+/// Emptied whenever an entry may have stopped being true: after every rollback on the write
+/// connection (it may undo a node or a change the cache took in: `WriterSavepoint`,
+/// `IngestWriter`), and when a batch begins after another connection committed (a tool's writer
+/// beside the server, `mesgate import-epcis --data`, may change a node's origin: `IngestWriter`
+/// asks `AuditChain.beginTransaction`, which watches `PRAGMA data_version`). Bounded: emptied when
+/// full.
 ///
 /// Writer thread only (reached through `WriterMirrors`, made before the thread starts).
 final class NodeCache {
+    /// Names compared by their UTF-8 bytes, as SQLite compares them: Swift's `==` on `String`
+    /// takes canonically equivalent text as equal ("Ä" as one scalar or as "A" and a combining
+    /// mark), which SQLite keeps as two nodes.
     struct Key: Hashable {
         /// `nodes.kind`: lot, serial, container or order.
         let kind: String
         let product: String
         /// The lot, serial, container or order name.
         let name: String
+
+        static func == (a: Key, b: Key) -> Bool {
+            a.kind.utf8.elementsEqual(b.kind.utf8) && a.product.utf8.elementsEqual(b.product.utf8)
+                && a.name.utf8.elementsEqual(b.name.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            for text in [kind, product, name] {
+                var text = text
+                text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+                hasher.combine(0xFF as UInt8)  // no UTF-8 byte: keeps ("ab", "c") apart from ("a", "bc")
+            }
+        }
     }
 
     struct OrderOutput: Hashable {

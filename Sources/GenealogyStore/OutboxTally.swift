@@ -14,7 +14,18 @@ final class OutboxTally {
     /// The tally on the store's write connection; nil on any other connection.
     static func on(_ db: SQLiteConnection) -> OutboxTally? { (db.attachment as? WriterMirrors)?.outboxTally }
 
-    func added() { pending += 1 }
+    /// One more row inserted. The first of a transaction (or after a rolled-back savepoint took
+    /// the tally back to zero) makes sure the count's row exists: the triggers that subtract when a
+    /// row changes state or is deleted (migration 8) only update an existing row, and a row counted
+    /// here may be deleted or moved on before COMMIT (an EPCIS import deletes the outbox rows of
+    /// the supplier's events it records) in a store that never had a pending row.
+    func added(on db: SQLiteConnection) throws(SQLiteError) {
+        if pending == 0 {
+            try db.cachedStatement("INSERT OR IGNORE INTO status_counts (name, key, n) VALUES ('outbox', 'pending', 0)")
+                .run()
+        }
+        pending += 1
+    }
 
     /// What a savepoint restores on rollback.
     var mark: Int { pending }

@@ -12,6 +12,16 @@ struct SchemaMigrator {
 
     /// Applies every migration above `current` (the version `check()` returned).
     func migrate(from current: Int) throws(GenealogyStoreError) {
+        guard migrations.contains(where: { $0.version > current }) else { return }
+        // Migration 16 edits constraint text in sqlite_master, which defensive mode forbids (some
+        // SQLite builds have it on by default): off while migrating, as it was afterwards.
+        let defensive = db.isDefensive
+        do throws(SQLiteError) {
+            if defensive { try db.setDefensive(false) }
+        } catch {
+            throw GenealogyStoreError(.openFailed, "cannot allow the schema migrations", underlying: error)
+        }
+        defer { if defensive { try? db.setDefensive(true) } }
         for migration in migrations where migration.version > current {
             do throws(SQLiteError) {
                 try db.execute("BEGIN IMMEDIATE")

@@ -183,6 +183,20 @@ public final class SQLiteConnection {
         }
     }
 
+    /// SQLite's defensive mode (`SQLITE_DBCONFIG_DEFENSIVE`): on, it forbids editing the schema
+    /// table directly, which a migration that rewrites a constraint in place does. Some builds of
+    /// SQLite turn it on by default. Setting it returns nothing; reading tells what is in force.
+    public var isDefensive: Bool {
+        get { CSQLite_defensive(handle, -1) == 1 }
+    }
+
+    /// Turns defensive mode on or off and checks SQLite agreed.
+    public func setDefensive(_ on: Bool) throws(SQLiteError) {
+        guard CSQLite_defensive(handle, on ? 1 : 0) == (on ? 1 : 0) else {
+            throw SQLiteError(code: .error, message: "SQLITE_DBCONFIG_DEFENSIVE \(on) refused", operation: "db_config")
+        }
+    }
+
     /// Sets `PRAGMA synchronous` and checks it took effect.
     public func setSynchronous(_ level: Synchronous) throws(SQLiteError) {
         try execute("PRAGMA synchronous = \(level.rawValue)")

@@ -7,7 +7,7 @@
 -- sqlite3BtreeOpen/CreateTable/Close under every INSERT). The same constraints written as
 -- `(column = 'a' OR column = 'b' ...)` are compared in place. They accept and refuse exactly the
 -- same values, so no stored row changes and no table is rebuilt: the constraint's text is replaced
--- in sqlite_schema (SQLite's documented procedure for changing a constraint, "Making Other Kinds
+-- in sqlite_master (SQLite's documented procedure for changing a constraint, "Making Other Kinds
 -- Of Table Schema Changes" in lang_altertable.html), the schema cookie is moved on by a CREATE
 -- and DROP (so every connection reads the schema again), and `PRAGMA writable_schema = RESET`
 -- makes this connection read it again too. Each replace names the exact text migrations 1-15
@@ -15,24 +15,24 @@
 
 PRAGMA writable_schema = ON;
 
-UPDATE sqlite_schema SET sql = replace(sql,
+UPDATE sqlite_master SET sql = replace(sql,
     'kind IN (''direct'', ''order_input'', ''order_output'', ''containment'', ''split'')',
     '(kind = ''direct'' OR kind = ''order_input'' OR kind = ''order_output'' OR kind = ''containment'' OR kind = ''split'')')
 WHERE type = 'table' AND name = 'edges';
 
-UPDATE sqlite_schema SET sql = replace(replace(sql,
+UPDATE sqlite_master SET sql = replace(replace(sql,
     'latency_class IN (''immediate'', ''normal'', ''batch'')',
     '(latency_class = ''immediate'' OR latency_class = ''normal'' OR latency_class = ''batch'')'),
     'state IN (''open'', ''acknowledged'', ''closed'')',
     '(state = ''open'' OR state = ''acknowledged'' OR state = ''closed'')')
 WHERE type = 'table' AND name = 'exceptions';
 
-UPDATE sqlite_schema SET sql = replace(sql,
+UPDATE sqlite_master SET sql = replace(sql,
     'kind IN (''product'', ''bom'', ''work_center'', ''uom'')',
     '(kind = ''product'' OR kind = ''bom'' OR kind = ''work_center'' OR kind = ''uom'')')
 WHERE type = 'table' AND name = 'master_items';
 
-UPDATE sqlite_schema SET sql = replace(replace(replace(replace(sql,
+UPDATE sqlite_master SET sql = replace(replace(replace(replace(sql,
     'kind IN (''lot'', ''serial'', ''container'', ''order'')',
     '(kind = ''lot'' OR kind = ''serial'' OR kind = ''container'' OR kind = ''order'')'),
     'origin IN (''received'', ''produced'', ''split'', ''packed'', ''order'', ''unknown'')',
@@ -43,7 +43,7 @@ UPDATE sqlite_schema SET sql = replace(replace(replace(replace(sql,
     '(quality = '''' OR quality = ''pass'' OR quality = ''fail'' OR quality = ''warn'')')
 WHERE type = 'table' AND name = 'nodes';
 
-UPDATE sqlite_schema SET sql = replace(replace(replace(replace(sql,
+UPDATE sqlite_master SET sql = replace(replace(replace(replace(sql,
     'latency_class IN (''immediate'', ''normal'', ''batch'')',
     '(latency_class = ''immediate'' OR latency_class = ''normal'' OR latency_class = ''batch'')'),
     'state IN (''pending'', ''posted'', ''failed'', ''dead'', ''resolved'', ''skipped'')',
@@ -54,12 +54,12 @@ UPDATE sqlite_schema SET sql = replace(replace(replace(replace(sql,
     '(kind = ''exception'' OR kind = ''exception_closed'')')
 WHERE type = 'table' AND name = 'outbox';
 
-UPDATE sqlite_schema SET sql = replace(sql,
+UPDATE sqlite_master SET sql = replace(sql,
     'action IN (''retry'', ''replay'', ''skip'')',
     '(action = ''retry'' OR action = ''replay'' OR action = ''skip'')')
 WHERE type = 'table' AND name = 'outbox_audit';
 
-UPDATE sqlite_schema SET sql = replace(sql,
+UPDATE sqlite_master SET sql = replace(sql,
     'name IN (''outbox'', ''exceptions'', ''held'', ''outbox_commands'')',
     '(name = ''outbox'' OR name = ''exceptions'' OR name = ''held'' OR name = ''outbox_commands'')')
 WHERE type = 'table' AND name = 'status_counts';
