@@ -46,18 +46,3 @@ public final class ExceptionFeed: @unchecked Sendable {
         for listener in listeners.withLock({ $0 }) { listener(changes) }
     }
 }
-
-/// What the write connection carries besides its SQL state: the in-memory mirrors of its
-/// transaction (`db.attachment`). `@unchecked Sendable` for the same reason as its parts: made
-/// before the writer thread starts, then used only there.
-final class WriterMirrors: @unchecked Sendable {
-    let audit: AuditChain
-    let exceptions: ExceptionFeed
-    let nodes = NodeCache()
-    let outboxTally = OutboxTally()
-
-    init(audit: AuditChain, exceptions: ExceptionFeed) {
-        self.audit = audit
-        self.exceptions = exceptions
-    }
-}

@@ -20,7 +20,7 @@ struct GenealogyRows {
     init(db: SQLiteConnection, nowMs: Int64) {
         self.db = db
         self.nowMs = nowMs
-        self.mirrors = db.attachment as? WriterMirrors
+        self.mirrors = WriterMirrors.on(db)
     }
 
     // MARK: Nodes

@@ -57,9 +57,10 @@ extension GenealogyStore {
             } catch {
                 throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
             }
-            db.attachment = WriterMirrors(audit: audit, exceptions: exceptionFeed)
+            let mirrors = WriterMirrors(audit: audit, exceptions: exceptionFeed)
+            db.attachment = mirrors
             let writer = IngestWriter(
-                db: db, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed,
+                db: db, inbox: inbox, mirrors: mirrors,
                 maxBatchEvents: options.maxBatchEvents,
                 maxBatchBytes: options.maxBatchBytes, logger: logger)
             // The server checkpoints; a tool's last commit stays in the WAL for it.

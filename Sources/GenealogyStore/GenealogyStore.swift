@@ -91,14 +91,15 @@ public final class GenealogyStore: Sendable {
 
         // Whatever records events or holds on this connection appends to the chain (see `AuditChain.on`).
         let exceptionFeed = ExceptionFeed()
-        db.attachment = WriterMirrors(audit: audit, exceptions: exceptionFeed)
+        let mirrors = WriterMirrors(audit: audit, exceptions: exceptionFeed)
+        db.attachment = mirrors
         let inbox = WriterInbox(capacity: options.queueCapacity)
         let checkpointer = WALCheckpointer(
             path: path, inbox: inbox, restartFrames: options.walRestartFrames, logger: logger)
         checkpointer.watch(db)
         let condition = StoreCondition()
         let writer = IngestWriter(
-            db: db, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed, maxBatchEvents: options.maxBatchEvents,
+            db: db, inbox: inbox, mirrors: mirrors, maxBatchEvents: options.maxBatchEvents,
             maxBatchBytes: options.maxBatchBytes, logger: logger)
         writer.holdOnQualityFail = options.holdOnQualityFail
         writer.sameEvent = options.sameEvent

@@ -61,10 +61,10 @@ final class WriterInbox: Sendable {
 final class IngestWriter: @unchecked Sendable {
     private var db: SQLiteConnection?
     let inbox: WriterInbox
-    /// The audit chain's head (see `AuditChain`): every stored event appends in its transaction.
-    let audit: AuditChain
-    /// Exceptions of the transaction, told after COMMIT, dropped on ROLLBACK (see `ExceptionFeed`).
-    let exceptionFeed: ExceptionFeed
+    /// What the write connection carries (its `attachment`): the audit head, the exceptions to
+    /// tell after COMMIT, the node cache and the outbox tally, each kept in step with the
+    /// transaction through `WriterMirrors`.
+    let mirrors: WriterMirrors
     private let maxBatchEvents: Int
     private let maxBatchBytes: Int
     /// `StoreOptions.holdOnQualityFail`; set before `start()`.
@@ -90,13 +90,12 @@ final class IngestWriter: @unchecked Sendable {
     var failing = false
 
     init(
-        db: SQLiteConnection, inbox: WriterInbox, audit: AuditChain, exceptionFeed: ExceptionFeed, maxBatchEvents: Int,
-        maxBatchBytes: Int, logger: Logger
+        db: SQLiteConnection, inbox: WriterInbox, mirrors: WriterMirrors, maxBatchEvents: Int, maxBatchBytes: Int,
+        logger: Logger
     ) {
-        self.exceptionFeed = exceptionFeed
+        self.mirrors = mirrors
         self.db = db
         self.inbox = inbox
-        self.audit = audit
         self.maxBatchEvents = max(1, maxBatchEvents)
         self.maxBatchBytes = max(1, maxBatchBytes)
         self.logger = logger
@@ -203,7 +202,7 @@ final class IngestWriter: @unchecked Sendable {
         recorder.masterDataCache = masterDataCache
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            if try audit.beginTransaction(db) { NodeCache.on(db)?.clear() }
+            try mirrors.beginTransaction(db)
             if masterData.decode != nil { try masterDataCache.refresh(db) }
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(batch.count)
@@ -223,19 +222,16 @@ final class IngestWriter: @unchecked Sendable {
                     outcomes.append(.failed(GenealogyStoreError(.invalid, reason, field: field)))
                 }
             }
-            try OutboxTally.on(db)?.flush(db)
+            try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            exceptionFeed.committed()
+            mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
-            audit.invalidate()
-            exceptionFeed.discard()
+            mirrors.transactionRolledBack()
             heldNodes.markStale()
-            NodeCache.on(db)?.clear()
-            OutboxTally.on(db)?.discard()
             logger.debug("store.batch.retry", metadata: ["events": "\(batch.count)", "error": "\(error)"])
         }
         return commitWithSavepoints(batch, recorder, on: db)
@@ -248,7 +244,7 @@ final class IngestWriter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
-            if try audit.beginTransaction(db) { NodeCache.on(db)?.clear() }
+            try mirrors.beginTransaction(db)
             if masterData.decode != nil { try masterDataCache.refresh(db) }
             for submission in batch {
                 if let command = submission.command {
@@ -258,19 +254,16 @@ final class IngestWriter: @unchecked Sendable {
                     outcomes.append(try record(submission.request, recorder, db))
                 }
             }
-            try OutboxTally.on(db)?.flush(db)
+            try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            exceptionFeed.committed()
+            mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }
-            audit.invalidate()
-            exceptionFeed.discard()
+            mirrors.transactionRolledBack()
             heldNodes.markStale()
-            NodeCache.on(db)?.clear()
-            OutboxTally.on(db)?.discard()
             logger.error("store.commit.failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
             committed(failure: error)
             let failure = GenealogyStoreError(.commitFailed, "the batch's transaction failed", underlying: error)

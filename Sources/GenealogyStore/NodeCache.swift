@@ -6,12 +6,11 @@ import SQLite
 /// and a lot that earlier events named). Holds the id and the two columns `GenealogyRows.node`
 /// decides on (origin, a serial's lot); nodes are never deleted and their ids never change.
 ///
-/// Emptied whenever an entry may have stopped being true: after every rollback on the write
-/// connection (it may undo a node or a change the cache took in: `WriterSavepoint`,
-/// `IngestWriter`), and when a batch begins after another connection committed (a tool's writer
-/// beside the server, `mesgate import-epcis --data`, may change a node's origin: `IngestWriter`
-/// asks `AuditChain.beginTransaction`, which watches `PRAGMA data_version`). Bounded: emptied when
-/// full.
+/// Emptied whenever an entry may have stopped being true (`WriterMirrors`): after every rollback
+/// on the write connection, which may undo a node or a change the cache took in, and when a batch
+/// begins after another connection committed (a tool's writer beside the server, `mesgate
+/// import-epcis --data`, may change a node's origin; `AuditChain.beginTransaction` watches
+/// `PRAGMA data_version`). Bounded: emptied when full.
 ///
 /// Writer thread only (reached through `WriterMirrors`, made before the thread starts).
 final class NodeCache {
@@ -31,11 +30,15 @@ final class NodeCache {
         }
 
         func hash(into hasher: inout Hasher) {
-            for text in [kind, product, name] {
-                var text = text
-                text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-                hasher.combine(0xFF as UInt8)  // no UTF-8 byte: keeps ("ab", "c") apart from ("a", "bc")
-            }
+            Self.combine(kind, into: &hasher)
+            Self.combine(product, into: &hasher)
+            Self.combine(name, into: &hasher)
+        }
+
+        private static func combine(_ text: String, into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(0xFF as UInt8)  // no UTF-8 byte: keeps ("ab", "c") apart from ("a", "bc")
         }
     }
 
@@ -58,9 +61,6 @@ final class NodeCache {
     init(capacity: Int = 32_768) {
         self.capacity = capacity
     }
-
-    /// The cache on the store's write connection; nil on any other connection.
-    static func on(_ db: SQLiteConnection) -> NodeCache? { (db.attachment as? WriterMirrors)?.nodes }
 
     static func key(_ ref: LotRef) -> Key {
         switch ref.kind {
@@ -93,6 +93,4 @@ final class NodeCache {
         entries.removeAll(keepingCapacity: true)
         orderOutputs.removeAll(keepingCapacity: true)
     }
-
-    var count: Int { entries.count }
 }

@@ -3,16 +3,13 @@ import SQLite
 /// The outbox rows of stored events the writer inserted in the current transaction. They are
 /// added to `status_counts` once, just before COMMIT (`flush`), instead of by a trigger per row
 /// (migration 15): one write per transaction instead of one per event. A rolled-back savepoint
-/// takes back what it counted (`WriterSavepoint`), a rolled-back transaction all of it.
+/// takes back what it counted, a rolled-back transaction all of it (`WriterMirrors`).
 ///
 /// Writer thread only (reached through `WriterMirrors`, made before the thread starts). On a
 /// connection without one, `GenealogyRows.outbox` counts each row as it inserts it.
 final class OutboxTally {
     /// Rows inserted in `pending` state since the last flush.
     private(set) var pending = 0
-
-    /// The tally on the store's write connection; nil on any other connection.
-    static func on(_ db: SQLiteConnection) -> OutboxTally? { (db.attachment as? WriterMirrors)?.outboxTally }
 
     /// One more row inserted. The first of a transaction (or after a rolled-back savepoint took
     /// the tally back to zero) makes sure the count's row exists: the triggers that subtract when a

@@ -1,10 +1,11 @@
 import SQLite
 
 /// A unit of work on the write connection: an SQL savepoint together with the in-memory mirrors
-/// of what is written under it, the audit chain's head (`AuditChain`), the outbox tally (`OutboxTally`) and the hold
-/// and node caches (`HeldNodes`, `NodeCache`). Rolling the savepoint back, because its body threw or because the body asked to
-/// (a refusal that returns normally), puts the head back where it was and marks the cache stale,
-/// so no mirror can name a row the rollback removed. Every `ROLLBACK TO` on the writer goes
+/// of what is written under it (`WriterMirrors`: the audit chain's head, the exceptions to tell,
+/// the outbox tally, the node cache) and the hold cache (`HeldNodes`). Rolling the savepoint back,
+/// because its body threw or because the body asked to (a refusal that returns normally), puts
+/// each mirror back where it was (or empties it) and marks the hold cache stale, so no mirror can
+/// name a row the rollback removed. Every `ROLLBACK TO` on the writer goes
 /// through here.
 ///
 /// Writer thread only, inside the batch's transaction.
@@ -24,29 +25,20 @@ struct WriterSavepoint {
         _ name: String, on db: SQLiteConnection, held: HeldNodes?,
         _ body: () throws(SQLiteError) -> End<Value>
     ) throws(SQLiteError) -> Value {
-        let audit = AuditChain.on(db)
-        let mark = audit?.mark()
-        let feed = ExceptionFeed.on(db)
-        let feedMark = feed?.mark ?? 0
-        let tally = OutboxTally.on(db)
-        let tallyMark = tally?.mark ?? 0
+        let mirrors = WriterMirrors.on(db)
+        let mark = mirrors?.mark()
         try db.run("SAVEPOINT \(name)")
         let end: End<Value>
         do throws(SQLiteError) {
             end = try body()
         } catch {
             if db.isInTransaction {
-                feed?.rollBack(to: feedMark)
-                tally?.rollBack(to: tallyMark)
-                try rollBack(name, on: db, audit: audit, to: mark, held: held)
+                try rollBack(name, on: db, mirrors: mirrors, to: mark, held: held)
             } else {
-                feed?.discard()
-                tally?.discard()
                 // SQLite rolled the whole transaction back (I/O error, RAISE(ROLLBACK)): the head
                 // is read again before the next append.
-                audit?.invalidate()
+                mirrors?.transactionRolledBack()
                 held?.markStale()
-                NodeCache.on(db)?.clear()
             }
             throw error
         }
@@ -55,21 +47,19 @@ struct WriterSavepoint {
             try db.run("RELEASE \(name)")
             return value
         case .rollBack(let value):
-            feed?.rollBack(to: feedMark)
-            tally?.rollBack(to: tallyMark)
-            try rollBack(name, on: db, audit: audit, to: mark, held: held)
+            try rollBack(name, on: db, mirrors: mirrors, to: mark, held: held)
             return value
         }
     }
 
     private static func rollBack(
-        _ name: String, on db: SQLiteConnection, audit: AuditChain?, to mark: AuditChain.Mark?, held: HeldNodes?
+        _ name: String, on db: SQLiteConnection, mirrors: WriterMirrors?, to mark: WriterMirrors.Mark?,
+        held: HeldNodes?
     ) throws(SQLiteError) {
         // The mirrors first: should ROLLBACK TO itself fail, the transaction is rolled back whole
         // by the caller, which reads the head again anyway.
-        if let mark { audit?.rollBack(to: mark) }
+        if let mark { mirrors?.rollBack(to: mark) }
         held?.markStale()
-        NodeCache.on(db)?.clear()
         try db.run("ROLLBACK TO \(name)")
         try db.run("RELEASE \(name)")
     }
