@@ -37,14 +37,7 @@ import Testing
     @Test func version3OutboxAndAuditSurviveTheRebuild() async throws {
         let fixture = StoreFixture()
         do {
-            let db = try fixture.rawConnection()
-            for migration in Migrations.all where migration.version <= 3 {
-                try db.execute(migration.sql)
-                try db.run(
-                    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
-                    [.int(migration.version), .text(migration.name)])
-            }
-            try db.execute("PRAGMA user_version = 3")
+            let db = try fixture.rawConnection(migratedTo: 3)
             try db.execute(
                 """
                 INSERT INTO events (sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center,
@@ -75,15 +68,7 @@ import Testing
         let fixture = StoreFixture()
         let before: [[SQLiteValue]]
         do {
-            let db = try fixture.rawConnection()
-            try db.execute("PRAGMA foreign_keys = ON")
-            for migration in Migrations.all where migration.version <= 10 {
-                try db.execute(migration.sql)
-                try db.run(
-                    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
-                    [.int(migration.version), .text(migration.name)])
-            }
-            try db.execute("PRAGMA user_version = 10")
+            let db = try fixture.rawConnection(migratedTo: 10, foreignKeys: true)
             try db.execute(
                 """
                 INSERT INTO events (sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center,

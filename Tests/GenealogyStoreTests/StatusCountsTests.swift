@@ -95,14 +95,7 @@ import Testing
     @Test func version7StoreIsCountedWhenMigrated() async throws {
         let fixture = StoreFixture()
         do {
-            let db = try fixture.rawConnection()
-            for migration in Migrations.all where migration.version <= 7 {
-                try db.execute(migration.sql)
-                try db.run(
-                    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
-                    [.int(migration.version), .text(migration.name)])
-            }
-            try db.execute("PRAGMA user_version = 7")
+            let db = try fixture.rawConnection(migratedTo: 7)
             try db.execute(
                 """
                 INSERT INTO events (sequence, event_id, kind, occurred_at_ms, raw, recorded_at_ms)

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GenealogySchema
 import GenealogyStore
 import Logging
 import MESDomain
@@ -37,6 +38,22 @@ final class StoreFixture {
     func rawConnection() throws -> SQLiteConnection {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try SQLiteConnection(path: path)
+    }
+
+    /// A write connection of the test's own on a store that migrations 1...`version` alone made,
+    /// recorded in `schema_migrations` and `user_version` as the mesgate of that version left it.
+    /// With `foreignKeys`, the migrations run with foreign keys on, as the store's writer runs them.
+    func rawConnection(migratedTo version: Int, foreignKeys: Bool = false) throws -> SQLiteConnection {
+        let db = try rawConnection()
+        if foreignKeys { try db.execute("PRAGMA foreign_keys = ON") }
+        for migration in Migrations.all where migration.version <= version {
+            try db.execute(migration.sql)
+            try db.run(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, 0)",
+                [.int(migration.version), .text(migration.name)])
+        }
+        try db.execute("PRAGMA user_version = \(version)")
+        return db
     }
 }
 
