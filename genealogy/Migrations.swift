@@ -30,6 +30,9 @@ public enum Migrations {
             version: 15, name: "outbox_counted_per_commit",
             sql: text(PackageResources._015_outbox_counted_per_commit_sql)),
         Migration(version: 16, name: "checks_without_in", sql: text(PackageResources._016_checks_without_in_sql)),
+        Migration(
+            version: 17, name: "order_output_pairs_by_writer",
+            sql: text(PackageResources._017_order_output_pairs_by_writer_sql)),
     ]
 
     /// The version a database has when every migration is applied.

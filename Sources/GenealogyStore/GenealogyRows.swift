@@ -176,21 +176,39 @@ struct GenealogyRows {
     }
 
     /// The order → output edge, one per pair: made by whichever event names the output first;
-    /// later production reports add their quantity.
+    /// later production reports add their quantity. The pair is found in `edges_forward`; the
+    /// store's one writer keeps it unique (migration 17).
     func orderOutput(order: Int64, output: Int64, qty: Quantity?, workOrder: String, sequence: Int64)
         throws(SQLiteError)
     {
-        // Without a quantity the upsert of a pair that exists changes nothing: skipped when the
-        // writer knows the pair (a consumption into an output the order already made).
         let cache = mirrors?.nodes
-        if qty == nil, cache?.hasOrderOutput(order: order, output: output) == true { return }
+        if let qty {
+            // A report's quantity goes to the pair's edge when there is one.
+            try db.run(
+                """
+                UPDATE edges SET qty = coalesce(qty, 0) + ?3, uom = CASE WHEN uom = '' THEN ?4 ELSE uom END
+                WHERE from_node = ?1 AND to_node = ?2 AND kind = 'order_output'
+                """, [.integer(order), .integer(output), .real(qty.value), .text(qty.uom)])
+            if db.changes > 0 {
+                cache?.rememberOrderOutput(order: order, output: output)
+                return
+            }
+        } else {
+            // Without a quantity an existing pair changes nothing (a consumption into an output
+            // the order already made): the writer's cache knows most of them.
+            if cache?.hasOrderOutput(order: order, output: output) == true { return }
+            let found = try db.cachedStatement(
+                "SELECT 1 FROM edges WHERE from_node = ?1 AND to_node = ?2 AND kind = 'order_output'"
+            ).first([.integer(order), .integer(output)]) { _ in true }
+            if found != nil {
+                cache?.rememberOrderOutput(order: order, output: output)
+                return
+            }
+        }
         try db.run(
             """
             INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
             VALUES ('order_output', ?1, ?2, ?3, ?4, ?5, ?6)
-            ON CONFLICT (from_node, to_node) WHERE kind = 'order_output' DO UPDATE SET
-              qty = CASE WHEN excluded.qty IS NULL THEN qty ELSE coalesce(qty, 0) + excluded.qty END,
-              uom = CASE WHEN uom = '' THEN excluded.uom ELSE uom END
             """,
             [
                 .integer(order), .integer(output), .optionalReal(qty?.value), .text(qty?.uom ?? ""),

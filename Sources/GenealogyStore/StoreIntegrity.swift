@@ -7,7 +7,9 @@ public struct IntegrityReport: Sendable, Hashable {
     public enum Depth: Sendable, Hashable {
         /// `PRAGMA quick_check`: every page's structure, not index contents against their tables.
         case quick
-        /// `PRAGMA integrity_check`: also every index against its table, and UNIQUE.
+        /// `PRAGMA integrity_check`: also every index against its table, and UNIQUE; then the
+        /// uniqueness the writer keeps without an index (one order → output edge per pair,
+        /// migration 17).
         case full
         /// `quick_check`, then `integrity_check(events)`: the events table against its indexes
         /// too, at a cost proportional to that table. What `serve` runs before opening the store:
@@ -28,10 +30,19 @@ public struct IntegrityReport: Sendable, Hashable {
         func statements(maxLines: Int) -> [String] {
             switch self {
             case .quick: ["PRAGMA quick_check(\(maxLines))"]
-            case .full: ["PRAGMA integrity_check(\(maxLines))"]
+            case .full:
+                ["PRAGMA integrity_check(\(maxLines))", IntegrityReport.orderOutputPairsTwice(maxLines: maxLines)]
             case .quickAndEvents: ["PRAGMA quick_check(\(maxLines))", "PRAGMA integrity_check(events)"]
             }
         }
+    }
+
+    /// A line for each order → output pair stored more than once.
+    static func orderOutputPairsTwice(maxLines: Int) -> String {
+        """
+        SELECT 'order → output edge of nodes ' || from_node || ' → ' || to_node || ' stored ' || count(*) || ' times'
+        FROM edges WHERE kind = 'order_output' GROUP BY from_node, to_node HAVING count(*) > 1 LIMIT \(maxLines)
+        """
     }
 
     public var depth: Depth

@@ -111,6 +111,35 @@ import Testing
         #expect(try store.rows("SELECT kind, qty, uom, sequence FROM edges") == [["order_output", .real(10), "pc", 1]])
     }
 
+    /// The order → output pair is found in the store when the writer's cache does not know it (a
+    /// store opened again): a consumption into the output adds no edge, a second report adds its
+    /// quantity to the one edge (migration 17: no unique index does this any more).
+    @Test func anOrderOutputPairIsFoundWithoutTheWritersCache() async throws {
+        let fixture = StoreFixture()
+        let bread = lot("BREAD", "B1")
+        do {
+            let store = try fixture.open()
+            defer { store.close() }
+            _ = await store.ingest(request("p1", workOrder: "MO1", .produced(.init(output: bread, good: qty(5, "pc")))))
+        }
+        do {
+            let store = try fixture.open()
+            defer { store.close() }
+            _ = await store.ingest(
+                request(
+                    "c1", workOrder: "MO1", .consumed(.init(component: lot("SALT", "S1"), qty: qty(1), into: bread))))
+        }
+        do {
+            let store = try fixture.open()
+            defer { store.close() }
+            _ = await store.ingest(request("p2", workOrder: "MO1", .produced(.init(output: bread, good: qty(3, "pc")))))
+            #expect(
+                try store.rows("SELECT qty, uom, sequence FROM edges WHERE kind = 'order_output'")
+                    == [[.real(8), "pc", 1]])
+            #expect(try store.count("SELECT count(*) FROM edges WHERE kind = 'direct'") == 1)
+        }
+    }
+
     @Test func packingMakesAndEndsContainment() async throws {
         let fixture = StoreFixture()
         let store = try fixture.open()

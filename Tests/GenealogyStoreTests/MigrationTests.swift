@@ -217,6 +217,9 @@ import Testing
             try store.count(
                 "SELECT count(*) FROM edges WHERE kind = 'order_output' AND to_node = (SELECT id FROM nodes WHERE serial = 'S-v15')"
             ) == 1)
+        // Migration 17: the pairs stay unique without their index.
+        #expect(try store.count("SELECT count(*) FROM sqlite_master WHERE name = 'edges_order_output'") == 0)
+        #expect(try StoreIntegrity.check(path: fixture.path, depth: .full).intact)
         #expect(
             try store.count("SELECT count(*) FROM edges WHERE kind = 'direct'")
                 == (try store.count(

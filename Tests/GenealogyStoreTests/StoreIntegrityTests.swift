@@ -61,6 +61,27 @@ import Testing
         #expect(verification.problem?.message.contains("damaged") == true)
     }
 
+    /// One order → output edge per pair is kept by the writer since migration 17, not by an index:
+    /// the full check reports a pair stored twice.
+    @Test func anOrderOutputPairStoredTwiceIsFound() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        _ = await store.ingest(
+            request("p1", workOrder: "MO1", .produced(.init(output: lot("BREAD", "B1"), good: qty(5, "pc")))))
+        store.close()
+        #expect(try StoreIntegrity.check(path: fixture.path, depth: .full).intact)
+        let db = try fixture.rawConnection()
+        try db.execute(
+            """
+            INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
+            SELECT kind, from_node, to_node, qty, uom, work_order, sequence FROM edges WHERE kind = 'order_output'
+            """)
+        let full = try StoreIntegrity.check(path: fixture.path, depth: .full)
+        #expect(full.problems.count == 1)
+        #expect(full.problems.first?.hasPrefix("order → output edge of nodes") == true)
+        #expect(full.problems.first?.hasSuffix("stored 2 times") == true)
+    }
+
     @Test func damagedEventsTablePageIsFound() async throws {
         let fixture = try await Self.store(events: 3_000)
         // The page header and cell pointers.

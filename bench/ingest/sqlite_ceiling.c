@@ -22,7 +22,8 @@
 //                OpenSSL's libcrypto (mesgate uses swift-crypto, which on Linux is BoringSSL's code).
 //   receipt:     lot look-up + insert + event link; receipts row
 //   consumption: lot look-up (cached like the order) + event link; serial insert + event link; direct
-//                edge; order_output edge upsert; outbox row, counted in status_counts once per
+//                edge; order_output edge (looked up in edges_forward, inserted when missing: the
+//                writer keeps the pair unique, migration 17); outbox row, counted in status_counts once per
 //                transaction (migration 15; the schema's trigger counts only rows without an event)
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC, streams=K)".
 #include <openssl/sha.h>
@@ -152,12 +153,11 @@ int main(int argc, char **argv) {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     sqlite3_stmt *edge = prepare(
         "INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    sqlite3_stmt *find_order_output =
+        prepare("SELECT 1 FROM edges WHERE from_node = ?1 AND to_node = ?2 AND kind = 'order_output'");
     sqlite3_stmt *order_output = prepare(
         "INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)"
-        " VALUES ('order_output', ?1, ?2, ?3, ?4, ?5, ?6)"
-        " ON CONFLICT (from_node, to_node) WHERE kind = 'order_output' DO UPDATE SET"
-        " qty = CASE WHEN excluded.qty IS NULL THEN qty ELSE coalesce(qty, 0) + excluded.qty END,"
-        " uom = CASE WHEN uom = '' THEN excluded.uom ELSE uom END");
+        " VALUES ('order_output', ?1, ?2, ?3, ?4, ?5, ?6)");
     sqlite3_stmt *outbox = prepare(
         "INSERT INTO outbox (sequence, kind, document_key, latency_class, next_attempt_at_ms, created_at_ms,"
         " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)");
@@ -341,6 +341,10 @@ int main(int argc, char **argv) {
             text(edge, 6, order);
             sqlite3_bind_int64(edge, 7, seq);
             run(edge);
+            sqlite3_bind_int64(find_order_output, 1, order_id);
+            sqlite3_bind_int64(find_order_output, 2, serial_id);
+            if (step(find_order_output)) die("order output exists");
+            sqlite3_reset(find_order_output);
             sqlite3_bind_int64(order_output, 1, order_id);
             sqlite3_bind_int64(order_output, 2, serial_id);
             sqlite3_bind_null(order_output, 3);
