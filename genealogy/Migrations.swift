@@ -33,6 +33,9 @@ public enum Migrations {
         Migration(
             version: 17, name: "order_output_pairs_by_writer",
             sql: text(PackageResources._017_order_output_pairs_by_writer_sql)),
+        Migration(
+            version: 18, name: "outbox_without_document_index",
+            sql: text(PackageResources._018_outbox_without_document_index_sql)),
     ]
 
     /// The version a database has when every migration is applied.

@@ -176,7 +176,9 @@ import Testing
                 DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
                 DROP TABLE master_revisions; DROP TABLE master_items;
-                DELETE FROM schema_migrations WHERE version IN (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16); PRAGMA user_version = 3
+                CREATE UNIQUE INDEX edges_order_output ON edges (from_node, to_node) WHERE kind = 'order_output';
+                CREATE INDEX outbox_by_document ON outbox (document_key, id);
+                DELETE FROM schema_migrations WHERE version >= 4; PRAGMA user_version = 3
                 """)
         }
         let store = try fixture.open()

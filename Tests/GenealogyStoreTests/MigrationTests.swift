@@ -110,8 +110,11 @@ import Testing
         // The same indexes and triggers as before, the table itself now allowing 'skipped'.
         let after = try store.read { db in try Self.outboxSchema(db) }
         // (Version 14 adds one index for the exception rows it allows; version 15 leaves the
-        // insert trigger to rows without an event, which the writer counts per transaction.)
-        let changed: Set<SQLiteValue> = [.text("outbox"), .text("outbox_by_exception"), .text("outbox_counted")]
+        // insert trigger to rows without an event, which the writer counts per transaction;
+        // version 18 drops outbox_by_document, which no query used.)
+        let changed: Set<SQLiteValue> = [
+            .text("outbox"), .text("outbox_by_exception"), .text("outbox_counted"), .text("outbox_by_document"),
+        ]
         #expect(after.filter { !changed.contains($0[0]) } == before.filter { !changed.contains($0[0]) })
         let counted = try #require(after.first { $0[0] == .text("outbox_counted") })
         #expect("\(counted[1])".contains("AFTER INSERT ON outbox WHEN NEW.sequence IS NULL"))
@@ -217,8 +220,10 @@ import Testing
             try store.count(
                 "SELECT count(*) FROM edges WHERE kind = 'order_output' AND to_node = (SELECT id FROM nodes WHERE serial = 'S-v15')"
             ) == 1)
-        // Migration 17: the pairs stay unique without their index.
-        #expect(try store.count("SELECT count(*) FROM sqlite_master WHERE name = 'edges_order_output'") == 0)
+        // Migrations 17 and 18: the indexes are gone, the order → output pairs stay unique.
+        #expect(
+            try store.count(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('edges_order_output', 'outbox_by_document')") == 0)
         #expect(try StoreIntegrity.check(path: fixture.path, depth: .full).intact)
         #expect(
             try store.count("SELECT count(*) FROM edges WHERE kind = 'direct'")
