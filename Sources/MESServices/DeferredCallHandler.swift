@@ -40,9 +40,9 @@ final class DeferredCallHandler: GRPCCallHandler {
     ) -> DeferredCallHandler {
         DeferredCallHandler(context: context, writer: writer) { (liveness: CallLiveness) -> Work in
             { message, context, done in
-                let queued = QueryQueue.shared.submit(connection: context.connectionNumber, for: liveness) {
-                    done(body(message, context))
-                }
+                let queued = QueryQueue.shared.submit(
+                    connection: context.connectionNumber, for: liveness, compute: { body(message, context) },
+                    deliver: done)
                 if !queued { done(.failure(GRPCStatus(.unavailable, QueryQueue.busyMessage))) }
             }
         }

@@ -59,12 +59,12 @@ final class HistoryCallHandler: GRPCCallHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let (store, after, through) = (self.store, self.after, self.through)
-        let queued = QueryQueue.shared.submit(connection: context.connectionNumber, for: liveness) {
-            let page: Result<LotHistoryPage?, any Error> = Result {
-                try store.lotHistoryPage(lot, after: after, through: through, maxBytes: Self.pageBytes)
-            }
-            loop.execute { bound.value.deliver(page) }
-        }
+        let queued = QueryQueue.shared.submit(
+            connection: context.connectionNumber, for: liveness,
+            compute: { () -> Result<LotHistoryPage?, any Error> in
+                Result { try store.lotHistoryPage(lot, after: after, through: through, maxBytes: Self.pageBytes) }
+            },
+            deliver: { page in loop.execute { bound.value.deliver(page) } })
         guard !queued else { return }
         if first { return writer.finish(GRPCStatus(.unavailable, QueryQueue.busyMessage)) }
         context.eventLoop.scheduleTask(in: Self.busyRetryDelay) { bound.value.readPage() }

@@ -38,31 +38,53 @@ final class QueryQueue: Sendable {
         }
     }
 
+    /// Like `submit(connection:for:_:)`, for work that ends by handing an answer to its call:
+    /// `compute` runs on the queue, the work's place is given back, and only then `deliver` hands
+    /// the answer on. A client that sends its next call as soon as it has the answer therefore
+    /// never finds its finished call still counted against its connection (the worker thread may
+    /// be descheduled between handing the answer on and returning).
+    func submit<Answer: Sendable>(
+        connection: UInt64, for call: CallLiveness, compute: @escaping @Sendable () -> Answer,
+        deliver: @escaping @Sendable (Answer) -> Void
+    ) -> Bool {
+        guard admit(connection: connection) else { return false }
+        let queued = submit(releasing: false) {
+            let answer = call.isLive ? compute() : nil
+            self.leave(connection: connection)
+            self.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            if let answer { deliver(answer) }
+        }
+        if !queued { leave(connection: connection) }
+        return queued
+    }
+
     /// Like `submit(_:)`, and also false when connection `connection` has `perConnectionLimit`
     /// pieces of work waiting or running.
     func submit(connection: UInt64, _ work: @escaping @Sendable () -> Void) -> Bool {
-        let admitted = byConnection.withLock { counts in
+        guard admit(connection: connection) else { return false }
+        let queued = submit {
+            defer { self.leave(connection: connection) }
+            work()
+        }
+        if !queued { leave(connection: connection) }
+        return queued
+    }
+
+    /// Takes one of `connection`'s places; false when it has `perConnectionLimit`.
+    private func admit(connection: UInt64) -> Bool {
+        byConnection.withLock { counts in
             guard counts[connection, default: 0] < perConnectionLimit else { return false }
             counts[connection, default: 0] += 1
             return true
         }
-        guard admitted else { return false }
-        let queued = submit {
-            defer {
-                self.byConnection.withLock { counts in
-                    let left = counts[connection, default: 1] - 1
-                    counts[connection] = left > 0 ? left : nil
-                }
-            }
-            work()
+    }
+
+    /// Gives one of `connection`'s places back.
+    private func leave(connection: UInt64) {
+        byConnection.withLock { counts in
+            let left = counts[connection, default: 1] - 1
+            counts[connection] = left > 0 ? left : nil
         }
-        if !queued {
-            byConnection.withLock { counts in
-                let left = counts[connection, default: 1] - 1
-                counts[connection] = left > 0 ? left : nil
-            }
-        }
-        return queued
     }
 
     /// Work waiting or running now.
@@ -70,12 +92,17 @@ final class QueryQueue: Sendable {
 
     /// Runs `work` on the queue; false (and `work` never runs) when `limit` are waiting or running.
     func submit(_ work: @escaping @Sendable () -> Void) -> Bool {
+        submit(releasing: true, work)
+    }
+
+    /// With `releasing` false, `work` itself gives its place back (`inFlight`) before it returns.
+    private func submit(releasing: Bool, _ work: @escaping @Sendable () -> Void) -> Bool {
         guard inFlight.add(1, ordering: .acquiringAndReleasing).newValue <= limit else {
             inFlight.subtract(1, ordering: .acquiringAndReleasing)
             return false
         }
         queue.async {
-            defer { self.inFlight.subtract(1, ordering: .acquiringAndReleasing) }
+            defer { if releasing { self.inFlight.subtract(1, ordering: .acquiringAndReleasing) } }
             work()
         }
         return true
