@@ -32,9 +32,9 @@ final class QueryQueue: Sendable {
     func submit(
         connection: UInt64, for call: CallLiveness, _ work: @escaping @Sendable () -> Void
     ) -> Bool {
-        submit(connection: connection) {
-            guard call.isLive else { return }
-            work()
+        enqueue(connection: connection) {
+            if call.isLive { work() }
+            return nil
         }
     }
 
@@ -47,43 +47,19 @@ final class QueryQueue: Sendable {
         connection: UInt64, for call: CallLiveness, compute: @escaping @Sendable () -> Answer,
         deliver: @escaping @Sendable (Answer) -> Void
     ) -> Bool {
-        guard admit(connection: connection) else { return false }
-        let queued = submit(releasing: false) {
-            let answer = call.isLive ? compute() : nil
-            self.leave(connection: connection)
-            self.inFlight.subtract(1, ordering: .acquiringAndReleasing)
-            if let answer { deliver(answer) }
+        enqueue(connection: connection) {
+            guard call.isLive else { return nil }
+            let answer = compute()
+            return { deliver(answer) }
         }
-        if !queued { leave(connection: connection) }
-        return queued
     }
 
     /// Like `submit(_:)`, and also false when connection `connection` has `perConnectionLimit`
     /// pieces of work waiting or running.
     func submit(connection: UInt64, _ work: @escaping @Sendable () -> Void) -> Bool {
-        guard admit(connection: connection) else { return false }
-        let queued = submit {
-            defer { self.leave(connection: connection) }
+        enqueue(connection: connection) {
             work()
-        }
-        if !queued { leave(connection: connection) }
-        return queued
-    }
-
-    /// Takes one of `connection`'s places; false when it has `perConnectionLimit`.
-    private func admit(connection: UInt64) -> Bool {
-        byConnection.withLock { counts in
-            guard counts[connection, default: 0] < perConnectionLimit else { return false }
-            counts[connection, default: 0] += 1
-            return true
-        }
-    }
-
-    /// Gives one of `connection`'s places back.
-    private func leave(connection: UInt64) {
-        byConnection.withLock { counts in
-            let left = counts[connection, default: 1] - 1
-            counts[connection] = left > 0 ? left : nil
+            return nil
         }
     }
 
@@ -92,20 +68,46 @@ final class QueryQueue: Sendable {
 
     /// Runs `work` on the queue; false (and `work` never runs) when `limit` are waiting or running.
     func submit(_ work: @escaping @Sendable () -> Void) -> Bool {
-        submit(releasing: true, work)
+        enqueue(connection: nil) {
+            work()
+            return nil
+        }
     }
 
-    /// With `releasing` false, `work` itself gives its place back (`inFlight`) before it returns.
-    private func submit(releasing: Bool, _ work: @escaping @Sendable () -> Void) -> Bool {
+    /// Takes a place in all (and one of `connection`'s, when given) or returns false; runs `work`
+    /// on the queue, gives the places back, and then runs what `work` returned, if anything.
+    private func enqueue(
+        connection: UInt64?, _ work: @escaping @Sendable () -> (@Sendable () -> Void)?
+    ) -> Bool {
+        if let connection {
+            let admitted = byConnection.withLock { counts in
+                guard counts[connection, default: 0] < perConnectionLimit else { return false }
+                counts[connection, default: 0] += 1
+                return true
+            }
+            guard admitted else { return false }
+        }
         guard inFlight.add(1, ordering: .acquiringAndReleasing).newValue <= limit else {
             inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            leave(connection: connection)
             return false
         }
         queue.async {
-            defer { if releasing { self.inFlight.subtract(1, ordering: .acquiringAndReleasing) } }
-            work()
+            let then = work()
+            self.leave(connection: connection)
+            self.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            then?()
         }
         return true
+    }
+
+    /// Gives one of `connection`'s places back (none when nil).
+    private func leave(connection: UInt64?) {
+        guard let connection else { return }
+        byConnection.withLock { counts in
+            let left = counts[connection, default: 1] - 1
+            counts[connection] = left > 0 ? left : nil
+        }
     }
 }
 
