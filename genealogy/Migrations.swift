@@ -36,6 +36,9 @@ public enum Migrations {
         Migration(
             version: 18, name: "outbox_without_document_index",
             sql: text(PackageResources._018_outbox_without_document_index_sql)),
+        Migration(
+            version: 19, name: "inserts_without_triggers", sql: text(PackageResources._019_inserts_without_triggers_sql)
+        ),
     ]
 
     /// The version a database has when every migration is applied.

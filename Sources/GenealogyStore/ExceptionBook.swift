@@ -139,6 +139,8 @@ struct ExceptionBook {
             VALUES (?1, ?2, ?3, 'immediate', ?4, ?4, ?4)
             """
         ).run([.integer(id), .text(kind), .text("exception:\(id)"), .integer(nowMs)])
+        // Counted here when inserted (no trigger counts outbox rows since version 19).
+        if db.changes > 0 { try OutboxTally.count(db.changes, on: db) }
     }
 
     /// Hands the exception as it stands now to the feed (told after COMMIT).

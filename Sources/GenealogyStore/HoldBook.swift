@@ -201,6 +201,8 @@ struct HoldBook {
               updated_at_ms)
             VALUES (?1, ?2, ?3, 'immediate', ?4, ?4, ?4)
             """, [.integer(hold), .text(kind), .text("hold:\(hold)"), .integer(nowMs)])
+        // Counted here, in the same transaction (no trigger counts outbox rows since version 19).
+        try OutboxTally.count(1, on: db)
     }
 
     /// Whether another open hold covers the node.

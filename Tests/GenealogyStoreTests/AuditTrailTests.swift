@@ -165,8 +165,8 @@ import Testing
                 DROP TABLE audit_log; DROP TABLE epcis_imports; DELETE FROM outbox WHERE hold_id IS NOT NULL;
                 DROP INDEX edges_forward; CREATE INDEX edges_by_from ON edges (from_node, to_node);
                 DROP TABLE status_counts; DROP TABLE writer_probe; DROP INDEX outbox_waiting_since;
-                DROP TRIGGER outbox_counted; DROP TRIGGER outbox_recounted; DROP TRIGGER outbox_uncounted;
-                DROP TRIGGER exceptions_counted; DROP TRIGGER exceptions_uncounted; DROP TRIGGER held_counted;
+                DROP TRIGGER outbox_recounted; DROP TRIGGER outbox_uncounted;
+                DROP TRIGGER exceptions_counted; DROP TRIGGER exceptions_uncounted; DROP INDEX nodes_held;
                 DROP TRIGGER held_recounted; DROP TRIGGER held_uncounted; DROP TRIGGER outbox_commands_counted;
                 DROP TRIGGER outbox_commands_uncounted;
                 DROP TABLE store_identity; DROP TABLE replication_cursor; DROP TABLE plant_events; DROP TABLE hub_plants;

@@ -53,6 +53,8 @@ import Testing
             try store.count(
                 "SELECT count(*) FROM outbox WHERE exception_id = ?1 AND kind = 'exception_closed'", [.integer(x.id)])
                 == 1)
+        // Both rows are counted where /metrics reads the outbox (by the book, no trigger: version 19).
+        #expect(try store.statusCounts().outbox == (try store.outboxCounts()))
         try fixture.expectAuditIntact()
     }
 

@@ -79,7 +79,15 @@ import Testing
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
                 DROP TABLE master_revisions; DROP TABLE master_items;
                 CREATE UNIQUE INDEX edges_order_output ON edges (from_node, to_node) WHERE kind = 'order_output';
-                CREATE INDEX outbox_by_document ON outbox (document_key, id);
+                CREATE INDEX outbox_by_document ON outbox (document_key, id); DROP INDEX nodes_held;
+                CREATE TRIGGER outbox_counted AFTER INSERT ON outbox BEGIN
+                    INSERT INTO status_counts (name, key, n) VALUES ('outbox', NEW.state, 1)
+                        ON CONFLICT (name, key) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER held_counted AFTER INSERT ON nodes WHEN NEW.status = 'held' BEGIN
+                    INSERT INTO status_counts (name, key, n) VALUES ('held', '', 1)
+                        ON CONFLICT (name, key) DO UPDATE SET n = n + 1;
+                END;
                 DELETE FROM schema_migrations WHERE version >= 9; PRAGMA user_version = 8
                 """)
         }
