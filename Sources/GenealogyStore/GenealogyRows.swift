@@ -94,7 +94,8 @@ struct GenealogyRows {
         return id
     }
 
-    private func lookup(_ ref: LotRef) throws(SQLiteError) -> NodeCache.Entry? {
+    /// The node the writer made or found for `ref` (as `node` names it), without the writer's cache.
+    func lookup(_ ref: LotRef) throws(SQLiteError) -> NodeCache.Entry? {
         let (sql, values): (String, [SQLiteValue]) =
             switch ref.kind {
             case .serial:

@@ -158,7 +158,7 @@ struct CorrectionRecorder {
         // who looked at it and when stays.
         try ExceptionBook(db: db, nowMs: nowMs).closeRaised(
             bySequence: sequence, by: by, reason: "closed by correction \(id): \(reason)")
-        if let body = decode(raw)?.body { try takeBack(body, sequence: sequence) }
+        if let event = decode(raw) { try takeBack(event, sequence: sequence) }
         let settled = try settleOutbox(of: sequence, correction: id)
         try AuditChain.on(db)?.recordChanged(
             .correction(id: id), atMs: nowMs, actor: by,
@@ -168,48 +168,84 @@ struct CorrectionRecorder {
         return settled
     }
 
-    /// Undoes the rows `body` made when it was stored (see `EventRecorder.recordBody`).
-    private func takeBack(_ body: EventBody, sequence: Int64) throws(SQLiteError) {
-        // Links this event made (an order → output link is shared with later reports: its quantity
-        // is taken back below, the link stays while the output exists).
-        try db.run("DELETE FROM edges WHERE sequence = ?1 AND kind != 'order_output'", [.integer(sequence)])
+    /// Undoes the rows `event` made when it was stored (see `EventRecorder.recordBody`). Each row
+    /// is found from the node the event names (through the nodes' unique indexes): no index has
+    /// `sequence`, and looking for it in `edges`, `receipts` or `event_nodes` would read the whole
+    /// table, holding the writer for seconds on a store of millions of events.
+    private func takeBack(_ event: Event, sequence: Int64) throws(SQLiteError) {
+        guard let body = event.body else { return }
+        // Every edge an event makes starts at a node it names as an input: a consumption's
+        // component, a split's lot, a packing's contents (an order → output link is shared with
+        // later reports: its quantity is taken back below, the link stays while the output exists).
+        let inputs: [LotRef] =
+            switch body {
+            case .consumed(let c): [c.component]
+            case .moved(let m): [m.lot]
+            case .packed(let p): p.contents
+            default: []
+            }
+        for input in inputs {
+            guard let from = try node(input) else { continue }
+            try db.run(
+                "DELETE FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind != 'order_output'",
+                [.integer(from), .integer(sequence)])
+            if case .packed(let p) = body, p.action == .delete {
+                try db.run(
+                    "UPDATE edges SET ended_sequence = NULL WHERE from_node = ?1 AND ended_sequence = ?2",
+                    [.integer(from), .integer(sequence)])
+            }
+        }
         switch body {
         case .produced(let p):
-            guard let good = p.good?.value, good != 0 else { break }
+            guard let good = p.good?.value, good != 0, !event.workOrder.isEmpty,
+                let order = try orderNode(event.workOrder), let output = try node(p.output)
+            else { break }
             try db.run(
                 """
-                UPDATE edges SET qty = qty - ?2
-                WHERE kind = 'order_output' AND qty IS NOT NULL
-                  AND from_node = (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = 'order')
-                  AND to_node = (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = 'output')
-                """, [.integer(sequence), .real(good)])
-        case .packed(let p) where p.action == .delete:
-            try db.run("UPDATE edges SET ended_sequence = NULL WHERE ended_sequence = ?1", [.integer(sequence)])
-        case .received:
-            try db.run("DELETE FROM receipts WHERE sequence = ?1", [.integer(sequence)])
-        case .shipped:
-            try db.run("DELETE FROM shipments WHERE sequence = ?1", [.integer(sequence)])
-            try restoreStatus("shipped", sequence: sequence)
-        case .scrapped:
-            try restoreStatus("scrapped", sequence: sequence)
+                UPDATE edges SET qty = qty - ?3
+                WHERE from_node = ?1 AND to_node = ?2 AND kind = 'order_output' AND qty IS NOT NULL
+                """, [.integer(order), .integer(output), .real(good)])
+        case .received(let r):
+            guard let lot = try node(r.lot) else { break }
+            try db.run(
+                "DELETE FROM receipts WHERE node_id = ?1 AND sequence = ?2", [.integer(lot), .integer(sequence)])
+        case .shipped(let s):
+            guard let lot = try node(s.lot) else { break }
+            try db.run(
+                "DELETE FROM shipments WHERE node_id = ?1 AND sequence = ?2", [.integer(lot), .integer(sequence)])
+            try restoreStatus("shipped", of: lot, sequence: sequence)
+        case .scrapped(let s):
+            guard s.lot.isTracked, let lot = try node(s.lot) else { break }
+            try restoreStatus("scrapped", of: lot, sequence: sequence)
         default:
             break
         }
     }
 
-    /// Sets the event's lot back to active when this event set `status` and no other stored,
-    /// uncorrected event of that kind (`shipped`, `scrapped`: kind and status are one word) names
-    /// the lot (a hold is never undone here).
-    private func restoreStatus(_ status: String, sequence: Int64) throws(SQLiteError) {
+    /// The node the writer made or found for `ref` (`GenealogyRows.node`), or nil.
+    private func node(_ ref: LotRef) throws(SQLiteError) -> Int64? {
+        try GenealogyRows(db: db, nowMs: nowMs).lookup(ref)?.id
+    }
+
+    private func orderNode(_ name: String) throws(SQLiteError) -> Int64? {
+        try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1").first([.text(name)]) {
+            $0.int64(at: 0)
+        }
+    }
+
+    /// Sets `node`, the event's lot, back to active when this event set `status` and no other
+    /// stored, uncorrected event of that kind (`shipped`, `scrapped`: kind and status are one word)
+    /// names it (a hold is never undone here).
+    private func restoreStatus(_ status: String, of node: Int64, sequence: Int64) throws(SQLiteError) {
         try db.run(
             """
             UPDATE nodes SET status = 'active'
-            WHERE status = ?2 AND id = (SELECT node_id FROM event_nodes WHERE sequence = ?1 AND role = 'lot')
+            WHERE status = ?2 AND id = ?3
               AND NOT EXISTS (
                 SELECT 1 FROM event_nodes en JOIN events e ON e.sequence = en.sequence
                 WHERE en.node_id = nodes.id AND en.sequence != ?1 AND e.kind = ?2
                   AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.sequence = e.sequence))
-            """, [.integer(sequence), .text(status)])
+            """, [.integer(sequence), .text(status), .integer(node)])
     }
 
     /// Posts the event's order again, or resolves its unposted row; names what Odoo keeps.

@@ -112,6 +112,10 @@ public final class SQLiteConnection {
     /// The number of statements in the cache.
     public var cachedStatementCount: Int { statementCache.count }
 
+    /// The rows every cached statement stepped through in full-table scans, together: how a test
+    /// sees that a piece of work read a whole table somewhere.
+    public var cachedStatementsFullScanSteps: Int { statementCache.values.reduce(0) { $0 + $1.fullScanSteps } }
+
     /// Runs a script of one or more statements without arguments (schema, PRAGMA, BEGIN/COMMIT).
     public func execute(_ sql: String) throws(SQLiteError) {
         // sqlite3_exec's error message is allocated by SQLite; it is freed here after copying.

@@ -29,6 +29,10 @@ public final class SQLiteStatement {
     /// (`SQLITE_STMTSTATUS_VM_STEP`): a measure of the work it did, which grows with the rows it reads.
     public var virtualMachineSteps: Int { Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_VM_STEP, 0)) }
 
+    /// Rows stepped through in full-table scans since the statement was prepared
+    /// (`SQLITE_STMTSTATUS_FULLSCAN_STEP`): nonzero when a query found no index to use.
+    public var fullScanSteps: Int { Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0)) }
+
     /// The number of `?` parameters.
     public var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
 
