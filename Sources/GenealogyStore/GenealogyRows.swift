@@ -164,12 +164,19 @@ struct GenealogyRows {
     func edge(
         _ kind: String, from: Int64, to: Int64, qty: Quantity?, workOrder: String, sequence: Int64
     ) throws(SQLiteError) {
-        let insert = kind == "containment" ? "INSERT OR IGNORE" : "INSERT"
-        try db.run(
-            """
-            \(insert) INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
+        // Two texts, not one built per call: the statement cache finds a literal by its storage.
+        let sql =
+            kind == "containment"
+            ? """
+            INSERT OR IGNORE INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            """,
+            """
+            : """
+            INSERT INTO edges (kind, from_node, to_node, qty, uom, work_order, sequence)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """
+        try db.run(
+            sql,
             [
                 .text(kind), .integer(from), .integer(to), .optionalReal(qty?.value), .text(qty?.uom ?? ""),
                 .text(workOrder), .integer(sequence),

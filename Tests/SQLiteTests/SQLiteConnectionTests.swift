@@ -42,6 +42,24 @@ import Testing
         #expect(db.cachedStatementCount == 1)
     }
 
+    /// The cache hashes a text by its length and a few of its bytes: texts that differ only
+    /// between those bytes are still two statements, and the same text built at run time finds
+    /// the statement of the literal.
+    @Test func cachedStatementsAreFoundByTheWholeText() throws {
+        let db = try SQLiteConnection(path: ":memory:")
+        let texts = (0..<40).map {
+            "SELECT 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\(String(UnicodeScalar(65 + $0)!))bbbbbbbbbbbbbbbbbbbbbbbbbbbbb'"
+        }
+        for text in texts {
+            #expect(try db.cachedStatement(text).first { $0.string(at: 0) } == String(text.dropFirst(8).dropLast()))
+        }
+        #expect(db.cachedStatementCount == texts.count)
+        let literal = try db.cachedStatement("SELECT 'short'")
+        let built = try db.cachedStatement("SELECT '" + ["sh", "ort"].joined() + "'")
+        #expect(literal === built)
+        #expect(db.cachedStatementCount == texts.count + 1)
+    }
+
     @Test func statementRunsAgainAfterReset() throws {
         let db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (x INTEGER)")
