@@ -25,8 +25,7 @@ final class NodeCache {
         let name: String
 
         static func == (a: Key, b: Key) -> Bool {
-            a.kind.utf8.elementsEqual(b.kind.utf8) && a.product.utf8.elementsEqual(b.product.utf8)
-                && a.name.utf8.elementsEqual(b.name.utf8)
+            a.kind.hasSameUTF8(as: b.kind) && a.product.hasSameUTF8(as: b.product) && a.name.hasSameUTF8(as: b.name)
         }
 
         func hash(into hasher: inout Hasher) {

@@ -314,16 +314,7 @@ struct StatementKey: Hashable {
     init(_ sql: String) { self.sql = sql }
 
     /// Byte for byte (as the hash reads it), not by Unicode equivalence as `String`'s `==`.
-    static func == (a: StatementKey, b: StatementKey) -> Bool {
-        let (x, y) = (a.sql.utf8, b.sql.utf8)
-        guard x.count == y.count else { return false }
-        let same = x.withContiguousStorageIfAvailable { xs in
-            y.withContiguousStorageIfAvailable { ys in
-                xs.count == 0 || memcmp(xs.baseAddress!, ys.baseAddress!, xs.count) == 0
-            }
-        }
-        return (same ?? nil) ?? x.elementsEqual(y)
-    }
+    static func == (a: StatementKey, b: StatementKey) -> Bool { a.sql.hasSameUTF8(as: b.sql) }
 
     func hash(into hasher: inout Hasher) {
         let utf8 = sql.utf8
@@ -340,5 +331,21 @@ struct StatementKey: Hashable {
             }
         }
         if sampled == nil { hasher.combine(sql) }
+    }
+}
+
+extension String {
+    /// Whether both hold the same UTF-8 bytes: a `memcmp` of the two buffers for native strings
+    /// (`utf8.elementsEqual` steps through them a byte at a time, and `==` compares by Unicode
+    /// equivalence). For keys that hash their bytes (`StatementKey`, the genealogy store's node cache).
+    public func hasSameUTF8(as other: String) -> Bool {
+        let (x, y) = (utf8, other.utf8)
+        guard x.count == y.count else { return false }
+        let same = x.withContiguousStorageIfAvailable { xs in
+            y.withContiguousStorageIfAvailable { ys in
+                xs.isEmpty || memcmp(xs.baseAddress!, ys.baseAddress!, xs.count) == 0
+            }
+        }
+        return (same ?? nil) ?? x.elementsEqual(y)
     }
 }

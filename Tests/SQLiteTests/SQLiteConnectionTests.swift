@@ -60,6 +60,18 @@ import Testing
         #expect(db.cachedStatementCount == texts.count + 1)
     }
 
+    @Test func sameUTF8IsByteForByte() {
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        #expect(composed == decomposed)  // equivalent for `String`
+        #expect(!composed.hasSameUTF8(as: decomposed))
+        #expect(composed.hasSameUTF8(as: String(decoding: Array(composed.utf8), as: UTF8.self)))
+        #expect("".hasSameUTF8(as: ""))
+        #expect(!"ab".hasSameUTF8(as: "abc") && !"abd".hasSameUTF8(as: "abc"))
+        let long = String(repeating: "x", count: 100)
+        #expect(long.hasSameUTF8(as: String(repeating: "x", count: 100)))
+    }
+
     @Test func statementRunsAgainAfterReset() throws {
         let db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (x INTEGER)")
