@@ -24,7 +24,7 @@
 //   consumption: lot look-up (cached like the order) + event link; serial insert + event link; direct
 //                edge; order_output edge (looked up in edges_forward, inserted when missing: the
 //                writer keeps the pair unique, migration 17); outbox row, counted in status_counts once per
-//                transaction (migration 15; the schema's trigger counts only rows without an event)
+//                transaction (migration 15; since migration 19 no trigger runs on an outbox or node insert)
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC, streams=K)".
 #include <openssl/sha.h>
 #include <sqlite3.h>
