@@ -23,6 +23,10 @@ import Testing
             largest = max(largest, size)
         }
         let database = (try FileManager.default.attributesOfItem(atPath: fixture.path)[.size] as? Int) ?? 0
-        #expect(largest < 3 * 1_048_576, "WAL reached \(largest) bytes; database \(database) bytes")
+        // The writer copies the log itself at twice "long" (2 MiB here); when a checkpointer pass
+        // still holds the log after 100 ms (a machine busy with the rest of the suite: seen once
+        // at 4,305,432 bytes) it lets the log grow by another 2 MiB before trying again
+        // (`IngestWriter.boundWAL`). The bug this guards against grew the log to 8 MiB and more.
+        #expect(largest < 4_718_592, "WAL reached \(largest) bytes; database \(database) bytes")
     }
 }
