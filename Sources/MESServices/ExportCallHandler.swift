@@ -53,15 +53,18 @@ final class ExportCallHandler: GRPCCallHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let service = self.service
-        let queued = QueryQueue.shared.submit(connection: context.connectionNumber, for: liveness) {
-            guard ExportGate.shared.enter() else {
-                let busy = GRPCStatus(.resourceExhausted, "too many exports are being built; retry")
-                return loop.execute { bound.value.deliver(.failure(busy)) }
-            }
-            defer { ExportGate.shared.leave() }
-            let answer = service.export(request)
-            loop.execute { bound.value.deliver(answer) }
-        }
+        // The document is handed to the event loop after the call's place in the queue is given
+        // back: a client that asks for its next export as soon as this one is out is not refused.
+        let queued = QueryQueue.shared.submit(
+            connection: context.connectionNumber, for: liveness,
+            compute: { () -> Result<ExportDocument, GRPCStatus> in
+                guard ExportGate.shared.enter() else {
+                    return .failure(GRPCStatus(.resourceExhausted, "too many exports are being built; retry"))
+                }
+                defer { ExportGate.shared.leave() }
+                return service.export(request)
+            },
+            deliver: { answer in loop.execute { bound.value.deliver(answer) } })
         if !queued { writer.finish(GRPCStatus(.unavailable, QueryQueue.busyMessage)) }
     }
 
