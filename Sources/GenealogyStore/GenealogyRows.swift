@@ -76,10 +76,7 @@ struct GenealogyRows {
         let key = NodeCache.order(name)
         let id: Int64
         var cached = cache?[key]?.id
-        if cached == nil {
-            cached = try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1")
-                .first([.text(name)], { $0.int64(at: 0) })
-        }
+        if cached == nil { cached = try lookupOrder(name) }
         if let found = cached {
             id = found
         } else {
@@ -92,6 +89,13 @@ struct GenealogyRows {
         cache?.remember(key, NodeCache.Entry(id: id, origin: Origin.order.rawValue, lot: ""))
         try link(node: id, sequence: sequence, role: "order")
         return id
+    }
+
+    /// The node of the production order `name` (as `order` names it), without the writer's cache.
+    func lookupOrder(_ name: String) throws(SQLiteError) -> Int64? {
+        try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1").first([.text(name)]) {
+            $0.int64(at: 0)
+        }
     }
 
     /// The node the writer made or found for `ref` (as `node` names it), without the writer's cache.

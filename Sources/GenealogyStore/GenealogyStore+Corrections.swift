@@ -174,6 +174,9 @@ struct CorrectionRecorder {
     /// table, holding the writer for seconds on a store of millions of events.
     private func takeBack(_ event: Event, sequence: Int64) throws(SQLiteError) {
         guard let body = event.body else { return }
+        // The nodes the writer made or found for the event's references (`GenealogyRows.node`).
+        let rows = GenealogyRows(db: db, nowMs: nowMs)
+        func node(_ ref: LotRef) throws(SQLiteError) -> Int64? { try rows.lookup(ref)?.id }
         // Every edge an event makes starts at a node it names as an input: a consumption's
         // component, a split's lot, a packing's contents (an order → output link is shared with
         // later reports: its quantity is taken back below, the link stays while the output exists).
@@ -198,7 +201,7 @@ struct CorrectionRecorder {
         switch body {
         case .produced(let p):
             guard let good = p.good?.value, good != 0, !event.workOrder.isEmpty,
-                let order = try orderNode(event.workOrder), let output = try node(p.output)
+                let order = try rows.lookupOrder(event.workOrder), let output = try node(p.output)
             else { break }
             try db.run(
                 """
@@ -219,17 +222,6 @@ struct CorrectionRecorder {
             try restoreStatus("scrapped", of: lot, sequence: sequence)
         default:
             break
-        }
-    }
-
-    /// The node the writer made or found for `ref` (`GenealogyRows.node`), or nil.
-    private func node(_ ref: LotRef) throws(SQLiteError) -> Int64? {
-        try GenealogyRows(db: db, nowMs: nowMs).lookup(ref)?.id
-    }
-
-    private func orderNode(_ name: String) throws(SQLiteError) -> Int64? {
-        try db.cachedStatement("SELECT id FROM nodes WHERE kind = 'order' AND name = ?1").first([.text(name)]) {
-            $0.int64(at: 0)
         }
     }
 
