@@ -37,8 +37,10 @@ public struct GRPCMethod: Sendable {
     public let path: String
     public let requests: Requests
     public let flowControl: FlowControl
-    /// The method's name, the last part of its path (`Publish`), for status messages.
-    public var name: Substring { path.split(separator: "/").last ?? Substring(path) }
+    /// The method's name, the last part of its path (`Publish`), for status messages. Found once,
+    /// here: every call's stream keeps it, and splitting the path per call was 5 % of a
+    /// Health/Check's CPU.
+    public let name: Substring
     /// Called on the connection's event loop when a call's headers arrive.
     public let makeHandler: @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
 
@@ -47,6 +49,7 @@ public struct GRPCMethod: Sendable {
         makeHandler: @escaping @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
     ) {
         self.path = path
+        self.name = path.split(separator: "/").last ?? Substring(path)
         self.requests = requests
         self.flowControl = flowControl
         self.makeHandler = makeHandler
