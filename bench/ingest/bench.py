@@ -13,6 +13,7 @@
   (f) mesgate-load unary Publish: distinct events, calls in flight per connection
   (g) mesgate-load PublishStream paced at half of (e): ack latency percentiles
   (j) the same paced at 1,000 events/s (run right after (g)): ack latency percentiles
+  (e), (e2), (g) and (j) also print the store writer thread's CPU per event and how busy it was
   (h) backpressure: paced at twice (e) with a deep window; RSS sampled; every event must be ACCEPTED
   (i) optional (--soak-seconds S): paced at half of (e) for S seconds, RSS sampled, first vs last
 and prints events/s or req/s, latency, the server's CPU time and peak RSS, and the ratios
@@ -69,6 +70,28 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime (fields 14, 15)
+
+
+def thread_cpu_seconds(pid: int, name: str) -> float:
+    """utime + stime of the process's thread called `name` (mesgate names its store writer
+    "mesgate-writer"); NaN when there is none."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() == name:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except OSError:
+            continue
+    return float("nan")
+
+
+def writer_busy(pid: int, phase: dict, before: float) -> None:
+    """Adds to a load phase how busy mesgate's store writer thread was during it: its CPU seconds,
+    that per event, and that per wall-clock second (1.0: the writer never waited for work)."""
+    cpu = thread_cpu_seconds(pid, "mesgate-writer") - before
+    phase["writer_cpu_s"] = cpu
+    phase["writer_cpu_us_per_event"] = cpu / max(1, phase.get("acked", 0)) * 1e6
+    phase["writer_busy"] = cpu / max(1e-9, phase.get("seconds", 0))
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -314,14 +337,18 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path
         target = f"127.0.0.1:{port}"
         run_id = f"b{time.time_ns()}"
         log(f"(e) mesgate-load PublishStream, {args.load_events} events, 4 connections x 8 streams x window 256 ...")
+        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_stream"] = load(args, target, f"{run_id}-e", args.load_events, "--connections", "4", "--streams", "8",
                                 "--window", "256")
+        writer_busy(srv.pid, r["load_stream"], w)
         cpu4 = cpu_seconds(srv.pid)
         r["load_stream"]["server_cpu_s"] = cpu4 - cpu3
         log(f"(e2) mesgate-load PublishStream, the plant mix: {args.mix_events} plantgen events, 4 connections x 8"
             " streams x window 256 ...")
+        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_mix"] = load(args, target, f"{run_id}-e2", args.mix_events, "--events-file", str(mix),
                              "--connections", "4", "--streams", "8", "--window", "256")
+        writer_busy(srv.pid, r["load_mix"], w)
         cpu5 = cpu_seconds(srv.pid)
         r["load_mix"]["server_cpu_s"] = cpu5 - cpu4
         log(f"(f) mesgate-load unary Publish, {args.unary_events} events, 4 connections x 32 calls ...")
@@ -332,14 +359,18 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
         before_g = server_histograms(admin_port)
+        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
                               "--streams", "8", "--window", "256", "--rate", str(half))
+        writer_busy(srv.pid, r["load_half"], w)
         r["load_half"]["server"] = histogram_quantiles(before_g, server_histograms(admin_port))
         # (j) right after (g), on a store of the same size, before (h) adds up to 400,000 events.
         log(f"(j) mesgate-load PublishStream paced at 1000 events/s for ~{args.paced_seconds} s ...")
         before_j = server_histograms(admin_port)
+        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_1000"] = load(args, target, f"{run_id}-j", 1000 * args.paced_seconds, "--connections", "4",
                               "--streams", "8", "--window", "256", "--rate", "1000")
+        writer_busy(srv.pid, r["load_1000"], w)
         r["load_1000"]["server"] = histogram_quantiles(before_j, server_histograms(admin_port))
         double = int(r["load_stream"]["events_per_s"] * 2)
         count = min(double * args.paced_seconds, 400_000)
@@ -520,6 +551,9 @@ def report(runs: list[dict], args) -> str:
         if "server_cpu_s" in d:
             per = med(key, "server_cpu_s") / max(1, d["accepted"]) * 1e6
             lines.append(f"  server CPU: {med(key, 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
+        if all("writer_busy" in run[key] for run in runs):
+            lines.append(f"  store writer thread: {med(key, 'writer_cpu_us_per_event'):.1f} µs CPU per event, busy"
+                         f" {100 * med(key, 'writer_busy'):.0f} % of the time (1 = it never waits for work)")
 
     ld("(e) mesgate PublishStream, mesgate-load, distinct events, full speed", "load_stream")
     ld("(e2) mesgate PublishStream, the plant mix (bench/plantgen, seed 7), full speed", "load_mix")
