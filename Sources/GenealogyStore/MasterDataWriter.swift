@@ -11,7 +11,7 @@ public final class MasterDataWriter {
     /// Opens the master data of the store at `path` (`GenealogyStore.path`), which must be migrated.
     public init(path: String) throws(GenealogyStoreError) {
         do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
+            db = try .sideWriter(at: path)
             try db.execute("PRAGMA foreign_keys = ON")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot open the master data of \(path)", underlying: error)

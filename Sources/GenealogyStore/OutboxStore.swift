@@ -15,8 +15,11 @@ public final class OutboxStore {
     /// `readOnly` for the commands that only look (`outbox list`, `show`, `reconcile`).
     public init(path: String, readOnly: Bool = false) throws(GenealogyStoreError) {
         do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: readOnly ? .readOnly : .readWrite, busyTimeoutMs: 10_000)
-            if readOnly { return }
+            if readOnly {
+                db = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: 10_000)
+                return
+            }
+            db = try .sideWriter(at: path)
             try db.execute("PRAGMA foreign_keys = ON")
             // A state change lost to a power cut only makes the poster post again, which changes
             // nothing in Odoo (postings are idempotent): no fsync per change.

@@ -10,7 +10,7 @@ public final class WorkOrderStore {
     /// Opens the work orders of the store at `path` (`GenealogyStore.path`), which must be migrated.
     public init(path: String) throws(GenealogyStoreError) {
         do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 10_000)
+            db = try .sideWriter(at: path)
             try db.execute("PRAGMA synchronous = NORMAL")  // Odoo has the order; a lost row is read again
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot open the work orders of \(path)", underlying: error)
