@@ -76,6 +76,10 @@ struct ServerOptions: ParsableArguments {
             throw ServeCommand.fail("TLS with \(server) failed: \(Self.explain(error))")
         } catch ChannelError.ioOnClosedChannel {
             throw closedWithoutAnswer(server)
+        } catch let error as IOError where error.errnoCode == ECONNRESET {
+            // What a TLS port does to h2c as often as closing: it resets the connection.
+            await client.close()
+            throw closedWithoutAnswer(server)
         } catch {
             await client.close()
             throw ServeCommand.fail("\(path) on \(server) failed: \(error)")
@@ -87,7 +91,7 @@ struct ServerOptions: ParsableArguments {
 
     private func closedWithoutAnswer(_ server: String) -> any Error {
         let hint = usesTLS ? "" : " (is it mesgate's h2c gRPC port? A TLS port needs --ca or --tls)"
-        return ServeCommand.fail("\(server) closed the connection without an answer\(hint)")
+        return ServeCommand.fail("\(server) closed or reset the connection without an answer\(hint)")
     }
 
     /// A TLS failure in words, with the option that fixes it.

@@ -158,3 +158,44 @@ def test_sigterm_is_graceful_and_keeps_acked_events(server_factory, pb):
     with srv.channel() as ch:
         r = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=RPC_TIMEOUT_S)
         assert r.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_client_command_at_a_port_that_hangs_up_says_so_with_a_hint(binary, how):
+    """`mesgate trace --server` at a port that takes the connection, reads, and hangs up without a
+    word (a TLS port does this to h2c: it closes or resets): one line naming the server, with the
+    hint about TLS, whichever way it hangs up. A reset used to print only the socket's errno."""
+    import struct
+    import threading
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+
+    def hang_up():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(4096)  # the client's preface: then hang up
+                except OSError:
+                    pass
+                if how == "reset":  # SO_LINGER 0: close sends RST, not FIN
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        result = subprocess.run([str(binary), "trace", "--server", f"127.0.0.1:{port}", "--product", "P",
+                                 "--lot", "L", "--timeout-seconds", "10"],
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        listener.close()
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} closed or reset the connection without an answer" in result.stderr, result.stderr
+    assert "A TLS port needs --ca or --tls" in result.stderr, result.stderr
