@@ -67,9 +67,14 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port} after {timeout}s")
 
 
+def stat_cpu_seconds(stat: Path) -> float:
+    """utime + stime (fields 14, 15) of a /proc `stat` file, a process's or a thread's."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime (fields 14, 15)
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int, name: str) -> float:
@@ -78,20 +83,10 @@ def thread_cpu_seconds(pid: int, name: str) -> float:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             if (task / "comm").read_text().strip() == name:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                return (int(fields[11]) + int(fields[12])) / CLK_TCK
+                return stat_cpu_seconds(task / "stat")
         except OSError:
             continue
     return float("nan")
-
-
-def writer_busy(pid: int, phase: dict, before: float) -> None:
-    """Adds to a load phase how busy mesgate's store writer thread was during it: its CPU seconds,
-    that per event, and that per wall-clock second (1.0: the writer never waited for work)."""
-    cpu = thread_cpu_seconds(pid, "mesgate-writer") - before
-    phase["writer_cpu_s"] = cpu
-    phase["writer_cpu_us_per_event"] = cpu / max(1, phase.get("acked", 0)) * 1e6
-    phase["writer_busy"] = cpu / max(1e-9, phase.get("seconds", 0))
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -337,18 +332,14 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path
         target = f"127.0.0.1:{port}"
         run_id = f"b{time.time_ns()}"
         log(f"(e) mesgate-load PublishStream, {args.load_events} events, 4 connections x 8 streams x window 256 ...")
-        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_stream"] = load(args, target, f"{run_id}-e", args.load_events, "--connections", "4", "--streams", "8",
-                                "--window", "256")
-        writer_busy(srv.pid, r["load_stream"], w)
+                                "--window", "256", writer_of=srv.pid)
         cpu4 = cpu_seconds(srv.pid)
         r["load_stream"]["server_cpu_s"] = cpu4 - cpu3
         log(f"(e2) mesgate-load PublishStream, the plant mix: {args.mix_events} plantgen events, 4 connections x 8"
             " streams x window 256 ...")
-        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_mix"] = load(args, target, f"{run_id}-e2", args.mix_events, "--events-file", str(mix),
-                             "--connections", "4", "--streams", "8", "--window", "256")
-        writer_busy(srv.pid, r["load_mix"], w)
+                             "--connections", "4", "--streams", "8", "--window", "256", writer_of=srv.pid)
         cpu5 = cpu_seconds(srv.pid)
         r["load_mix"]["server_cpu_s"] = cpu5 - cpu4
         log(f"(f) mesgate-load unary Publish, {args.unary_events} events, 4 connections x 32 calls ...")
@@ -359,18 +350,14 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path
         half = max(100, int(r["load_stream"]["events_per_s"] / 2))
         log(f"(g) mesgate-load PublishStream paced at {half} events/s (half of (e)) for ~{args.paced_seconds} s ...")
         before_g = server_histograms(admin_port)
-        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_half"] = load(args, target, f"{run_id}-g", half * args.paced_seconds, "--connections", "4",
-                              "--streams", "8", "--window", "256", "--rate", str(half))
-        writer_busy(srv.pid, r["load_half"], w)
+                              "--streams", "8", "--window", "256", "--rate", str(half), writer_of=srv.pid)
         r["load_half"]["server"] = histogram_quantiles(before_g, server_histograms(admin_port))
         # (j) right after (g), on a store of the same size, before (h) adds up to 400,000 events.
         log(f"(j) mesgate-load PublishStream paced at 1000 events/s for ~{args.paced_seconds} s ...")
         before_j = server_histograms(admin_port)
-        w = thread_cpu_seconds(srv.pid, "mesgate-writer")
         r["load_1000"] = load(args, target, f"{run_id}-j", 1000 * args.paced_seconds, "--connections", "4",
-                              "--streams", "8", "--window", "256", "--rate", "1000")
-        writer_busy(srv.pid, r["load_1000"], w)
+                              "--streams", "8", "--window", "256", "--rate", "1000", writer_of=srv.pid)
         r["load_1000"]["server"] = histogram_quantiles(before_j, server_histograms(admin_port))
         double = int(r["load_stream"]["events_per_s"] * 2)
         count = min(double * args.paced_seconds, 400_000)
@@ -397,9 +384,13 @@ def run_once(args, work: Path, bodies: tuple[Path, Path], stubs: Path, mix: Path
     return r
 
 
-def load(args, target: str, run_id: str, events: int, *options: str, timeout: int | None = None) -> dict:
-    """Runs mesgate-load and returns its JSON report; every event must be acked."""
+def load(args, target: str, run_id: str, events: int, *options: str, timeout: int | None = None,
+         writer_of: int | None = None) -> dict:
+    """Runs mesgate-load and returns its JSON report; every event must be acked. With `writer_of`
+    (mesgate's pid), the report also says how busy mesgate's store writer thread was meanwhile:
+    its CPU seconds, that per event, and that per wall-clock second (1.0: it never waited for work)."""
     timeout = timeout or args.load_timeout
+    writer_before = thread_cpu_seconds(writer_of, "mesgate-writer") if writer_of else 0.0
     p = subprocess.run([args.load, "--target", target, "--events", str(events), "--run-id", run_id,
                         "--timeout", str(timeout), *options],
                        capture_output=True, text=True, timeout=timeout + 60)
@@ -408,6 +399,11 @@ def load(args, target: str, run_id: str, events: int, *options: str, timeout: in
     result = json.loads(p.stdout.strip().splitlines()[-1])
     shown = [Path(o).name if o.startswith("/") else o for o in options]  # not the temporary folder
     result["command"] = "mesgate-load " + " ".join(["--events", str(events), *shown])
+    if writer_of:
+        cpu = thread_cpu_seconds(writer_of, "mesgate-writer") - writer_before
+        result["writer_cpu_s"] = cpu
+        result["writer_cpu_us_per_event"] = cpu / max(1, result.get("acked", 0)) * 1e6
+        result["writer_busy"] = cpu / max(1e-9, result.get("seconds", 0))
     return result
 
 
@@ -553,7 +549,7 @@ def report(runs: list[dict], args) -> str:
             lines.append(f"  server CPU: {med(key, 'server_cpu_s'):.2f} s = {per:.1f} µs per event")
         if all("writer_busy" in run[key] for run in runs):
             lines.append(f"  store writer thread: {med(key, 'writer_cpu_us_per_event'):.1f} µs CPU per event, busy"
-                         f" {100 * med(key, 'writer_busy'):.0f} % of the time (1 = it never waits for work)")
+                         f" {100 * med(key, 'writer_busy'):.0f} % of the time (100 % = it never waits for work)")
 
     ld("(e) mesgate PublishStream, mesgate-load, distinct events, full speed", "load_stream")
     ld("(e2) mesgate PublishStream, the plant mix (bench/plantgen, seed 7), full speed", "load_mix")
