@@ -59,6 +59,11 @@ public struct GRPCClient: Sendable {
         _ bootstrap: ClientBootstrap, authority: String, tls: (context: NIOSSLContext, host: String)?,
         connect: (ClientBootstrap) -> EventLoopFuture<any Channel>
     ) async throws -> GRPCClient {
+        // The handler is kept as the initializer makes it, not looked up in the pipeline after
+        // `connect`: a peer that hangs up at once (a TLS port meeting h2c) has emptied the pipeline
+        // by then, and the lookup failed with a bare "notFound". Kept, the handler answers the
+        // first call with the closed connection's failure, as for a later hang-up.
+        let made = MadeHandler()
         let channel = try await connect(
             bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -68,16 +73,19 @@ public struct GRPCClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tls.context, serverHostname: name))
                     }
-                    try channel.pipeline.syncOperations.addHandler(
-                        GRPCClientHandler(authority: authority, scheme: tls == nil ? "http" : "https"))
+                    let handler = GRPCClientHandler(authority: authority, scheme: tls == nil ? "http" : "https")
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    made.handler.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
         ).get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: GRPCClientHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = made.handler.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
         return GRPCClient(channel: channel, handler: handler)
+    }
+
+    /// The handler a channel initializer made, for `open` once `connect` has the channel.
+    private final class MadeHandler: Sendable {
+        let handler = Mutex<NIOLoopBound<GRPCClientHandler>?>(nil)
     }
 
     /// Starts a call with `messages` (and `metadata`, e.g. authorization), ending the request
