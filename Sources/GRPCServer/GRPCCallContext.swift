@@ -22,9 +22,10 @@ public struct GRPCCallContext: Sendable {
     public let eventLoop: any EventLoop
     /// A short unique id for logs: connection number and stream ID, base 36 ("k-1f"). Made when
     /// asked for (a log line), not for every call.
-    public var requestID: String {
-        "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
-    }
+    public var requestID: String { id.description }
+    /// `requestID` as its two numbers: what a wrapper keeps for a later log line instead of a
+    /// copy of the whole context.
+    public var id: GRPCRequestID { GRPCRequestID(connectionNumber: connectionNumber, streamID: streamID) }
     /// The connection the call came on, numbered from 1 in the order they were accepted (with
     /// `streamID`, the call's `requestID`).
     public let connectionNumber: UInt64
@@ -60,6 +61,17 @@ public struct GRPCCallContext: Sendable {
     /// Whether a request header is metadata: not a pseudo-header, not gRPC-reserved.
     static func isMetadata(_ name: String) -> Bool {
         !(name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te")
+    }
+}
+
+/// A call's `requestID` before it is made text: connection number and stream ID.
+public struct GRPCRequestID: Sendable, Hashable, CustomStringConvertible {
+    public let connectionNumber: UInt64
+    public let streamID: Int32
+
+    /// Base 36, connection then stream: "k-1f".
+    public var description: String {
+        "\(String(connectionNumber, radix: 36))-\(String(streamID, radix: 36))"
     }
 }
 

@@ -12,7 +12,7 @@ extension GRPCConnectionHandler {
             case .headers(let streamID, let headers, let endStream):
                 if let stream = streams[streamID] {
                     if endStream { endOfInput(stream) }  // trailers from the client: ignored
-                } else if headers.first(":method") != nil {  // trailers carry no pseudo-headers
+                } else if headers.first?.name.utf8.first == UInt8(ascii: ":") {  // trailers carry no pseudo-headers
                     openCall(streamID: streamID, headers: headers, endStream: endStream)
                 }
             case .data(let streamID, let bytes):
@@ -51,11 +51,12 @@ extension GRPCConnectionHandler {
     /// Validates request headers and starts a call, or answers at once (Trailers-Only).
     func openCall(streamID: Int32, headers: [HTTP2Header], endStream: Bool) {
         guard let context else { return }
-        let path = headers.first(":path") ?? ""
-        guard headers.first(":method") == "POST" else {
+        let request = RequestHeaders(headers)
+        let path = request.path ?? ""
+        guard request.method == "POST" else {
             return reject(streamID, httpStatus: "405", GRPCStatus(.internalError, "gRPC requires POST"))
         }
-        guard let contentType = headers.first("content-type"), Self.isGRPCContentType(contentType) else {
+        guard let contentType = request.contentType, Self.isGRPCContentType(contentType) else {
             return reject(
                 streamID, httpStatus: "415", GRPCStatus(.invalidArgument, "content-type must be application/grpc"))
         }
@@ -71,14 +72,14 @@ extension GRPCConnectionHandler {
                     .resourceExhausted,
                     "this connection has \(unread) bytes of answers it has not read; read them first"))
         }
-        let encoding = headers.first("grpc-encoding") ?? "identity"
+        let encoding = request.encoding ?? "identity"
         guard encoding == "identity" || encoding == "gzip" else {
             return reject(
                 streamID, GRPCStatus(.unimplemented, "grpc-encoding \(encoding.prefix(40)) is not supported"),
                 extra: [HTTP2Header("grpc-accept-encoding", "identity,gzip")])
         }
         var deadline: NIODeadline?
-        if let timeout = headers.first("grpc-timeout") {
+        if let timeout = request.timeout {
             guard let amount = GRPCTimeout.parse(timeout) else {
                 return reject(streamID, GRPCStatus(.internalError, "malformed grpc-timeout"))
             }
@@ -100,6 +101,30 @@ extension GRPCConnectionHandler {
         }
         stream.handler = method.makeHandler(callContext, writer)
         if endStream { endOfInput(stream) }
+    }
+
+    /// The request headers `openCall` reads (the first of each), found in one pass over the block
+    /// rather than one search each: compared by length first, so most names are looked at once.
+    struct RequestHeaders {
+        var method: String?
+        var path: String?
+        var contentType: String?
+        var encoding: String?
+        var timeout: String?
+
+        init(_ headers: [HTTP2Header]) {
+            for header in headers {
+                let name = header.name
+                switch name.utf8.count {
+                case 5 where name == ":path": path = path ?? header.value
+                case 7 where name == ":method": method = method ?? header.value
+                case 12 where name == "content-type": contentType = contentType ?? header.value
+                case 12 where name == "grpc-timeout": timeout = timeout ?? header.value
+                case 13 where name == "grpc-encoding": encoding = encoding ?? header.value
+                default: continue
+                }
+            }
+        }
     }
 
     /// Answers a call that will not reach a handler, in one HEADERS frame with END_STREAM.
@@ -303,8 +328,10 @@ extension GRPCConnectionHandler {
             }
         }
         session.resetAfterEndStream(streamID: writer.streamID)
-        streams[writer.streamID]?.deadlineTask?.cancel()
-        streams[writer.streamID]?.drainWaiter = nil
+        if let stream = streams[writer.streamID] {
+            stream.deadlineTask?.cancel()
+            stream.drainWaiter = nil
+        }
         scheduleFlush()
     }
 

@@ -34,24 +34,45 @@ public struct GRPCMethod: Sendable {
         case manual
     }
 
-    public let path: String
-    public let requests: Requests
-    public let flowControl: FlowControl
+    public var path: String { storage.path }
+    public var requests: Requests { storage.requests }
+    public var flowControl: FlowControl { storage.flowControl }
     /// The method's name, the last part of its path (`Publish`), for status messages. Found once,
     /// here: every call's stream keeps it, and splitting the path per call was 5 % of a
     /// Health/Check's CPU.
-    public let name: Substring
+    public var name: Substring { storage.name }
     /// Called on the connection's event loop when a call's headers arrive.
-    public let makeHandler: @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
+    public var makeHandler: @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler {
+        storage.makeHandler
+    }
+
+    /// One object, so that a connection's lookup of the method for each call copies one reference,
+    /// not the path, the name and the closure.
+    private final class Storage: Sendable {
+        let path: String
+        let requests: Requests
+        let flowControl: FlowControl
+        let name: Substring
+        let makeHandler: @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
+
+        init(
+            path: String, requests: Requests, flowControl: FlowControl,
+            makeHandler: @escaping @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
+        ) {
+            self.path = path
+            self.name = path.split(separator: "/").last ?? Substring(path)
+            self.requests = requests
+            self.flowControl = flowControl
+            self.makeHandler = makeHandler
+        }
+    }
+
+    private let storage: Storage
 
     public init(
         path: String, requests: Requests, flowControl: FlowControl = .automatic,
         makeHandler: @escaping @Sendable (GRPCCallContext, GRPCResponseWriter) -> any GRPCCallHandler
     ) {
-        self.path = path
-        self.name = path.split(separator: "/").last ?? Substring(path)
-        self.requests = requests
-        self.flowControl = flowControl
-        self.makeHandler = makeHandler
+        storage = Storage(path: path, requests: requests, flowControl: flowControl, makeHandler: makeHandler)
     }
 }

@@ -153,11 +153,12 @@ extension HTTP2Session {
         spareOutbound.popLast() ?? OutboundStream(allocator: allocator)
     }
 
-    /// Keeps a finished stream's body (and its buffer) for the next stream, up to a few: a
-    /// connection of many short calls then allocates neither per call. A body whose buffer grew
-    /// large is let go.
+    /// Keeps a finished stream's body (and its buffer) for the next stream, up to 32: a
+    /// connection of many short calls then allocates neither per call, also with 32 calls in
+    /// flight (16 left every other call allocating both). A body whose buffer grew past 16 KiB is
+    /// let go, so the spares hold at most 512 KiB.
     func recycle(_ body: OutboundStream) {
-        guard spareOutbound.count < 16, body.pending.capacity <= 64 * 1024 else { return }
+        guard spareOutbound.count < 32, body.pending.capacity <= 16 * 1024 else { return }
         body.pending.clear()
         body.ending = false
         body.trailers = []
@@ -169,8 +170,9 @@ extension HTTP2Session {
         var provider = nghttp2_data_provider()
         provider.read_callback = { _, streamID, buf, length, flags, _, userData in
             guard let userData, let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
-            let me = Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
-            return me.readBody(streamID: streamID, into: buf, length: length, flags: flags)
+            return HTTP2Session.with(userData) {
+                $0.readBody(streamID: streamID, into: buf, length: length, flags: flags)
+            }
         }
         return provider
     }
@@ -202,10 +204,17 @@ func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_
 
 /// Copies `text`'s UTF-8 bytes into `buffer` at `offset`; returns how many.
 private func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
-    var text = text
-    return text.withUTF8 { utf8 in
+    // A native string's bytes are read in place (no copy of the string, as `withUTF8` makes).
+    let copied = text.utf8.withContiguousStorageIfAvailable { utf8 in
         guard let source = utf8.baseAddress, utf8.count > 0, let target = buffer.baseAddress else { return 0 }
         (target + offset).initialize(from: source, count: utf8.count)
         return utf8.count
     }
+    if let copied { return copied }
+    var count = 0
+    for byte in text.utf8 {
+        buffer[offset + count] = byte
+        count += 1
+    }
+    return count
 }

@@ -220,12 +220,16 @@ struct RecentStrings {
     mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         if let base = bytes.baseAddress, !strings.isEmpty {
             let first = hint + 1 < strings.count ? hint + 1 : 0
-            for offset in 0..<strings.count {
-                let i = (first + offset) % strings.count
-                if Self.equal(strings[i], base, bytes.count) {
-                    hint = i
-                    return strings[i]
+            // Through the buffer: its elements are compared in place, not copied out (retained)
+            // one per probe as the array's subscript does.
+            let found = strings.withUnsafeBufferPointer { strings in
+                (0..<strings.count).lazy.map { (first + $0) % strings.count }.first {
+                    Self.equal(strings[$0], base, bytes.count)
                 }
+            }
+            if let found {
+                hint = found
+                return strings[found]
             }
         }
         let made = String(decoding: bytes, as: UTF8.self)

@@ -4,7 +4,7 @@ import MESProtoC
 /// `grpc.health.v1` request and response messages.
 public enum HealthCodec {
     /// The serving states of `grpc.health.v1.HealthCheckResponse.ServingStatus`.
-    public enum ServingStatus: UInt32, Sendable {
+    public enum ServingStatus: UInt32, Sendable, CaseIterable {
         case unknown = 0, serving, notServing, serviceUnknown
     }
 
@@ -19,7 +19,15 @@ public enum HealthCodec {
         return try decodeString(message.pointee.service, field: "service")
     }
 
-    public static func encodeResponse(_ status: ServingStatus) -> [UInt8] {
+    /// The response for `status`, encoded once per status: a Check answers with one of four
+    /// messages, so it need not encode (and allocate) one per call.
+    public static func response(_ status: ServingStatus) -> [UInt8] {
+        encodedResponses[Int(status.rawValue)]
+    }
+
+    private static let encodedResponses = ServingStatus.allCases.map(encodeResponse)
+
+    private static func encodeResponse(_ status: ServingStatus) -> [UInt8] {
         var message = Grpc__Health__V1__HealthCheckResponse()
         grpc__health__v1__health_check_response__init(&message)
         message.status = Grpc__Health__V1__HealthCheckResponse__ServingStatus(rawValue: status.rawValue)

@@ -193,7 +193,7 @@ public final class AccessGuard: Sendable {
         _ method: GRPCMethod, _ requirement: AccessPolicy.Requirement, _ counters: CallCounters,
         _ context: GRPCCallContext, _ writer: GRPCResponseWriter
     ) -> any GRPCCallHandler {
-        let observed = ObservedCallHandler(counters: counters, context: context)
+        let observed = ObservedCallHandler(counters: counters, requestID: context.id)
         writer.onFinish = { status in observed.finished(status.code) }
         let authorization = requirement == .open ? nil : context.metadata("authorization")
         switch decide(path: method.path, requirement: requirement, peer: context.peer, authorization: authorization) {
@@ -201,9 +201,13 @@ public final class AccessGuard: Sendable {
             if requirement != .open {
                 noteCall(client: client ?? AuthFailureLimiter.host(ofPeer: context.peer), path: method.path)
             }
-            var context = context
-            context.client = client
-            observed.inner = method.makeHandler(context, writer)
+            if let client {
+                var context = context
+                context.client = client
+                observed.inner = method.makeHandler(context, writer)
+            } else {
+                observed.inner = method.makeHandler(context, writer)  // no copy of the context
+            }
         case .refuse(let status, let reason):
             refused(context, status: status, reason: reason)
             writer.finish(status)
@@ -262,12 +266,12 @@ final class CallCounters: Sendable {
 final class ObservedCallHandler: GRPCCallHandler {
     var inner: (any GRPCCallHandler)?
     let counters: CallCounters
-    let context: GRPCCallContext
+    let requestID: GRPCRequestID
     private var done = false
 
-    init(counters: CallCounters, context: GRPCCallContext) {
+    init(counters: CallCounters, requestID: GRPCRequestID) {
         self.counters = counters
-        self.context = context
+        self.requestID = requestID
     }
 
     func receive(_ message: ByteBuffer) { inner?.receive(message) }
@@ -284,7 +288,7 @@ final class ObservedCallHandler: GRPCCallHandler {
         counters.logger.debug(
             "grpc.call.finished",
             metadata: [
-                "request_id": "\(context.requestID)", "grpc.method": "\(counters.path)",
+                "request_id": "\(requestID)", "grpc.method": "\(counters.path)",
                 "grpc.status": "\(code.name)",
             ])
     }

@@ -107,7 +107,7 @@ final class HealthCheckHandler: GRPCCallHandler {
             writer.finish(GRPCStatus(.notFound, "unknown service \(name)"))
             return
         }
-        writer.send(bytes: HealthCodec.encodeResponse(status))
+        writer.send(bytes: HealthCodec.response(status))
         writer.finish(.ok)
     }
 
@@ -143,7 +143,7 @@ final class HealthWatchHandler: GRPCCallHandler {
     private func changed(to status: HealthService.ServingStatus) {
         guard status != last, !writer.isFinished else { return }
         last = status
-        writer.send(bytes: HealthCodec.encodeResponse(status))
+        writer.send(bytes: HealthCodec.response(status))
     }
 
     func endOfInput() {}
