@@ -46,11 +46,11 @@ enum FuzzMethods {
             },
             method("/grpc.health.v1.Health/Check") { bytes in
                 _ = try HealthCodec.decodeRequest(bytes)
-                return HealthCodec.encodeResponse(.serving)
+                return HealthCodec.response(.serving)
             },
             method("/grpc.health.v1.Health/Watch") { bytes in
                 _ = try HealthCodec.decodeRequest(bytes)
-                return HealthCodec.encodeResponse(.serving)
+                return HealthCodec.response(.serving)
             },
             method("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") { bytes in
                 let request = try ReflectionCodec.decodeRequest(bytes)
