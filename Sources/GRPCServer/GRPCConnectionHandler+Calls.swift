@@ -12,7 +12,9 @@ extension GRPCConnectionHandler {
             case .headers(let streamID, let headers, let endStream):
                 if let stream = streams[streamID] {
                     if endStream { endOfInput(stream) }  // trailers from the client: ignored
-                } else if headers.first?.name.utf8.first == UInt8(ascii: ":") {  // trailers carry no pseudo-headers
+                } else if headers.first?.name.utf8.first == UInt8(ascii: ":") {
+                    // A request's block starts with its pseudo-headers and has :method; trailers carry
+                    // none (nghttp2 checks both, its HTTP messaging checks being on by default).
                     openCall(streamID: streamID, headers: headers, endStream: endStream)
                 }
             case .data(let streamID, let bytes):

@@ -52,8 +52,8 @@ extension HTTP2Session {
 
     /// Runs `body` with the session `user_data` points at, borrowed: no retain and release around
     /// each callback (they were 3.5 % of a Health/Check's CPU, about 15 callbacks per call). nghttp2
-    /// calls back only from inside `receive`, `drainOutput` and the submit calls, while the
-    /// session's owner holds it.
+    /// calls back only from inside `receive` and `drainOutput` (mem_recv, mem_send; the submit calls
+    /// only queue, and `nghttp2_session_del` calls none), while the caller holds the session.
     static func with<R>(_ userData: UnsafeMutableRawPointer, _ body: (HTTP2Session) -> R) -> R {
         Unmanaged<HTTP2Session>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
     }

@@ -204,7 +204,7 @@ func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_
 
 /// Copies `text`'s UTF-8 bytes into `buffer` at `offset`; returns how many.
 private func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
-    // A native string's bytes are read in place (no copy of the string, as `withUTF8` makes).
+    // A native string's bytes are read in place, without the retain of `var copy = text; copy.withUTF8`.
     let copied = text.utf8.withContiguousStorageIfAvailable { utf8 in
         guard let source = utf8.baseAddress, utf8.count > 0, let target = buffer.baseAddress else { return 0 }
         (target + offset).initialize(from: source, count: utf8.count)
