@@ -66,27 +66,32 @@ struct ServerOptions: ParsableArguments {
             reply = try await client.call(
                 path, [request], metadata: bearer.map { [HTTP2Header("authorization", "Bearer \($0)")] } ?? [],
                 timeout: timeout)
-        } catch is GRPCClient.TimedOut {
-            await client.close()
-            let hint =
-                usesTLS ? "is it mesgate's gRPC port?" : "is it mesgate's h2c gRPC port? A TLS port needs --ca or --tls"
-            throw ServeCommand.fail("no answer from \(server) within \(timeoutSeconds) s (\(hint))")
-        } catch let error where error is NIOSSLError || error is BoringSSLError {
-            await client.close()
-            throw ServeCommand.fail("TLS with \(server) failed: \(Self.explain(error))")
-        } catch ChannelError.ioOnClosedChannel {
-            throw closedWithoutAnswer(server)
-        } catch let error as IOError where error.errnoCode == ECONNRESET {
-            // What a TLS port does to h2c as often as closing: it resets the connection.
-            await client.close()
-            throw closedWithoutAnswer(server)
         } catch {
             await client.close()
-            throw ServeCommand.fail("\(path) on \(server) failed: \(error)")
+            throw failure(calling: path, on: server, error)
         }
         await client.close()
         if reply.headerBlocks.isEmpty && reply.closeCode == nil { throw closedWithoutAnswer(server) }
         return reply
+    }
+
+    /// What a failed call on `server` tells the user, with the option that helps where one does.
+    private func failure(calling path: String, on server: String, _ error: any Error) -> any Error {
+        switch error {
+        case is GRPCClient.TimedOut:
+            let hint =
+                usesTLS ? "is it mesgate's gRPC port?" : "is it mesgate's h2c gRPC port? A TLS port needs --ca or --tls"
+            return ServeCommand.fail("no answer from \(server) within \(timeoutSeconds) s (\(hint))")
+        case is NIOSSLError, is BoringSSLError:
+            return ServeCommand.fail("TLS with \(server) failed: \(Self.explain(error))")
+        case ChannelError.ioOnClosedChannel:
+            return closedWithoutAnswer(server)
+        case let error as IOError where error.errnoCode == ECONNRESET:
+            // What a TLS port does to h2c as often as closing: it resets the connection.
+            return closedWithoutAnswer(server)
+        default:
+            return ServeCommand.fail("\(path) on \(server) failed: \(error)")
+        }
     }
 
     private func closedWithoutAnswer(_ server: String) -> any Error {
