@@ -238,7 +238,7 @@ extension GRPCConnectionHandler {
     /// The stream is gone: stop its handler if it had not finished.
     func cancel(_ stream: GRPCServerStream) {
         stream.deadlineTask?.cancel()
-        configuration.outputBudget.remove(stream.queuedOutput + stream.reservedOutput)
+        countOutput(-(stream.queuedOutput + stream.reservedOutput))
         stream.queuedOutput = 0
         stream.reservedOutput = 0
         streamsWithOutput.remove(stream.streamID)
@@ -296,7 +296,7 @@ extension GRPCConnectionHandler {
         }
         if let stream = streams[writer.streamID] {
             stream.queuedOutput += 5 + length
-            configuration.outputBudget.add(5 + length)
+            countOutput(5 + length)
             streamsWithOutput.insert(writer.streamID)
         }
         scheduleFlush()
@@ -344,9 +344,12 @@ extension GRPCConnectionHandler {
 
     // MARK: - Bounded output
 
-    /// Response bytes of this connection's calls still queued or reserved.
-    var unreadOutputBytes: Int {
-        streams.values.reduce(0) { $0 + $1.queuedOutput + $1.reservedOutput }
+    /// Counts `bytes` more (negative: fewer) of this connection's answers queued or reserved, in
+    /// the connection's total (`unreadOutputBytes`, which each new call checks) and in the process's
+    /// budget: the same changes the streams' `queuedOutput` and `reservedOutput` make.
+    func countOutput(_ bytes: Int) {
+        unreadOutputBytes += bytes
+        if bytes > 0 { configuration.outputBudget.add(bytes) } else { configuration.outputBudget.remove(-bytes) }
     }
 
     /// Whether a manual-flow-control stream's input may go back to the client's window: its
@@ -378,7 +381,7 @@ extension GRPCConnectionHandler {
             }
             let pending = session.pendingOutboundBytes(streamID: streamID)
             if pending < stream.queuedOutput {
-                configuration.outputBudget.remove(stream.queuedOutput - pending)
+                countOutput(pending - stream.queuedOutput)
                 stream.queuedOutput = pending
             }
             if pending == 0 { streamsWithOutput.remove(streamID) }
@@ -421,7 +424,7 @@ extension GRPCConnectionHandler {
     func reserveOutput(_ bytes: Int, streamID: Int32) -> Bool {
         guard let stream = streams[streamID], configuration.outputBudget.admits(bytes) else { return false }
         stream.reservedOutput += bytes
-        configuration.outputBudget.add(bytes)
+        countOutput(bytes)
         return true
     }
 }

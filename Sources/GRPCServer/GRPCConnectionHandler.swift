@@ -25,7 +25,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var logger: Logger
     var session: HTTP2Session?
     var context: ChannelHandlerContext?
-    var streams: [Int32: GRPCServerStream] = [:]
+    var streams = StreamIDMap<GRPCServerStream>()
     var peer = "unknown"
     /// The client certificate's subject, once the TLS handshake has named it.
     var peerIdentity: String?
@@ -39,10 +39,13 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var shuttingDown = false
     /// Made on the first gzip message of the connection.
     var decompressor: GzipDecompressor?
+    /// Response bytes of this connection's calls still queued or reserved: the sum of its streams'
+    /// `queuedOutput` and `reservedOutput`, kept as they change (`countOutput`).
+    var unreadOutputBytes = 0
     /// Streams with response bytes counted in the output budget.
-    var streamsWithOutput: Set<Int32> = []
+    var streamsWithOutput = StreamIDSet()
     /// Streams whose input window is held back (manual flow control).
-    var streamsWithDeferredInput: Set<Int32> = []
+    var streamsWithDeferredInput = StreamIDSet()
     var inputCheckScheduled = false
 
     init(

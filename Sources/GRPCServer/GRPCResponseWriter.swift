@@ -2,9 +2,12 @@ public import NIOCore
 
 /// Sends one call's responses. Event-loop confined: use only on `GRPCCallContext.eventLoop`.
 ///
-/// Holds its connection weakly: once the connection is gone every call is ignored.
+/// Holds its connection until the stream is gone: the connection lets go in `cancel`, which every
+/// stream reaches (on its close, or at the connection's teardown, which NIO runs for every channel
+/// through `handlerRemoved`). From then on every call is ignored. A strong reference cleared there,
+/// not a weak one: forming and loading a weak reference was about 2 % of a Health/Check's CPU.
 public final class GRPCResponseWriter {
-    weak var connection: GRPCConnectionHandler?
+    var connection: GRPCConnectionHandler?
     let streamID: Int32
     var headersSent = false
     var finished = false

@@ -132,7 +132,7 @@ extension HTTP2Session {
         let type = UInt32(frame.hd.type)
         guard type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
             frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
-            resetAfterEndStream.remove(frame.hd.stream_id) != nil
+            resetAfterEndStream.remove(frame.hd.stream_id)
         else { return }
         // nghttp2_session_get_stream_remote_close: 1 closed, 0 open, -1 no such stream.
         if nghttp2_session_get_stream_remote_close(session, frame.hd.stream_id) == 0 {

@@ -38,11 +38,11 @@ public final class HTTP2Session {
     @exclusivity(unchecked) var input: ByteBuffer?
     @exclusivity(unchecked) var inputBase: UnsafeRawPointer?
     /// Bodies being sent through a data provider, by stream.
-    @exclusivity(unchecked) var outbound: [Int32: OutboundStream] = [:]
+    @exclusivity(unchecked) var outbound = StreamIDMap<OutboundStream>()
     /// Bodies of finished streams kept for new ones (see `recycle`).
     @exclusivity(unchecked) var spareOutbound: [OutboundStream] = []
     /// Streams to reset with NO_ERROR once our END_STREAM is out, if the peer is still sending.
-    @exclusivity(unchecked) var resetAfterEndStream: Set<Int32> = []
+    @exclusivity(unchecked) var resetAfterEndStream = StreamIDSet()
 
     /// Creates the session and queues its SETTINGS (and, for a client, the connection preface).
     public init(role: Role, settings: HTTP2Settings = HTTP2Settings()) throws(HTTP2Error) {

@@ -72,6 +72,15 @@ import Testing
         try connection.pump()
         #expect(connection.trailer(refused, "grpc-status") == "8")
         #expect(!log.all.contains("receive 1"), "the refused call reached its handler")
+        // The unread answers go when their streams do, and the connection takes new work again.
+        for id in calls { try connection.client.resetStream(streamID: id, errorCode: HTTP2ErrorCode.cancel) }
+        try connection.pump()
+        let handler = try connection.channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self)
+        #expect(handler.unreadOutputBytes == 0)
+        let accepted = try connection.request("/test.Echo/One")
+        connection.send(accepted, grpcFrame([1]), end: true)
+        try connection.pump()
+        #expect(log.all.contains("receive 1"))
     }
 }
 
