@@ -1,3 +1,4 @@
+import Foundation
 import HTTP2
 import NIOCore
 import Testing
@@ -31,6 +32,32 @@ import Testing
             let blocks = headerBlocks(received, stream: id)
             #expect(blocks.count == 1)
             #expect(blocks.first?.headers == headers)
+        }
+    }
+
+    /// Values of one length, many more than HPACK's 4 KiB dynamic table holds (so nghttp2 drops
+    /// and makes entries of the same size all along) and more than the ring of recent strings
+    /// holds, each sent again 7 requests later and 300 later: every request's fields come out
+    /// exactly as sent.
+    @Test func headerFieldsComeOutAsSentWhileHPACKEvictsTheirEntries() throws {
+        let client = try HTTP2Session(role: .client, settings: clientSettings())
+        let server = try HTTP2Session(role: .server)
+        var sent: [Int32: [HTTP2Header]] = [:]
+        var received: [HTTP2Event] = []
+        for i in 0..<600 {
+            // Each value again 7 requests later (likely still in the table), and 300 later (gone).
+            let n = i % 2 == 0 ? i / 7 : (i + 300) % 600
+            let headers = requestHeaders + [HTTP2Header("x-value", String(format: "value-%06d-of-the-same-length", n))]
+            let id = try client.sendRequest(headers: headers, endStream: true)
+            sent[id] = headers
+            received += try exchange(client, server).server
+            // Answered, so the stream closes: more than 100 open at once would be refused.
+            try server.sendResponseHeaders(streamID: id, headers: [HTTP2Header(":status", "200")], endStream: true)
+            received += try exchange(client, server).server
+        }
+        #expect(sent.count == 600)
+        for (id, headers) in sent {
+            #expect(headerBlocks(received, stream: id).first?.headers == headers)
         }
     }
 
