@@ -127,40 +127,24 @@ public struct StreamIDMap<Value> {
     }
 
     /// The ids, in no particular order; a copy, so the map may change while they are walked.
-    @inlinable public var keys: Keys { Keys(slots: slots) }
+    @inlinable public var keys: LazyMapSequence<Entries, Int32> { Entries(slots: slots).lazy.map(\.id) }
 
     /// The values, in no particular order; a copy, like `keys`.
-    @inlinable public var values: Values { Values(slots: slots) }
+    @inlinable public var values: LazyMapSequence<Entries, Value> { Entries(slots: slots).lazy.map(\.value) }
 
-    public struct Keys: Sequence, IteratorProtocol {
+    /// The entries of a copy of the slots.
+    public struct Entries: Sequence, IteratorProtocol {
         @usableFromInline let slots: [Slot]
         @usableFromInline var position = 0
 
         @inlinable init(slots: [Slot]) { self.slots = slots }
 
         @inlinable
-        public mutating func next() -> Int32? {
-            while position < slots.count {
-                let id = slots[position].id
-                position += 1
-                if id != 0 { return id }
-            }
-            return nil
-        }
-    }
-
-    public struct Values: Sequence, IteratorProtocol {
-        @usableFromInline let slots: [Slot]
-        @usableFromInline var position = 0
-
-        @inlinable init(slots: [Slot]) { self.slots = slots }
-
-        @inlinable
-        public mutating func next() -> Value? {
+        public mutating func next() -> (id: Int32, value: Value)? {
             while position < slots.count {
                 let slot = slots[position]
                 position += 1
-                if slot.id != 0 { return slot.value }
+                if slot.id != 0, let value = slot.value { return (slot.id, value) }
             }
             return nil
         }
@@ -184,5 +168,7 @@ public struct StreamIDSet: Sequence {
     @inlinable @discardableResult
     public mutating func remove(_ id: Int32) -> Bool { map.removeValue(forKey: id) != nil }
 
-    @inlinable public func makeIterator() -> StreamIDMap<Void>.Keys { map.keys }
+    @inlinable public func makeIterator() -> LazyMapSequence<StreamIDMap<Void>.Entries, Int32>.Iterator {
+        map.keys.makeIterator()
+    }
 }
