@@ -13,11 +13,10 @@ import Synchronization
 /// the log only when a writer finds every frame copied. The log would grow for as long as the
 /// load lasts (hundreds of MiB in a few minutes), and every commit would grow the file, which
 /// makes its fsync a journal commit too. So once the log is long (see below) the
-/// checkpointer goes round more often (`longLogPassInterval`, so each pass leaves less behind),
-/// and after a pass that copied everything it found it asks the writer to copy the short tail
-/// that came in meanwhile itself, between two batches (`WriterInbox.walTailCopy`): no frame is
-/// appended during that copy, so it completes, and the writer's next transaction writes from the
-/// start of the log again.
+/// checkpointer goes round every 10 ms (so each pass leaves little behind), and after a pass that
+/// copied everything it found it asks the writer to copy the short tail that came in meanwhile
+/// itself, between two batches (`WriterInbox.walTailCopy`): no frame is appended during that copy,
+/// so it completes, and the writer's next transaction writes from the start of the log again.
 /// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
 /// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
 ///
@@ -44,13 +43,6 @@ final class WALCheckpointer: @unchecked Sendable {
     private let nudged = Atomic<Bool>(false)
     /// 1 MiB of 4 KiB pages: a log shorter than this never counts as long.
     static let minimumLongLogFrames = 256
-    /// How often the checkpointer goes round while the log is long. Every pass ends with an fsync
-    /// of the database file, and the writer's WAL fsyncs wait behind it: passes every 10 ms (as
-    /// until 2026-12-04) kept the disk busy with them nearly all the time under a steady load,
-    /// and the acks' p99 at 11,700 events/s was 1.5–2 × what it is with passes every 100 ms
-    /// (bench/RESULTS.md, Ingest 22:02). A longer gap leaves a longer tail for the writer to copy;
-    /// 100 ms of commits is a few MiB.
-    static let longLogPassInterval: DispatchTimeInterval = .milliseconds(100)
 
     init(
         path: String, inbox: WriterInbox, interval: DispatchTimeInterval = .milliseconds(250),
@@ -118,7 +110,7 @@ final class WALCheckpointer: @unchecked Sendable {
         var lastLog = 0
         while !stopping.load(ordering: .acquiring) {
             // A long log: a short breath between passes, so each leaves little behind.
-            _ = wakeup.wait(timeout: .now() + (longLog ? Self.longLogPassInterval : interval))
+            _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval))
             if stopping.load(ordering: .acquiring) { break }
             nudged.store(false, ordering: .releasing)
             // The writer has been asked to copy the tail and has not finished: no pass meanwhile.
