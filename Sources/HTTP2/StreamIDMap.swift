@@ -51,7 +51,8 @@ public struct StreamIDMap<Value> {
 
     /// The slot holding `id`, or nil.
     @inlinable func find(_ id: Int32) -> Int? {
-        guard storedCount > 0 else { return nil }
+        // Id 0 marks an empty slot: it is never a key (stream 0 is the connection).
+        guard id != 0, storedCount > 0 else { return nil }
         var i = home(id)
         while true {
             let found = slots[i].id
@@ -62,10 +63,13 @@ public struct StreamIDMap<Value> {
     }
 
     @inlinable
+    /// Stream 0 is the connection, never a stream: it is never found, and setting it does nothing
+    /// (a caller that names it, such as `HTTP2Session.sendResponseHeaders(streamID: 0, ...)`,
+    /// then gets nghttp2's own error, as with a Dictionary).
     public subscript(id: Int32) -> Value? {
         get { find(id).flatMap { slots[$0].value } }
         set {
-            precondition(id != 0, "stream 0 is the connection, not a stream")
+            guard id != 0 else { return }
             if let newValue {
                 insert(id, newValue)
             } else {
