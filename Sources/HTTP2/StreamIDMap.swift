@@ -62,10 +62,10 @@ public struct StreamIDMap<Value> {
         }
     }
 
-    @inlinable
     /// Stream 0 is the connection, never a stream: it is never found, and setting it does nothing
     /// (a caller that names it, such as `HTTP2Session.sendResponseHeaders(streamID: 0, ...)`,
     /// then gets nghttp2's own error, as with a Dictionary).
+    @inlinable
     public subscript(id: Int32) -> Value? {
         get { find(id).flatMap { slots[$0].value } }
         set {
@@ -86,10 +86,15 @@ public struct StreamIDMap<Value> {
             return
         }
         if (storedCount + 1) * 2 > slots.count { grow() }
+        slots[emptySlot(for: id)] = Slot(id: id, value: value)
+        storedCount += 1
+    }
+
+    /// The first empty slot of `id`'s probe run (the table is at most half full, so there is one).
+    @inlinable func emptySlot(for id: Int32) -> Int {
         var i = home(id)
         while slots[i].id != 0 { i = (i + 1) & mask }
-        slots[i] = Slot(id: id, value: value)
-        storedCount += 1
+        return i
     }
 
     @inlinable @discardableResult
@@ -123,11 +128,7 @@ public struct StreamIDMap<Value> {
     @inlinable mutating func grow() {
         let old = slots
         slots = Array(repeating: Slot(id: 0, value: nil), count: old.count * 2)
-        for slot in old where slot.id != 0 {
-            var i = home(slot.id)
-            while slots[i].id != 0 { i = (i + 1) & mask }
-            slots[i] = slot
-        }
+        for slot in old where slot.id != 0 { slots[emptySlot(for: slot.id)] = slot }
     }
 
     /// The ids, in no particular order; a copy, so the map may change while they are walked.
