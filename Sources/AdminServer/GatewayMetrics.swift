@@ -23,7 +23,7 @@ public final class GatewayMetrics: Sendable {
         ]
         for name in [
             "mesgate_ingest_ack_latency_seconds", "mesgate_store_queue_wait_seconds", "mesgate_store_commit_seconds",
-            "mesgate_store_wal_tail_copy_seconds",
+            "mesgate_store_wal_tail_copy_seconds", "mesgate_store_wal_sync_seconds",
         ] {
             factory.durationHistogramBuckets[name] = milliseconds
         }

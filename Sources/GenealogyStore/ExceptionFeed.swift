@@ -8,8 +8,9 @@ import Synchronization
 /// of an exception that is not stored.
 ///
 /// `@unchecked Sendable`: `pending` is used only on the writer thread (inside its transactions and
-/// right after COMMIT); the listeners are behind a `Mutex`. Listeners run on the writer thread:
-/// they must only hand the changes on (hop to an event loop), never block.
+/// right after COMMIT); the listeners are behind a `Mutex`. Listeners run where acks are completed,
+/// once the transaction is durable (`CommitSyncer`'s thread; the writer's when commits are not
+/// synced): they must only hand the changes on (hop to an event loop), never block.
 public final class ExceptionFeed: @unchecked Sendable {
     private var pending: [PlantException] = []
     private let listeners = Mutex<[@Sendable ([PlantException]) -> Void]>([])
@@ -19,7 +20,7 @@ public final class ExceptionFeed: @unchecked Sendable {
     /// The feed of the store's write connection, nil on other connections.
     static func on(_ db: SQLiteConnection) -> ExceptionFeed? { (db.attachment as? WriterMirrors)?.exceptions }
 
-    /// Adds a listener told of every committed change, in commit order, on the writer thread.
+    /// Adds a listener told of every committed change, in commit order, where acks are completed.
     public func watch(_ listener: @escaping @Sendable ([PlantException]) -> Void) {
         listeners.withLock { $0.append(listener) }
     }
@@ -38,11 +39,15 @@ public final class ExceptionFeed: @unchecked Sendable {
     /// After a whole transaction's ROLLBACK.
     func discard() { pending.removeAll() }
 
-    /// After COMMIT: tells the listeners and empties the list.
-    func committed() {
-        guard !pending.isEmpty else { return }
-        let changes = pending
-        pending.removeAll()
+    /// After COMMIT: what the transaction changed, to be told once it is durable (`tell`).
+    func committed() -> [PlantException] {
+        defer { pending.removeAll() }
+        return pending
+    }
+
+    /// Tells the listeners of committed changes (nothing when `changes` is empty).
+    func tell(_ changes: [PlantException]) {
+        guard !changes.isEmpty else { return }
         for listener in listeners.withLock({ $0 }) { listener(changes) }
     }
 }

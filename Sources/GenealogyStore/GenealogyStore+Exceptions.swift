@@ -15,7 +15,8 @@ public enum ExceptionCommandOutcome: Sendable, Hashable {
 
 extension GenealogyStore {
     /// Tells `listener` of every exception raised or changed, once committed, in commit order.
-    /// Runs on the writer thread: hand the changes on, never block (see `ExceptionFeed`).
+    /// Runs where acks are completed, once the change is durable: hand the changes on, never block
+    /// (see `ExceptionFeed`).
     public func watchExceptions(_ listener: @escaping @Sendable ([PlantException]) -> Void) {
         exceptionFeed.watch(listener)
     }

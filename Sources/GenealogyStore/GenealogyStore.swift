@@ -75,7 +75,10 @@ public final class GenealogyStore: Sendable {
         let version = try migrator.check()
         do throws(SQLiteError) {
             try db.enableWAL()
-            try configureWriter(db, synchronous: options.synchronous)
+            // With `synchronous` full the commits are synced by `CommitSyncer`, after COMMIT and
+            // before any ack, while the writer goes on: SQLite itself syncs the log only where its
+            // recovery needs it (NORMAL).
+            try configureWriter(db, synchronous: options.synchronous == .full ? .normal : options.synchronous)
             // When the log starts over (see WALCheckpointer), a file that grew past 64 MiB is cut back.
             try db.execute("PRAGMA journal_size_limit = 67108864")
         } catch {
@@ -105,6 +108,12 @@ public final class GenealogyStore: Sendable {
         writer.sameEvent = options.sameEvent
         writer.masterData = options.masterData
         writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
+        if options.synchronous == .full {
+            let wal = WALFile(databasePath: path)
+            writer.syncer = CommitSyncer(
+                inbox: inbox, exceptions: exceptionFeed, condition: condition, logger: logger,
+                sync: options.walSync ?? wal.sync)
+        }
         writer.start()
         checkpointer.start()
         logger.info(
@@ -136,9 +145,10 @@ public final class GenealogyStore: Sendable {
     }
 
     /// Queues one event for the writer. Never blocks. On `.queued`, `completion` runs exactly once,
-    /// on the writer thread, after the batch commits (or fails), in submission order; on `.full`
-    /// or `.closed` it never runs. Keep completions short (hop to your event loop): the next batch
-    /// waits for them.
+    /// after the batch commits and the write-ahead log is synced (or the batch fails), in
+    /// submission order, on the thread that completes submissions: `CommitSyncer`'s with
+    /// `synchronous` full, the writer's otherwise. On `.full` or `.closed` it never runs. Keep
+    /// completions short (hop to your event loop): later acks wait for them.
     public func submit(_ request: IngestRequest, completion: @escaping @Sendable (IngestOutcome) -> Void)
         -> SubmitResult
     {
@@ -155,7 +165,7 @@ public final class GenealogyStore: Sendable {
     /// Stops accepting, lets the writer commit everything queued and complete every completion,
     /// checkpoints the WAL (TRUNCATE) and waits for the writer thread to end. Idempotent; blocks.
     ///
-    /// Called from a completion (on the writer thread) it cannot wait for that thread: it only
+    /// Called from a completion (on the store's own threads) it cannot wait for them: it only
     /// stops accepting, and the writer drains and stops after the current batch.
     public func close() {
         let wakeWriter = inbox.queue.withLock { $0.beginClosing() }
@@ -163,8 +173,8 @@ public final class GenealogyStore: Sendable {
         readers.close()
         // Before the writer's final TRUNCATE checkpoint, which a running PASSIVE one would make busy.
         checkpointer?.stop()
-        if inbox.isWriterThread {
-            logger.warning("store.close.from_writer_thread")
+        if inbox.isStoreThread {
+            logger.warning("store.close.from_store_thread")
             return
         }
         inbox.finished.wait()

@@ -33,6 +33,8 @@ final class WriterInbox: Sendable {
     let walFrameLimit = Atomic<Int>(2 * WALCheckpointer.minimumLongLogFrames)
     /// The writer thread's `pthread_self()`, 0 until it runs.
     private let writerThreadID = Atomic<UInt>(0)
+    /// The thread that completes submissions when it is not the writer (`CommitSyncer`'s), 0 if none.
+    private let completionThreadID = Atomic<UInt>(0)
 
     init(capacity: Int) {
         queue = Mutex(SubmissionQueue(capacity: capacity))
@@ -41,8 +43,16 @@ final class WriterInbox: Sendable {
     /// Called first thing on the writer thread.
     func markWriterThread() { writerThreadID.store(Self.currentThreadID(), ordering: .releasing) }
 
-    /// Whether the caller runs on the writer thread (inside a completion).
-    var isWriterThread: Bool { writerThreadID.load(ordering: .acquiring) == Self.currentThreadID() }
+    /// Called first thing on `CommitSyncer`'s thread.
+    func markCompletionThread() { completionThreadID.store(Self.currentThreadID(), ordering: .releasing) }
+
+    /// Whether the caller runs on one of the threads `close()` waits for: the writer's, or the one
+    /// that completes submissions (inside a completion).
+    var isStoreThread: Bool {
+        let current = Self.currentThreadID()
+        return writerThreadID.load(ordering: .acquiring) == current
+            || completionThreadID.load(ordering: .acquiring) == current
+    }
 
     private static func currentThreadID() -> UInt {
         #if canImport(Darwin)
@@ -88,6 +98,11 @@ final class IngestWriter: @unchecked Sendable {
     var commitProbeInterval: Duration = .seconds(1)
     /// Whether the last transaction failed; writer thread only.
     var failing = false
+    /// Syncs the log and completes the batches when commits are not synced by SQLite (the store's
+    /// `synchronous` full); nil: the writer completes each batch itself. Set before `start()`.
+    var syncer: CommitSyncer?
+    /// Exceptions of the transactions committed since the last batch was handed on; writer thread only.
+    private var committedExceptions: [PlantException] = []
 
     init(
         db: SQLiteConnection, inbox: WriterInbox, mirrors: WriterMirrors, maxBatchEvents: Int, maxBatchBytes: Int,
@@ -104,6 +119,7 @@ final class IngestWriter: @unchecked Sendable {
     /// Starts the writer thread. Called once, by `GenealogyStore.open`.
     func start() {
         inbox.finished.enter()
+        syncer?.start()
         let thread = Thread { [self] in
             // Named from inside: on Linux a thread otherwise keeps its creator's name.
             Thread.current.name = "mesgate-writer"
@@ -155,6 +171,7 @@ final class IngestWriter: @unchecked Sendable {
     var connection: SQLiteConnection? { db }
 
     private func finish() {
+        syncer?.stop()  // every completion has run before `close()` returns
         if checkpointsOnClose, let db {
             do {
                 let result = try db.checkpoint(.truncate)
@@ -168,7 +185,7 @@ final class IngestWriter: @unchecked Sendable {
         inbox.finished.leave()
     }
 
-    /// One transaction for the whole batch; completions after COMMIT, in order.
+    /// One transaction for the whole batch; completions after COMMIT (and the log's sync), in order.
     private func commit(_ batch: [Submission]) {
         let outcomes: [IngestOutcome]
         if let db {
@@ -188,7 +205,14 @@ final class IngestWriter: @unchecked Sendable {
             outcomes = Array(repeating: .failed(error), count: batch.count)
         }
         StoreMetrics.committed(outcomes, of: batch)
-        for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
+        let ended = EndedBatch(submissions: batch, outcomes: outcomes, exceptions: committedExceptions)
+        committedExceptions.removeAll()
+        if let syncer {
+            syncer.hand(ended)
+        } else {
+            mirrors.exceptions.tell(ended.exceptions)
+            for (submission, outcome) in zip(batch, outcomes) { submission.completion(outcome) }
+        }
     }
 
     /// Tries the batch without savepoints first (the common case: every event stores); if any
@@ -225,7 +249,7 @@ final class IngestWriter: @unchecked Sendable {
             try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            mirrors.committed()
+            committedExceptions += mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {
@@ -257,7 +281,7 @@ final class IngestWriter: @unchecked Sendable {
             try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            mirrors.committed()
+            committedExceptions += mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {

@@ -10,10 +10,13 @@ import SQLite
 /// poster's thread, or a CLI command). The connection closes in `deinit`.
 public final class OutboxStore {
     private let db: SQLiteConnection
+    /// Synced before due rows are posted (see `due`).
+    private let wal: WALFile
 
     /// Opens the outbox of the store at `path` (`GenealogyStore.path`), which must be migrated;
     /// `readOnly` for the commands that only look (`outbox list`, `show`, `reconcile`).
     public init(path: String, readOnly: Bool = false) throws(GenealogyStoreError) {
+        wal = WALFile(databasePath: path)
         do throws(SQLiteError) {
             if readOnly {
                 db = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: 10_000)
@@ -38,10 +41,16 @@ public final class OutboxStore {
         """
 
     /// Pending and failed rows whose time has come, oldest first.
+    ///
+    /// The rows are durable when this returns: the writer acks a commit only once the log is synced
+    /// (`CommitSyncer`), but others see it before, and Odoo is not to hear of an event a power cut
+    /// could still take back.
     public func due(nowMs: Int64, limit: Int) throws(GenealogyStoreError) -> [OutboxEntry] {
-        try entries(
+        let due = try entries(
             "WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at_ms <= ?1 ORDER BY o.id LIMIT ?2",
             [.integer(nowMs), .int(limit)])
+        if !due.isEmpty { try wal.syncBeforeTelling() }
+        return due
     }
 
     /// Rows in `states` (all when empty), oldest first, at most `limit`.
@@ -73,8 +82,11 @@ public final class OutboxStore {
     /// skip`) is left out: nothing of it is to reach Odoo, also not through a later posting of
     /// the order's totals; so is an event a correction voided or replaced (a replacement is an
     /// event of its own).
+    /// Durable when this returns, like `due`'s rows: the totals go to Odoo.
     public func events(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
-        try orderEvents(name, .counted)
+        let events = try orderEvents(name, .counted)
+        try wal.syncBeforeTelling()
+        return events
     }
 
     /// The stored events naming the production order `name` whose outbox row was skipped, in

@@ -10,10 +10,13 @@ import SQLite
 /// connection, like `OutboxStore`: not `Sendable`, confined to the replicator's thread.
 public final class ReplicationLog {
     private let db: SQLiteConnection
+    /// Synced before entries leave the store (see `entries`).
+    private let wal: WALFile
 
     /// Opens the log of the store at `path` (`GenealogyStore.path`), which must be migrated.
     public init(path: String) throws(GenealogyStoreError) {
         db = try .bookkeeping(at: path, for: "the replication log")
+        wal = WALFile(databasePath: path)
     }
 
     /// The store's own random id (made by migration 9).
@@ -74,7 +77,7 @@ public final class ReplicationLog {
     /// The log entries after `cursor`, at most `limit` of them, with the records to publish (entries
     /// that carry none, an export or a refused login, only move the cursor).
     public func entries(after cursor: ReplicationCursor, limit: Int) throws(GenealogyStoreError) -> ReplicationBatch {
-        try guarded { () throws(SQLiteError) in
+        let batch = try guarded { () throws(SQLiteError) in
             var batch = ReplicationBatch(records: [], through: cursor)
             try db.cachedStatement(
                 """
@@ -108,6 +111,11 @@ public final class ReplicationLog {
             }
             return batch
         }
+        // The writer acks a commit only once the log is synced (`CommitSyncer`), but others see it
+        // before: what leaves for the hub must be on the disk first, or a power cut could take back
+        // audit ids the hub has already seen.
+        if batch.through != cursor { try wal.syncBeforeTelling() }
+        return batch
     }
 
     /// How far the stream is behind the store: events not yet acknowledged, and when the oldest of

@@ -5,7 +5,8 @@ public enum StoreProblem: Sendable, Hashable, CustomStringConvertible {
     /// An integrity check found the file damaged; stays until the process ends (restore it).
     case damaged(String)
     /// The writer's last transaction failed to commit (disk full, I/O error, read-only file);
-    /// clears when one commits (a batch, or the writer's probe: see `IngestWriter`).
+    /// clears when one commits (a batch, or the writer's probe: see `IngestWriter`). A failed sync
+    /// of the write-ahead log (`CommitSyncer`) stays until the process ends.
     case commitsFailing(String)
 
     public var description: String {
@@ -23,11 +24,12 @@ public final class StoreCondition: Sendable {
     private struct State {
         var damage: String?
         var commitFailure: String?
+        var syncFailure: String?
         var observers: [@Sendable (StoreProblem?) -> Void] = []
 
         var problem: StoreProblem? {
             if let damage { return .damaged(damage) }
-            return commitFailure.map { .commitsFailing($0) }
+            return (syncFailure ?? commitFailure).map { .commitsFailing($0) }
         }
     }
 
@@ -54,6 +56,11 @@ public final class StoreCondition: Sendable {
     /// The writer's transaction failed (`detail`: SQLite's message) or committed (nil).
     func recordCommit(failure detail: String?) {
         change { $0.commitFailure = detail }
+    }
+
+    /// The write-ahead log could not be synced (`CommitSyncer`): for good, a later commit does not clear it.
+    func recordSyncFailure(_ detail: String) {
+        change { $0.syncFailure = detail }
     }
 
     private func change(_ body: (inout State) -> Void) {

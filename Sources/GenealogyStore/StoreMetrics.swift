@@ -12,8 +12,12 @@ enum StoreMetrics {
     static let batchEvents = Recorder(label: "mesgate_store_commit_batch_events", aggregate: true)
     /// How long the oldest event of a batch waited in the queue before the writer took the batch.
     static let queueWait = Timer(label: "mesgate_store_queue_wait_seconds", preferredDisplayUnit: .seconds)
-    /// BEGIN to COMMIT of one batch, the fsync included: what every ack of the batch waits for.
+    /// BEGIN to COMMIT of one batch (the log's sync is `walSync`, after it; with `synchronous`
+    /// normal or off there is none).
     static let commitDuration = Timer(label: "mesgate_store_commit_seconds", preferredDisplayUnit: .seconds)
+    /// One `fdatasync` of the write-ahead log by `CommitSyncer`, which the acks of the batches
+    /// committed before it wait for.
+    static let walSyncDuration = Timer(label: "mesgate_store_wal_sync_seconds", preferredDisplayUnit: .seconds)
     /// The writer copying the last frames of a long WAL so the log can start over (WALCheckpointer).
     static let walTailCopy = Timer(label: "mesgate_store_wal_tail_copy_seconds", preferredDisplayUnit: .seconds)
     /// Page cache the write connection holds (bounded by its `cache_size`): the largest part of

@@ -2,9 +2,11 @@ public import MESDomain
 
 /// Tunables of the store; the defaults suit production.
 public struct StoreOptions: Sendable {
-    /// `PRAGMA synchronous` of the write connection (WAL mode).
+    /// How the write connection's commits reach the disk (WAL mode).
     public enum Synchronous: String, Sendable {
-        /// Every commit is synced: an ack survives power loss. The default.
+        /// Every commit is synced before it is acknowledged: an ack survives power loss. The
+        /// default. The server's writer commits with `PRAGMA synchronous = NORMAL` and syncs the
+        /// log on a thread of its own before the acks (`CommitSyncer`); a tool's commits with FULL.
         case full
         /// Synced at checkpoints: an ack survives a crash of mesgate, not of the machine.
         case normal
@@ -13,6 +15,9 @@ public struct StoreOptions: Sendable {
     }
 
     public var synchronous: Synchronous = .full
+    /// With `synchronous` full: what syncs the write-ahead log before the acks; nil, `fdatasync`
+    /// of the log file. Tests give one that fails or waits.
+    var walSync: (@Sendable () throws(WALSyncError) -> Void)?
     /// Requests the writer queue holds before `submit` answers `.full`.
     public var queueCapacity: Int = 16_384
     /// Events committed in one transaction at most.

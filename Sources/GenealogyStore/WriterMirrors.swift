@@ -1,3 +1,4 @@
+import MESDomain
 import SQLite
 
 /// What the write connection carries besides its SQL state: the in-memory mirrors of its
@@ -30,8 +31,8 @@ final class WriterMirrors: @unchecked Sendable {
         try outboxTally.flush(db)
     }
 
-    /// After `COMMIT`: the exceptions are told.
-    func committed() { exceptions.committed() }
+    /// After `COMMIT`: the exceptions the transaction changed, to be told when it is durable.
+    func committed() -> [PlantException] { exceptions.committed() }
 
     /// After the whole transaction was rolled back (by the writer, or by SQLite itself): nothing
     /// a mirror took in since `BEGIN` may stay.

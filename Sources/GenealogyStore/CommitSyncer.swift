@@ -1,0 +1,146 @@
+import Dispatch
+import Foundation
+import Logging
+import MESDomain
+import Synchronization
+
+/// A transaction the writer ended, waiting to be told: its submissions' outcomes and the
+/// exceptions it changed.
+struct EndedBatch {
+    let submissions: [Submission]
+    let outcomes: [IngestOutcome]
+    let exceptions: [PlantException]
+}
+
+/// Syncs the write-ahead log after the writer's commits, then completes their submissions: the
+/// writer runs the next transaction while the disk syncs the last ones.
+///
+/// The write connection commits with `synchronous = NORMAL` (SQLite writes the commit to the log
+/// without `fdatasync`); nothing of a batch leaves the store until the log is synced here: not its
+/// acks, not its exceptions (`ExceptionFeed`). An ack therefore still means the event survives power
+/// loss, as with `synchronous = FULL`, and one sync covers every batch committed before it began, so
+/// under load one sync serves several commits. SQLite still syncs the log itself where recovery
+/// depends on it: the log's header when the log starts over, the log before a checkpoint copies it.
+///
+/// Batches are told in commit order, on the syncer's thread (`mesgate-syncer`). When a sync fails,
+/// what was committed since the last one may be lost: those batches and every later one fail with
+/// `.commitFailed`, and the store reports itself failing until it is opened again, as a database
+/// whose fsync failed cannot be trusted to have kept anything written since.
+final class CommitSyncer: Sendable {
+    private struct State {
+        var waiting: [EndedBatch] = []
+        var stopping = false
+        var syncerBusy = false
+        /// Set by the first failed sync; never cleared.
+        var broken: WALSyncError?
+    }
+
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let stopped = DispatchGroup()
+    private let sync: @Sendable () throws(WALSyncError) -> Void
+    private let inbox: WriterInbox
+    private let exceptions: ExceptionFeed
+    private let condition: StoreCondition?
+    private let logger: Logger
+
+    /// `sync` makes the log durable (`WALFile.sync`); tests give their own.
+    init(
+        inbox: WriterInbox, exceptions: ExceptionFeed, condition: StoreCondition?, logger: Logger,
+        sync: @escaping @Sendable () throws(WALSyncError) -> Void
+    ) {
+        self.inbox = inbox
+        self.exceptions = exceptions
+        self.condition = condition
+        self.logger = logger
+        self.sync = sync
+    }
+
+    /// Starts the syncer thread. Called once, before the writer's.
+    func start() {
+        stopped.enter()
+        let thread = Thread { [self] in
+            Thread.current.name = "mesgate-syncer"
+            self.inbox.markCompletionThread()
+            self.run()
+        }
+        thread.start()
+    }
+
+    /// Writer thread, after each transaction (committed or not): `batch` is told after the next sync.
+    func hand(_ batch: EndedBatch) {
+        let wake = state.withLock { state -> Bool in
+            state.waiting.append(batch)
+            if state.syncerBusy { return false }
+            state.syncerBusy = true
+            return true
+        }
+        if wake { wakeup.signal() }
+    }
+
+    /// Tells everything handed so far, then ends the thread and waits for it. Writer thread, at close.
+    func stop() {
+        let wake = state.withLock { state -> Bool in
+            state.stopping = true
+            if state.syncerBusy { return false }
+            state.syncerBusy = true
+            return true
+        }
+        if wake { wakeup.signal() }
+        stopped.wait()
+    }
+
+    private func run() {
+        defer { stopped.leave() }
+        while true {
+            wakeup.wait()
+            while true {
+                let (batches, stopping, broken) = state.withLock { state in
+                    let batches = state.waiting
+                    state.waiting.removeAll(keepingCapacity: true)
+                    if batches.isEmpty { state.syncerBusy = false }
+                    return (batches, state.stopping, state.broken)
+                }
+                if batches.isEmpty {
+                    if stopping { return }
+                    break
+                }
+                tell(batches, synced: broken == nil ? syncOnce() : broken)
+            }
+        }
+    }
+
+    /// One `fdatasync`; the error, now and for good, when it fails.
+    private func syncOnce() -> WALSyncError? {
+        let started = DispatchTime.now().uptimeNanoseconds
+        do throws(WALSyncError) {
+            try sync()
+            StoreMetrics.walSyncDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            return nil
+        } catch {
+            state.withLock { $0.broken = error }
+            logger.critical(
+                "store.wal.sync_failed",
+                metadata: [
+                    "error": "\(error)",
+                    "detail":
+                        "commits since the last sync may be lost; no event is acknowledged until mesgate restarts",
+                ])
+            condition?.recordSyncFailure("the write-ahead log could not be synced: \(error)")
+            return error
+        }
+    }
+
+    private func tell(_ batches: [EndedBatch], synced failure: WALSyncError?) {
+        for batch in batches {
+            if let failure {
+                let error = GenealogyStoreError(
+                    .commitFailed, "the write-ahead log could not be synced to the disk: \(failure)")
+                for submission in batch.submissions { submission.completion(.failed(error)) }
+                continue
+            }
+            exceptions.tell(batch.exceptions)
+            for (submission, outcome) in zip(batch.submissions, batch.outcomes) { submission.completion(outcome) }
+        }
+    }
+}

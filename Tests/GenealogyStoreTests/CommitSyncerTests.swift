@@ -1,0 +1,147 @@
+import Dispatch
+import Foundation
+import MESDomain
+import Synchronization
+import Testing
+
+@testable import GenealogyStore
+
+#if canImport(Darwin)
+    import Darwin
+#else
+    import Glibc
+#endif
+
+/// With `synchronous` full the writer commits without syncing and `CommitSyncer` syncs the
+/// write-ahead log before anything of a batch is told: these tests give the store a sync of their
+/// own (`StoreOptions.walSync`) that waits or fails.
+@Suite struct CommitSyncerTests {
+    /// Holds its first call until `release` is signalled (`entered` says it began); fails its
+    /// first call instead with `failFirst`. Later calls return at once.
+    final class SyncGate: Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let calls = Atomic<Int>(0)
+        let failFirst: Bool
+
+        init(failFirst: Bool = false) { self.failFirst = failFirst }
+
+        func sync() throws(WALSyncError) {
+            guard calls.add(1, ordering: .relaxed).newValue == 1 else { return }
+            if failFirst { throw WALSyncError(operation: "fdatasync", path: "test-wal", errno: EIO) }
+            entered.signal()
+            release.wait()
+        }
+    }
+
+    /// A downtime without end: stored, it raises a `machine_stopped` exception.
+    static let stopped = request(
+        "d1", workOrder: "MO7", workCenter: "WC-PRESS",
+        .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 1_000, endedAtMs: 0)))
+
+    static func open(_ fixture: StoreFixture, _ gate: SyncGate) throws -> GenealogyStore {
+        try fixture.open {
+            $0.synchronous = .full
+            $0.walSync = gate.sync
+        }
+    }
+
+    @Test func acksAndExceptionsWaitForTheSyncOfTheLog() throws {
+        let fixture = StoreFixture()
+        let gate = SyncGate()
+        let store = try Self.open(fixture, gate)
+        defer { store.close() }
+        let heard = Mutex<[PlantException]>([])
+        store.watchExceptions { changes in heard.withLock { $0 += changes } }
+        let acked = DispatchSemaphore(value: 0)
+        let outcome = Mutex<IngestOutcome?>(nil)
+        #expect(
+            store.submit(Self.stopped) { result in
+                outcome.withLock { $0 = result }
+                acked.signal()
+            } == .queued)
+
+        gate.entered.wait()  // committed; the log's sync has begun and does not end
+        #expect(try store.eventCount() == 1, "committed, and readers see it")
+        #expect(acked.wait(timeout: .now() + .milliseconds(300)) == .timedOut, "no ack before the sync")
+        #expect(heard.withLock { $0.isEmpty }, "no exception told before the sync")
+
+        gate.release.signal()
+        acked.wait()
+        #expect(outcome.withLock { $0 } == .accepted(sequence: 1))
+        #expect(heard.withLock { $0.map(\.kind) } == ["machine_stopped"])
+    }
+
+    @Test func oneSyncServesTheCommitsMadeWhileTheLastOneRan() throws {
+        let fixture = StoreFixture()
+        let gate = SyncGate()
+        let store = try Self.open(fixture, gate)
+        defer { store.close() }
+        let order = Mutex<[IngestOutcome]>([])
+        let acked = DispatchSemaphore(value: 0)
+        let complete: @Sendable (IngestOutcome) -> Void = { outcome in
+            order.withLock { $0.append(outcome) }
+            acked.signal()
+        }
+        _ = store.submit(IngestTests.received(1), completion: complete)
+        gate.entered.wait()
+        // The writer goes on while the first sync runs: two more events, and the first again.
+        _ = store.submit(IngestTests.received(2), completion: complete)
+        _ = store.submit(IngestTests.received(3), completion: complete)
+        _ = store.submit(IngestTests.received(1), completion: complete)
+        let deadline = Date().addingTimeInterval(10)
+        while try store.eventCount() < 3 || store.queueDepth > 0, Date() < deadline { usleep(1_000) }
+        #expect(try store.eventCount() == 3, "committed while the first sync had not ended")
+        #expect(order.withLock { $0.isEmpty })
+
+        gate.release.signal()
+        for _ in 0..<4 { acked.wait() }
+        #expect(
+            order.withLock { $0 }
+                == [.accepted(sequence: 1), .accepted(sequence: 2), .accepted(sequence: 3), .duplicate(sequence: 1)])
+        #expect(gate.calls.load(ordering: .relaxed) == 2, "one sync for everything committed during the first")
+    }
+
+    @Test func aFailedSyncFailsItsAcksAndEveryLaterOne() async throws {
+        let fixture = StoreFixture()
+        let gate = SyncGate(failFirst: true)
+        let store = try Self.open(fixture, gate)
+        defer { store.close() }
+
+        let first = await store.ingest(IngestTests.received(1))
+        guard case .failed(let error) = first else {
+            Issue.record("acked although the log was not synced: \(first)")
+            return
+        }
+        #expect(error.code == .commitFailed)
+        #expect(error.message.contains("could not be synced"))
+        guard case .commitsFailing(let detail)? = store.condition.problem else {
+            Issue.record("the store does not report the failed sync: \(String(describing: store.condition.problem))")
+            return
+        }
+        #expect(detail.contains("EIO") || detail.contains("errno 5"))
+
+        // The disk may have dropped what it was given since the last good sync: nothing more is acked,
+        // though a sync would now succeed, until the store is opened again.
+        let second = await store.ingest(IngestTests.received(2))
+        guard case .failed(let later) = second else {
+            Issue.record("acked after a failed sync: \(second)")
+            return
+        }
+        #expect(later.code == .commitFailed)
+        #expect(gate.calls.load(ordering: .relaxed) == 1)
+        #expect(store.condition.problem != nil)
+    }
+
+    @Test func theLogFileSyncsAndAMissingLogIsNothingToSync() throws {
+        let fixture = StoreFixture()
+        try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
+        let wal = WALFile(databasePath: fixture.path)
+        try wal.sync()  // no log yet
+        let store = try fixture.open { $0.synchronous = .full }
+        defer { store.close() }
+        #expect(store.submit(IngestTests.received(1)) { _ in } == .queued)
+        try wal.sync()
+        #expect(FileManager.default.fileExists(atPath: fixture.path + "-wal"))
+    }
+}
