@@ -22,38 +22,52 @@ struct EndedBatch {
 /// under load one sync serves several commits. SQLite still syncs the log itself where recovery
 /// depends on it: the log's header when the log starts over, the log before a checkpoint copies it.
 ///
-/// Batches are told in commit order, on the syncer's thread (`mesgate-syncer`). When a sync fails,
-/// what was committed since the last one may be lost: those batches and every later one fail with
-/// `.commitFailed`, and the store reports itself failing until it is opened again, as a database
-/// whose fsync failed cannot be trusted to have kept anything written since.
+/// Batches are told in commit order, on the syncer's thread (`mesgate-syncer`). The writer runs at
+/// most `limit` events ahead of the acks: past that, `hand` waits, the submission queue fills and
+/// clients are told to wait (`SubmitResult.full`), as when the writer itself waited for the disk.
+///
+/// When a sync fails, what was committed since the last one may be lost. Those batches and every
+/// later one fail with `.commitFailed`; the writer stores nothing more (`failure`), the log refuses
+/// every other sync in the process (`WALFile.markFailed`: the poster and replication tell nobody),
+/// and the store reports itself failing, until it is opened again: a file whose sync failed cannot
+/// be trusted to have kept anything written since.
 final class CommitSyncer: Sendable {
     private struct State {
         var waiting: [EndedBatch] = []
+        /// Events handed and not yet told (those being synced included).
+        var untold = 0
+        var writerWaitsForRoom = false
         var stopping = false
         var syncerBusy = false
         /// Set by the first failed sync; never cleared.
-        var broken: WALSyncError?
+        var failure: WALSyncError?
     }
 
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
+    private let room = DispatchSemaphore(value: 0)
     private let stopped = DispatchGroup()
+    private let limit: Int
+    private let wal: WALFile
     private let sync: @Sendable () throws(WALSyncError) -> Void
     private let inbox: WriterInbox
     private let exceptions: ExceptionFeed
     private let condition: StoreCondition?
     private let logger: Logger
 
-    /// `sync` makes the log durable (`WALFile.sync`); tests give their own.
+    /// `limit`: events the writer may run ahead of the acks (at least one batch's worth). `sync`
+    /// makes the log durable: `wal.sync` unless a test gives its own.
     init(
-        inbox: WriterInbox, exceptions: ExceptionFeed, condition: StoreCondition?, logger: Logger,
-        sync: @escaping @Sendable () throws(WALSyncError) -> Void
+        wal: WALFile, limit: Int, inbox: WriterInbox, exceptions: ExceptionFeed, condition: StoreCondition?,
+        logger: Logger, sync: (@Sendable () throws(WALSyncError) -> Void)? = nil
     ) {
+        self.wal = wal
+        self.limit = max(1, limit)
         self.inbox = inbox
         self.exceptions = exceptions
         self.condition = condition
         self.logger = logger
-        self.sync = sync
+        self.sync = sync ?? wal.sync
     }
 
     /// Starts the syncer thread. Called once, before the writer's.
@@ -67,15 +81,26 @@ final class CommitSyncer: Sendable {
         thread.start()
     }
 
-    /// Writer thread, after each transaction (committed or not): `batch` is told after the next sync.
+    /// The failed sync, once one failed: the writer then stores nothing more.
+    var failure: WALSyncError? { state.withLock { $0.failure } }
+
+    /// Events handed and not yet told.
+    var untoldEvents: Int { state.withLock { $0.untold } }
+
+    /// Writer thread, after each transaction (committed or not): `batch` is told after the next
+    /// sync. Waits while more than `limit` events are untold.
     func hand(_ batch: EndedBatch) {
-        let wake = state.withLock { state -> Bool in
+        let (wake, full) = state.withLock { state -> (Bool, Bool) in
             state.waiting.append(batch)
-            if state.syncerBusy { return false }
+            state.untold += batch.submissions.count
+            let full = state.untold > limit
+            state.writerWaitsForRoom = full
+            if state.syncerBusy { return (false, full) }
             state.syncerBusy = true
-            return true
+            return (true, full)
         }
         if wake { wakeup.signal() }
+        if full { room.wait() }
     }
 
     /// Tells everything handed so far, then ends the thread and waits for it. Writer thread, at close.
@@ -95,17 +120,25 @@ final class CommitSyncer: Sendable {
         while true {
             wakeup.wait()
             while true {
-                let (batches, stopping, broken) = state.withLock { state in
+                let (batches, stopping, failure) = state.withLock { state in
                     let batches = state.waiting
                     state.waiting.removeAll(keepingCapacity: true)
                     if batches.isEmpty { state.syncerBusy = false }
-                    return (batches, state.stopping, state.broken)
+                    return (batches, state.stopping, state.failure)
                 }
                 if batches.isEmpty {
                     if stopping { return }
                     break
                 }
-                tell(batches, synced: broken == nil ? syncOnce() : broken)
+                tell(batches, synced: failure ?? syncOnce())
+                let told = batches.reduce(0) { $0 + $1.submissions.count }
+                let freeWriter = state.withLock { state -> Bool in
+                    state.untold -= told
+                    guard state.writerWaitsForRoom && state.untold <= limit else { return false }
+                    state.writerWaitsForRoom = false
+                    return true
+                }
+                if freeWriter { room.signal() }
             }
         }
     }
@@ -118,13 +151,14 @@ final class CommitSyncer: Sendable {
             StoreMetrics.walSyncDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
             return nil
         } catch {
-            state.withLock { $0.broken = error }
+            state.withLock { $0.failure = error }
+            wal.markFailed(error)
             logger.critical(
                 "store.wal.sync_failed",
                 metadata: [
                     "error": "\(error)",
                     "detail":
-                        "commits since the last sync may be lost; no event is acknowledged until mesgate restarts",
+                        "commits since the last sync may be lost; nothing is stored or acknowledged until mesgate restarts",
                 ])
             condition?.recordSyncFailure("the write-ahead log could not be synced: \(error)")
             return error
@@ -134,13 +168,20 @@ final class CommitSyncer: Sendable {
     private func tell(_ batches: [EndedBatch], synced failure: WALSyncError?) {
         for batch in batches {
             if let failure {
-                let error = GenealogyStoreError(
-                    .commitFailed, "the write-ahead log could not be synced to the disk: \(failure)")
+                let error = Self.failed(failure)
                 for submission in batch.submissions { submission.completion(.failed(error)) }
                 continue
             }
             exceptions.tell(batch.exceptions)
             for (submission, outcome) in zip(batch.submissions, batch.outcomes) { submission.completion(outcome) }
         }
+    }
+
+    /// What a submission is answered after a failed sync.
+    static func failed(_ failure: WALSyncError) -> GenealogyStoreError {
+        GenealogyStoreError(
+            .commitFailed,
+            "the write-ahead log could not be synced to the disk (\(failure)); nothing is stored until mesgate restarts"
+        )
     }
 }

@@ -8,7 +8,7 @@ public import SQLite
 /// read-only connections for queries.
 ///
 /// Thread use: `submit` never blocks and may be called from any thread (event loops included);
-/// completions run on the writer thread. `read` and the queries run SQLite on the caller's
+/// completions run on the store's completion thread (see `submit`). `read` and the queries run SQLite on the caller's
 /// thread, so keep them off event loops and the Swift cooperative pool. `close` blocks until the
 /// writer has drained its queue (called from a completion it only stops accepting).
 public final class GenealogyStore: Sendable {
@@ -27,12 +27,15 @@ public final class GenealogyStore: Sendable {
     private let checkpointer: WALCheckpointer?
     /// Whether the store takes writes: the writer's last commit, integrity checks. In memory only.
     public let condition: StoreCondition
+    /// Syncs the log before the acks (`synchronous` full on the server); nil otherwise.
+    let syncer: CommitSyncer?
     private let logger: Logger
 
     init(
         path: String, inbox: WriterInbox, audit: AuditChain, exceptionFeed: ExceptionFeed, readers: ReaderPool,
-        checkpointer: WALCheckpointer?, condition: StoreCondition, logger: Logger
+        checkpointer: WALCheckpointer?, condition: StoreCondition, syncer: CommitSyncer? = nil, logger: Logger
     ) {
+        self.syncer = syncer
         self.exceptionFeed = exceptionFeed
         self.condition = condition
         self.path = path
@@ -85,6 +88,16 @@ public final class GenealogyStore: Sendable {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }
         try migrator.migrate(from: version)
+        let wal = WALFile(databasePath: path)
+        wal.forgetFailure()
+        if options.synchronous == .full {
+            // The migrations committed without a sync (NORMAL): on the disk before anyone is told.
+            do throws(WALSyncError) {
+                try wal.sync()
+            } catch {
+                throw GenealogyStoreError(.openFailed, "cannot sync the write-ahead log of \(path): \(error)")
+            }
+        }
         let audit: AuditChain
         do throws(SQLiteError) {
             audit = try AuditChain(db: db)
@@ -109,10 +122,9 @@ public final class GenealogyStore: Sendable {
         writer.masterData = options.masterData
         writer.watchCommits(condition, probeEvery: options.commitProbeInterval)
         if options.synchronous == .full {
-            let wal = WALFile(databasePath: path)
             writer.syncer = CommitSyncer(
-                inbox: inbox, exceptions: exceptionFeed, condition: condition, logger: logger,
-                sync: options.walSync ?? wal.sync)
+                wal: wal, limit: options.maxBatchEvents, inbox: inbox, exceptions: exceptionFeed,
+                condition: condition, logger: logger, sync: options.walSync)
         }
         writer.start()
         checkpointer.start()
@@ -125,7 +137,7 @@ public final class GenealogyStore: Sendable {
         return GenealogyStore(
             path: path, inbox: inbox, audit: audit, exceptionFeed: exceptionFeed,
             readers: ReaderPool(path: path, idle: options.readerCount, limit: options.maxReaders),
-            checkpointer: checkpointer, condition: condition, logger: logger)
+            checkpointer: checkpointer, condition: condition, syncer: writer.syncer, logger: logger)
     }
 
     /// The settings of a write connection (the server's or a tool's).

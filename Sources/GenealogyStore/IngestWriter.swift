@@ -188,7 +188,10 @@ final class IngestWriter: @unchecked Sendable {
     /// One transaction for the whole batch; completions after COMMIT (and the log's sync), in order.
     private func commit(_ batch: [Submission]) {
         let outcomes: [IngestOutcome]
-        if let db {
+        if let failure = syncer?.failure {
+            // The disk lost what it was given: store nothing more (`CommitSyncer`).
+            outcomes = Array(repeating: .failed(CommitSyncer.failed(failure)), count: batch.count)
+        } else if let db {
             let started = DispatchTime.now().uptimeNanoseconds
             if let oldest = batch.first?.submittedAtNanos, oldest < started {
                 StoreMetrics.queueWait.recordNanoseconds(Int64(started - oldest))

@@ -53,6 +53,12 @@ public final class OutboxStore {
         return due
     }
 
+    /// Makes everything this connection read so far durable (a sync of the log), for what Odoo is
+    /// told of besides the due rows: a hold, an exception, an order's totals. See `due`.
+    public func makeReadsDurable() throws(GenealogyStoreError) {
+        try wal.syncBeforeTelling()
+    }
+
     /// Rows in `states` (all when empty), oldest first, at most `limit`.
     public func list(states: [String], limit: Int) throws(GenealogyStoreError) -> [OutboxEntry] {
         if states.isEmpty { return try entries("ORDER BY o.id LIMIT ?1", [.int(limit)]) }
@@ -82,11 +88,8 @@ public final class OutboxStore {
     /// skip`) is left out: nothing of it is to reach Odoo, also not through a later posting of
     /// the order's totals; so is an event a correction voided or replaced (a replacement is an
     /// event of its own).
-    /// Durable when this returns, like `due`'s rows: the totals go to Odoo.
     public func events(ofOrder name: String) throws(GenealogyStoreError) -> [RawEvent] {
-        let events = try orderEvents(name, .counted)
-        try wal.syncBeforeTelling()
-        return events
+        try orderEvents(name, .counted)
     }
 
     /// The stored events naming the production order `name` whose outbox row was skipped, in

@@ -31,7 +31,8 @@ public struct EPCISImporter: Sendable {
 
     /// Validates, maps and stores `json`; `client` is who sent it. Validation and mapping run on
     /// the calling thread (not an event loop: they cost time in proportion to the document);
-    /// `completion` runs once, on the store's writer thread or right away for a refused document.
+    /// `completion` runs once, where the store completes its acks (`GenealogyStore.submit`), or right
+    /// away for a refused document.
     public func importDocument(
         _ json: [UInt8], client: String, completion: @escaping @Sendable (Result<EPCISImportResult, Failure>) -> Void
     ) {

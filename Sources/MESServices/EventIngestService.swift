@@ -7,8 +7,8 @@ import NIOCore
 
 /// `mes.v1.EventIngest`: decode, validate, commit through the store's writer thread, ack.
 ///
-/// Handlers run on their connection's event loop; the store calls back on its writer thread
-/// after COMMIT and the answer hops back to the loop. Flow control is manual: a request's
+/// Handlers run on their connection's event loop; the store calls back once the event is
+/// committed and on the disk (on its completion thread) and the answer hops back to the loop. Flow control is manual: a request's
 /// HTTP/2 window is given back only once its event is acked, so a client that sends faster
 /// than the store commits is slowed down instead of buffered without bound.
 public struct EventIngestService: Sendable {
@@ -72,7 +72,8 @@ public struct EventIngestService: Sendable {
             IngestRequest(event: event, raw: Array(message.readableBytesView), client: context.who))
     }
 
-    /// Hands one event to the store's writer; `completion` runs on the writer thread after COMMIT.
+    /// Hands one event to the store's writer; `completion` runs once it is committed and synced
+    /// (`GenealogyStore.submit`).
     func submit(_ request: IngestRequest, completion: @escaping @Sendable (IngestOutcome) -> Void) -> SubmitResult {
         let submitted = ContinuousClock.now
         return store.submit(request) { outcome in

@@ -3,8 +3,9 @@ import NIOCore
 import Synchronization
 
 /// The exceptions not closed, newest first, and the subscribers of `mes.v1.Exceptions/Subscribe`.
-/// Fed by the store after each commit (`GenealogyStore.watchExceptions`, on the writer thread:
-/// `apply` only takes the lock and hands each change to the subscribers' event loops).
+/// Fed by the store after each commit reached the disk (`GenealogyStore.watchExceptions`, on the
+/// store's completion thread: `apply` only takes the lock and hands each change to the
+/// subscribers' event loops).
 ///
 /// Bounded: it keeps the newest `limit` exceptions not closed (older ones are still in the store,
 /// for List and the CLI).

@@ -147,6 +147,7 @@ public final class OutboxPoster: Sendable {
                 let hold: HoldPosting?
                 do {
                     hold = try outbox.hold(id: entry.holdID)
+                    try outbox.makeReadsDurable()
                 } catch {
                     throw OdooError(
                         .retryable, name: "mesgate.Store", message: "cannot read hold \(entry.holdID): \(error)")
@@ -161,6 +162,7 @@ public final class OutboxPoster: Sendable {
                 let exception: PlantException?
                 do {
                     exception = try outbox.exception(id: entry.exceptionID)
+                    try outbox.makeReadsDurable()
                 } catch {
                     throw OdooError(
                         .retryable, name: "mesgate.Store",
@@ -210,6 +212,7 @@ public final class OutboxPoster: Sendable {
         do {
             report = OrderReport(events: try outbox.events(ofOrder: name))
             report.withdraw(try outbox.skippedEvents(ofOrder: name) + outbox.correctedEvents(ofOrder: name))
+            try outbox.makeReadsDurable()  // the totals go to Odoo: nothing a power cut could take back
         }
         return try settle(batch, outbox, postings) { () throws(OdooError) -> String in
             try postings.postOrder(name, report: report)

@@ -39,11 +39,20 @@ import Testing
         "d1", workOrder: "MO7", workCenter: "WC-PRESS",
         .downtime(.init(reason: "jam", loss: .availability, startedAtMs: 1_000, endedAtMs: 0)))
 
-    static func open(_ fixture: StoreFixture, _ gate: SyncGate) throws -> GenealogyStore {
+    static func open(_ fixture: StoreFixture, _ gate: SyncGate, _ configure: (inout StoreOptions) -> Void = { _ in })
+        throws -> GenealogyStore
+    {
         try fixture.open {
             $0.synchronous = .full
             $0.walSync = gate.sync
+            configure(&$0)
         }
+    }
+
+    /// Waits (at most 10 s) until `condition` holds.
+    static func eventually(_ condition: () throws -> Bool) rethrows {
+        let deadline = Date().addingTimeInterval(10)
+        while try !condition(), Date() < deadline { usleep(1_000) }
     }
 
     @Test func acksAndExceptionsWaitForTheSyncOfTheLog() throws {
@@ -89,9 +98,9 @@ import Testing
         _ = store.submit(IngestTests.received(2), completion: complete)
         _ = store.submit(IngestTests.received(3), completion: complete)
         _ = store.submit(IngestTests.received(1), completion: complete)
-        let deadline = Date().addingTimeInterval(10)
-        while try store.eventCount() < 3 || store.queueDepth > 0, Date() < deadline { usleep(1_000) }
-        #expect(try store.eventCount() == 3, "committed while the first sync had not ended")
+        Self.eventually { store.syncer?.untoldEvents == 4 }
+        #expect(store.syncer?.untoldEvents == 4, "handed on while the first sync had not ended")
+        #expect(try store.eventCount() == 3)
         #expect(order.withLock { $0.isEmpty })
 
         gate.release.signal()
@@ -131,6 +140,42 @@ import Testing
         #expect(later.code == .commitFailed)
         #expect(gate.calls.load(ordering: .relaxed) == 1)
         #expect(store.condition.problem != nil)
+        #expect(try store.eventCount() == 1, "nothing more is stored")
+        // Nobody else tells the world of what the log holds: the poster's and replication's syncs fail.
+        #expect(throws: WALSyncError.self) { try WALFile(databasePath: fixture.path).sync() }
+        #expect(throws: GenealogyStoreError.self) { _ = try OutboxStore(path: fixture.path).makeReadsDurable() }
+
+        store.close()
+        let reopened = try fixture.open { $0.synchronous = .full }
+        defer { reopened.close() }
+        try WALFile(databasePath: fixture.path).sync()
+        #expect(await reopened.ingest(IngestTests.received(3)) == .accepted(sequence: 2))
+    }
+
+    @Test func theWriterWaitsWhenTheAcksFallBehindSoTheQueueFills() throws {
+        let fixture = StoreFixture()
+        let gate = SyncGate()
+        let store = try Self.open(fixture, gate) {
+            $0.maxBatchEvents = 1
+            $0.queueCapacity = 2
+        }
+        defer { store.close() }
+        let acked = Mutex<[IngestOutcome]>([])
+        let complete: @Sendable (IngestOutcome) -> Void = { outcome in acked.withLock { $0.append(outcome) } }
+        #expect(store.submit(IngestTests.received(1), completion: complete) == .queued)
+        gate.entered.wait()
+        #expect(store.submit(IngestTests.received(2), completion: complete) == .queued)
+        Self.eventually { store.syncer?.untoldEvents == 2 }
+        // Two events are not acked, one more than the limit (a batch): the writer takes no more.
+        #expect(store.submit(IngestTests.received(3), completion: complete) == .queued)
+        #expect(store.submit(IngestTests.received(4), completion: complete) == .queued)
+        usleep(300_000)
+        #expect(store.queueDepth == 2, "the writer went on although two events wait for their ack")
+        #expect(store.submit(IngestTests.received(5), completion: complete) == .full)
+
+        gate.release.signal()
+        Self.eventually { acked.withLock { $0.count } == 4 }
+        #expect(acked.withLock { $0 } == (1...4).map { .accepted(sequence: Int64($0)) })
     }
 
     @Test func theLogFileSyncsAndAMissingLogIsNothingToSync() throws {
