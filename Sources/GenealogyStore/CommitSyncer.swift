@@ -143,6 +143,13 @@ final class CommitSyncer: Sendable {
         }
     }
 
+    /// The writer's probe (`IngestWriter+Condition`): a sync of the log on the writer's thread, so
+    /// that the probe's commit too must reach the disk. Its failure counts as any sync's.
+    func syncProbe() -> WALSyncError? {
+        if let failure { return failure }
+        return syncOnce()
+    }
+
     /// One `fdatasync`; the error, now and for good, when it fails.
     private func syncOnce() -> WALSyncError? {
         let started = DispatchTime.now().uptimeNanoseconds

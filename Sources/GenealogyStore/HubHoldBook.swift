@@ -11,9 +11,20 @@ import SQLite
 /// confined to the hold fan-out's thread.
 public final class HubHoldBook {
     private let db: SQLiteConnection
+    /// Synced before a hold leaves for the plants (`makeReadsDurable`).
+    private let wal: WALFile
 
     public init(path: String) throws(GenealogyStoreError) {
         db = try .bookkeeping(at: path, for: "the hub's hold books")
+        wal = WALFile(databasePath: path)
+    }
+
+    /// Makes everything this connection read so far durable (a sync of the log), before a hold or
+    /// its release is sent: the hub's writer acks once the log is synced (`CommitSyncer`), but the
+    /// hold is visible here before, and a plant must not get a hold a power cut could take back
+    /// (its id could then be given to another).
+    public func makeReadsDurable() throws(GenealogyStoreError) {
+        try wal.syncBeforeTelling()
     }
 
     /// A hub hold (or its release) not sent to the plants yet.

@@ -45,15 +45,20 @@ extension IngestWriter {
         }
     }
 
-    /// One small transaction that must reach the disk to commit.
+    /// One small transaction that must reach the disk to commit (synced by `CommitSyncer` when
+    /// the connection commits without syncing). Never after a failed sync: that stays until restart.
     private func probe() {
-        guard let db = connection else { return }
+        guard let db = connection, syncer?.failure == nil else { return }
         do throws(SQLiteError) {
             try db.run("BEGIN IMMEDIATE")
             try db.cachedStatement(
                 "INSERT INTO writer_probe (id, at_ms) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
             ).run([.integer(Int64(Date().timeIntervalSince1970 * 1000))])
             try db.run("COMMIT")
+            if let failure = syncer?.syncProbe() {
+                logger.error("store.probe.sync_failed", metadata: ["error": "\(failure)"])
+                return  // the store stays failing: `CommitSyncer` reported the failed sync
+            }
             committed(failure: nil)
         } catch {
             if db.isInTransaction { try? db.run("ROLLBACK") }

@@ -140,18 +140,20 @@ public final class OutboxPoster: Sendable {
     }
 
     /// Posts one immediate or normal row. False when posting is paused (auth).
+    ///
+    /// A hold or an exception is read, and made durable, before the posting: a store that cannot
+    /// do either fails the round (logged, the row left as it is), as `due` does, instead of
+    /// counting against the row's attempts. A sync that failed fails every later one until
+    /// mesgate restarts (`WALFile`): the rows wait for it.
     private func post(single entry: OutboxEntry, _ outbox: OutboxStore, _ postings: OdooPostings) throws -> Bool {
-        try settle([entry], outbox, postings) { () throws(OdooError) -> String in
+        var hold: HoldPosting?
+        var exception: PlantException?
+        if entry.holdID != 0 && configuration.holdPosting != "none" { hold = try outbox.hold(id: entry.holdID) }
+        if entry.exceptionID != 0 { exception = try outbox.exception(id: entry.exceptionID) }
+        if hold != nil || exception != nil { try outbox.makeReadsDurable() }
+        return try settle([entry], outbox, postings) { () throws(OdooError) -> String in
             if entry.holdID != 0 {
                 guard configuration.holdPosting != "none" else { return "not posted: odoo-holds is none" }
-                let hold: HoldPosting?
-                do {
-                    hold = try outbox.hold(id: entry.holdID)
-                    try outbox.makeReadsDurable()
-                } catch {
-                    throw OdooError(
-                        .retryable, name: "mesgate.Store", message: "cannot read hold \(entry.holdID): \(error)")
-                }
                 guard let hold else {
                     throw OdooError(
                         .permanent, name: "mesgate.NoSuchHold", message: "no hold \(entry.holdID) in the store")
@@ -159,15 +161,6 @@ public final class OutboxPoster: Sendable {
                 return try postings.postHold(hold)
             }
             if entry.exceptionID != 0 {
-                let exception: PlantException?
-                do {
-                    exception = try outbox.exception(id: entry.exceptionID)
-                    try outbox.makeReadsDurable()
-                } catch {
-                    throw OdooError(
-                        .retryable, name: "mesgate.Store",
-                        message: "cannot read exception \(entry.exceptionID): \(error)")
-                }
                 guard let exception else {
                     throw OdooError(
                         .permanent, name: "mesgate.NoSuchException",

@@ -144,8 +144,11 @@ public final class HubApplier: Sendable {
     /// have applied what they were sent (their consumer acknowledged it after committing).
     private func fanOutHolds(_ link: JetStreamLink, _ book: HubHoldBook) throws {
         for pending in try book.pending(limit: 16) {
+            let plants = pending.isRelease ? try book.plants(of: pending.holdID) : []
+            let lotsByPlant = pending.isRelease ? [:] : try book.lotsByPlant(hold: pending.holdID)
+            try book.makeReadsDurable()
             if pending.isRelease {
-                for plant in try book.plants(of: pending.holdID) {
+                for plant in plants {
                     guard let name = try? PlantName(plant) else { continue }
                     try link.prepareHoldsStream(name, replicas: options.replicas)
                     let message = EnterpriseHoldMessage(
@@ -155,7 +158,7 @@ public final class HubApplier: Sendable {
                     try book.releaseSent(hold: pending.holdID, to: plant, sequence: sequence)
                 }
             } else {
-                for (plant, lots) in try book.lotsByPlant(hold: pending.holdID).sorted(by: { $0.key < $1.key }) {
+                for (plant, lots) in lotsByPlant.sorted(by: { $0.key < $1.key }) {
                     guard let name = try? PlantName(plant) else { continue }
                     try link.prepareHoldsStream(name, replicas: options.replicas)
                     let message = EnterpriseHoldMessage(

@@ -30,7 +30,7 @@ import Testing
             guard calls.add(1, ordering: .relaxed).newValue == 1 else { return }
             if failFirst { throw WALSyncError(operation: "fdatasync", path: "test-wal", errno: EIO) }
             entered.signal()
-            release.wait()
+            _ = release.wait(timeout: .now() + 30)  // a failing test must not hang the store
         }
     }
 
@@ -47,6 +47,11 @@ import Testing
             $0.walSync = gate.sync
             configure(&$0)
         }
+    }
+
+    /// Waits at most 10 s for `semaphore`: a broken store fails the test instead of hanging it.
+    static func wait(_ semaphore: DispatchSemaphore, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(semaphore.wait(timeout: .now() + 10) == .success, sourceLocation: sourceLocation)
     }
 
     /// Waits (at most 10 s) until `condition` holds.
@@ -70,13 +75,13 @@ import Testing
                 acked.signal()
             } == .queued)
 
-        gate.entered.wait()  // committed; the log's sync has begun and does not end
+        Self.wait(gate.entered)  // committed; the log's sync has begun and does not end
         #expect(try store.eventCount() == 1, "committed, and readers see it")
         #expect(acked.wait(timeout: .now() + .milliseconds(300)) == .timedOut, "no ack before the sync")
         #expect(heard.withLock { $0.isEmpty }, "no exception told before the sync")
 
         gate.release.signal()
-        acked.wait()
+        Self.wait(acked)
         #expect(outcome.withLock { $0 } == .accepted(sequence: 1))
         #expect(heard.withLock { $0.map(\.kind) } == ["machine_stopped"])
     }
@@ -93,22 +98,25 @@ import Testing
             acked.signal()
         }
         _ = store.submit(IngestTests.received(1), completion: complete)
-        gate.entered.wait()
-        // The writer goes on while the first sync runs: two more events, and the first again.
-        _ = store.submit(IngestTests.received(2), completion: complete)
-        _ = store.submit(IngestTests.received(3), completion: complete)
-        _ = store.submit(IngestTests.received(1), completion: complete)
-        Self.eventually { store.syncer?.untoldEvents == 4 }
+        Self.wait(gate.entered)
+        // The writer goes on while the first sync runs: two more events and the first again, each
+        // committed in a transaction of its own (each submitted once the last was handed on).
+        let batchesBefore = store.committedBatchCount
+        for (handed, i) in [2, 3, 1].enumerated() {
+            _ = store.submit(IngestTests.received(i), completion: complete)
+            Self.eventually { store.syncer?.untoldEvents == handed + 2 }
+        }
         #expect(store.syncer?.untoldEvents == 4, "handed on while the first sync had not ended")
+        #expect(store.committedBatchCount - batchesBefore == 3)
         #expect(try store.eventCount() == 3)
         #expect(order.withLock { $0.isEmpty })
 
         gate.release.signal()
-        for _ in 0..<4 { acked.wait() }
+        for _ in 0..<4 { Self.wait(acked) }
         #expect(
             order.withLock { $0 }
                 == [.accepted(sequence: 1), .accepted(sequence: 2), .accepted(sequence: 3), .duplicate(sequence: 1)])
-        #expect(gate.calls.load(ordering: .relaxed) == 2, "one sync for everything committed during the first")
+        #expect(gate.calls.load(ordering: .relaxed) == 2, "one sync for the three commits made during the first")
     }
 
     @Test func aFailedSyncFailsItsAcksAndEveryLaterOne() async throws {
@@ -163,7 +171,7 @@ import Testing
         let acked = Mutex<[IngestOutcome]>([])
         let complete: @Sendable (IngestOutcome) -> Void = { outcome in acked.withLock { $0.append(outcome) } }
         #expect(store.submit(IngestTests.received(1), completion: complete) == .queued)
-        gate.entered.wait()
+        Self.wait(gate.entered)
         #expect(store.submit(IngestTests.received(2), completion: complete) == .queued)
         Self.eventually { store.syncer?.untoldEvents == 2 }
         // Two events are not acked, one more than the limit (a batch): the writer takes no more.

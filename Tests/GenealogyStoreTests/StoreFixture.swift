@@ -75,7 +75,9 @@ extension GenealogyStore {
     }
 
     /// Holds the writer thread in a completion while `requests` are submitted, so that they are
-    /// all committed in one batch. The holding event, `hold-<uuid>`, is stored first.
+    /// all committed in one batch. The holding event, `hold-<uuid>`, is stored first. Only with
+    /// `synchronous` normal or off (the fixture's default): with full, completions run on
+    /// `CommitSyncer`'s thread, and holding one holds the writer only once a batch more is untold.
     func ingestInOneBatch(_ requests: [IngestRequest]) async -> [IngestOutcome] {
         let writerHeld = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
