@@ -8,9 +8,10 @@ public import SQLite
 /// read-only connections for queries.
 ///
 /// Thread use: `submit` never blocks and may be called from any thread (event loops included);
-/// completions run on the store's completion thread (see `submit`). `read` and the queries run SQLite on the caller's
-/// thread, so keep them off event loops and the Swift cooperative pool. `close` blocks until the
-/// writer has drained its queue (called from a completion it only stops accepting).
+/// completions run on the store's completion thread (see `submit`). `read` and the queries run
+/// SQLite on the caller's thread, so keep them off event loops and the Swift cooperative pool.
+/// `close` blocks until the writer has drained its queue (called from a completion it only stops
+/// accepting).
 public final class GenealogyStore: Sendable {
     /// The database file inside the store's directory.
     public static let fileName = "genealogy.sqlite"

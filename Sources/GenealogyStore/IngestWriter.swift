@@ -101,8 +101,6 @@ final class IngestWriter: @unchecked Sendable {
     /// Syncs the log and completes the batches when commits are not synced by SQLite (the store's
     /// `synchronous` full); nil: the writer completes each batch itself. Set before `start()`.
     var syncer: CommitSyncer?
-    /// Exceptions of the transactions committed since the last batch was handed on; writer thread only.
-    private var committedExceptions: [PlantException] = []
 
     init(
         db: SQLiteConnection, inbox: WriterInbox, mirrors: WriterMirrors, maxBatchEvents: Int, maxBatchBytes: Int,
@@ -208,8 +206,8 @@ final class IngestWriter: @unchecked Sendable {
             outcomes = Array(repeating: .failed(error), count: batch.count)
         }
         StoreMetrics.committed(outcomes, of: batch)
-        let ended = EndedBatch(submissions: batch, outcomes: outcomes, exceptions: committedExceptions)
-        committedExceptions.removeAll()
+        // What the committed transaction changed; nothing after a rollback (`WriterMirrors`).
+        let ended = EndedBatch(submissions: batch, outcomes: outcomes, exceptions: mirrors.committed())
         if let syncer {
             syncer.hand(ended)
         } else {
@@ -252,7 +250,6 @@ final class IngestWriter: @unchecked Sendable {
             try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            committedExceptions += mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {
@@ -284,7 +281,6 @@ final class IngestWriter: @unchecked Sendable {
             try mirrors.beforeCommit(db)
             try db.run("COMMIT")
             inbox.committedBatches.add(1, ordering: .relaxed)
-            committedExceptions += mirrors.committed()
             committed(failure: nil)
             return outcomes
         } catch {

@@ -31,7 +31,8 @@ final class WriterMirrors: @unchecked Sendable {
         try outboxTally.flush(db)
     }
 
-    /// After `COMMIT`: the exceptions the transaction changed, to be told when it is durable.
+    /// After the batch's transaction: the exceptions it changed if it committed (a rollback has
+    /// discarded them already), to be told when it is durable.
     func committed() -> [PlantException] { exceptions.committed() }
 
     /// After the whole transaction was rolled back (by the writer, or by SQLite itself): nothing

@@ -143,10 +143,15 @@ public final class HubApplier: Sendable {
     /// Sends the hub's new holds and releases to the plants they concern, and notes which plants
     /// have applied what they were sent (their consumer acknowledged it after committing).
     private func fanOutHolds(_ link: JetStreamLink, _ book: HubHoldBook) throws {
-        for pending in try book.pending(limit: 16) {
-            let plants = pending.isRelease ? try book.plants(of: pending.holdID) : []
-            let lotsByPlant = pending.isRelease ? [:] : try book.lotsByPlant(hold: pending.holdID)
-            try book.makeReadsDurable()
+        // What is sent is read first, then made durable by one sync of the log (`HubHoldBook`).
+        let holds = try book.pending(limit: 16).map { pending in
+            (
+                pending, plants: pending.isRelease ? try book.plants(of: pending.holdID) : [],
+                lotsByPlant: pending.isRelease ? [:] : try book.lotsByPlant(hold: pending.holdID)
+            )
+        }
+        if !holds.isEmpty { try book.makeReadsDurable() }
+        for (pending, plants, lotsByPlant) in holds {
             if pending.isRelease {
                 for plant in plants {
                     guard let name = try? PlantName(plant) else { continue }
