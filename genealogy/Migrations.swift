@@ -39,6 +39,8 @@ public enum Migrations {
         Migration(
             version: 19, name: "inserts_without_triggers", sql: text(PackageResources._019_inserts_without_triggers_sql)
         ),
+        Migration(
+            version: 20, name: "event_links_from_edges", sql: text(PackageResources._020_event_links_from_edges_sql)),
     ]
 
     /// The version a database has when every migration is applied.

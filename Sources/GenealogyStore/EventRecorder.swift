@@ -176,10 +176,13 @@ struct EventRecorder {
         case .consumed(let b):
             // Untracked material (product only) makes no node and no edge: event and outbox row only.
             guard b.component.isTracked else { break }
-            let component = try input(b.component, role: "component", sequence: sequence, field: "\(p).component")
+            // Into a tracked output, the direct edge links both nodes to the event (`event_links`).
+            let intoOutput = b.into?.isTracked ?? false
+            let component = try input(
+                b.component, role: intoOutput ? nil : "component", sequence: sequence, field: "\(p).component")
             if let into = b.into, into.isTracked {
                 let output = try rows.node(
-                    into, origin: .produced, flagUnknown: false, role: "into", sequence: sequence, field: "\(p).into")
+                    into, origin: .produced, flagUnknown: false, role: nil, sequence: sequence, field: "\(p).into")
                 try rows.edge(
                     "direct", from: component, to: output, qty: b.qty, workOrder: workOrder, sequence: sequence)
                 try extendHolds(from: component, to: output)
@@ -298,7 +301,7 @@ struct EventRecorder {
     }
 
     /// A node named as an input: flagged `unknown_lot` when nothing created it.
-    private func input(_ ref: LotRef, role: String, sequence: Int64, field: @autoclosure () -> String)
+    private func input(_ ref: LotRef, role: String?, sequence: Int64, field: @autoclosure () -> String)
         throws(SQLiteError) -> Int64
     {
         try rows.node(ref, origin: .unknown, flagUnknown: true, role: role, sequence: sequence, field: field())

@@ -27,9 +27,10 @@ struct GenealogyRows {
 
     /// The node for a tracked reference, created if missing. An existing `unknown` node takes
     /// `origin` when that is a creating origin. With `flagUnknown`, naming a node nobody created is
-    /// recorded as an `unknown_lot` exception. Links the node to the event under `role`.
+    /// recorded as an `unknown_lot` exception. Links the node to the event under `role`; nil when
+    /// an edge the event makes links them (`event_links`: a consumption's component and output).
     func node(
-        _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String, sequence: Int64,
+        _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String?, sequence: Int64,
         field: @autoclosure () -> String
     ) throws(SQLiteError) -> Int64 {
         let id: Int64
@@ -66,7 +67,7 @@ struct GenealogyRows {
                 .unknownLot, sequence: sequence, node: id, lot: ref,
                 detail: "\(field()) names \(ref), which no receipt, production, split or packing created")
         }
-        try link(node: id, sequence: sequence, role: role)
+        if let role { try link(node: id, sequence: sequence, role: role) }
         return id
     }
 

@@ -67,7 +67,7 @@ extension GenealogyStore {
     /// caller's thread: the backward and/or forward walk (`direction` `.unspecified` means both,
     /// each limited to `maxNodes`, 0 = no limit), the events of every node reached, and the holds
     /// covering them. Nil when the store never saw the lot. Costs index range scans in proportion
-    /// to the answer: one per node for the walk and for `event_nodes`, one primary-key lookup per event.
+    /// to the answer: one per node for the walk and for `event_links`, one primary-key lookup per event.
     public func exportSource(lot: LotRef, direction: TraceDirection, maxNodes: Int = 0) throws -> ExportSource? {
         try storeQuery { db throws(SQLiteError) -> ExportSource? in
             try db.readTransaction { () throws(SQLiteError) -> ExportSource? in
@@ -103,7 +103,7 @@ extension GenealogyStore {
     {
         var sequences = Set<Int64>()
         let links = try db.cachedStatement(
-            "SELECT sequence FROM event_nodes WHERE node_id IN (SELECT value FROM json_each(?1))")
+            "SELECT sequence FROM event_links WHERE node_id IN (SELECT value FROM json_each(?1))")
         for chunk in jsonIDChunks(nodeIDs, chunk: 4_000) {
             try links.query([.text(chunk)]) { sequences.insert($0.int64(at: 0)) }
         }

@@ -67,7 +67,7 @@ extension GenealogyStore {
             try db.cachedStatement(
                 """
                 SELECT n.product, n.lot, n.serial, n.container, n.status, n.origin, e.recorded_at_ms,
-                  (SELECT count(DISTINCT en.sequence) FROM event_nodes en WHERE en.node_id = n.id)
+                  (SELECT count(DISTINCT en.sequence) FROM event_links en WHERE en.node_id = n.id)
                 FROM nodes n JOIN events e ON e.sequence = n.first_sequence
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY n.first_sequence DESC LIMIT \(limit)

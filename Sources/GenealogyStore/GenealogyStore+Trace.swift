@@ -53,7 +53,7 @@ extension GenealogyStore {
                     if !complete {
                         var more = false
                         try db.cachedStatement(
-                            "SELECT 1 FROM event_nodes WHERE node_id = ?1 AND sequence > ?2 AND sequence <= ?3 LIMIT 1"
+                            "SELECT 1 FROM event_links WHERE node_id = ?1 AND sequence > ?2 AND sequence <= ?3 LIMIT 1"
                         ).query([.integer(node.id), .integer(newest), .integer(last)]) { _ in more = true }
                         complete = !more
                     }
@@ -75,7 +75,7 @@ extension GenealogyStore {
             SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
               \(PlantNames.column("e", hub: 4, identity: 5)),
               \(CorrectionMarks.columns)
-            FROM event_nodes en JOIN events e ON e.sequence = en.sequence
+            FROM event_links en JOIN events e ON e.sequence = en.sequence
             \(CorrectionMarks.joins("e"))
             WHERE en.node_id = ?1 AND en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
             """)

@@ -78,7 +78,7 @@ public final class HubHoldBook {
                 """
                 WITH touched AS (
                   SELECT DISTINCT p.plant, i.node_id FROM hold_items i
-                  JOIN event_nodes en ON en.node_id = i.node_id
+                  JOIN event_links en ON en.node_id = i.node_id
                   JOIN plant_events p ON p.sequence = en.sequence
                   WHERE i.hold_id = ?1)
                 SELECT t.plant, n.product, n.lot, n.serial, n.container FROM touched t JOIN nodes n ON n.id = t.node_id

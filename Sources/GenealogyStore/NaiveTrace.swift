@@ -20,7 +20,7 @@ extension GenealogyStore {
             let eventsOfNode = try db.cachedStatement(
                 """
                 SELECT e.raw FROM events e
-                WHERE e.sequence IN (SELECT sequence FROM event_nodes WHERE node_id = ?1) ORDER BY e.sequence
+                WHERE e.sequence IN (SELECT sequence FROM event_links WHERE node_id = ?1) ORDER BY e.sequence
                 """)
             func events(of id: Int64) throws(SQLiteError) -> [Event] {
                 var found: [Event] = []

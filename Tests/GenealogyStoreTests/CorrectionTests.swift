@@ -65,6 +65,9 @@ import Testing
         let voided = try #require(history.first { $0.eventID == "c2" })
         #expect(voided.correction?.reason == "50 kg was a typo" && voided.correction?.isVoid == true)
         #expect(history.first { $0.eventID == "c1" }?.correction == nil)
+        // The output's history too: the voided consumption's links outlive its edge.
+        let output = try #require(try store.lotHistory(lot("BR", "B1")))
+        #expect(output.first { $0.eventID == "c2" }?.correction?.isVoid == true)
         // Twice: refused, naming the first.
         let again = await store.correct(
             CorrectionRequest(eventID: "c2", reason: "again", by: "bo"), decode: events.decode)

@@ -57,6 +57,44 @@ import Testing
                 == [[.real(2), "kg", "MO1", 2]])
         #expect(try store.rows("SELECT kind, origin FROM nodes WHERE serial = 'B1'") == [["serial", "produced"]])
         #expect(try store.exceptionCounts().isEmpty)
+        // The edge links the component and the output to the event; event_nodes only the order.
+        #expect(try store.rows("SELECT role FROM event_nodes WHERE sequence = 2") == [["order"]])
+        #expect(
+            try store.rows(
+                """
+                SELECT en.role, n.product || '/' || n.lot || n.serial || n.name FROM event_links en
+                JOIN nodes n ON n.id = en.node_id WHERE en.sequence = 2 ORDER BY en.role
+                """) == [["component", "STEEL/S1"], ["into", "BIKE/B1"], ["order", "/MO1"]])
+        #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == ["r1", "c1"])
+        #expect(try store.lotHistory(LotRef(product: "BIKE", serial: "B1"))?.map(\.eventID) == ["c1"])
+    }
+
+    /// A store written before version 20 has the links of a consumption into an output in
+    /// event_nodes as well: every reader still takes the event once.
+    @Test func linksStoredTwiceByAnOlderVersionCountOnce() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        _ = await store.ingest([
+            request("r1", .received(.init(lot: lot("STEEL", "S1"), qty: qty(10)))),
+            request(
+                "c1", workOrder: "MO1",
+                .consumed(.init(component: lot("STEEL", "S1"), qty: qty(2), into: lot("BIKE", "K1")))),
+        ])
+        try fixture.rawConnection().execute(
+            """
+            INSERT INTO event_nodes (node_id, sequence, role)
+              SELECT from_node, sequence, 'component' FROM edges WHERE kind = 'direct'
+              UNION ALL SELECT to_node, sequence, 'into' FROM edges WHERE kind = 'direct'
+            """)
+        #expect(try store.count("SELECT count(*) FROM event_links WHERE sequence = 2") == 5)
+        #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == ["r1", "c1"])
+        #expect(try store.lotHistory(lot("BIKE", "K1"))?.map(\.eventID) == ["c1"])
+        var query = LotQuery()
+        query.product = "STEEL"
+        #expect(try store.lots(query).map(\.events) == [2])
+        let export = try #require(try store.exportSource(lot: lot("STEEL", "S1"), direction: .forward))
+        #expect(export.events.map(\.eventID) == ["r1", "c1"])
     }
 
     @Test(arguments: [false, true])

@@ -21,8 +21,8 @@
 //                entry chained to the previous one (kept in memory), one audit_log row. SHA-256 from
 //                OpenSSL's libcrypto (mesgate uses swift-crypto, which on Linux is BoringSSL's code).
 //   receipt:     lot look-up + insert + event link; receipts row
-//   consumption: lot look-up (cached like the order) + event link; serial insert + event link; direct
-//                edge; order_output edge (looked up in edges_forward, inserted when missing: the
+//   consumption: lot look-up (cached like the order); serial insert; direct edge (which links the lot
+//                and the serial to the event: no event link for either, migration 20); order_output edge (looked up in edges_forward, inserted when missing: the
 //                writer keeps the pair unique, migration 17); outbox row, counted in status_counts once per
 //                transaction (migration 15; since migration 19 no trigger runs on an outbox or node insert)
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC, streams=K)".
@@ -299,10 +299,12 @@ int main(int argc, char **argv) {
         sqlite3_reset(find_lot);
         strcpy(cached_lot, lot);
         cached_lot_id = lot_id;
-        sqlite3_bind_int64(link, 1, lot_id);
-        sqlite3_bind_int64(link, 2, seq);
-        text(link, 3, receiving ? "lot" : "component");
-        run(link);
+        if (receiving) { // a consumption's component is linked by its direct edge (migration 20)
+            sqlite3_bind_int64(link, 1, lot_id);
+            sqlite3_bind_int64(link, 2, seq);
+            text(link, 3, "lot");
+            run(link);
+        }
 
         if (receiving) {
             sqlite3_bind_int64(receipt, 1, lot_id);
@@ -327,11 +329,7 @@ int main(int argc, char **argv) {
             text(ins_node, 6, "produced");
             sqlite3_bind_int64(ins_node, 7, seq);
             run(ins_node);
-            long long serial_id = sqlite3_last_insert_rowid(db);
-            sqlite3_bind_int64(link, 1, serial_id);
-            sqlite3_bind_int64(link, 2, seq);
-            text(link, 3, "into");
-            run(link);
+            long long serial_id = sqlite3_last_insert_rowid(db); // linked by the direct edge too
 
             text(edge, 1, "direct");
             sqlite3_bind_int64(edge, 2, lot_id);
