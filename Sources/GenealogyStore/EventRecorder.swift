@@ -176,7 +176,7 @@ struct EventRecorder {
         case .consumed(let b):
             // Untracked material (product only) makes no node and no edge: event and outbox row only.
             guard b.component.isTracked else { break }
-            // Into a tracked output, the direct edge links both nodes to the event (`event_links`).
+            // Into a tracked output, the direct edge links both nodes to the event (`EventLinks`).
             let intoOutput = b.into?.isTracked ?? false
             let component = try input(
                 b.component, role: intoOutput ? nil : "component", sequence: sequence, field: "\(p).component")

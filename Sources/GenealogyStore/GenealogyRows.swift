@@ -28,7 +28,7 @@ struct GenealogyRows {
     /// The node for a tracked reference, created if missing. An existing `unknown` node takes
     /// `origin` when that is a creating origin. With `flagUnknown`, naming a node nobody created is
     /// recorded as an `unknown_lot` exception. Links the node to the event under `role`; nil when
-    /// an edge the event makes links them (`event_links`: a consumption's component and output).
+    /// an edge the event makes links them (`EventLinks`: a consumption's component and output).
     func node(
         _ ref: LotRef, origin: Origin, flagUnknown: Bool, role: String?, sequence: Int64,
         field: @autoclosure () -> String

@@ -190,7 +190,7 @@ struct CorrectionRecorder {
         for input in inputs {
             guard let from = try node(input) else { continue }
             // A direct edge is what links a consumption to its component and output
-            // (`event_links`): the links stay, so the history still lists the corrected event.
+            // (`EventLinks`): the links stay, so the history still lists the corrected event.
             try db.run(
                 """
                 INSERT OR IGNORE INTO event_nodes (node_id, sequence, role)

@@ -67,7 +67,7 @@ extension GenealogyStore {
     /// caller's thread: the backward and/or forward walk (`direction` `.unspecified` means both,
     /// each limited to `maxNodes`, 0 = no limit), the events of every node reached, and the holds
     /// covering them. Nil when the store never saw the lot. Costs index range scans in proportion
-    /// to the answer: one per node for the walk and for `event_links`, one primary-key lookup per event.
+    /// to the answer: one per node for the walk and three for its events (`EventLinks`), one primary-key lookup per event.
     public func exportSource(lot: LotRef, direction: TraceDirection, maxNodes: Int = 0) throws -> ExportSource? {
         try storeQuery { db throws(SQLiteError) -> ExportSource? in
             try db.readTransaction { () throws(SQLiteError) -> ExportSource? in
@@ -97,13 +97,15 @@ extension GenealogyStore {
         }
     }
 
+    /// The sequences of the events linked to the node ids of the JSON array `?1` (`EventLinks`).
+    static let linkedSequencesSQL = EventLinks.sequences(ofAnyIn: "SELECT value FROM json_each(?1)")
+
     /// The events naming any of `nodeIDs`, each once, by sequence, each with its plant.
     private static func events(of nodeIDs: [Int64], plants: PlantNames, on db: SQLiteConnection)
         throws(SQLiteError) -> [StoredEvent]
     {
         var sequences = Set<Int64>()
-        let links = try db.cachedStatement(
-            "SELECT sequence FROM event_links WHERE node_id IN (SELECT value FROM json_each(?1))")
+        let links = try db.cachedStatement(Self.linkedSequencesSQL)
         for chunk in jsonIDChunks(nodeIDs, chunk: 4_000) {
             try links.query([.text(chunk)]) { sequences.insert($0.int64(at: 0)) }
         }

@@ -29,6 +29,9 @@ public struct LotSummary: Sendable, Hashable {
 }
 
 extension GenealogyStore {
+    /// The number of events linked to the node `n` (a correlated subquery; `EventLinks`).
+    static let eventCountSQL = "(SELECT count(DISTINCT sequence) FROM (\(EventLinks.sequences(of: "n.id"))))"
+
     /// The lots, serials and containers matching `query`, newest first (by when first seen).
     public func lots(_ query: LotQuery) throws -> [LotSummary] {
         try storeQuery { db throws(SQLiteError) in
@@ -67,7 +70,7 @@ extension GenealogyStore {
             try db.cachedStatement(
                 """
                 SELECT n.product, n.lot, n.serial, n.container, n.status, n.origin, e.recorded_at_ms,
-                  (SELECT count(DISTINCT en.sequence) FROM event_links en WHERE en.node_id = n.id)
+                  \(Self.eventCountSQL)
                 FROM nodes n JOIN events e ON e.sequence = n.first_sequence
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY n.first_sequence DESC LIMIT \(limit)

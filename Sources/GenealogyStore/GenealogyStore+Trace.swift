@@ -53,7 +53,7 @@ extension GenealogyStore {
                     if !complete {
                         var more = false
                         try db.cachedStatement(
-                            "SELECT 1 FROM event_links WHERE node_id = ?1 AND sequence > ?2 AND sequence <= ?3 LIMIT 1"
+                            Self.moreHistorySQL
                         ).query([.integer(node.id), .integer(newest), .integer(last)]) { _ in more = true }
                         complete = !more
                     }
@@ -63,6 +63,21 @@ extension GenealogyStore {
         }
     }
 
+    /// The events of the node `?1` with `?2` < sequence ≤ `?3`, each once, oldest first (`EventLinks`).
+    static let historySQL = """
+        SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
+          \(PlantNames.column("e", hub: 4, identity: 5)),
+          \(CorrectionMarks.columns)
+        FROM (\(EventLinks.sequences(of: "?1"))) en JOIN events e ON e.sequence = en.sequence
+        \(CorrectionMarks.joins("e"))
+        WHERE en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
+        """
+
+    /// Whether the node `?1` has an event with `?2` < sequence ≤ `?3`.
+    static let moreHistorySQL = """
+        SELECT 1 FROM (\(EventLinks.sequences(of: "?1"))) WHERE sequence > ?2 AND sequence <= ?3 LIMIT 1
+        """
+
     /// The node's events with `after` < sequence ≤ `through`, oldest first, until their `raw` bytes
     /// reach `maxBytes`, each with its plant (`PlantNames`: the events row is read anyway).
     private static func historyRows(
@@ -70,15 +85,7 @@ extension GenealogyStore {
     )
         throws(SQLiteError) -> [StoredEvent]
     {
-        let statement = try db.cachedStatement(
-            """
-            SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
-              \(PlantNames.column("e", hub: 4, identity: 5)),
-              \(CorrectionMarks.columns)
-            FROM event_links en JOIN events e ON e.sequence = en.sequence
-            \(CorrectionMarks.joins("e"))
-            WHERE en.node_id = ?1 AND en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
-            """)
+        let statement = try db.cachedStatement(historySQL)
         try statement.bind([.integer(node), .integer(after), .integer(through)] + plants.arguments)
         defer { statement.reset() }
         var events: [StoredEvent] = []

@@ -69,26 +69,26 @@ public final class HubHoldBook {
             reason: row.string(at: 5), by: row.string(at: 6), atMs: row.int64(at: 7), isRelease: isRelease)
     }
 
+    /// The lots the hold `?1` holds at each plant (see `lotsByPlant`).
+    static let lotsByPlantSQL = """
+        WITH touched AS (
+          SELECT DISTINCT p.plant, i.node_id FROM hold_items i
+          JOIN plant_events p ON p.sequence IN (\(EventLinks.sequences(of: "i.node_id")))
+          WHERE i.hold_id = ?1)
+        SELECT t.plant, n.product, n.lot, n.serial, n.container FROM touched t JOIN nodes n ON n.id = t.node_id
+        WHERE NOT EXISTS (
+          SELECT 1 FROM edges e JOIN plant_events pe ON pe.sequence = e.sequence
+          JOIN touched f ON f.node_id = e.from_node AND f.plant = pe.plant
+          WHERE e.to_node = t.node_id AND pe.plant = t.plant AND e.from_node != t.node_id)
+        ORDER BY t.plant, n.id
+        """
+
     /// The lots `hold` holds at each plant: per plant, the hold's items that plant's events touch,
     /// without those another of them reaches by one of that plant's edges.
     public func lotsByPlant(hold: Int64) throws(GenealogyStoreError) -> [String: [LotRef]] {
         try guarded { () throws(SQLiteError) in
             var found: [String: [LotRef]] = [:]
-            try db.cachedStatement(
-                """
-                WITH touched AS (
-                  SELECT DISTINCT p.plant, i.node_id FROM hold_items i
-                  JOIN event_links en ON en.node_id = i.node_id
-                  JOIN plant_events p ON p.sequence = en.sequence
-                  WHERE i.hold_id = ?1)
-                SELECT t.plant, n.product, n.lot, n.serial, n.container FROM touched t JOIN nodes n ON n.id = t.node_id
-                WHERE NOT EXISTS (
-                  SELECT 1 FROM edges e JOIN plant_events pe ON pe.sequence = e.sequence
-                  JOIN touched f ON f.node_id = e.from_node AND f.plant = pe.plant
-                  WHERE e.to_node = t.node_id AND pe.plant = t.plant AND e.from_node != t.node_id)
-                ORDER BY t.plant, n.id
-                """
-            ).query([.integer(hold)]) {
+            try db.cachedStatement(Self.lotsByPlantSQL).query([.integer(hold)]) {
                 found[$0.string(at: 0), default: []].append(
                     LotRef(
                         product: $0.string(at: 1), lot: $0.string(at: 2), serial: $0.string(at: 3),

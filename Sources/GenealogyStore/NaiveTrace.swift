@@ -7,6 +7,12 @@ import SQLite
 /// Runs on a read-only connection, with no network in between (an EPCIS client would pay a round
 /// trip per hop on top). Not used by the server.
 extension GenealogyStore {
+    /// The events of the node `?1`, each once, in commit order (`EventLinks`).
+    static let eventsOfNodeSQL = """
+        SELECT e.raw FROM events e
+        WHERE e.sequence IN (\(EventLinks.sequences(of: "?1"))) ORDER BY e.sequence
+        """
+
     /// The lots, serials and containers reached from `start` the naive way, or nil for an unknown lot.
     /// `decode` turns a stored `mes.v1.Event` into a domain event (MESMessages' `EventCodec`).
     public func naiveTrace(
@@ -17,11 +23,7 @@ extension GenealogyStore {
             guard try walker.node(start) != nil else { return nil }
             // Each event once (a node can be named under two roles), in commit order; deduplicated by
             // sequence, not by comparing the bytes of every event.
-            let eventsOfNode = try db.cachedStatement(
-                """
-                SELECT e.raw FROM events e
-                WHERE e.sequence IN (SELECT sequence FROM event_links WHERE node_id = ?1) ORDER BY e.sequence
-                """)
+            let eventsOfNode = try db.cachedStatement(Self.eventsOfNodeSQL)
             func events(of id: Int64) throws(SQLiteError) -> [Event] {
                 var found: [Event] = []
                 try eventsOfNode.query([.integer(id)]) { row in

@@ -175,7 +175,7 @@ import Testing
                 DROP TABLE exception_counts; DROP TRIGGER exception_states_counted;
                 DROP TRIGGER exception_states_recounted; DROP TRIGGER exception_states_uncounted; DROP INDEX exceptions_unclosed; DROP INDEX exceptions_unclosed_by_key;
                 DROP INDEX exceptions_by_sequence; DROP INDEX outbox_by_exception;
-                DROP TABLE master_revisions; DROP TABLE master_items; DROP VIEW event_links;
+                DROP TABLE master_revisions; DROP TABLE master_items;
                 CREATE UNIQUE INDEX edges_order_output ON edges (from_node, to_node) WHERE kind = 'order_output';
                 CREATE INDEX outbox_by_document ON outbox (document_key, id);
                 DELETE FROM schema_migrations WHERE version >= 4; PRAGMA user_version = 3

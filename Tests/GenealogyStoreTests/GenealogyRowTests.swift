@@ -59,12 +59,6 @@ import Testing
         #expect(try store.exceptionCounts().isEmpty)
         // The edge links the component and the output to the event; event_nodes only the order.
         #expect(try store.rows("SELECT role FROM event_nodes WHERE sequence = 2") == [["order"]])
-        #expect(
-            try store.rows(
-                """
-                SELECT en.role, n.product || '/' || n.lot || n.serial || n.name FROM event_links en
-                JOIN nodes n ON n.id = en.node_id WHERE en.sequence = 2 ORDER BY en.role
-                """) == [["component", "STEEL/S1"], ["into", "BIKE/B1"], ["order", "/MO1"]])
         #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == ["r1", "c1"])
         #expect(try store.lotHistory(LotRef(product: "BIKE", serial: "B1"))?.map(\.eventID) == ["c1"])
     }
@@ -87,7 +81,7 @@ import Testing
               SELECT from_node, sequence, 'component' FROM edges WHERE kind = 'direct'
               UNION ALL SELECT to_node, sequence, 'into' FROM edges WHERE kind = 'direct'
             """)
-        #expect(try store.count("SELECT count(*) FROM event_links WHERE sequence = 2") == 5)
+        #expect(try store.count("SELECT count(*) FROM event_nodes WHERE sequence = 2") == 3)
         #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == ["r1", "c1"])
         #expect(try store.lotHistory(lot("BIKE", "K1"))?.map(\.eventID) == ["c1"])
         var query = LotQuery()
