@@ -12,20 +12,17 @@
 enum EventLinks {
     /// The sequences of the events linked to the node `node`: an SQL expression of one node id,
     /// such as `?1` or `n.id` (a correlated subquery).
-    static func sequences(of node: String) -> String {
-        """
-        SELECT sequence FROM event_nodes WHERE node_id = \(node)
-        UNION ALL SELECT sequence FROM edges WHERE from_node = \(node) AND kind = 'direct'
-        UNION ALL SELECT sequence FROM edges WHERE to_node = \(node) AND kind = 'direct'
-        """
-    }
+    static func sequences(of node: String) -> String { sequences(whereNode: "= \(node)") }
 
     /// The sequences of the events linked to any node `nodes` selects (an SQL `SELECT` of node ids).
-    static func sequences(ofAnyIn nodes: String) -> String {
+    static func sequences(ofAnyIn nodes: String) -> String { sequences(whereNode: "IN (\(nodes))") }
+
+    /// The three arms, each comparing its node column with `match` (`= ?1`, `IN (SELECT …)`).
+    private static func sequences(whereNode match: String) -> String {
         """
-        SELECT sequence FROM event_nodes WHERE node_id IN (\(nodes))
-        UNION ALL SELECT sequence FROM edges WHERE from_node IN (\(nodes)) AND kind = 'direct'
-        UNION ALL SELECT sequence FROM edges WHERE to_node IN (\(nodes)) AND kind = 'direct'
+        SELECT sequence FROM event_nodes WHERE node_id \(match)
+        UNION ALL SELECT sequence FROM edges WHERE from_node \(match) AND kind = 'direct'
+        UNION ALL SELECT sequence FROM edges WHERE to_node \(match) AND kind = 'direct'
         """
     }
 }

@@ -189,15 +189,17 @@ struct CorrectionRecorder {
             }
         for input in inputs {
             guard let from = try node(input) else { continue }
-            // A direct edge is what links a consumption to its component and output
-            // (`EventLinks`): the links stay, so the history still lists the corrected event.
-            try db.run(
-                """
-                INSERT OR IGNORE INTO event_nodes (node_id, sequence, role)
-                SELECT from_node, sequence, 'component' FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind = 'direct'
-                UNION ALL
-                SELECT to_node, sequence, 'into' FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind = 'direct'
-                """, [.integer(from), .integer(sequence)])
+            if case .consumed = body {
+                // A direct edge is what links a consumption to its component and output
+                // (`EventLinks`): the links stay, so the history still lists the corrected event.
+                try db.run(
+                    """
+                    INSERT OR IGNORE INTO event_nodes (node_id, sequence, role)
+                    SELECT from_node, sequence, 'component' FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind = 'direct'
+                    UNION ALL
+                    SELECT to_node, sequence, 'into' FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind = 'direct'
+                    """, [.integer(from), .integer(sequence)])
+            }
             try db.run(
                 "DELETE FROM edges WHERE from_node = ?1 AND sequence = ?2 AND kind != 'order_output'",
                 [.integer(from), .integer(sequence)])

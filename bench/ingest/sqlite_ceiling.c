@@ -304,9 +304,6 @@ int main(int argc, char **argv) {
             sqlite3_bind_int64(link, 2, seq);
             text(link, 3, "lot");
             run(link);
-        }
-
-        if (receiving) {
             sqlite3_bind_int64(receipt, 1, lot_id);
             text(receipt, 2, "ACME");
             text(receipt, 3, lot);
