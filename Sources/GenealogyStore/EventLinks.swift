@@ -17,12 +17,21 @@ enum EventLinks {
     /// The sequences of the events linked to any node `nodes` selects (an SQL `SELECT` of node ids).
     static func sequences(ofAnyIn nodes: String) -> String { sequences(whereNode: "IN (\(nodes))") }
 
+    /// The sequences of the events linked to the node `node` with `range` (such as
+    /// `> ?2 AND sequence <= ?3`, written after `sequence`), each once, in order: a merge of the
+    /// arms, so the rows of `event_nodes` stream in their key's order and only the node's direct
+    /// edges are sorted. A history reads its events by these, one at a time, instead of sorting
+    /// the events themselves (`EventLinksTests`).
+    static func orderedSequences(of node: String, range: String) -> String {
+        sequences(whereNode: "= \(node) AND sequence \(range)", union: "UNION") + " ORDER BY 1"
+    }
+
     /// The three arms, each comparing its node column with `match` (`= ?1`, `IN (SELECT …)`).
-    private static func sequences(whereNode match: String) -> String {
+    private static func sequences(whereNode match: String, union: String = "UNION ALL") -> String {
         """
         SELECT sequence FROM event_nodes WHERE node_id \(match)
-        UNION ALL SELECT sequence FROM edges WHERE from_node \(match) AND kind = 'direct'
-        UNION ALL SELECT sequence FROM edges WHERE to_node \(match) AND kind = 'direct'
+        \(union) SELECT sequence FROM edges WHERE from_node \(match) AND kind = 'direct'
+        \(union) SELECT sequence FROM edges WHERE to_node \(match) AND kind = 'direct'
         """
     }
 }

@@ -29,8 +29,27 @@ public struct LotSummary: Sendable, Hashable {
 }
 
 extension GenealogyStore {
-    /// The number of events linked to the node `n` (a correlated subquery; `EventLinks`).
-    static let eventCountSQL = "(SELECT count(DISTINCT sequence) FROM (\(EventLinks.sequences(of: "n.id"))))"
+    /// The number of events linked to the node `node` (a correlated subquery, such as of `n.id`;
+    /// `EventLinks`).
+    static func eventCountSQL(of node: String) -> String {
+        "(SELECT count(DISTINCT sequence) FROM (\(EventLinks.sequences(of: node))))"
+    }
+
+    /// The nodes matching `conditions` (on `nodes n` and the events row `e` of its first event),
+    /// newest first, at most `limit`, with their event counts: the counts are taken for the rows
+    /// returned only, after the sort and the limit (`EventLinksTests`).
+    static func lotsSQL(where conditions: String, limit: String) -> String {
+        """
+        SELECT page.product, page.lot, page.serial, page.container, page.status, page.origin,
+          page.recorded_at_ms, \(eventCountSQL(of: "page.id"))
+        FROM (SELECT n.id, n.product, n.lot, n.serial, n.container, n.status, n.origin, e.recorded_at_ms,
+                n.first_sequence
+              FROM nodes n JOIN events e ON e.sequence = n.first_sequence
+              WHERE \(conditions)
+              ORDER BY n.first_sequence DESC LIMIT \(limit)) page
+        ORDER BY page.first_sequence DESC
+        """
+    }
 
     /// The lots, serials and containers matching `query`, newest first (by when first seen).
     public func lots(_ query: LotQuery) throws -> [LotSummary] {
@@ -67,15 +86,9 @@ extension GenealogyStore {
             if let until = query.untilMs { conditions.append("e.recorded_at_ms < \(value(.integer(until)))") }
             let limit = value(.int(query.limit))
             var found: [LotSummary] = []
-            try db.cachedStatement(
-                """
-                SELECT n.product, n.lot, n.serial, n.container, n.status, n.origin, e.recorded_at_ms,
-                  \(Self.eventCountSQL)
-                FROM nodes n JOIN events e ON e.sequence = n.first_sequence
-                WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY n.first_sequence DESC LIMIT \(limit)
-                """
-            ).query(values) {
+            try db.cachedStatement(Self.lotsSQL(where: conditions.joined(separator: " AND "), limit: limit)).query(
+                values
+            ) {
                 found.append(
                     LotSummary(
                         lot: LotRef(

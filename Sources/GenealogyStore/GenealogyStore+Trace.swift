@@ -63,14 +63,17 @@ extension GenealogyStore {
         }
     }
 
-    /// The events of the node `?1` with `?2` < sequence ≤ `?3`, each once, oldest first (`EventLinks`).
-    static let historySQL = """
-        SELECT DISTINCT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
-          \(PlantNames.column("e", hub: 4, identity: 5)),
+    /// The sequences of the node `?1`'s events with `?2` < sequence ≤ `?3`, each once, oldest first.
+    static let historySQL = EventLinks.orderedSequences(of: "?1", range: "> ?2 AND sequence <= ?3")
+
+    /// The event `?1` as a history lists it.
+    static let historyEventSQL = """
+        SELECT e.sequence, e.event_id, e.kind, e.client, e.recorded_at_ms, e.raw,
+          \(PlantNames.column("e", hub: 2, identity: 3)),
           \(CorrectionMarks.columns)
-        FROM (\(EventLinks.sequences(of: "?1"))) en JOIN events e ON e.sequence = en.sequence
+        FROM events e
         \(CorrectionMarks.joins("e"))
-        WHERE en.sequence > ?2 AND en.sequence <= ?3 ORDER BY en.sequence
+        WHERE e.sequence = ?1
         """
 
     /// Whether the node `?1` has an event with `?2` < sequence ≤ `?3`.
@@ -79,23 +82,30 @@ extension GenealogyStore {
         """
 
     /// The node's events with `after` < sequence ≤ `through`, oldest first, until their `raw` bytes
-    /// reach `maxBytes`, each with its plant (`PlantNames`: the events row is read anyway).
+    /// reach `maxBytes`, each with its plant (`PlantNames`: the events row is read anyway). The
+    /// sequences come in order from the links (`historySQL`), and each event is read by its key:
+    /// nothing but integers is sorted, and a page reads only the events it returns.
     private static func historyRows(
         of node: Int64, after: Int64, through: Int64, maxBytes: Int, plants: PlantNames, on db: SQLiteConnection
     )
         throws(SQLiteError) -> [StoredEvent]
     {
-        let statement = try db.cachedStatement(historySQL)
-        try statement.bind([.integer(node), .integer(after), .integer(through)] + plants.arguments)
-        defer { statement.reset() }
+        let sequences = try db.cachedStatement(historySQL)
+        try sequences.bind([.integer(node), .integer(after), .integer(through)])
+        defer { sequences.reset() }
+        let read = try db.cachedStatement(historyEventSQL)
         var events: [StoredEvent] = []
         var bytes = 0
-        while bytes < maxBytes, try statement.step() {
-            var event = StoredEvent(
-                sequence: statement.int64(at: 0), eventID: statement.string(at: 1), kind: statement.string(at: 2),
-                client: statement.string(at: 3), recordedAtMs: statement.int64(at: 4), raw: statement.blob(at: 5),
-                plant: statement.string(at: 6))
-            CorrectionMarks.read(statement, from: 7, into: &event)
+        while bytes < maxBytes, try sequences.step() {
+            let found = try read.first([.integer(sequences.int64(at: 0))] + plants.arguments) { row in
+                var event = StoredEvent(
+                    sequence: row.int64(at: 0), eventID: row.string(at: 1), kind: row.string(at: 2),
+                    client: row.string(at: 3), recordedAtMs: row.int64(at: 4), raw: row.blob(at: 5),
+                    plant: row.string(at: 6))
+                CorrectionMarks.read(row, from: 7, into: &event)
+                return event
+            }
+            guard let event = found else { continue }
             bytes += event.raw.count
             events.append(event)
         }
