@@ -82,13 +82,37 @@ import Testing
               UNION ALL SELECT to_node, sequence, 'into' FROM edges WHERE kind = 'direct'
             """)
         #expect(try store.count("SELECT count(*) FROM event_nodes WHERE sequence = 2") == 3)
-        #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == ["r1", "c1"])
+        // Then events of this version: a scrap (an event_nodes row) and a consumption (its edge only).
+        _ = await store.ingest([
+            request("s1", .scrapped(.init(lot: lot("STEEL", "S1"), qty: qty(1), reason: "offcut"))),
+            request(
+                "c2", workOrder: "MO1",
+                .consumed(.init(component: lot("STEEL", "S1"), qty: qty(2), into: lot("BIKE", "K2")))),
+        ])
+        let steel = ["r1", "c1", "s1", "c2"]
+        #expect(try store.lotHistory(lot("STEEL", "S1"))?.map(\.eventID) == steel)
         #expect(try store.lotHistory(lot("BIKE", "K1"))?.map(\.eventID) == ["c1"])
+        #expect(try Self.pages(of: lot("STEEL", "S1"), in: store) == steel.map { [$0] })
         var query = LotQuery()
         query.product = "STEEL"
-        #expect(try store.lots(query).map(\.events) == [2])
+        #expect(try store.lots(query).map(\.events) == [4])
         let export = try #require(try store.exportSource(lot: lot("STEEL", "S1"), direction: .forward))
-        #expect(export.events.map(\.eventID) == ["r1", "c1"])
+        #expect(export.events.map(\.eventID) == steel)
+    }
+
+    /// The lot's history read a page at a time, one event a page (`maxBytes` 1): each page's event ids.
+    static func pages(of lot: LotRef, in store: GenealogyStore) throws -> [[String]] {
+        var pages: [[String]] = []
+        var after: Int64 = 0
+        var through: Int64?
+        while pages.count < 100 {
+            let page = try #require(try store.lotHistoryPage(lot, after: after, through: through, maxBytes: 1))
+            pages.append(page.events.map(\.eventID))
+            if page.isLast { break }
+            after = try #require(page.events.last).sequence
+            through = page.through
+        }
+        return pages
     }
 
     @Test(arguments: [false, true])
