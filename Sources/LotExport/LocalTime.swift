@@ -1,9 +1,26 @@
+import Foundation
+
 /// Timestamps as people and EPCIS read them: Unix milliseconds plus the plant's offset (`+02:00`),
-/// written as local time with that offset. No Foundation formatter: tens of thousands per export.
-struct LocalTime {
+/// or this machine's, written as local time with that offset. No Foundation formatter: tens of
+/// thousands per export or history (a `DateFormatter` a line made `mesgate history` spend 1.3 s of
+/// CPU on 20,000 lines).
+public struct LocalTime: Sendable {
     /// The offset in minutes east of UTC, and its text (`+02:00`; `+00:00` when absent or malformed).
-    let offsetMinutes: Int
+    public let offsetMinutes: Int
     let offset: String
+
+    /// The offset of `minutes` east of UTC.
+    public init(offsetMinutes minutes: Int) {
+        let m = abs(minutes)
+        offsetMinutes = minutes
+        offset = "\(minutes < 0 ? "-" : "+")\(Self.pad(m / 60, 2)):\(Self.pad(m % 60, 2))"
+    }
+
+    /// This machine's zone as it was at `ms` (its summer time included).
+    public static func machine(at ms: Int64) -> LocalTime {
+        LocalTime(
+            offsetMinutes: TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000)) / 60)
+    }
 
     init(offset text: String) {
         let b = Array(text.utf8)
@@ -52,7 +69,7 @@ struct LocalTime {
     }
 
     /// `2026-05-28T12:00:00.000+02:00` (xsd:dateTime, EPCIS eventTime).
-    func iso(_ ms: Int64) -> String {
+    public func iso(_ ms: Int64) -> String {
         let (y, mo, d, h, mi, s, milli) = fields(ms)
         return "\(Self.pad(y, 4))-\(Self.pad(mo, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):"
             + "\(Self.pad(s, 2)).\(Self.pad(milli, 3))\(offset)"
@@ -71,5 +88,5 @@ struct LocalTime {
     }
 
     /// `2026-05-28 12:00:00 +02:00`, for reports.
-    func readable(_ ms: Int64) -> String { "\(date(ms)) \(time(ms).dropLast(6)) \(offset)" }
+    public func readable(_ ms: Int64) -> String { "\(date(ms)) \(time(ms).dropLast(6)) \(offset)" }
 }

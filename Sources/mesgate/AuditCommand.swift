@@ -135,7 +135,7 @@ struct AuditCommand: AsyncParsableCommand {
                 return
             }
             for e in entries {
-                let when = LocalTime.text(e.atMs)
+                let when = MachineTime.text(e.atMs)
                 let why = e.reason.isEmpty ? "" : "  why: \(e.reason)"
                 let detail = e.detail.isEmpty ? "" : "  (\(e.detail))"
                 print("#\(e.id) \(when) \(e.actor.isEmpty ? "-" : e.actor) \(e.action) \(e.subject)\(why)\(detail)")
@@ -144,7 +144,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         static func parseTime(_ text: String) throws -> Int64 {
             if let ms = Int64(text) { return ms }
-            if let ms = LocalTime.parse(text) { return ms }
+            if let ms = MachineTime.parse(text) { return ms }
             throw ValidationError(
                 "--since must be Unix ms, a local date or time (2026-11-27, 2026-11-27T08:00) or ISO 8601 with an offset"
             )

@@ -86,7 +86,7 @@ struct ExceptionsListCommand: AsyncParsableCommand {
         for x in balance.prefix(max(0, limit)) { print("mass_balance \(x.detail)") }
         for x in refused {
             print(
-                "refused #\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)"
+                "refused #\(x.id) \(MachineTime.text(x.createdAtMs)) \(x.kind) event \(x.eventID) from \(x.client): \(x.detail)"
             )
         }
     }
@@ -96,13 +96,13 @@ extension ExceptionsCommand {
     /// One exception as the list shows it: `#7 <time> open machine_stopped event d1 (sequence 12) order MO7: ...`.
     static func line(_ x: PlantException) -> String {
         let event = x.eventID.isEmpty ? "(no event)" : "event \(x.eventID) (sequence \(x.sequence))"
-        var out = "#\(x.id) \(LocalTime.text(x.createdAtMs)) \(x.state.rawValue) \(x.kind) \(event)"
+        var out = "#\(x.id) \(MachineTime.text(x.createdAtMs)) \(x.state.rawValue) \(x.kind) \(event)"
         if !x.workOrder.isEmpty { out += " order \(x.workOrder)" }
         out += ": \(x.detail)"
         if let at = x.acknowledgedAtMs {
-            out += "\n    acknowledged \(LocalTime.text(at)) by \(x.acknowledgedBy): \(x.acknowledgeReason)"
+            out += "\n    acknowledged \(MachineTime.text(at)) by \(x.acknowledgedBy): \(x.acknowledgeReason)"
         }
-        if let at = x.closedAtMs { out += "\n    closed \(LocalTime.text(at)) by \(x.closedBy): \(x.closeReason)" }
+        if let at = x.closedAtMs { out += "\n    closed \(MachineTime.text(at)) by \(x.closedBy): \(x.closeReason)" }
         return out
     }
 

@@ -34,13 +34,13 @@ struct HistoryCommand: AsyncParsableCommand {
                 entries.map { entry -> [String: Any] in
                     let (what, quantity, place) = Self.words(entry)
                     return [
-                        "sequence": entry.sequence, "recorded_at": LocalTime.iso(entry.recordedAtMs),
+                        "sequence": entry.sequence, "recorded_at": MachineTime.iso(entry.recordedAtMs),
                         "recorded_at_ms": entry.recordedAtMs, "client": entry.client, "plant": entry.plant,
                         "event_id": entry.event?.eventID ?? "", "what": what, "qty": quantity, "where": place,
                         "corrected": entry.correction.map { c -> [String: Any] in
                             [
                                 "correction_id": c.id, "reason": c.reason, "by": c.by,
-                                "at": LocalTime.iso(c.atMs), "replacement_event_id": c.replacementEventID,
+                                "at": MachineTime.iso(c.atMs), "replacement_event_id": c.replacementEventID,
                             ]
                         } ?? NSNull(),
                         "corrects_event_id": entry.corrects,
@@ -51,7 +51,7 @@ struct HistoryCommand: AsyncParsableCommand {
         print("History of \(lot): \(entries.count) event(s)")
         for entry in entries {
             let (what, quantity, place) = Self.words(entry)
-            var line = "\(LocalTime.text(entry.recordedAtMs))  #\(entry.sequence)  \(what)"
+            var line = "\(MachineTime.text(entry.recordedAtMs))  #\(entry.sequence)  \(what)"
             if !quantity.isEmpty { line += ", \(quantity)" }
             if !place.isEmpty { line += " at \(place)" }
             line += "  [\(entry.event?.eventID ?? "?") from \(entry.client)]"
@@ -59,7 +59,7 @@ struct HistoryCommand: AsyncParsableCommand {
             print(line)
             if let c = entry.correction {
                 let what = c.isVoid ? "VOIDED" : "REPLACED by \(c.replacementEventID)"
-                print("      \(what): correction \(c.id) by \(c.by) at \(LocalTime.text(c.atMs)): \(c.reason)")
+                print("      \(what): correction \(c.id) by \(c.by) at \(MachineTime.text(c.atMs)): \(c.reason)")
             }
         }
     }
@@ -108,22 +108,15 @@ struct HistoryCommand: AsyncParsableCommand {
 }
 
 /// Times as people read them: the machine's local date and time with its zone.
-enum LocalTime {
+enum MachineTime {
     /// `2026-12-04 03:58:25 +01:00`.
-    static func text(_ ms: Int64) -> String {
-        let format = DateFormatter()
-        format.locale = Locale(identifier: "en_US_POSIX")
-        format.timeZone = .current
-        format.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
-        return format.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    static func text(_ ms: Int64) -> String { LocalTime.machine(at: ms).readable(ms) }
 
-    /// `2026-12-04T03:58:25.123+01:00`.
+    /// `2026-12-04T03:58:25.123+01:00`; `…Z` where the offset is zero (RFC 3339, as before).
     static func iso(_ ms: Int64) -> String {
-        let format = ISO8601DateFormatter()
-        format.timeZone = .current
-        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return format.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        let zone = LocalTime.machine(at: ms)
+        let text = zone.iso(ms)
+        return zone.offsetMinutes == 0 ? text.dropLast(6) + "Z" : text
     }
 
     /// Reads `2026-12-04`, `2026-12-04T08:00`, `2026-12-04 08:00:00` (local time) or a full ISO 8601

@@ -51,7 +51,7 @@ struct LotsCommand: ParsableCommand {
     }
 
     static func date(_ text: String, _ option: String) throws -> Int64 {
-        guard let ms = LocalTime.parse(text) else {
+        guard let ms = MachineTime.parse(text) else {
             throw ValidationError("\(option) must be a date like 2026-12-04 or 2026-12-04T08:00, not \(text)")
         }
         return ms
@@ -76,7 +76,7 @@ struct LotsCommand: ParsableCommand {
                     [
                         "product": $0.lot.product, "lot": $0.lot.lot, "serial": $0.lot.serial,
                         "container": $0.lot.container, "status": $0.status, "origin": $0.origin,
-                        "first_seen": LocalTime.iso($0.firstSeenAtMs), "events": $0.events,
+                        "first_seen": MachineTime.iso($0.firstSeenAtMs), "events": $0.events,
                     ] as [String: Any]
                 })
             return
@@ -87,7 +87,7 @@ struct LotsCommand: ParsableCommand {
         }
         for summary in found {
             print(
-                "\(summary.lot)  \(summary.status)  \(summary.origin), first seen \(LocalTime.text(summary.firstSeenAtMs)), \(summary.events) event(s)"
+                "\(summary.lot)  \(summary.status)  \(summary.origin), first seen \(MachineTime.text(summary.firstSeenAtMs)), \(summary.events) event(s)"
             )
         }
         if found.count == limit { print("(the first \(limit); --limit lists more)") }

@@ -123,7 +123,7 @@ struct MasterDataCommand: AsyncParsableCommand {
                 let what =
                     revision.revision == 1
                     ? "first read" : "changed: \(revision.changedFields.joined(separator: ", "))"
-                let when = revision.recordedAtMs > 0 ? LocalTime.text(revision.recordedAtMs) : "(newest)"
+                let when = revision.recordedAtMs > 0 ? MachineTime.text(revision.recordedAtMs) : "(newest)"
                 print("  r\(revision.revision)  \(when)  Odoo write_date \(revision.odooWriteDate) UTC  \(what)")
             }
         }

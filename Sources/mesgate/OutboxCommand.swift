@@ -127,10 +127,10 @@ struct OutboxCommand: AsyncParsableCommand {
                 return
             }
             for (key, value) in OutboxCommand.object(e).sorted(by: { $0.key < $1.key }) { print("\(key): \(value)") }
-            print("created: \(LocalTime.text(e.createdAtMs))")
-            print("updated: \(LocalTime.text(e.updatedAtMs))")
+            print("created: \(MachineTime.text(e.createdAtMs))")
+            print("updated: \(MachineTime.text(e.updatedAtMs))")
             if e.state == "pending" || e.state == "failed" {
-                print("next attempt: \(LocalTime.text(e.nextAttemptAtMs))")
+                print("next attempt: \(MachineTime.text(e.nextAttemptAtMs))")
             }
         }
     }

@@ -280,6 +280,15 @@ import Testing
     ])
     func localTimes(ms: Int64, offset: String, iso: String) {
         #expect(LocalTime(offset: offset).iso(ms) == iso)
+        #expect(LocalTime(offsetMinutes: LocalTime(offset: offset).offsetMinutes).iso(ms) == iso)
+    }
+
+    @Test func anOffsetInMinutesReadsAsText() {
+        #expect(LocalTime(offsetMinutes: 90).readable(0) == "1970-01-01 01:30:00 +01:30")
+        #expect(LocalTime(offsetMinutes: -330).readable(0) == "1969-12-31 18:30:00 -05:30")
+        #expect(LocalTime(offsetMinutes: 0).iso(86_400_000) == "1970-01-02T00:00:00.000+00:00")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(LocalTime.machine(at: now).offsetMinutes * 60 == TimeZone.current.secondsFromGMT())
     }
 
     @Test func unitsOfMeasureAreUNCEFACTCodesOrLeftOut() {
