@@ -20,6 +20,14 @@ import Synchronization
 /// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
 /// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
 ///
+/// The tail is what was committed while the last pass ran, and a pass ends with a sync of the
+/// database file, which on a busy disk takes tens of milliseconds: the writer then copies, and
+/// syncs, every page those commits wrote, and the acks wait behind it (that sync is where the p99
+/// under load lives: bench/RESULTS.md, 2026-12-05). So after a pass that took longer than
+/// `shortPass` the checkpointer passes again at once instead of asking, as each pass leaves the
+/// commits of its own duration behind, until a pass is short or `maxPassesInARow` were made
+/// (`afterPass`).
+///
 /// "Long" is relative to the database: a quarter of its pages, at least 1 MiB (unless
 /// `restartFrames` is lower), at most `restartFrames`, so a young store's log stays near its own size instead of growing to tens of
 /// MiB before its first restart (a fresh store filled an 8 MiB disk with its WAL). The writer
@@ -43,6 +51,10 @@ final class WALCheckpointer: @unchecked Sendable {
     private let nudged = Atomic<Bool>(false)
     /// 1 MiB of 4 KiB pages: a log shorter than this never counts as long.
     static let minimumLongLogFrames = 256
+    /// A pass that copied everything in less time than this leaves the writer a short tail.
+    static let shortPass: UInt64 = 3_000_000
+    /// The passes made in a row, at most, before the writer is asked to copy whatever tail is left.
+    static let maxPassesInARow = 4
 
     init(
         path: String, inbox: WriterInbox, interval: DispatchTimeInterval = .milliseconds(250),
@@ -85,6 +97,26 @@ final class WALCheckpointer: @unchecked Sendable {
         min(max(minimumLongLogFrames, pages / 4), cap)
     }
 
+    /// What the thread does after a pass.
+    enum AfterPass: Equatable {
+        /// Ask the writer to copy the tail, so that the log starts over.
+        case askWriter
+        /// Pass again at once: this one took long, so it left a long tail.
+        case passAgain
+        /// Wait for the next pass (10 ms if the log is long, else `interval`).
+        case wait
+    }
+
+    /// After a pass that took `nanoseconds` and copied everything it found (`complete`), or not, of
+    /// a log that is `long` or not, while a request to the writer is still `pending` or not: the
+    /// `passesInARow`-th pass made at once after another.
+    static func afterPass(long: Bool, complete: Bool, pending: Bool, nanoseconds: UInt64, passesInARow: Int)
+        -> AfterPass
+    {
+        guard long, complete, !pending else { return .wait }
+        return nanoseconds > shortPass && passesInARow < maxPassesInARow ? .passAgain : .askWriter
+    }
+
     /// Stops the thread after its current checkpoint and waits for it. Idempotent.
     func stop() {
         if !stopping.exchange(true, ordering: .acquiringAndReleasing) { wakeup.signal() }
@@ -108,14 +140,20 @@ final class WALCheckpointer: @unchecked Sendable {
         // snapshot).
         var askedAt: UInt64?
         var lastLog = 0
+        // Passes made at once after the one before (`afterPass`); 0 after a wait.
+        var inARow = 0
         while !stopping.load(ordering: .acquiring) {
             // A long log: a short breath between passes, so each leaves little behind.
-            _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval))
+            if inARow == 0 { _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval)) }
             if stopping.load(ordering: .acquiring) { break }
             nudged.store(false, ordering: .releasing)
             // The writer has been asked to copy the tail and has not finished: no pass meanwhile.
-            if inbox.walTailCopy.load(ordering: .acquiring) != WALTailCopy.none { continue }
+            if inbox.walTailCopy.load(ordering: .acquiring) != WALTailCopy.none {
+                inARow = 0
+                continue
+            }
             do {
+                let started = DispatchTime.now().uptimeNanoseconds
                 let pass = try db.checkpoint(.passive)
                 if case .integer(let pages) = try db.scalar("PRAGMA page_count") {
                     let long = Self.longLogFrames(pages: Int(pages), cap: restartFrames)
@@ -127,12 +165,22 @@ final class WALCheckpointer: @unchecked Sendable {
                 if pass.log < lastLog { askedAt = nil }  // it started over
                 lastLog = pass.log
                 let waiting = askedAt.map { now < $0 + 100_000_000 } ?? false
-                if longLog && !waiting && pass.checkpointed == pass.log {
+                switch Self.afterPass(
+                    long: longLog, complete: pass.checkpointed == pass.log, pending: waiting,
+                    nanoseconds: now - started, passesInARow: inARow)
+                {
+                case .askWriter:
+                    inARow = 0
                     inbox.walTailCopy.store(WALTailCopy.wanted, ordering: .releasing)
                     askedAt = now
                     wakeIdleWriter()
+                case .passAgain:
+                    inARow += 1
+                case .wait:
+                    inARow = 0
                 }
             } catch {
+                inARow = 0
                 longLog = false
                 logger.warning("store.checkpoint.failed", metadata: ["error": "\(error)"])
             }

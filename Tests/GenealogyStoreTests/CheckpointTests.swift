@@ -1,7 +1,8 @@
 import Foundation
-import GenealogyStore
 import MESDomain
 import Testing
+
+@testable import GenealogyStore
 
 /// The WAL is copied back into the database file by the store's checkpointer thread while the
 /// store runs (the writer's own automatic checkpoint is off).
@@ -64,5 +65,29 @@ import Testing
         let bounded = try await walRestarts(restartFrames: 64, count: 20_000)
         print("WAL restarts: \(bounded) with a 64-frame threshold, \(unbounded) without")
         #expect(bounded >= 2 && bounded > unbounded, "WAL restarts: \(bounded) with, \(unbounded) without")
+    }
+}
+
+extension CheckpointTests {
+    /// After a pass over a long log that copied everything, the writer is asked to copy the tail
+    /// only if the pass was short (the tail is what was committed while it ran) or enough passes
+    /// were made in a row; otherwise the checkpointer passes again at once. Anything else waits.
+    @Test func theWriterIsAskedForTheTailAfterAShortPass() {
+        let short = WALCheckpointer.shortPass
+        let long = short * 10
+        func after(long isLong: Bool = true, complete: Bool = true, pending: Bool = false, _ ns: UInt64, row: Int = 0)
+            -> WALCheckpointer.AfterPass
+        {
+            WALCheckpointer.afterPass(
+                long: isLong, complete: complete, pending: pending, nanoseconds: ns, passesInARow: row)
+        }
+        #expect(after(short) == .askWriter)
+        #expect(after(long) == .passAgain)
+        #expect(after(long, row: WALCheckpointer.maxPassesInARow - 1) == .passAgain)
+        #expect(after(long, row: WALCheckpointer.maxPassesInARow) == .askWriter)
+        #expect(after(long: false, short) == .wait)
+        #expect(after(complete: false, short) == .wait)
+        #expect(after(complete: false, long) == .wait)
+        #expect(after(pending: true, short) == .wait)
     }
 }
