@@ -53,7 +53,8 @@ final class WALCheckpointer: @unchecked Sendable {
     static let minimumLongLogFrames = 256
     /// A pass that copied everything in less time than this leaves the writer a short tail.
     static let shortPass: UInt64 = 3_000_000
-    /// The passes made in a row, at most, before the writer is asked to copy whatever tail is left.
+    /// The passes made at once after a long one, at most, before the writer is asked to copy
+    /// whatever tail is left.
     static let maxPassesInARow = 4
 
     init(
@@ -144,9 +145,13 @@ final class WALCheckpointer: @unchecked Sendable {
         var inARow = 0
         while !stopping.load(ordering: .acquiring) {
             // A long log: a short breath between passes, so each leaves little behind.
-            if inARow == 0 { _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval)) }
+            // After a wait only: a pass made at once leaves the writer's nudge pending, so that its
+            // signals do not pile up and cut the next waits short.
+            if inARow == 0 {
+                _ = wakeup.wait(timeout: .now() + (longLog ? .milliseconds(10) : interval))
+                nudged.store(false, ordering: .releasing)
+            }
             if stopping.load(ordering: .acquiring) { break }
-            nudged.store(false, ordering: .releasing)
             // The writer has been asked to copy the tail and has not finished: no pass meanwhile.
             if inbox.walTailCopy.load(ordering: .acquiring) != WALTailCopy.none {
                 inARow = 0
