@@ -16,11 +16,13 @@ public struct LocalTime: Sendable {
         offset = "\(minutes < 0 ? "-" : "+")\(Self.pad(m / 60, 2)):\(Self.pad(m % 60, 2))"
     }
 
-    /// This machine's zone as it was at `ms` (its summer time included).
-    public static func machine(at ms: Int64) -> LocalTime {
-        LocalTime(
-            offsetMinutes: TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000)) / 60)
+    /// `zone`'s offset at `ms` (its summer time included), in whole minutes as the text shows it.
+    public static func of(_ zone: TimeZone, at ms: Int64) -> LocalTime {
+        LocalTime(offsetMinutes: zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000)) / 60)
     }
+
+    /// This machine's zone as it was at `ms`.
+    public static func machine(at ms: Int64) -> LocalTime { of(.current, at: ms) }
 
     init(offset text: String) {
         let b = Array(text.utf8)

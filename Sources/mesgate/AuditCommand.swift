@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GenealogyStore
+import LotExport
 
 /// `mesgate audit`: read and verify the hash-chained audit trail. Opens the store file read-only
 /// (safe while the gateway runs).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import LotExport
 import MESDomain
 import MESMessages
 import PlantExceptions

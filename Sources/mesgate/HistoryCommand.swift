@@ -106,36 +106,3 @@ struct HistoryCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// Times as people read them: the machine's local date and time with its zone.
-enum MachineTime {
-    /// `2026-12-04 03:58:25 +01:00`.
-    static func text(_ ms: Int64) -> String { LocalTime.machine(at: ms).readable(ms) }
-
-    /// `2026-12-04T03:58:25.123+01:00`; `…Z` where the offset is zero (RFC 3339, as before).
-    static func iso(_ ms: Int64) -> String {
-        let zone = LocalTime.machine(at: ms)
-        let text = zone.iso(ms)
-        return zone.offsetMinutes == 0 ? text.dropLast(6) + "Z" : text
-    }
-
-    /// Reads `2026-12-04`, `2026-12-04T08:00`, `2026-12-04 08:00:00` (local time) or a full ISO 8601
-    /// date-time with its offset; Unix milliseconds.
-    static func parse(_ text: String) -> Int64? {
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime]
-        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        let format = DateFormatter()
-        format.locale = Locale(identifier: "en_US_POSIX")
-        format.timeZone = .current
-        for pattern in [
-            "yyyy-MM-dd", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss",
-        ] {
-            format.dateFormat = pattern
-            if let date = format.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        }
-        return nil
-    }
-}

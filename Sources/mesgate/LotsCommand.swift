@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GenealogyStore
+import LotExport
 import MESDomain
 
 /// `mesgate lots`: find what the store knows by product, lot prefix, order, customer or date.

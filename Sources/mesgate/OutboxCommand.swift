@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenealogyStore
 import Logging
+import LotExport
 
 /// `mesgate outbox`: what is waiting for Odoo, what failed and why, and the commands that put it
 /// right (retry, replay, skip). Works on the store directly, also while the gateway runs; every
