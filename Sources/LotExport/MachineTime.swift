@@ -20,9 +20,9 @@ public enum MachineTime {
     public static func parse(_ text: String, in zone: TimeZone = .current) -> Int64? {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime]
-        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = iso.date(from: text) { return milliseconds(date) }
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = iso.date(from: text) { return milliseconds(date) }
         let format = DateFormatter()
         format.locale = Locale(identifier: "en_US_POSIX")
         format.timeZone = zone
@@ -30,8 +30,11 @@ public enum MachineTime {
             "yyyy-MM-dd", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss",
         ] {
             format.dateFormat = pattern
-            if let date = format.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+            if let date = format.date(from: text) { return milliseconds(date) }
         }
         return nil
     }
+
+    /// Rounded, not cut: a `Date`'s seconds are a `Double`, and `.123` is 0.12299… of one.
+    private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 }

@@ -10,14 +10,34 @@ import Testing
         "UTC", "Europe/Berlin", "America/Los_Angeles", "America/St_Johns", "Asia/Kathmandu",
         "Australia/Lord_Howe", "Pacific/Chatham",
     ]
-    /// Unix milliseconds: around the 2026 changes in Europe and the USA, a year's end, a leap day,
-    /// before 1970, and with milliseconds that must not round.
-    static let instants: [Int64] = [
-        1_774_746_000_000 - 1, 1_774_746_000_000, 1_792_890_000_000 - 1, 1_792_890_000_000,
-        1_772_964_000_000 - 1, 1_772_964_000_000, 1_793_523_600_000 - 1, 1_793_523_600_000, 1_798_761_599_999,
-        1_709_164_800_123, -86_400_001, 0,
-        1_764_806_305_999,
-    ]
+    /// Unix milliseconds, a millisecond before and at each 2026 change of these zones (Europe,
+    /// the USA, St John's, Lord Howe, Chatham), then a year's end, a leap day with milliseconds that
+    /// must not round, before 1970 and 1970 itself.
+    static let instants: [Int64] =
+        [
+            1_774_746_000_000, 1_792_890_000_000,  // Berlin
+            1_772_964_000_000, 1_793_523_600_000,  // Los Angeles
+            1_772_947_800_000, 1_793_507_400_000,  // St John's
+            1_775_314_800_000, 1_791_041_400_000,  // Lord Howe
+            1_775_311_200_000, 1_790_431_200_000,  // Chatham
+        ].flatMap { [$0 - 1, $0] } + [1_798_761_599_999, 1_709_164_800_123, 1_764_806_305_999, -86_400_001, 0]
+
+    /// Every zone's offset changes between the two instants of a pair, so each side is tested.
+    @Test func theInstantsCrossEachZonesChanges() throws {
+        let pairs = [
+            ("Europe/Berlin", 0), ("America/Los_Angeles", 2), ("America/St_Johns", 4),
+            ("Australia/Lord_Howe", 6), ("Pacific/Chatham", 8),
+        ]
+        for (name, first) in pairs {
+            let zone = try #require(TimeZone(identifier: name))
+            for pair in [first, first + 1] {  // its two changes of 2026
+                let before = Self.instants[pair * 2], at = Self.instants[pair * 2 + 1]
+                #expect(
+                    LocalTime.of(zone, at: before).offsetMinutes != LocalTime.of(zone, at: at).offsetMinutes,
+                    "\(name) \(at)")
+            }
+        }
+    }
 
     @Test(arguments: zones) func textIsWhatADateFormatterPrints(_ name: String) throws {
         let zone = try #require(TimeZone(identifier: name))
