@@ -21,7 +21,8 @@ extension GenealogyStore {
                 guard let node = try TraceWalker(db: db).node(lot) else { return nil }
                 let plants = try PlantNames.read(on: db)
                 return try Self.historyRows(
-                    of: node.id, after: 0, through: .max, maxBytes: .max, plants: plants, on: db)
+                    of: node.id, after: 0, through: .max, maxBytes: .max, plants: plants, on: db
+                ).events
             }
         }
     }
@@ -45,20 +46,9 @@ extension GenealogyStore {
                     last = newest
                 }
                 let plants = try PlantNames.read(on: db)
-                let events = try Self.historyRows(
+                let (events, more) = try Self.historyRows(
                     of: node.id, after: after, through: last, maxBytes: maxBytes, plants: plants, on: db)
-                var complete = events.isEmpty
-                if let newest = events.last?.sequence, !complete {
-                    complete = newest == last
-                    if !complete {
-                        var more = false
-                        try db.cachedStatement(
-                            Self.moreHistorySQL
-                        ).query([.integer(node.id), .integer(newest), .integer(last)]) { _ in more = true }
-                        complete = !more
-                    }
-                }
-                return LotHistoryPage(events: events, through: last, isLast: complete)
+                return LotHistoryPage(events: events, through: last, isLast: !more)
             }
         }
     }
@@ -76,28 +66,26 @@ extension GenealogyStore {
         WHERE e.sequence = ?1
         """
 
-    /// Whether the node `?1` has an event with `?2` < sequence ≤ `?3`.
-    static let moreHistorySQL = """
-        SELECT 1 FROM (\(EventLinks.sequences(of: "?1"))) WHERE sequence > ?2 AND sequence <= ?3 LIMIT 1
-        """
-
     /// The node's events with `after` < sequence ≤ `through`, oldest first, until their `raw` bytes
-    /// reach `maxBytes`, each with its plant (`PlantNames`: the events row is read anyway). The
-    /// sequences come in order from the links (`historySQL`), and each event is read by its key:
-    /// nothing but integers is sorted, and a page reads only the events it returns.
+    /// reach `maxBytes` (one event at least), each with its plant (`PlantNames`: the events row is
+    /// read anyway); and whether the node has more, from one step past a full page. The sequences
+    /// come in order from the links (`historySQL`), and each event is read by its key: nothing but
+    /// integers is sorted, and a page reads only the events it returns.
     private static func historyRows(
         of node: Int64, after: Int64, through: Int64, maxBytes: Int, plants: PlantNames, on db: SQLiteConnection
     )
-        throws(SQLiteError) -> [StoredEvent]
+        throws(SQLiteError) -> (events: [StoredEvent], more: Bool)
     {
         let sequences = try db.cachedStatement(historySQL)
         try sequences.bind([.integer(node), .integer(after), .integer(through)])
         defer { sequences.reset() }
         let read = try db.cachedStatement(historyEventSQL)
+        try read.bind([.integer(0)] + plants.arguments)  // the plants once; each event then binds ?1 only
         var events: [StoredEvent] = []
         var bytes = 0
-        while bytes < maxBytes, try sequences.step() {
-            let found = try read.first([.integer(sequences.int64(at: 0))] + plants.arguments) { row in
+        while try sequences.step() {
+            if bytes >= maxBytes, !events.isEmpty { return (events, true) }
+            let found = try read.first(sequences.int64(at: 0)) { row in
                 var event = StoredEvent(
                     sequence: row.int64(at: 0), eventID: row.string(at: 1), kind: row.string(at: 2),
                     client: row.string(at: 3), recordedAtMs: row.int64(at: 4), raw: row.blob(at: 5),
@@ -109,7 +97,7 @@ extension GenealogyStore {
             bytes += event.raw.count
             events.append(event)
         }
-        return events
+        return (events, false)
     }
 
     static func trace(_ request: TraceRequest, on db: SQLiteConnection) throws(SQLiteError) -> TraceResult? {

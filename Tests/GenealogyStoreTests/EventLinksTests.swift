@@ -10,7 +10,6 @@ import Testing
 @Suite struct EventLinksTests {
     static let readers: [(String, String)] = [
         ("history", GenealogyStore.historySQL),
-        ("history, more", GenealogyStore.moreHistorySQL),
         ("export", GenealogyStore.linkedSequencesSQL),
         ("lots", GenealogyStore.lotsSQL(where: "n.kind != 'order'", limit: "100")),
         ("naive trace", GenealogyStore.eventsOfNodeSQL),

@@ -133,6 +133,8 @@ import Testing
         let f2 = lot("INT", "F2")
         let first = try #require(try store.lotHistoryPage(f2, after: 0, through: nil, maxBytes: 1))
         #expect(first.events.map(\.eventID) == ["e6"] && !first.isLast)
+        // A page holds one event at least, whatever its byte budget.
+        #expect(try store.lotHistoryPage(f2, after: 0, through: nil, maxBytes: 0)?.events.map(\.eventID) == ["e6"])
         _ = await store.ingest([request("e16", workOrder: "RW2", .consumed(.init(component: f2, qty: qty(1, "Units"))))]
         )
         var ids = first.events.map(\.eventID)
