@@ -69,9 +69,11 @@ public final class SQLiteStatement {
         try check(code, "bind")
     }
 
-    /// Clears old bindings and binds `values` at 1, 2, …
+    /// Binds `values` at 1, 2, …; the parameters after them, if any, are cleared to NULL. (When
+    /// `values` covers every parameter there is nothing left to clear: the writer binds a few
+    /// statements per event, and clearing them first was about 2 % of its time.)
     public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
-        sqlite3_clear_bindings(handle)
+        if values.count < sqlite3_bind_parameter_count(handle) { sqlite3_clear_bindings(handle) }
         for (offset, value) in values.enumerated() { try bind(value, at: offset + 1) }
     }
 

@@ -26,6 +26,21 @@ import Testing
         #expect(db.cacheUsedBytes >= before + 200 * 4000)
     }
 
+    /// A statement run again with fewer values than parameters sees NULL in the rest, not the values
+    /// of its last run; run with all of them, it sees those.
+    @Test func parametersNotBoundAgainAreNull() throws {
+        let db = try SQLiteConnection(path: ":memory:")
+        let sql = "SELECT ?1, ?2"
+        func row(_ values: [SQLiteValue]) throws -> [SQLiteValue]? {
+            try db.cachedStatement(sql).first(values) { [$0.value(at: 0), $0.value(at: 1)] }
+        }
+        #expect(try row([.integer(1), .text("a")]) == [.integer(1), .text("a")])
+        #expect(try row([.integer(2)]) == [.integer(2), .null])
+        #expect(try row([.integer(3), .text("b")]) == [.integer(3), .text("b")])
+        #expect(try row([.integer(4), .text("c")]) == [.integer(4), .text("c")])
+        #expect(try row([]) == [.null, .null])
+    }
+
     @Test func emptyBlobIsNotNull() throws {
         let db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (b BLOB NOT NULL)")
