@@ -21,9 +21,6 @@ public struct LocalTime: Sendable {
         LocalTime(offsetMinutes: zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000)) / 60)
     }
 
-    /// This machine's zone as it was at `ms`.
-    public static func machine(at ms: Int64) -> LocalTime { of(.current, at: ms) }
-
     init(offset text: String) {
         let b = Array(text.utf8)
         func digit(_ i: Int) -> Int? { b[i] >= 48 && b[i] <= 57 ? Int(b[i] - 48) : nil }

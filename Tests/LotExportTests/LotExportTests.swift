@@ -288,7 +288,7 @@ import Testing
         #expect(LocalTime(offsetMinutes: -330).readable(0) == "1969-12-31 18:30:00 -05:30")
         #expect(LocalTime(offsetMinutes: 0).iso(86_400_000) == "1970-01-02T00:00:00.000+00:00")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        #expect(LocalTime.machine(at: now).offsetMinutes * 60 == TimeZone.current.secondsFromGMT())
+        #expect(LocalTime.of(.current, at: now).offsetMinutes * 60 == TimeZone.current.secondsFromGMT())
     }
 
     @Test func unitsOfMeasureAreUNCEFACTCodesOrLeftOut() {
