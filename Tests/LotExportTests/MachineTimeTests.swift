@@ -10,30 +10,27 @@ import Testing
         "UTC", "Europe/Berlin", "America/Los_Angeles", "America/St_Johns", "Asia/Kathmandu",
         "Australia/Lord_Howe", "Pacific/Chatham",
     ]
-    /// Unix milliseconds, a millisecond before and at each 2026 change of these zones (Europe,
-    /// the USA, St John's, Lord Howe, Chatham), then a year's end, a leap day with milliseconds that
-    /// must not round, before 1970 and 1970 itself.
+    /// The instants of each zone's two changes of 2026.
+    static let changes: [(zone: String, at: [Int64])] = [
+        ("Europe/Berlin", [1_774_746_000_000, 1_792_890_000_000]),
+        ("America/Los_Angeles", [1_772_964_000_000, 1_793_523_600_000]),
+        ("America/St_Johns", [1_772_947_800_000, 1_793_507_400_000]),
+        ("Australia/Lord_Howe", [1_775_314_800_000, 1_791_041_400_000]),
+        ("Pacific/Chatham", [1_775_311_200_000, 1_790_431_200_000]),
+    ]
+    /// Unix milliseconds: a millisecond before and at each of those changes, then a year's end, a
+    /// leap day with milliseconds that must not round, before 1970 and 1970 itself.
     static let instants: [Int64] =
-        [
-            1_774_746_000_000, 1_792_890_000_000,  // Berlin
-            1_772_964_000_000, 1_793_523_600_000,  // Los Angeles
-            1_772_947_800_000, 1_793_507_400_000,  // St John's
-            1_775_314_800_000, 1_791_041_400_000,  // Lord Howe
-            1_775_311_200_000, 1_790_431_200_000,  // Chatham
-        ].flatMap { [$0 - 1, $0] } + [1_798_761_599_999, 1_709_164_800_123, 1_764_806_305_999, -86_400_001, 0]
+        changes.flatMap { $0.at.flatMap { [$0 - 1, $0] } }
+        + [1_798_761_599_999, 1_709_164_800_123, 1_764_806_305_999, -86_400_001, 0]
 
-    /// Every zone's offset changes between the two instants of a pair, so each side is tested.
+    /// Every zone's offset changes at each of its instants, so both sides are tested.
     @Test func theInstantsCrossEachZonesChanges() throws {
-        let pairs = [
-            ("Europe/Berlin", 0), ("America/Los_Angeles", 2), ("America/St_Johns", 4),
-            ("Australia/Lord_Howe", 6), ("Pacific/Chatham", 8),
-        ]
-        for (name, first) in pairs {
+        for (name, changes) in Self.changes {
             let zone = try #require(TimeZone(identifier: name))
-            for pair in [first, first + 1] {  // its two changes of 2026
-                let before = Self.instants[pair * 2], at = Self.instants[pair * 2 + 1]
+            for at in changes {
                 #expect(
-                    LocalTime.of(zone, at: before).offsetMinutes != LocalTime.of(zone, at: at).offsetMinutes,
+                    LocalTime.of(zone, at: at - 1).offsetMinutes != LocalTime.of(zone, at: at).offsetMinutes,
                     "\(name) \(at)")
             }
         }
