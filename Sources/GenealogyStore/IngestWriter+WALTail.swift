@@ -6,21 +6,12 @@ import SQLite
 /// itself when the checkpointer asks, and when the log has grown past `WriterInbox.walFrameLimit`
 /// anyway. Writer thread only.
 extension IngestWriter {
-    /// How long a wanted tail copy may wait for the writer to have nothing to commit. Copying
-    /// while events are queued holds their acks back by the copy's duration; when the queue is
-    /// empty only events arriving during the copy wait. Under a load that never lets the queue
-    /// empty, the copy is made between two batches after this long.
-    static let tailCopyPatienceNanos: UInt64 = 20_000_000
-
-    /// Copies the WAL's tail if the checkpointer asked for it and the writer is idle (or has
-    /// kept it waiting for `tailCopyPatienceNanos`).
-    func copyWALTailIfWanted(idle: Bool) {
-        guard inbox.walTailCopy.load(ordering: .acquiring) == WALTailCopy.wanted else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let askedAt = tailCopyAskedAt ?? now
-        tailCopyAskedAt = askedAt
-        guard idle || now - askedAt >= Self.tailCopyPatienceNanos else { return }
-        tailCopyAskedAt = nil
+    /// Copies the WAL's tail if the checkpointer asked for it: at once, before the next batch or
+    /// while idle, whatever is queued. The tail is what was committed since the checkpointer's last
+    /// pass, and every batch committed first makes it longer: a writer too busy to find an idle
+    /// moment soon copied five times as many frames (bench/RESULTS.md, "The writer copies the
+    /// WAL's tail as soon as it is asked"). Most of a copy's time is the two syncs any copy makes.
+    func copyWALTailIfWanted() {
         if inbox.walTailCopy.compareExchange(
             expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
         ).exchanged {
@@ -61,7 +52,6 @@ extension IngestWriter {
                 expected: state, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
             ).exchanged
         else { return }
-        tailCopyAskedAt = nil
         defer { inbox.walTailCopy.store(WALTailCopy.none, ordering: .releasing) }
         let started = DispatchTime.now().uptimeNanoseconds
         while true {

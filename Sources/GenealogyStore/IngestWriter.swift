@@ -144,12 +144,8 @@ final class IngestWriter: @unchecked Sendable {
                 queue.writerWaiting = true
                 return .wait
             }
-            if case .commit = step {
-                copyWALTailIfWanted(idle: false)
-                boundWAL()
-            } else {
-                copyWALTailIfWanted(idle: true)
-            }
+            copyWALTailIfWanted()
+            if case .commit = step { boundWAL() }
             switch step {
             case .commit(let batch): commit(batch)
             case .wait: failing ? waitOrProbe() : inbox.wakeup.wait()
@@ -160,8 +156,6 @@ final class IngestWriter: @unchecked Sendable {
         }
     }
 
-    /// When the checkpointer asked for the tail copy (monotonic ns), until the writer makes it.
-    var tailCopyAskedAt: UInt64?
     /// After a `boundWAL` that could not copy everything: the log length at which it tries again.
     var walBoundRetryFrames = 0
 

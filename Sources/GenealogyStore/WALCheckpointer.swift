@@ -17,8 +17,8 @@ import Synchronization
 /// copied everything it found it asks the writer to copy the short tail that came in meanwhile
 /// itself, between two batches (`WriterInbox.walTailCopy`): no frame is appended during that copy,
 /// so it completes, and the writer's next transaction writes from the start of the log again.
-/// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it when it
-/// has nothing queued if that comes soon (`IngestWriter.copyWALTailIfWanted`).
+/// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it before
+/// its next batch, whose commit would make the tail longer (`IngestWriter.copyWALTailIfWanted`).
 ///
 /// The tail is what was committed while the last pass ran, and a pass ends with a sync of the
 /// database file, which on a busy disk takes tens of milliseconds: the writer then copies, and
@@ -194,7 +194,7 @@ final class WALCheckpointer: @unchecked Sendable {
 }
 
 extension WALCheckpointer {
-    /// A writer waiting for work copies the tail now rather than after the next batch (see
+    /// A writer waiting for work copies the tail now rather than when the next event comes (see
     /// `IngestWriter.copyWALTailIfWanted`): signalled like a submitter does, under the queue's lock.
     private func wakeIdleWriter() {
         let waiting = inbox.queue.withLock { queue in

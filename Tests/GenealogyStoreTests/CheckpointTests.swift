@@ -1,5 +1,6 @@
 import Foundation
 import MESDomain
+import Synchronization
 import Testing
 
 @testable import GenealogyStore
@@ -89,5 +90,35 @@ extension CheckpointTests {
         #expect(after(complete: false, short) == .wait)
         #expect(after(complete: false, long) == .wait)
         #expect(after(pending: true, short) == .wait)
+    }
+}
+
+extension CheckpointTests {
+    /// The tail copy the checkpointer asks for is made before the writer's next batch, even with
+    /// events queued: every batch committed first would make the tail longer. Two commands in
+    /// batches of one: the first asks for the copy, as the checkpointer does, and ends its batch
+    /// only once the second is queued; the second, run in the next batch, sees the request done.
+    @Test func theWriterCopiesTheTailBeforeItsNextBatchWithEventsQueued() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open { $0.maxBatchEvents = 1 }
+        defer { store.close() }
+        let inbox = store.inbox
+        let secondQueued = DispatchSemaphore(value: 0)
+        let seenBySecond = Mutex<Int?>(nil)
+        let placeholder = IngestRequest(event: Event(eventID: "", occurredAtMs: 0, body: nil), raw: [], client: "")
+        let ask = WriterCommand { _, _ in
+            inbox.walTailCopy.store(WALTailCopy.wanted, ordering: .releasing)
+            secondQueued.wait()
+        }
+        let look = WriterCommand { _, _ in
+            seenBySecond.withLock { $0 = inbox.walTailCopy.load(ordering: .acquiring) }
+        }
+        #expect(store.submit(placeholder, command: ask) { _ in } == .queued)
+        let second: IngestOutcome = await withCheckedContinuation { done in
+            #expect(store.submit(placeholder, command: look) { done.resume(returning: $0) } == .queued)
+            secondQueued.signal()
+        }
+        #expect(second == .accepted(sequence: 0))
+        #expect(seenBySecond.withLock { $0 } == WALTailCopy.none, "the tail was not copied before the next batch")
     }
 }
