@@ -154,7 +154,7 @@ H2LOAD_LATENCY = ("time for request:", "time for connect:", "time to 1st byte:",
 
 
 SERVER_HISTOGRAMS = ("mesgate_ingest_ack_latency_seconds", "mesgate_store_queue_wait_seconds",
-                     "mesgate_store_commit_seconds")
+                     "mesgate_store_commit_seconds", "mesgate_store_wal_tail_copy_seconds")
 
 
 def server_histograms(admin_port: int) -> dict:
@@ -588,7 +588,7 @@ def report(runs: list[dict], args) -> str:
                 server = run[row["phase"]].get("server", {})
                 if server:
                     parts = [f"{name.removeprefix('mesgate_')} p50 <= {q['p50_ms']} ms, p99 <= {q['p99_ms']} ms"
-                             for name, q in server.items()]
+                             f" ({q['count']})" for name, q in server.items()]
                     lines.append(f"    server's histograms, run {i}: " + "; ".join(parts))
     return "\n".join(lines)
 
