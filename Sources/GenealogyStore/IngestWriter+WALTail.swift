@@ -10,7 +10,8 @@ extension IngestWriter {
     /// while idle, whatever is queued. The tail is what was committed since the checkpointer's last
     /// pass, and every batch committed first makes it longer: a writer too busy to find an idle
     /// moment soon copied five times as many frames (bench/RESULTS.md, "The writer copies the
-    /// WAL's tail as soon as it is asked"). Most of a copy's time is the two syncs any copy makes.
+    /// WAL's tail as soon as it is asked"). About half of a copy's time is the two syncs any copy
+    /// makes.
     func copyWALTailIfWanted() {
         if inbox.walTailCopy.compareExchange(
             expected: WALTailCopy.wanted, desired: WALTailCopy.copying, ordering: .acquiringAndReleasing
