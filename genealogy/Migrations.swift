@@ -41,6 +41,8 @@ public enum Migrations {
         ),
         Migration(
             version: 20, name: "event_links_from_edges", sql: text(PackageResources._020_event_links_from_edges_sql)),
+        Migration(
+            version: 21, name: "audit_entries_per_run", sql: text(PackageResources._021_audit_entries_per_run_sql)),
     ]
 
     /// The version a database has when every migration is applied.

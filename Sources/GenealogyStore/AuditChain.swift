@@ -12,8 +12,16 @@ struct AuditDraft {
     var recordDigest: [UInt8] = []
 }
 
-/// The head of the audit hash chain on the ingest writer's connection, kept in memory so that a
-/// stored event costs one INSERT and two SHA-256 (its record digest and its entry hash), no SELECT.
+/// The head of the audit hash chain on the ingest writer's connection, kept in memory so that
+/// appending costs one INSERT and no SELECT.
+///
+/// Stored events are entered by the run, not one by one: consecutive events of one transaction
+/// make one `event_stored` entry, `events:<first>-<last>`, whose record digest is their record
+/// digests in sequence order (32 bytes each), and whose actor names their clients (each event's
+/// own client is in its row, and so in its digest). A stored event costs one SHA-256 (its record)
+/// and 32 bytes of that entry. The run is appended before any other entry, before COMMIT
+/// (`WriterMirrors.beforeCommit`), and when it reaches `EventRun.limit` events, so the chain keeps
+/// commit order and `audit verify` still names the event that changed (`AuditVerifier`).
 ///
 /// `@unchecked Sendable`: created at open, before the writer thread starts, then used only on the
 /// writer thread (the recorder, hold commands and `appendAudit` run there, inside the batch's
@@ -28,6 +36,11 @@ final class AuditChain: @unchecked Sendable {
     private var lastHash: [UInt8] = AuditHash.genesis
     private var dataVersion: Int64 = -1
     private var stale = true
+    /// The events stored in this transaction, in order; those from `runStart` on are not in the
+    /// chain yet. Kept whole until the transaction ends, so a savepoint rolled back after the run
+    /// was appended can take the run back as it was (`rollBack(to:)`).
+    private var stored: [StoredEventDigest] = []
+    private var runStart = 0
 
     /// The chain attached to `db` (the store's write connection; `GenealogyStore.open` attaches
     /// it), so that whatever records events or holds there appends without being handed the chain.
@@ -44,14 +57,30 @@ final class AuditChain: @unchecked Sendable {
     /// changed behind them.
     @discardableResult
     func beginTransaction(_ db: SQLiteConnection) throws(SQLiteError) -> Bool {
+        endTransaction()
         let version = try Self.dataVersion(db)
         guard version != dataVersion || stale else { return false }
         try resync(db)
         return true
     }
 
-    /// Called after a ROLLBACK: the in-memory head may name an entry that is gone.
-    func invalidate() { stale = true }
+    /// Called after a ROLLBACK: the in-memory head may name an entry that is gone, and the events
+    /// of the run are gone.
+    func invalidate() {
+        stale = true
+        endTransaction()
+    }
+
+    /// Called just before COMMIT, inside the transaction: the run still waiting becomes its entry.
+    func beforeCommit(_ db: SQLiteConnection) throws(SQLiteError) {
+        try appendRun(on: db)
+        endTransaction()
+    }
+
+    private func endTransaction() {
+        stored.removeAll(keepingCapacity: true)
+        runStart = 0
+    }
 
     /// The head as it stands, to go back to when a savepoint is rolled back (`WriterSavepoint`).
     struct Mark {
@@ -59,16 +88,25 @@ final class AuditChain: @unchecked Sendable {
         fileprivate let lastHash: [UInt8]
         fileprivate let dataVersion: Int64
         fileprivate let stale: Bool
+        fileprivate let stored: Int
+        fileprivate let runStart: Int
     }
 
-    func mark() -> Mark { Mark(lastID: lastID, lastHash: lastHash, dataVersion: dataVersion, stale: stale) }
+    func mark() -> Mark {
+        Mark(
+            lastID: lastID, lastHash: lastHash, dataVersion: dataVersion, stale: stale, stored: stored.count,
+            runStart: runStart)
+    }
 
-    /// After ROLLBACK TO the savepoint where `mark` was taken: the head is what it was then.
+    /// After ROLLBACK TO the savepoint where `mark` was taken: the head, and the run waiting to be
+    /// appended, are what they were then (an entry of the run appended since is rolled back too).
     func rollBack(to mark: Mark) {
         lastID = mark.lastID
         lastHash = mark.lastHash
         dataVersion = mark.dataVersion
         stale = mark.stale
+        stored.removeSubrange(min(mark.stored, stored.count)...)
+        runStart = min(mark.runStart, stored.count)
     }
 
     private func resync(_ db: SQLiteConnection) throws(SQLiteError) {
@@ -79,9 +117,15 @@ final class AuditChain: @unchecked Sendable {
         stale = false
     }
 
-    /// Appends one entry inside the caller's transaction; returns its id.
+    /// Appends one entry inside the caller's transaction, after the run of stored events waiting
+    /// (so the chain keeps the order things were written in); returns its id.
     @discardableResult
     func append(_ draft: AuditDraft, on db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        try appendRun(on: db)
+        return try appendEntry(draft, on: db)
+    }
+
+    private func appendEntry(_ draft: AuditDraft, on db: SQLiteConnection) throws(SQLiteError) -> Int64 {
         if stale { try resync(db) }
         let id = lastID + 1
         let hash = try Self.insert(draft, id: id, prevHash: lastHash, on: db)
@@ -90,7 +134,9 @@ final class AuditChain: @unchecked Sendable {
         return id
     }
 
-    /// The entry of a stored event: its digest from the values just inserted (no read back).
+    /// A stored event joins the run (its digest from the values just inserted, no read back). The
+    /// run is appended first when this event cannot continue it: a gap in the sequences, another
+    /// clock (an import's command), or a full run.
     func eventStored(
         _ request: IngestRequest, kind: String, sequence: Int64, recordedAtMs: Int64, on db: SQLiteConnection
     )
@@ -98,18 +144,38 @@ final class AuditChain: @unchecked Sendable {
     {
         let e = request.event
         let digest = AuditHash.record(
-            tag: AuditRecord.event(sequence: sequence).tag,
+            tag: AuditRecord.eventTag,
             [
                 .integer(sequence), .text(request.storedEventID), .text(kind), .integer(e.occurredAtMs),
                 .text(e.tzOffset),
                 .text(e.plant), .text(e.workCenter), .text(e.operatorID), .text(e.workOrder), .text(request.client),
                 .integer(recordedAtMs), .blob(request.raw),
             ])
-        try append(
+        let event = StoredEventDigest(
+            sequence: sequence, client: request.client, recordedAtMs: recordedAtMs, kind: kind, digest: digest)
+        if let last = stored.last, stored.count > runStart, !event.continues(last, runLength: stored.count - runStart) {
+            try appendRun(on: db)
+        }
+        stored.append(event)
+    }
+
+    /// Appends the run waiting, if any, as one `event_stored` entry.
+    private func appendRun(on db: SQLiteConnection) throws(SQLiteError) {
+        guard stored.count > runStart else { return }
+        let run = stored[runStart...]
+        let first = run[run.startIndex]
+        let last = run[run.endIndex - 1]
+        var digests: [UInt8] = []
+        digests.reserveCapacity(run.count * 32)
+        for event in run { digests.append(contentsOf: event.digest) }
+        _ = try appendEntry(
             AuditDraft(
-                atMs: recordedAtMs, actor: request.client, action: AuditAction.eventStored,
-                subject: "event:\(sequence) \(request.storedEventID)", detail: kind, recordDigest: digest),
+                atMs: first.recordedAtMs, actor: EventRun.actor(clients: run.lazy.map(\.client)),
+                action: AuditAction.eventStored,
+                subject: EventRun(first: first.sequence, last: last.sequence).subject,
+                detail: EventRun.detail(kinds: run.lazy.map(\.kind)), recordDigest: digests),
             on: db)
+        runStart = stored.count
     }
 
     /// The entry of a record written in this transaction (a hold, a release, an outbox command):
@@ -187,5 +253,19 @@ extension AuditChain {
                 subject: "event_id \(request.event.eventID)", reason: reason,
                 detail: request.event.body?.name ?? ""),
             on: db)
+    }
+}
+
+/// A stored event waiting in the run: what its entry needs, and its record digest.
+private struct StoredEventDigest {
+    var sequence: Int64
+    var client: String
+    var recordedAtMs: Int64
+    var kind: String
+    var digest: [UInt8]
+
+    /// Whether this event extends a run that ends with `last` and holds `runLength` events.
+    func continues(_ last: StoredEventDigest, runLength: Int) -> Bool {
+        sequence == last.sequence + 1 && recordedAtMs == last.recordedAtMs && runLength < EventRun.limit
     }
 }

@@ -26,7 +26,7 @@ enum AuditRecord: Hashable {
 
     var tag: String {
         switch self {
-        case .event: "events"
+        case .event: Self.eventTag
         case .holdPlaced: "holds.placed"
         case .holdReleased: "holds.released"
         case .outboxCommand: "outbox_audit"
@@ -45,6 +45,9 @@ enum AuditRecord: Hashable {
         case .exceptionAcknowledged(let id), .exceptionClosed(let id): id
         }
     }
+
+    /// The tag of an event's record digest.
+    static let eventTag = "events"
 
     static let eventColumns =
         "sequence, event_id, kind, occurred_at_ms, tz_offset, plant, work_center, operator_id, work_order, client, recorded_at_ms, raw"
@@ -105,6 +108,60 @@ enum AuditRecord: Hashable {
     /// The record's digest as stored now, or nil when it is gone.
     func digest(on db: SQLiteConnection) throws(SQLiteError) -> [UInt8]? {
         try values(on: db).map { AuditHash.record(tag: tag, $0) }
+    }
+}
+
+/// Consecutive stored events that one `event_stored` entry describes (`AuditChain`, schema version
+/// 21): the subject `events:<first>-<last>`, the events' clients as actor, and a record digest that
+/// is the events' record digests, 32 bytes each, in sequence order. Entries of one event each,
+/// `event:<sequence> <event_id>` (`AuditRecord.event`), are what earlier versions and migration 4's
+/// backfill wrote.
+struct EventRun: Hashable {
+    var first: Int64
+    var last: Int64
+
+    /// The most events one entry describes (a long transaction, an EPCIS import, makes several).
+    static let limit = 1000
+
+    var count: Int { Int(last - first + 1) }
+
+    var subject: String { "events:\(first)-\(last)" }
+
+    /// The run an entry with `action` and `subject` describes; nil for any other entry.
+    static func of(action: String, subject: String) -> EventRun? {
+        guard action == AuditAction.eventStored, subject.hasPrefix("events:") else { return nil }
+        let range = subject.dropFirst("events:".count).prefix { $0 != " " }
+        let bounds = range.split(separator: "-", maxSplits: 1)
+        guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first <= last else {
+            return nil
+        }
+        return EventRun(first: first, last: last)
+    }
+
+    /// The entry's actor: the events' clients, each once, in the order they came; past four, how
+    /// many more (`line-1, line-2`).
+    static func actor(clients: some Sequence<String>) -> String {
+        var distinct: [String] = []
+        for client in clients where !distinct.contains(client) { distinct.append(client) }
+        let named = distinct.prefix(4).joined(separator: ", ")
+        return distinct.count > 4 ? "\(named) and \(distinct.count - 4) more" : named
+    }
+
+    /// The entry's detail: how many events of each kind, in the order the kinds first came
+    /// (`3 events: produced 2, consumed 1`).
+    static func detail(kinds: some Sequence<String>) -> String {
+        var counts: [(kind: String, n: Int)] = []
+        var total = 0
+        for kind in kinds {
+            total += 1
+            if let i = counts.firstIndex(where: { $0.kind == kind }) {
+                counts[i].n += 1
+            } else {
+                counts.append((kind, 1))
+            }
+        }
+        let each = counts.map { "\($0.kind) \($0.n)" }.joined(separator: ", ")
+        return "\(total) event\(total == 1 ? "" : "s"): \(each)"
     }
 }
 

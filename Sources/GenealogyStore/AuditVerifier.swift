@@ -38,8 +38,9 @@ public struct AuditVerification: Sendable, Hashable {
 /// Walks `audit_log` by id on a read-only connection inside one read transaction: checks ids
 /// 1, 2, 3, ..., each entry's prev_hash against the entry before, each hash recomputed from its
 /// columns, and each record digest against the record as stored. Events are checked by merging
-/// the chain's `event_stored` entries (ascending sequence, one writer) with the events table read
-/// in sequence order, so no event is read twice and an event with no entry is found too.
+/// the chain's `event_stored` entries (ascending sequence, one writer; an entry describes one event
+/// or a run of them, `EventRun`) with the events table read in sequence order, so no event is read
+/// twice and an event with no entry is found too.
 struct AuditVerifier {
     let db: SQLiteConnection
     let progressEvery: Int
@@ -132,25 +133,28 @@ struct AuditVerifier {
     private func checkRecord(id: Int64, action: String, subject: String, digest: [UInt8], events: inout EventCursor)
         throws(SQLiteError) -> Problem?
     {
+        if let run = EventRun.of(action: action, subject: subject) {
+            guard digest.count == run.count * 32 else {
+                return Problem(
+                    entry: id, kind: .record,
+                    message:
+                        "entry \(id): its record digest holds \(digest.count) bytes, not 32 for each of events \(run.first)-\(run.last)"
+                )
+            }
+            for (i, sequence) in (run.first...run.last).enumerated() {
+                let expected = digest[(i * 32)..<(i * 32 + 32)]
+                if let problem = try checkEvent(sequence, against: expected, entry: id, events: &events) {
+                    return problem
+                }
+            }
+            return nil
+        }
         guard let record = AuditRecord.of(action: action, subject: subject) else { return nil }
         let name: String
         let stored: [UInt8]?
         switch record {
         case .event(let sequence):
-            name = "event sequence \(sequence)"
-            if let next = try events.peek(), next.sequence < sequence {
-                return Problem(
-                    entry: id, kind: .record,
-                    message:
-                        "entry \(id): event sequence \(next.sequence), stored before event sequence \(sequence), has no audit entry (added outside mesgate)"
-                )
-            }
-            if let next = try events.peek(), next.sequence == sequence {
-                stored = next.digest
-                _ = try events.next()
-            } else {
-                stored = nil
-            }
+            return try checkEvent(sequence, against: digest[...], entry: id, events: &events)
         case .holdPlaced(let h), .holdReleased(let h):
             name = "hold \(h)"
             stored = try record.digest(on: db)
@@ -168,6 +172,29 @@ struct AuditVerifier {
             return Problem(entry: id, kind: .record, message: "entry \(id): \(name) is missing (deleted)")
         }
         if stored != digest {
+            return Problem(entry: id, kind: .record, message: "entry \(id): \(name) differs from its audit digest")
+        }
+        return nil
+    }
+
+    /// Checks event `sequence` against the digest entry `id` holds for it, taking it from the
+    /// events read in sequence order; an event before it that no entry described is named too.
+    private func checkEvent(
+        _ sequence: Int64, against expected: ArraySlice<UInt8>, entry id: Int64, events: inout EventCursor
+    ) throws(SQLiteError) -> Problem? {
+        let name = "event sequence \(sequence)"
+        guard let next = try events.peek(), next.sequence <= sequence else {
+            return Problem(entry: id, kind: .record, message: "entry \(id): \(name) is missing (deleted)")
+        }
+        if next.sequence < sequence {
+            return Problem(
+                entry: id, kind: .record,
+                message:
+                    "entry \(id): event sequence \(next.sequence), stored before \(name), has no audit entry (added outside mesgate)"
+            )
+        }
+        _ = try events.next()
+        if !next.digest.elementsEqual(expected) {
             return Problem(entry: id, kind: .record, message: "entry \(id): \(name) differs from its audit digest")
         }
         return nil
@@ -195,7 +222,7 @@ private struct EventCursor {
                 let values = (0..<statement.columnCount).map { statement.value(at: $0) }
                 buffered = Row(
                     sequence: statement.int64(at: 0),
-                    digest: AuditHash.record(tag: AuditRecord.event(sequence: 0).tag, values))
+                    digest: AuditHash.record(tag: AuditRecord.eventTag, values))
             } else {
                 done = true
             }

@@ -60,7 +60,7 @@ public final class ReplicationLog {
         }
     }
 
-    /// Moves the cursor of `stream` forward to `cursor` (never back).
+    /// Moves the cursor of `stream` forward to `cursor` (never back: see `ReplicationCursor.isAhead`).
     public func advance(stream: String, to cursor: ReplicationCursor, nowMs: Int64) throws(GenealogyStoreError) {
         try guarded { () throws(SQLiteError) in
             try db.cachedStatement(
@@ -69,45 +69,55 @@ public final class ReplicationLog {
                 ON CONFLICT (stream) DO UPDATE SET audit_id = excluded.audit_id,
                     event_sequence = max(event_sequence, excluded.event_sequence), updated_at_ms = excluded.updated_at_ms
                 WHERE excluded.audit_id > replication_cursor.audit_id
+                   OR (excluded.audit_id = replication_cursor.audit_id
+                       AND excluded.event_sequence > replication_cursor.event_sequence)
                 """
             ).run([.text(stream), .integer(cursor.auditID), .integer(cursor.eventSequence), .integer(nowMs)])
         }
     }
 
-    /// The log entries after `cursor`, at most `limit` of them, with the records to publish (entries
-    /// that carry none, an export or a refused login, only move the cursor).
+    /// The records after `cursor`, at most `limit` of them, in log order. An entry of a run of
+    /// events (`EventRun`) gives one record per event, and may be cut: then `through` names that
+    /// entry and its last event returned, and the next read goes on inside it. Entries that carry
+    /// no record (an export, a refused login, an outbox command) only move the cursor.
     public func entries(after cursor: ReplicationCursor, limit: Int) throws(GenealogyStoreError) -> ReplicationBatch {
         let batch = try guarded { () throws(SQLiteError) in
             var batch = ReplicationBatch(records: [], through: cursor)
+            // From the cursor's own entry on: a run it names may have events after its last one.
+            var entries: [(id: Int64, action: String, subject: String, atMs: Int64)] = []
             try db.cachedStatement(
-                """
-                SELECT a.id, a.action, a.subject, a.at_ms,
-                       e.sequence, e.event_id, e.kind, e.recorded_at_ms, e.client, e.raw
-                FROM audit_log a
-                LEFT JOIN events e ON a.action = 'event_stored' AND e.sequence = CAST(substr(a.subject, 7) AS INTEGER)
-                WHERE a.id > ?1 ORDER BY a.id LIMIT ?2
-                """
-            ).query([.integer(cursor.auditID), .int(limit)]) { (row) throws(SQLiteError) in
-                let auditID = row.int64(at: 0)
-                batch.through.auditID = auditID
-                switch row.string(at: 1) {
-                case AuditAction.eventStored where !row.isNull(at: 4):
-                    let event = ReplicatedEvent(
-                        sequence: row.int64(at: 4), eventID: row.string(at: 5), kind: row.string(at: 6),
-                        recordedAtMs: row.int64(at: 7), client: row.string(at: 8), raw: row.blob(at: 9))
-                    batch.through.eventSequence = event.sequence
-                    batch.records.append(ReplicationRecord(auditID: auditID, change: .event(event)))
-                case AuditAction.holdPlaced, AuditAction.holdReleased:
-                    if let record = AuditRecord.of(action: row.string(at: 1), subject: row.string(at: 2)) {
-                        let placed = row.string(at: 1) == AuditAction.holdPlaced
-                        if let hold = try self.hold(record.key, auditID: auditID, atMs: row.int64(at: 3)) {
-                            batch.records.append(
-                                ReplicationRecord(
-                                    auditID: auditID, change: placed ? .holdPlaced(hold) : .holdReleased(hold)))
+                "SELECT id, action, subject, at_ms FROM audit_log WHERE id >= ?1 ORDER BY id LIMIT ?2"
+            ).query([.integer(cursor.auditID), .int(max(1, limit) + 1)]) {
+                entries.append(($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2), $0.int64(at: 3)))
+            }
+            for entry in entries where batch.records.count < limit {
+                if let run = eventRange(of: entry.action, entry.subject) {
+                    let first = max(run.lowerBound, batch.through.eventSequence + 1)
+                    if first <= run.upperBound {
+                        try events(first...run.upperBound, limit: limit - batch.records.count) { event in
+                            batch.records.append(ReplicationRecord(auditID: entry.id, change: .event(event)))
+                            batch.through.eventSequence = event.sequence
                         }
                     }
-                default: break
+                    // The entry is done only when its last event is (or when none of it is left).
+                    if batch.through.eventSequence < run.upperBound, batch.records.count >= limit,
+                        try hasEvent(after: batch.through.eventSequence, through: run.upperBound)
+                    {
+                        batch.through.auditID = entry.id
+                        break
+                    }
+                } else if entry.id > cursor.auditID {
+                    let action = entry.action
+                    if action == AuditAction.holdPlaced || action == AuditAction.holdReleased,
+                        let record = AuditRecord.of(action: action, subject: entry.subject),
+                        let hold = try self.hold(record.key, auditID: entry.id, atMs: entry.atMs)
+                    {
+                        let change: ReplicationRecord.Change =
+                            action == AuditAction.holdPlaced ? .holdPlaced(hold) : .holdReleased(hold)
+                        batch.records.append(ReplicationRecord(auditID: entry.id, change: change))
+                    }
                 }
+                batch.through.auditID = max(batch.through.auditID, entry.id)
             }
             return batch
         }
@@ -129,6 +139,37 @@ public final class ReplicationLog {
             ).first([.integer(cursor.eventSequence)]) { $0.int64(at: 0) }
             return ReplicationLag(events: max(0, newest - cursor.eventSequence), oldestWaitingRecordedAtMs: oldest)
         }
+    }
+
+    /// The sequences an `event_stored` entry describes: a run, or one event (stores written before
+    /// runs); nil for any other entry.
+    private func eventRange(of action: String, _ subject: String) -> ClosedRange<Int64>? {
+        if let run = EventRun.of(action: action, subject: subject) { return run.first...run.last }
+        if case .event(let sequence) = AuditRecord.of(action: action, subject: subject) { return sequence...sequence }
+        return nil
+    }
+
+    /// The stored events in `range`, in sequence order, at most `limit`.
+    private func events(
+        _ range: ClosedRange<Int64>, limit: Int, _ each: (ReplicatedEvent) throws(SQLiteError) -> Void
+    ) throws(SQLiteError) {
+        try db.cachedStatement(
+            """
+            SELECT sequence, event_id, kind, recorded_at_ms, client, raw FROM events
+            WHERE sequence BETWEEN ?1 AND ?2 ORDER BY sequence LIMIT ?3
+            """
+        ).query([.integer(range.lowerBound), .integer(range.upperBound), .int(limit)]) { (row) throws(SQLiteError) in
+            try each(
+                ReplicatedEvent(
+                    sequence: row.int64(at: 0), eventID: row.string(at: 1), kind: row.string(at: 2),
+                    recordedAtMs: row.int64(at: 3), client: row.string(at: 4), raw: row.blob(at: 5)))
+        }
+    }
+
+    private func hasEvent(after sequence: Int64, through last: Int64) throws(SQLiteError) -> Bool {
+        try db.cachedStatement("SELECT 1 FROM events WHERE sequence > ?1 AND sequence <= ?2 LIMIT 1").first([
+            .integer(sequence), .integer(last),
+        ]) { _ in true } ?? false
     }
 
     private func hold(_ id: Int64, auditID: Int64, atMs: Int64) throws(SQLiteError) -> ReplicatedHold? {
@@ -155,7 +196,8 @@ public final class ReplicationLog {
     }
 }
 
-/// The last log entry a stream has acknowledged, and the last event among the entries up to it.
+/// Where a stream stands in the log: the last entry it has acknowledged, whole or (a run of events
+/// cut by a batch) up to `eventSequence`, and the last event it has acknowledged.
 public struct ReplicationCursor: Sendable, Hashable {
     public var auditID: Int64
     public var eventSequence: Int64
@@ -163,6 +205,12 @@ public struct ReplicationCursor: Sendable, Hashable {
     public init(auditID: Int64, eventSequence: Int64) {
         self.auditID = auditID
         self.eventSequence = eventSequence
+    }
+
+    /// Whether this position is further along the log than `other`: a later entry, or more of
+    /// the same run of events.
+    public func isAhead(of other: ReplicationCursor) -> Bool {
+        auditID > other.auditID || (auditID == other.auditID && eventSequence > other.eventSequence)
     }
 }
 

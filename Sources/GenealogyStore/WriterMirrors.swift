@@ -26,8 +26,10 @@ final class WriterMirrors: @unchecked Sendable {
         if try audit.beginTransaction(db) { nodes.clear() }
     }
 
-    /// Just before `COMMIT`, inside the transaction: the outbox rows counted (`OutboxTally`).
+    /// Just before `COMMIT`, inside the transaction: the run of stored events appended to the
+    /// audit chain (`AuditChain`), the outbox rows counted (`OutboxTally`).
     func beforeCommit(_ db: SQLiteConnection) throws(SQLiteError) {
+        try audit.beforeCommit(db)
         try outboxTally.flush(db)
     }
 

@@ -106,7 +106,7 @@ public final class PlantReplicator: Sendable {
                                     "the stream's last message was not published by a gateway; replication goes on after it",
                             ])
                     }
-                    if let position = found.position, position.auditID > cursor.auditID {
+                    if let position = found.position, position.isAhead(of: cursor) {
                         try log.advance(stream: plant.stream, to: position, nowMs: Self.nowMs())
                         cursor = position
                     }

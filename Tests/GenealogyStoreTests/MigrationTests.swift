@@ -164,6 +164,66 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: fixture.path))
     }
 
+    /// A store the previous version wrote (schema 20, made by `Fixtures/make-store-v20.sh` with the
+    /// binaries of commit 7d80dd9: 300 events, a hold, a voided consumption, an audit entry per
+    /// stored event) opens, migrates and verifies; the events stored after the upgrade go in by
+    /// the run, the trail of both kinds verifies and names a changed event of either, and the
+    /// replication log reads every event once, in order.
+    @Test func storeWrittenByVersion20OpensMigratesAndVerifies() async throws {
+        let fixture = StoreFixture()
+        let gz = try Data(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/store-v20.sqlite.gz"))
+        _ = try fixture.rawConnection()
+        try Data(try GzipDecompressor().decompress([UInt8](gz), maxOutputBytes: 64 << 20)).write(
+            to: URL(fileURLWithPath: fixture.path))
+        let store = try fixture.open()
+        #expect(try store.count("PRAGMA user_version") == Migrations.latestVersion)
+        try fixture.expectAuditIntact()
+        let oldEvents = try store.count("SELECT count(*) FROM events")
+        #expect(oldEvents >= 300)
+        #expect(try store.count("SELECT count(*) FROM audit_log WHERE subject LIKE 'event:%'") == oldEvents)
+        let outcomes = await store.ingestInOneBatch(
+            (0..<5).map { i in
+                request("v21-\(i)", .received(.init(lot: lot("STEEL", "L-v21-\(i)"), qty: qty(1), supplier: "ACME")))
+            })
+        let sequences = outcomes.compactMap(\.sequence)
+        #expect(sequences.count == 5)
+        let all = try store.eventCount()
+        store.close()
+        let trail = try AuditTrail(path: fixture.path)
+        let runs = try trail.entries(limit: 10_000).filter { $0.subject.hasPrefix("events:") }
+        #expect(runs.last?.subject == "events:\(sequences[0])-\(sequences[4])")
+        #expect(try trail.verify().problem == nil)
+
+        let log = try ReplicationLog(path: fixture.path)
+        var cursor = ReplicationCursor(auditID: 0, eventSequence: 0)
+        var replicated: [Int64] = []
+        var holds = 0
+        while true {
+            let page = try log.entries(after: cursor, limit: 64)
+            if page.through == cursor { break }
+            for record in page.records {
+                if case .event(let event) = record.change { replicated.append(event.sequence) } else { holds += 1 }
+            }
+            cursor = page.through
+        }
+        #expect(replicated == Array(1...Int64(all)) && holds == 1)
+
+        // A changed event is named, an old one by its own entry and a new one inside its run.
+        let db = try fixture.rawConnection()
+        try db.run("UPDATE events SET raw = X'00' WHERE sequence = ?1", [.integer(sequences[3])])
+        #expect(
+            try AuditTrail(path: fixture.path).verify().problem?.message
+                == "entry \(runs.last?.id ?? 0): event sequence \(sequences[3]) differs from its audit digest")
+        try db.run("UPDATE events SET raw = X'00' WHERE sequence = 7")
+        let old = try #require(
+            try db.prepare("SELECT id FROM audit_log WHERE subject LIKE 'event:7 %'").first { $0.int64(at: 0) })
+        #expect(
+            try AuditTrail(path: fixture.path).verify().problem?.message
+                == "entry \(old): event sequence 7 differs from its audit digest")
+    }
+
     /// A store the previous version wrote (schema 14, made by `Fixtures/make-store-v14.sh` with
     /// the binaries of commit 605a20b: 300 events, a hold, a voided consumption) opens, migrates,
     /// verifies, keeps what it held, and counts what is stored after the upgrade the new way

@@ -59,6 +59,57 @@ import Testing
         #expect(behind.events == 2 && behind.oldestWaitingRecordedAtMs != nil)
     }
 
+    /// A run of events (one audit entry) longer than a page is read in pieces: the cursor stays on
+    /// the run's entry with the last event read, nothing is read twice, and the hold after it comes
+    /// once the run is done.
+    @Test func aRunOfEventsIsReadInPiecesAndResumedInside() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let requests = (0..<7).map { i in
+            request("e\(i)", .received(.init(lot: lot("RAW", "R\(i)"), qty: qty(1), supplier: "Acme")))
+        }
+        let sequences = await store.ingestInOneBatch(requests).compactMap(\.sequence)
+        #expect(await store.placeHold(HoldRequest(lot: lot("RAW", "R3"), reason: "odour"), by: "qa") != .notFound)
+        let log = try ReplicationLog(path: fixture.path)
+        let whole = try log.entries(after: ReplicationCursor(auditID: 0, eventSequence: 0), limit: 100)
+        // The writer's hold event (its own run), the run of seven, the hold.
+        #expect(whole.records.count == 9 && whole.through.auditID == 3)
+        let runID = whole.records[1].auditID
+        var cursor = ReplicationCursor(auditID: 0, eventSequence: 0)
+        var pages: [[String]] = []
+        while true {
+            let page = try log.entries(after: cursor, limit: 3)
+            if page.through == cursor { break }
+            #expect(page.through.isAhead(of: cursor))
+            pages.append(
+                page.records.map { record in
+                    switch record.change {
+                    case .event(let event): event.eventID
+                    case .holdPlaced(let hold): "placed \(hold.root.lot)"
+                    case .holdReleased(let hold): "released \(hold.root.lot)"
+                    }
+                })
+            if page.records.count == 3, case .event(let last) = page.records[2].change, last.sequence < sequences[6] {
+                // Cut inside the run: the cursor names the run and the last event read.
+                #expect(page.through == ReplicationCursor(auditID: runID, eventSequence: last.sequence))
+            }
+            cursor = page.through
+        }
+        #expect(pages.count == 3 && pages.first?.dropFirst() == ["e0", "e1"] && pages[1] == ["e2", "e3", "e4"])
+        #expect(pages.joined().dropFirst().elementsEqual(requests.map(\.event.eventID) + ["placed R3"]))
+        #expect(cursor == whole.through)
+        // A cursor saved inside the run moves forward within it, and never back.
+        try log.advance(stream: "S", to: ReplicationCursor(auditID: runID, eventSequence: sequences[2]), nowMs: 1)
+        try log.advance(stream: "S", to: ReplicationCursor(auditID: runID, eventSequence: sequences[4]), nowMs: 2)
+        try log.advance(stream: "S", to: ReplicationCursor(auditID: runID, eventSequence: sequences[3]), nowMs: 3)
+        #expect(try log.cursor(stream: "S") == ReplicationCursor(auditID: runID, eventSequence: sequences[4]))
+        let rest = try log.entries(after: log.cursor(stream: "S"), limit: 100).records.compactMap { record in
+            if case .event(let event) = record.change { event.eventID } else { nil }
+        }
+        #expect(rest == ["e5", "e6"])
+    }
+
     /// A store written by the previous version (schema 8) is migrated and replicates from its first event.
     @Test func aVersion8StoreReplicatesEverythingItHas() async throws {
         let fixture = StoreFixture()

@@ -17,15 +17,18 @@
 // mesgate's EventRecorder runs for it (Sources/GenealogyStore/EventRecorder.swift, GenealogyRows.swift):
 //   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once; the
 //                writer's NodeCache finds a recent order without a probe, so does this) + event link;
-//                audit trail (AuditChain.swift): SHA-256 of the event row's canonical bytes, SHA-256 of the
-//                entry chained to the previous one (kept in memory), one audit_log row. SHA-256 from
-//                OpenSSL's libcrypto (mesgate uses swift-crypto, which on Linux is BoringSSL's code).
+//                audit trail (AuditChain.swift): SHA-256 of the event row's canonical bytes, kept for
+//                the transaction's run; before COMMIT one audit_log row for the run (`events:F-L`, its
+//                digests as record digest, 32 bytes per event), its SHA-256 chained to the previous
+//                entry (kept in memory). SHA-256 from OpenSSL's libcrypto (mesgate uses swift-crypto,
+//                which on Linux is BoringSSL's code).
 //   receipt:     lot look-up + insert + event link; receipts row
 //   consumption: lot look-up (cached like the order); serial insert; direct edge (which links the lot
 //                and the serial to the event: no event link for either, migration 20); order_output edge (looked up in edges_forward, inserted when missing: the
 //                writer keeps the pair unique, migration 17); outbox row, counted in status_counts once per
 //                transaction (migration 15; since migration 19 no trigger runs on an outbox or node insert)
 // Prints one line: "sqlite ceiling: N events in S s = R events/s (per_txn=P, synchronous=SYNC, streams=K)".
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -175,8 +178,15 @@ int main(int argc, char **argv) {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     unsigned char prev_hash[32] = {0}, digest[32], hash[32];
     long long audit_id = 0;
-    char subject[96];
+    char subject[96], detail[96];
     canon c;
+    // The transaction's run: its events' digests, first sequence, and kinds counted in the order met.
+    unsigned char *run_digests = malloc(32 * (size_t)per_txn);
+    if (!run_digests) die("malloc");
+    long run_len = 0, run_received = 0;
+    long long run_first = 0;
+    int run_first_received = 0;
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
 
     unsigned char raw[150];
     for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(i * 31 + 7);
@@ -227,32 +237,13 @@ int main(int argc, char **argv) {
         c_int(&c, now_ms);
         c_bytes(&c, 4, raw, sizeof raw);
         SHA256(c.b, c.n, digest);
-        snprintf(subject, sizeof subject, "event:%lld %s", seq, event_id);
-        audit_id++;
-        c.n = 0;
-        memcpy(c.b, prev_hash, 32);
-        c.n = 32;
-        c_int(&c, audit_id);
-        c_int(&c, now_ms);
-        c_text(&c, "127.0.0.1");
-        c_text(&c, "event_stored");
-        c_text(&c, subject);
-        c_text(&c, "");
-        c_text(&c, kind);
-        c_bytes(&c, 4, digest, 32);
-        SHA256(c.b, c.n, hash);
-        sqlite3_bind_int64(audit, 1, audit_id);
-        sqlite3_bind_int64(audit, 2, now_ms);
-        text(audit, 3, "127.0.0.1");
-        text(audit, 4, "event_stored");
-        text(audit, 5, subject);
-        text(audit, 6, "");
-        text(audit, 7, kind);
-        sqlite3_bind_blob(audit, 8, digest, 32, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(audit, 9, prev_hash, 32, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(audit, 10, hash, 32, SQLITE_TRANSIENT);
-        run(audit);
-        memcpy(prev_hash, hash, 32);
+        if (run_len == 0) {
+            run_first = seq;
+            run_first_received = receiving;
+        }
+        memcpy(run_digests + 32 * run_len, digest, 32);
+        run_len++;
+        run_received += receiving;
 
         text(find_order, 1, order);
         long long order_id;
@@ -361,12 +352,54 @@ int main(int argc, char **argv) {
             sqlite3_bind_int64(count_outbox, 1, outbox_rows);
             run(count_outbox);
             outbox_rows = 0;
+            // The run's audit entry, its hash over the canonical columns with the digests last.
+            long consumed = run_len - run_received;
+            snprintf(subject, sizeof subject, "events:%lld-%lld", run_first, run_first + run_len - 1);
+            if (run_received && consumed)
+                snprintf(detail, sizeof detail, "%ld events: %s %ld, %s %ld", run_len,
+                         run_first_received ? "received" : "consumed", run_first_received ? run_received : consumed,
+                         run_first_received ? "consumed" : "received", run_first_received ? consumed : run_received);
+            else
+                snprintf(detail, sizeof detail, "%ld event%s: %s %ld", run_len, run_len == 1 ? "" : "s",
+                         run_received ? "received" : "consumed", run_len);
+            audit_id++;
+            c.n = 0;
+            memcpy(c.b, prev_hash, 32);
+            c.n = 32;
+            c_int(&c, audit_id);
+            c_int(&c, now_ms);
+            c_text(&c, "127.0.0.1");
+            c_text(&c, "event_stored");
+            c_text(&c, subject);
+            c_text(&c, "");
+            c_text(&c, detail);
+            size_t blob = 32 * (size_t)run_len;
+            c.b[c.n++] = 4;
+            for (int s = 24; s >= 0; s -= 8) c.b[c.n++] = (unsigned char)(blob >> s);
+            if (!EVP_DigestInit_ex(sha, EVP_sha256(), NULL) || !EVP_DigestUpdate(sha, c.b, c.n) ||
+                !EVP_DigestUpdate(sha, run_digests, blob) || !EVP_DigestFinal_ex(sha, hash, NULL))
+                die("sha256");
+            sqlite3_bind_int64(audit, 1, audit_id);
+            sqlite3_bind_int64(audit, 2, now_ms);
+            text(audit, 3, "127.0.0.1");
+            text(audit, 4, "event_stored");
+            text(audit, 5, subject);
+            text(audit, 6, "");
+            text(audit, 7, detail);
+            sqlite3_bind_blob(audit, 8, run_digests, (int)blob, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(audit, 9, prev_hash, 32, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(audit, 10, hash, 32, SQLITE_TRANSIENT);
+            run(audit);
+            memcpy(prev_hash, hash, 32);
+            run_len = run_received = 0;
             exec("COMMIT");
         }
     }
     double elapsed = now_s() - start;
     printf("sqlite ceiling: %ld events in %.3f s = %.0f events/s (per_txn=%ld, synchronous=%s, streams=%ld)\n", events,
            elapsed, events / elapsed, per_txn, sync, streams);
+    EVP_MD_CTX_free(sha);
+    free(run_digests);
     sqlite3_close(db);
     return 0;
 }

@@ -1,0 +1,18 @@
+-- mesgate genealogy store, version 21: the ingest writer enters stored events in the audit trail by
+-- the run, one entry for the consecutive events of a transaction, not one entry per event.
+--
+-- The entry is an `event_stored` entry with the subject `events:<first>-<last>`, the events' clients
+-- as actor (each event's own client is in its row and its digest), `<n> events: <kind> <count>, ...`
+-- as detail, and as record digest the events' record digests (the same SHA-256 as before, of the
+-- same columns) one after the other in sequence order, 32 bytes each. The entry's hash covers them
+-- all, so `mesgate audit verify` still names the event that changed. A run ends before any other
+-- entry of the transaction (a hold its events placed, a refused event), at COMMIT, at a gap in the
+-- sequences, and at 1,000 events. Each stored event costs one SHA-256 and 32 bytes of that entry
+-- instead of a row of about 230 bytes with a second SHA-256.
+--
+-- The replication log reads a run as its events in order; its cursor can stand inside a run (the
+-- run's entry and the last event sent), and moves forward within it.
+--
+-- No table changes: entries of one event each (`event:<sequence> <event_id>`, written before this
+-- version or by migration 4's backfill) keep their meaning and verify as before. This version keeps
+-- an older build, whose verify and replication know only those, from opening the store.
