@@ -136,7 +136,7 @@ final class AuditChain: @unchecked Sendable {
 
     /// A stored event joins the run (its digest from the values just inserted, no read back). The
     /// run is appended first when this event cannot continue it: a gap in the sequences, another
-    /// clock (an import's command), or a full run.
+    /// clock (a command retried with savepoints reads its own), or a full run.
     func eventStored(
         _ request: IngestRequest, kind: String, sequence: Int64, recordedAtMs: Int64, on db: SQLiteConnection
     )

@@ -3,7 +3,8 @@ import SQLite
 /// A stored record an audit entry describes, and how its `record_digest` is computed: the tag and
 /// the columns below, in this order (the immutable ones; a hold's release columns are set once, by
 /// its release). The entry's subject starts with `kind:id` (`event:80 ev-1`, `hold:3 ...`), which
-/// is how `audit verify` finds the record again.
+/// is how `audit verify` finds the record again; a run of stored events is an `EventRun` instead
+/// (`events:80-143`).
 enum AuditRecord: Hashable {
     case event(sequence: Int64)
     case holdPlaced(hold: Int64)
@@ -123,7 +124,12 @@ struct EventRun: Hashable {
     /// The most events one entry describes (a long transaction, an EPCIS import, makes several).
     static let limit = 1000
 
-    var count: Int { Int(last - first + 1) }
+    /// How many events the run covers; nil when the range does not fit an Int64 (only a subject
+    /// written by hand can have one).
+    var count: Int64? {
+        let (span, overflow) = last.subtractingReportingOverflow(first)
+        return overflow || span == .max ? nil : span + 1
+    }
 
     var subject: String { "events:\(first)-\(last)" }
 

@@ -134,7 +134,7 @@ struct AuditVerifier {
         throws(SQLiteError) -> Problem?
     {
         if let run = EventRun.of(action: action, subject: subject) {
-            guard digest.count == run.count * 32 else {
+            guard let count = run.count, digest.count % 32 == 0, Int64(digest.count / 32) == count else {
                 return Problem(
                     entry: id, kind: .record,
                     message:

@@ -1,4 +1,5 @@
 import Foundation
+import GenealogySchema
 import MESDomain
 import SQLite
 import Synchronization
@@ -392,6 +393,34 @@ import Testing
         }
         let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
         #expect(error?.code == .notAStore)
+    }
+
+    @Test func aStoreNewerThanTheBuildIsRefused() throws {
+        let fixture = StoreFixture()
+        try fixture.open().close()
+        try fixture.rawConnection().execute("PRAGMA user_version = \(Migrations.latestVersion + 1)")
+        let error = #expect(throws: GenealogyStoreError.self) { try AuditTrail(path: fixture.path) }
+        #expect(
+            error?.message
+                == "\(fixture.path) has schema version \(Migrations.latestVersion + 1), newer than this build's \(Migrations.latestVersion): read its trail with the mesgate that wrote it"
+        )
+    }
+
+    /// A run's subject written by hand with a range no digest can cover is named, not a crash.
+    @Test func aForgedRunOfImpossibleLengthIsNamed() async throws {
+        let (fixture, _) = try await filled()
+        let db = try fixture.rawConnection()
+        try db.execute("DROP TRIGGER audit_log_no_update")
+        let entries = try AuditTrail(path: fixture.path).entries(limit: 10)
+        for subject in ["events:0-9223372036854775807", "events:1-300000000000000000"] {
+            try db.run("UPDATE audit_log SET subject = ?1 WHERE id = 2", [.text(subject)])
+            var rewritten = entries
+            rewritten[1].subject = subject
+            try rehash(db, from: 2, entries: rewritten)
+            let problem = try #require(try verify(fixture).problem)
+            #expect(problem.entry == 2 && problem.kind == .record)
+            #expect(problem.message.hasPrefix("entry 2: its record digest holds 160 bytes, not 32 for each of events"))
+        }
     }
 
     @Test func aStoreOlderThanTheTrailIsRefusedUntilMigrated() throws {

@@ -209,6 +209,22 @@ import Testing
             cursor = page.through
         }
         #expect(replicated == Array(1...Int64(all)) && holds == 1)
+        // A cursor the previous version saved (the entry of event 150, and event 150) goes on with
+        // event 151, through the old entries and the run, each event once.
+        let saved = try #require(
+            try SQLiteConnection(path: fixture.path).prepare(
+                "SELECT id FROM audit_log WHERE subject LIKE 'event:150 %'"
+            )
+            .first { $0.int64(at: 0) })
+        cursor = ReplicationCursor(auditID: saved, eventSequence: 150)
+        var resumed: [Int64] = []
+        while true {
+            let page = try log.entries(after: cursor, limit: 7)
+            if page.through == cursor { break }
+            for record in page.records { if case .event(let event) = record.change { resumed.append(event.sequence) } }
+            cursor = page.through
+        }
+        #expect(resumed == Array(151...Int64(all)))
 
         // A changed event is named, an old one by its own entry and a new one inside its run.
         let db = try fixture.rawConnection()

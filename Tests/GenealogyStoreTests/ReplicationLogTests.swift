@@ -110,6 +110,18 @@ import Testing
         #expect(rest == ["e5", "e6"])
     }
 
+    /// What the replicator compares with its cursor when it reads the stream's last message after a
+    /// failure: a later entry, or more of the same run, is ahead; the same place or less is not.
+    @Test func aPositionIsAheadByItsEntryOrWithinItsRun() {
+        let cursor = ReplicationCursor(auditID: 5, eventSequence: 40)
+        #expect(ReplicationCursor(auditID: 5, eventSequence: 41).isAhead(of: cursor))
+        #expect(ReplicationCursor(auditID: 6, eventSequence: 40).isAhead(of: cursor))
+        #expect(ReplicationCursor(auditID: 6, eventSequence: 0).isAhead(of: cursor))
+        #expect(!cursor.isAhead(of: cursor))
+        #expect(!ReplicationCursor(auditID: 5, eventSequence: 39).isAhead(of: cursor))
+        #expect(!ReplicationCursor(auditID: 4, eventSequence: 99).isAhead(of: cursor))
+    }
+
     /// A store written by the previous version (schema 8) is migrated and replicates from its first event.
     @Test func aVersion8StoreReplicatesEverythingItHas() async throws {
         let fixture = StoreFixture()

@@ -18,9 +18,9 @@
 //   both:        duplicate check; events row (~150-byte raw blob); order node look-up (insert once; the
 //                writer's NodeCache finds a recent order without a probe, so does this) + event link;
 //                audit trail (AuditChain.swift): SHA-256 of the event row's canonical bytes, kept for
-//                the transaction's run; before COMMIT one audit_log row for the run (`events:F-L`, its
-//                digests as record digest, 32 bytes per event), its SHA-256 chained to the previous
-//                entry (kept in memory). SHA-256 from OpenSSL's libcrypto (mesgate uses swift-crypto,
+//                the transaction's run; before COMMIT, and at 1,000 events, one audit_log row for the
+//                run (`events:F-L`, its digests as record digest, 32 bytes per event), its SHA-256
+//                chained to the previous entry (kept in memory). SHA-256 from OpenSSL's libcrypto (mesgate uses swift-crypto,
 //                which on Linux is BoringSSL's code).
 //   receipt:     lot look-up + insert + event link; receipts row
 //   consumption: lot look-up (cached like the order); serial insert; direct edge (which links the lot
@@ -38,6 +38,9 @@
 #include <time.h>
 
 static sqlite3 *db;
+
+/// The most events one audit entry describes, as mesgate's EventRun.limit.
+#define RUN_LIMIT 1000
 
 static void die(const char *what) {
     fprintf(stderr, "sqlite_ceiling: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
@@ -181,7 +184,7 @@ int main(int argc, char **argv) {
     char subject[96], detail[96];
     canon c;
     // The transaction's run: its events' digests, first sequence, and kinds counted in the order met.
-    unsigned char *run_digests = malloc(32 * (size_t)per_txn);
+    unsigned char *run_digests = malloc(32 * (size_t)RUN_LIMIT);
     if (!run_digests) die("malloc");
     long run_len = 0, run_received = 0;
     long long run_first = 0;
@@ -348,11 +351,10 @@ int main(int argc, char **argv) {
             run(outbox);
             outbox_rows++;
         }
-        if (k % per_txn == per_txn - 1 || k == events - 1) {
-            sqlite3_bind_int64(count_outbox, 1, outbox_rows);
-            run(count_outbox);
-            outbox_rows = 0;
-            // The run's audit entry, its hash over the canonical columns with the digests last.
+        int commit_now = k % per_txn == per_txn - 1 || k == events - 1;
+        // The run's audit entry before COMMIT, or when it holds RUN_LIMIT events (AuditChain).
+        if (run_len == RUN_LIMIT || (commit_now && run_len > 0)) {
+            // Its hash over the canonical columns with the digests last.
             long consumed = run_len - run_received;
             snprintf(subject, sizeof subject, "events:%lld-%lld", run_first, run_first + run_len - 1);
             if (run_received && consumed)
@@ -392,6 +394,11 @@ int main(int argc, char **argv) {
             run(audit);
             memcpy(prev_hash, hash, 32);
             run_len = run_received = 0;
+        }
+        if (commit_now) {
+            sqlite3_bind_int64(count_outbox, 1, outbox_rows);
+            run(count_outbox);
+            outbox_rows = 0;
             exec("COMMIT");
         }
     }

@@ -15,4 +15,6 @@
 --
 -- No table changes: entries of one event each (`event:<sequence> <event_id>`, written before this
 -- version or by migration 4's backfill) keep their meaning and verify as before. This version keeps
--- an older build, whose verify and replication know only those, from opening the store.
+-- an older build, whose replication knows only those, from serving the store. (An older
+-- `mesgate audit verify` reads any store with a trail and would call a run's first event unaudited;
+-- from this version on, `audit verify` refuses a store newer than its build.)
