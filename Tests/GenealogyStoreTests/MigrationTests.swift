@@ -154,7 +154,7 @@ import Testing
         try db.execute("UPDATE nodes SET quality = 'warn' WHERE id = 1")  // an allowed value still is
     }
 
-    /// Writes `Fixtures/store-v14.sqlite.gz` (see `make-store-v14.sh`) as the store of `fixture`.
+    /// Writes `Fixtures/store-v14.sqlite.gz` (see `make-store.sh`) as the store of `fixture`.
     static func writeVersion14Store(to fixture: StoreFixture) throws {
         let gz = try Data(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -164,7 +164,7 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: fixture.path))
     }
 
-    /// A store the previous version wrote (schema 20, made by `Fixtures/make-store-v20.sh` with the
+    /// A store the previous version wrote (schema 20, made by `Fixtures/make-store.sh 20` with the
     /// binaries of commit 7d80dd9: 300 events, a hold, a voided consumption, an audit entry per
     /// stored event) opens, migrates and verifies; the events stored after the upgrade go in by
     /// the run, the trail of both kinds verifies and names a changed event of either, and the
@@ -240,7 +240,7 @@ import Testing
                 == "entry \(old): event sequence 7 differs from its audit digest")
     }
 
-    /// A store the previous version wrote (schema 14, made by `Fixtures/make-store-v14.sh` with
+    /// A store the previous version wrote (schema 14, made by `Fixtures/make-store.sh 14` with
     /// the binaries of commit 605a20b: 300 events, a hold, a voided consumption) opens, migrates,
     /// verifies, keeps what it held, and counts what is stored after the upgrade the new way
     /// (migration 15: outbox rows of events counted per transaction, not per row; migration 19:
