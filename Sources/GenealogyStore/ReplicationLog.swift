@@ -93,18 +93,13 @@ public final class ReplicationLog {
             for entry in entries where batch.records.count < limit {
                 if let run = eventRange(of: entry.action, entry.subject) {
                     let first = max(run.lowerBound, batch.through.eventSequence + 1)
+                    // Cut by the limit, `through` names this entry and its last event read: the next
+                    // read starts at this entry again and goes on after that event.
                     if first <= run.upperBound {
                         try events(first...run.upperBound, limit: limit - batch.records.count) { event in
                             batch.records.append(ReplicationRecord(auditID: entry.id, change: .event(event)))
                             batch.through.eventSequence = event.sequence
                         }
-                    }
-                    // The entry is done only when its last event is (or when none of it is left).
-                    if batch.through.eventSequence < run.upperBound, batch.records.count >= limit,
-                        try hasEvent(after: batch.through.eventSequence, through: run.upperBound)
-                    {
-                        batch.through.auditID = entry.id
-                        break
                     }
                 } else if entry.id > cursor.auditID {
                     let action = entry.action
@@ -117,7 +112,7 @@ public final class ReplicationLog {
                         batch.records.append(ReplicationRecord(auditID: entry.id, change: change))
                     }
                 }
-                batch.through.auditID = max(batch.through.auditID, entry.id)
+                batch.through.auditID = entry.id  // entries come in id order from the cursor's own
             }
             return batch
         }
@@ -164,12 +159,6 @@ public final class ReplicationLog {
                     sequence: row.int64(at: 0), eventID: row.string(at: 1), kind: row.string(at: 2),
                     recordedAtMs: row.int64(at: 3), client: row.string(at: 4), raw: row.blob(at: 5)))
         }
-    }
-
-    private func hasEvent(after sequence: Int64, through last: Int64) throws(SQLiteError) -> Bool {
-        try db.cachedStatement("SELECT 1 FROM events WHERE sequence > ?1 AND sequence <= ?2 LIMIT 1").first([
-            .integer(sequence), .integer(last),
-        ]) { _ in true } ?? false
     }
 
     private func hold(_ id: Int64, auditID: Int64, atMs: Int64) throws(SQLiteError) -> ReplicatedHold? {
