@@ -51,7 +51,11 @@ let package = Package(
             name: "HTTP2", dependencies: ["CNGHTTP2", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: strict),
-        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        // A SQLite VFS that writes a commit's log frames in one write (the store's write connection).
+        .target(
+            name: "CSQLiteWALBuffer", dependencies: ["CSQLite"],
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
+        .target(name: "SQLite", dependencies: ["CSQLite", "CSQLiteWALBuffer"], swiftSettings: strict),
         .target(name: "MESMessages", dependencies: ["MESProtoC", "CProtobufC", "MESDomain"], swiftSettings: strict),
 
         // The plant's words: events, lots, acks, validation. Pure Swift.

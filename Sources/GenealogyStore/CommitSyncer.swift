@@ -15,8 +15,8 @@ struct EndedBatch {
 /// Syncs the write-ahead log after the writer's commits, then completes their submissions: the
 /// writer runs the next transaction while the disk syncs the last ones.
 ///
-/// The write connection commits with `synchronous = NORMAL` (SQLite writes the commit to the log
-/// without `fdatasync`); nothing of a batch leaves the store until the log is synced here: not its
+/// The write connection commits without `fdatasync` (the buffered log's settings, `WALBuffer`, or
+/// `synchronous = NORMAL`: SQLite writes the commit to the log and no more); nothing of a batch leaves the store until the log is synced here: not its
 /// acks, not its exceptions (`ExceptionFeed`). An ack therefore still means the event survives power
 /// loss, as with `synchronous = FULL`, and one sync covers every batch committed before it began, so
 /// under load one sync serves several commits. SQLite still syncs the log itself where recovery

@@ -67,9 +67,12 @@ public final class GenealogyStore: Sendable {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw GenealogyStoreError(.directoryNotWritable, "the store directory \(directory) is not writable")
         }
+        // With `synchronous` full the commits are synced by `CommitSyncer`, after COMMIT and before
+        // any ack, while the writer goes on; a commit's log frames go out in one write (`WALBuffer`).
+        let buffered = options.synchronous == .full && WALBuffer.vfs != nil
         let db: SQLiteConnection
         do throws(SQLiteError) {
-            db = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            db = try SQLiteConnection(path: path, mode: .readWriteCreate, vfs: buffered ? WALBuffer.vfs : nil)
         } catch {
             let code: GenealogyStoreError.Code = error.code ~= .cannotOpen ? .directoryNotWritable : .openFailed
             throw GenealogyStoreError(code, "cannot open \(path)", underlying: error)
@@ -79,10 +82,11 @@ public final class GenealogyStore: Sendable {
         let version = try migrator.check()
         do throws(SQLiteError) {
             try db.enableWAL()
-            // With `synchronous` full the commits are synced by `CommitSyncer`, after COMMIT and
-            // before any ack, while the writer goes on: SQLite itself syncs the log only where its
-            // recovery needs it (NORMAL).
+            // The syncer syncs the commits: SQLite itself syncs the log only where its recovery
+            // needs it, with NORMAL, or with the buffered log's settings, which leave the commits'
+            // syncs to the syncer too.
             try configureWriter(db, synchronous: options.synchronous == .full ? .normal : options.synchronous)
+            if buffered { try db.configureForWALBuffer() }
             // When the log starts over (see WALCheckpointer), a file that grew past 64 MiB is cut back.
             try db.execute("PRAGMA journal_size_limit = 67108864")
         } catch {

@@ -5,8 +5,9 @@ public struct StoreOptions: Sendable {
     /// How the write connection's commits reach the disk (WAL mode).
     public enum Synchronous: String, Sendable {
         /// Every commit is synced before it is acknowledged: an ack survives power loss. The
-        /// default. The server's writer commits with `PRAGMA synchronous = NORMAL` and syncs the
-        /// log on a thread of its own before the acks (`CommitSyncer`); a tool's commits with FULL.
+        /// default. The server's writer commits without syncing, through the buffered log
+        /// (`WALBuffer`), and syncs the log on a thread of its own before the acks
+        /// (`CommitSyncer`); a tool's commits with FULL.
         case full
         /// Synced at checkpoints: an ack survives a crash of mesgate, not of the machine.
         case normal

@@ -49,8 +49,11 @@ public final class SQLiteConnection {
     /// The closure `sqlite3_wal_hook` calls back (see `onWALCommit`); kept alive with the handle.
     private var walHook: WALHook?
 
-    /// Opens `path` (":memory:" for a private in-memory database) with extended result codes.
-    public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {
+    /// Opens `path` (":memory:" for a private in-memory database) with extended result codes, through
+    /// the VFS named `vfs` (nil: SQLite's default; `WALBuffer.vfs` for the buffered log).
+    public init(
+        path: String, mode: Mode = .readWriteCreate, busyTimeoutMs: Int32 = 5_000, vfs: String? = nil
+    ) throws(SQLiteError) {
         Self.configureLibrary
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
@@ -59,7 +62,7 @@ public final class SQLiteConnection {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         }
         var db: OpaquePointer?
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let code = sqlite3_open_v2(path, &db, flags, vfs)
         guard code == SQLITE_OK, let db else {
             // Even on failure SQLite usually allocates a handle that carries the message: free it.
             let error = SQLiteError.last(db, code: code, operation: "open")

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import MESDomain
+import SQLite
 import Synchronization
 import Testing
 
@@ -196,5 +197,33 @@ import Testing
         #expect(store.submit(IngestTests.received(1)) { _ in } == .queued)
         try wal.sync()
         #expect(FileManager.default.fileExists(atPath: fixture.path + "-wal"))
+    }
+
+    /// With `synchronous` full the write connection's log is buffered (`WALBuffer`): a batch's
+    /// frames reach the log in a few writes at its commit, not two per page, and SQLite leaves the
+    /// commit's sync to the syncer. What was acked is in the log a reader and a reopened store see.
+    @Test func theWritersCommitsGoToTheLogInAFewWrites() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open { $0.synchronous = .full }
+        let requests = (1...200).map { i in
+            request("e\(i)", workOrder: "MO1", .produced(.init(output: lot("CAP", "C\(i)"), good: qty(1, "Units"))))
+        }
+        let outcomes = await store.ingest(requests)
+        #expect(outcomes == (1...200).map { .accepted(sequence: Int64($0)) })
+        let stats: WALBuffer.Stats? = await withCheckedContinuation { done in
+            store.submitCommand(failed: { _ in nil }, completion: { done.resume(returning: $0) }) { db, _ in
+                db.walBufferStats
+            }
+        }
+        let log = try #require(stats, "the writer's log is not buffered")
+        #expect(log.commits >= 1)
+        #expect(log.made * 4 < log.asked, "\(log)")
+        #expect(try store.lotHistory(lot("CAP", "C200"))?.count == 1)
+        store.close()
+
+        let reopened = try fixture.open()
+        defer { reopened.close() }
+        #expect(try reopened.lotHistory(lot("CAP", "C1"))?.count == 1)
+        try fixture.expectAuditIntact()
     }
 }

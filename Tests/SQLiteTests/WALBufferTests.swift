@@ -1,0 +1,121 @@
+import Foundation
+import SQLite
+import Testing
+
+/// The buffered log (`WALBuffer`): a commit's frames reach the log in one write, at the commit's
+/// sync, byte for byte what SQLite would have written itself.
+@Suite struct WALBufferTests {
+    /// A writer through the buffered VFS with the settings it needs, and a table `t (i, b)`.
+    static func writer(_ directory: TemporaryDirectory) throws -> SQLiteConnection {
+        let vfs = try #require(WALBuffer.vfs)
+        let db = try SQLiteConnection(path: directory.file("w.sqlite"), vfs: vfs)
+        try db.enableWAL()
+        try db.configureForWALBuffer()
+        try db.execute("PRAGMA wal_autocheckpoint = 0")
+        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        return db
+    }
+
+    /// Row `i`'s blob: 3,000 bytes of its own, so each row fills most of a page.
+    static func blob(_ i: Int) -> [UInt8] { (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
+
+    /// Inserts rows `range` in one transaction.
+    static func insert(_ range: Range<Int>, into db: SQLiteConnection) throws {
+        try db.execute("BEGIN IMMEDIATE")
+        for i in range { try db.run("INSERT INTO t (i, b) VALUES (?1, ?2)", [.int(i), .blob(blob(i))]) }
+        try db.execute("COMMIT")
+    }
+
+    /// Fails unless `db` holds exactly rows `range`, each with its own blob.
+    static func expectRows(
+        _ range: Range<Int>, in db: SQLiteConnection, sourceLocation: SourceLocation = #_sourceLocation
+    )
+        throws
+    {
+        var seen: [Int] = []
+        try db.cachedStatement("SELECT i, b FROM t ORDER BY i").query { row in
+            seen.append(row.int(at: 0))
+            #expect(row.blob(at: 1) == blob(row.int(at: 0)), sourceLocation: sourceLocation)
+        }
+        #expect(seen == Array(range), sourceLocation: sourceLocation)
+    }
+
+    @Test func aCommitsFramesGoToTheLogInOneWriteAndAReaderSeesThemAtOnce() throws {
+        let directory = try TemporaryDirectory()
+        let db = try Self.writer(directory)
+        let reader = try SQLiteConnection(path: directory.file("w.sqlite"), mode: .readOnly)
+        try Self.insert(0..<10, into: db)
+        let before = try #require(db.walBufferStats)
+
+        try Self.insert(10..<110, into: db)
+        let after = try #require(db.walBufferStats)
+        // 100 rows of 3,000 bytes: at least 100 pages, each asked as two writes (header, page).
+        #expect(after.asked - before.asked >= 200)
+        #expect(after.made - before.made <= 4)  // about 412 KB, in writes of 124 KiB
+        #expect(after.commits - before.commits == 1)
+        try Self.expectRows(0..<110, in: reader)
+    }
+
+    /// A commit larger than the buffer (1 MiB) goes out in several writes, all before it is visible.
+    @Test func aCommitLargerThanTheBufferIsWrittenWhole() throws {
+        let directory = try TemporaryDirectory()
+        let db = try Self.writer(directory)
+        let reader = try SQLiteConnection(path: directory.file("w.sqlite"), mode: .readOnly)
+        try Self.insert(0..<1, into: db)
+        let before = try #require(db.walBufferStats)
+        try Self.insert(1..<2_001, into: db)
+        let after = try #require(db.walBufferStats)
+        #expect(after.made - before.made >= 60)  // about 8 MB of frames, in writes of 124 KiB
+        #expect(after.made - before.made < (after.asked - before.asked) / 20)
+        try Self.expectRows(0..<2_001, in: reader)
+    }
+
+    /// What the buffered writer left in the log is a log SQLite recovers from: a copy of the files
+    /// taken while the writer is open (as a crash would leave them) opens with every committed row,
+    /// also after the log started over from its beginning.
+    @Test func theLogOnTheDiskRecoversEveryCommit() throws {
+        let directory = try TemporaryDirectory()
+        let db = try Self.writer(directory)
+        for start in stride(from: 0, to: 300, by: 30) { try Self.insert(start..<start + 30, into: db) }
+        // Copy it all to the database, then write from the log's start again (over older frames).
+        _ = try db.checkpoint(.passive)
+        for start in stride(from: 300, to: 400, by: 20) { try Self.insert(start..<start + 20, into: db) }
+
+        let copy = try TemporaryDirectory()
+        for suffix in ["", "-wal"] {
+            try FileManager.default.copyItem(
+                atPath: directory.file("w.sqlite") + suffix, toPath: copy.file("w.sqlite") + suffix)
+        }
+        let recovered = try SQLiteConnection(path: copy.file("w.sqlite"))
+        try Self.expectRows(0..<400, in: recovered)
+        #expect(try recovered.scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
+    /// A connection without the settings makes no sync at commit: the frames are written where
+    /// SQLite publishes the commit instead, and a reader still sees them at once.
+    @Test func withoutItsSettingsTheCommitIsWrittenBeforeItIsVisible() throws {
+        let directory = try TemporaryDirectory()
+        let vfs = try #require(WALBuffer.vfs)
+        let db = try SQLiteConnection(path: directory.file("w.sqlite"), vfs: vfs)
+        try db.enableWAL()
+        try db.setSynchronous(.normal)
+        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        let reader = try SQLiteConnection(path: directory.file("w.sqlite"), mode: .readOnly)
+        try Self.insert(0..<10, into: db)
+        let before = try #require(db.walBufferStats)
+        try Self.insert(10..<60, into: db)
+        let after = try #require(db.walBufferStats)
+        #expect(after.commits == before.commits)
+        #expect(after.made > before.made)
+        #expect(after.asked - before.asked >= 100)
+        try Self.expectRows(0..<60, in: reader)
+    }
+
+    @Test func aConnectionOfTheDefaultVFSHasNoBufferedLog() throws {
+        let directory = try TemporaryDirectory()
+        let db = try SQLiteConnection(path: directory.file("d.sqlite"))
+        try db.enableWAL()
+        try db.execute("CREATE TABLE t (i INTEGER)")
+        #expect(db.walBufferStats == nil)
+    }
+}
