@@ -55,7 +55,12 @@ let package = Package(
         .target(
             name: "CSQLiteWALBuffer", dependencies: ["CSQLite"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
-        .target(name: "SQLite", dependencies: ["CSQLite", "CSQLiteWALBuffer"], swiftSettings: strict),
+        // SQLite's default page cache without the whole-cache walk at commit (every connection).
+        .target(
+            name: "CSQLitePageCache", dependencies: ["CSQLite"],
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
+        .target(
+            name: "SQLite", dependencies: ["CSQLite", "CSQLiteWALBuffer", "CSQLitePageCache"], swiftSettings: strict),
         .target(name: "MESMessages", dependencies: ["MESProtoC", "CProtobufC", "MESDomain"], swiftSettings: strict),
 
         // The plant's words: events, lots, acks, validation. Pure Swift.

@@ -201,8 +201,18 @@ static int bufferedShmMap(sqlite3_file *file, int region, int size, int extend, 
     return f->real->pMethods->xShmMap(f->real, region, size, extend, out);
 }
 
+/// The wal-index's lock slot of the one writer (wal.c's WAL_WRITE_LOCK).
+enum { WAL_WRITE_LOCK_SLOT = 0 };
+
+/// When the connection takes or gives up the log's write lock, nothing it buffered may stay: a
+/// commit's sync wrote its frames already, so what could be left is frames of a transaction that
+/// did not commit (a cache spill, then a rollback; SQLite 3.40's rollback reads the log and so
+/// writes them first). They are dropped, not written: once the lock is given up another connection
+/// may write its own frames at those offsets.
 static int bufferedShmLock(sqlite3_file *file, int offset, int n, int flags) {
     BufferedFile *f = (BufferedFile *)file;
+    BufferedFile *log = isLog(f) ? NULL : f->partner;
+    if (log && offset <= WAL_WRITE_LOCK_SLOT && WAL_WRITE_LOCK_SLOT < offset + n) log->used = 0;
     return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 

@@ -1,4 +1,5 @@
 internal import CSQLite
+internal import CSQLitePageCache
 import Dispatch
 import Synchronization
 
@@ -30,12 +31,24 @@ public final class SQLiteConnection {
         case off = "OFF"
     }
 
-    /// Process-wide settings applied once, before the first connection initializes SQLite:
-    /// memory statistics off (they serialize every allocation on a global mutex). SQLITE_MISUSE,
-    /// when SQLite was initialized by someone else first, leaves the default: harmless.
-    private static let configureLibrary: Void = {
+    /// Process-wide settings applied once, before anything of this module initializes SQLite (the
+    /// first connection, `WALBuffer.vfs`): memory statistics off (they serialize every allocation
+    /// on a global mutex), and the page cache whose commits do not walk it whole
+    /// (`Sources/CSQLitePageCache`). SQLITE_MISUSE, when SQLite was initialized by someone else
+    /// first, leaves the defaults: harmless.
+    static let configureLibrary: Void = {
         _ = CSQLite_sqlite3_config_memstatus_off()
+        _ = mesgate_page_cache_install()
     }()
+
+    /// Truncations of page caches SQLite asked for at the end of transactions, passed on to its
+    /// page cache and skipped as sure to find nothing (`Sources/CSQLitePageCache`), in the process.
+    public static var pageCacheTruncations: (passed: Int64, skipped: Int64) {
+        var passed: Int64 = 0
+        var skipped: Int64 = 0
+        mesgate_page_cache_truncations(&passed, &skipped)
+        return (passed, skipped)
+    }
 
     /// Owned: closed in `deinit` with `sqlite3_close_v2`. Internal for `SQLiteBackup`.
     let handle: OpaquePointer

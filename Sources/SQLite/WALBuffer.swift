@@ -9,7 +9,8 @@ public enum WALBuffer {
     /// The VFS's name for `SQLiteConnection(path:mode:busyTimeoutMs:vfs:)`, registered on first use;
     /// nil when SQLite has no "unix" VFS to wrap.
     public static let vfs: String? = {
-        mesgate_wal_buffer_register() == SQLITE_OK ? MESGATE_WAL_BUFFER_VFS : nil
+        SQLiteConnection.configureLibrary  // before the registration initializes SQLite
+        return mesgate_wal_buffer_register() == SQLITE_OK ? MESGATE_WAL_BUFFER_VFS : nil
     }()
 
     /// What the log of a connection's main database went through since it was opened.

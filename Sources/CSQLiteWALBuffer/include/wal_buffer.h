@@ -8,7 +8,10 @@
 // 124 KiB per write (the unix VFS takes no more at once): before SQLite makes the commit visible,
 // and where a failed write still fails the commit (a full disk answers SQLITE_FULL as without this
 // VFS). A read, a truncation, a size query or a file control on the log writes the buffer first
-// too, so SQLite never reads back anything but what it wrote.
+// too, so SQLite never reads back anything but what it wrote. What is still buffered when the
+// connection takes or gives up the log's write lock belongs to no commit (frames of a transaction
+// that spilled pages to the log and rolled back): it is dropped, never written over the frames
+// another connection may write there next.
 //
 // The commit's sync is not made. A connection opened with this VFS must set
 //     PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;
