@@ -34,6 +34,10 @@ struct BufferedFile {
     unsigned char *buffer;
     int used;
     sqlite3_int64 start;
+    /// A log: the result of a write of the buffer that failed in this write transaction, or 0.
+    /// Frames SQLite believes written are lost, so everything on the log fails until the write
+    /// lock changes hands (`bufferedShmLock`): the transaction cannot commit.
+    int failure;
     mesgate_wal_buffer_stats stats;
 };
 
@@ -58,12 +62,23 @@ static int writeThrough(BufferedFile *f, const unsigned char *data, int amount, 
     return SQLITE_OK;
 }
 
-/// Writes the buffer to the file; empty afterwards, whatever the result.
+/// Writes the buffer to the file; empty afterwards, whatever the result. A failure stays (`failure`).
 static int flush(BufferedFile *f) {
+    if (f->failure) return f->failure;
     if (f->used == 0) return SQLITE_OK;
     int used = f->used;
     f->used = 0;
-    return writeThrough(f, f->buffer, used, f->start);
+    int rc = writeThrough(f, f->buffer, used, f->start);
+    if (rc != SQLITE_OK) f->failure = rc;
+    return rc;
+}
+
+/// `flush` for a call that is not a write or a sync: its error is an I/O error, which makes SQLite
+/// roll back the whole transaction (a full disk reported from a read would roll back only the
+/// statement, and the transaction could go on to commit without the lost frames).
+static int flushBefore(BufferedFile *f) {
+    int rc = flush(f);
+    return rc == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_WRITE;
 }
 
 // MARK: file methods
@@ -94,7 +109,7 @@ static int bufferedClose(sqlite3_file *file) {
 static int bufferedRead(sqlite3_file *file, void *out, int amount, sqlite3_int64 offset) {
     BufferedFile *f = (BufferedFile *)file;
     if (isLog(f)) {
-        int rc = flush(f);
+        int rc = flushBefore(f);
         if (rc != SQLITE_OK) return rc;
     }
     return f->real->pMethods->xRead(f->real, out, amount, offset);
@@ -104,6 +119,7 @@ static int bufferedWrite(sqlite3_file *file, const void *data, int amount, sqlit
     BufferedFile *f = (BufferedFile *)file;
     if (!isLog(f)) return f->real->pMethods->xWrite(f->real, data, amount, offset);
     f->stats.asked++;
+    if (f->failure) return f->failure;
     int follows = f->used > 0 && offset == f->start + f->used && f->used + amount <= BUFFER_BYTES;
     if (!follows) {
         int rc = flush(f);
@@ -119,7 +135,7 @@ static int bufferedWrite(sqlite3_file *file, const void *data, int amount, sqlit
 static int bufferedTruncate(sqlite3_file *file, sqlite3_int64 size) {
     BufferedFile *f = (BufferedFile *)file;
     if (isLog(f)) {
-        int rc = flush(f);
+        int rc = flushBefore(f);
         if (rc != SQLITE_OK) return rc;
     }
     return f->real->pMethods->xTruncate(f->real, size);
@@ -143,7 +159,7 @@ static int bufferedSync(sqlite3_file *file, int flags) {
 static int bufferedFileSize(sqlite3_file *file, sqlite3_int64 *size) {
     BufferedFile *f = (BufferedFile *)file;
     if (isLog(f)) {
-        int rc = flush(f);
+        int rc = flushBefore(f);
         if (rc != SQLITE_OK) return rc;
     }
     return f->real->pMethods->xFileSize(f->real, size);
@@ -172,7 +188,7 @@ static int bufferedFileControl(sqlite3_file *file, int op, void *arg) {
         return SQLITE_OK;
     }
     if (isLog(f)) {
-        int rc = flush(f);
+        int rc = flushBefore(f);
         if (rc != SQLITE_OK) return rc;
     }
     int rc = f->real->pMethods->xFileControl(f->real, op, arg);
@@ -204,7 +220,8 @@ static int bufferedShmMap(sqlite3_file *file, int region, int size, int extend, 
 /// The wal-index's lock slot of the one writer (wal.c's WAL_WRITE_LOCK).
 enum { WAL_WRITE_LOCK_SLOT = 0 };
 
-/// When the connection takes or gives up the log's write lock, nothing it buffered may stay: a
+/// When the connection takes or gives up the log's write lock, nothing it buffered may stay, and a
+/// failed write of the buffer is forgotten (the transaction it failed has rolled back): a
 /// commit's sync wrote its frames already, so what could be left is frames of a transaction that
 /// did not commit (a cache spill, then a rollback; SQLite 3.40's rollback reads the log and so
 /// writes them first). They are dropped, not written: once the lock is given up another connection
@@ -212,7 +229,10 @@ enum { WAL_WRITE_LOCK_SLOT = 0 };
 static int bufferedShmLock(sqlite3_file *file, int offset, int n, int flags) {
     BufferedFile *f = (BufferedFile *)file;
     BufferedFile *log = isLog(f) ? NULL : f->partner;
-    if (log && offset <= WAL_WRITE_LOCK_SLOT && WAL_WRITE_LOCK_SLOT < offset + n) log->used = 0;
+    if (log && offset <= WAL_WRITE_LOCK_SLOT && WAL_WRITE_LOCK_SLOT < offset + n) {
+        log->used = 0;
+        log->failure = 0;
+    }
     return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
@@ -242,7 +262,7 @@ static int bufferedShmUnmap(sqlite3_file *file, int deleteFlag) {
 static int bufferedFetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **out) {
     BufferedFile *f = (BufferedFile *)file;
     if (isLog(f)) {
-        int rc = flush(f);
+        int rc = flushBefore(f);
         if (rc != SQLITE_OK) return rc;
     }
     return f->real->pMethods->xFetch(f->real, offset, amount, out);

@@ -2,6 +2,10 @@ import Foundation
 import SQLite
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The buffered log (`WALBuffer`): a commit's frames reach the log in one write, at the commit's
 /// sync, byte for byte what SQLite would have written itself.
 @Suite struct WALBufferTests {
@@ -119,6 +123,79 @@ import Testing
                 atPath: directory.file("w.sqlite") + suffix, toPath: copy.file("w.sqlite") + suffix)
         }
         try Self.expectRows(0..<70, in: try SQLiteConnection(path: copy.file("w.sqlite")))
+    }
+
+    /// The disk fills while a transaction spills pages to the log: the frames the buffer could not
+    /// write are lost, so the transaction must not commit. Every later call on the log fails until
+    /// the write lock is given up; what was committed before stays intact, and once there is space
+    /// the writer commits again. Needs root (a 4 MiB tmpfs), as the end-to-end disk-full test.
+    /// (Here SQLite meets the full disk at a write of its own and rolls back by itself; a review's
+    /// fault-injecting VFS under this one, failing the flush a read makes, is what showed a commit
+    /// of lost frames before `failure` was kept.)
+    @Test func aFailedWriteOfTheBufferKeepsItsTransactionFromCommitting() throws {
+        let directory = try TemporaryDirectory()
+        let disk = directory.file("disk")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        guard geteuid() == 0, Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk) == 0 else {
+            return  // not root, or no tmpfs here: nothing to fill
+        }
+        defer { _ = Self.run("/bin/umount", "-l", disk) }
+        let vfs = try #require(WALBuffer.vfs)
+        let path = (disk as NSString).appendingPathComponent("w.sqlite")
+        let db = try SQLiteConnection(path: path, vfs: vfs)
+        try db.enableWAL()
+        try db.configureForWALBuffer()
+        try db.execute("PRAGMA wal_autocheckpoint = 0")
+        try db.execute("PRAGMA cache_size = 20")  // pages: the transaction below spills
+        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        try Self.insert(0..<10, into: db)
+        let filler = (disk as NSString).appendingPathComponent("filler")
+        Self.fill(filler)
+
+        try db.execute("BEGIN IMMEDIATE")
+        var failures = 0
+        for i in 1_000..<1_400 where db.isInTransaction {
+            do {
+                try db.run("INSERT INTO t (i, b) VALUES (?1, ?2)", [.int(i), .blob(Self.blob(i))])
+            } catch {
+                failures += 1  // as the store's writer: an event fails, the batch goes on if it can
+            }
+        }
+        #expect(failures > 0, "the disk never filled")
+        if db.isInTransaction {
+            #expect(throws: SQLiteError.self) { try db.execute("COMMIT") }
+            if db.isInTransaction { try db.execute("ROLLBACK") }
+        }
+
+        try FileManager.default.removeItem(atPath: filler)
+        try Self.insert(10..<20, into: db)
+        let reader = try SQLiteConnection(path: path, mode: .readOnly)
+        try Self.expectRows(0..<20, in: reader)
+        #expect(try reader.scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
+    /// Runs a program; its exit status.
+    static func run(_ program: String, _ arguments: String...) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Writes `path` until its disk is full.
+    static func fill(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var chunk = 65_536
+        let zeros = [UInt8](repeating: 0, count: chunk)
+        while chunk > 0 {
+            if zeros.withUnsafeBytes({ write(fd, $0.baseAddress, chunk) }) < 0 { chunk /= 2 }
+        }
     }
 
     /// A connection without the settings makes no sync at commit: the frames are written where

@@ -11,7 +11,11 @@
 // too, so SQLite never reads back anything but what it wrote. What is still buffered when the
 // connection takes or gives up the log's write lock belongs to no commit (frames of a transaction
 // that spilled pages to the log and rolled back): it is dropped, never written over the frames
-// another connection may write there next.
+// another connection may write there next. A write of the buffer that fails loses frames SQLite
+// believes written: it is remembered, and every later call on the log fails (a read, size query or
+// file control with SQLITE_IOERR_WRITE, which makes SQLite roll back the whole transaction, where a
+// full disk reported from a read would roll back only the statement), so that transaction cannot
+// commit; the failure is forgotten when the write lock changes hands.
 //
 // The commit's sync is not made. A connection opened with this VFS must set
 //     PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;
