@@ -51,7 +51,7 @@ let package = Package(
             name: "HTTP2", dependencies: ["CNGHTTP2", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: strict),
-        // A SQLite VFS that writes a commit's log frames in one write (the store's write connection).
+        // A SQLite VFS that writes a commit's log frames in a few large writes (the store's writer).
         .target(
             name: "CSQLiteWALBuffer", dependencies: ["CSQLite"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),

@@ -63,6 +63,7 @@ static int writeThrough(BufferedFile *f, const unsigned char *data, int amount, 
 }
 
 /// Writes the buffer to the file; empty afterwards, whatever the result. A failure stays (`failure`).
+/// A database file's buffer is always empty: nothing to do.
 static int flush(BufferedFile *f) {
     if (f->failure) return f->failure;
     if (f->used == 0) return SQLITE_OK;
@@ -73,7 +74,7 @@ static int flush(BufferedFile *f) {
     return rc;
 }
 
-/// `flush` for a call that is not a write or a sync: its error is an I/O error, which makes SQLite
+/// `flush` before a call that is not a write or a sync, on any file: its error is an I/O error, which makes SQLite
 /// roll back the whole transaction (a full disk reported from a read would roll back only the
 /// statement, and the transaction could go on to commit without the lost frames).
 static int flushBefore(BufferedFile *f) {
@@ -108,10 +109,8 @@ static int bufferedClose(sqlite3_file *file) {
 
 static int bufferedRead(sqlite3_file *file, void *out, int amount, sqlite3_int64 offset) {
     BufferedFile *f = (BufferedFile *)file;
-    if (isLog(f)) {
-        int rc = flushBefore(f);
-        if (rc != SQLITE_OK) return rc;
-    }
+    int rc = flushBefore(f);
+    if (rc != SQLITE_OK) return rc;
     return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
@@ -134,10 +133,8 @@ static int bufferedWrite(sqlite3_file *file, const void *data, int amount, sqlit
 
 static int bufferedTruncate(sqlite3_file *file, sqlite3_int64 size) {
     BufferedFile *f = (BufferedFile *)file;
-    if (isLog(f)) {
-        int rc = flushBefore(f);
-        if (rc != SQLITE_OK) return rc;
-    }
+    int rc = flushBefore(f);
+    if (rc != SQLITE_OK) return rc;
     return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -158,10 +155,8 @@ static int bufferedSync(sqlite3_file *file, int flags) {
 
 static int bufferedFileSize(sqlite3_file *file, sqlite3_int64 *size) {
     BufferedFile *f = (BufferedFile *)file;
-    if (isLog(f)) {
-        int rc = flushBefore(f);
-        if (rc != SQLITE_OK) return rc;
-    }
+    int rc = flushBefore(f);
+    if (rc != SQLITE_OK) return rc;
     return f->real->pMethods->xFileSize(f->real, size);
 }
 
@@ -187,11 +182,9 @@ static int bufferedFileControl(sqlite3_file *file, int op, void *arg) {
         *(mesgate_wal_buffer_stats *)arg = f->partner->stats;
         return SQLITE_OK;
     }
-    if (isLog(f)) {
-        int rc = flushBefore(f);
-        if (rc != SQLITE_OK) return rc;
-    }
-    int rc = f->real->pMethods->xFileControl(f->real, op, arg);
+    int rc = flushBefore(f);
+    if (rc != SQLITE_OK) return rc;
+    rc = f->real->pMethods->xFileControl(f->real, op, arg);
     if (rc == SQLITE_OK && op == SQLITE_FCNTL_VFSNAME) {
         // The real file named its VFS ("unix"); name this one in front of it.
         char **name = (char **)arg;
@@ -261,10 +254,8 @@ static int bufferedShmUnmap(sqlite3_file *file, int deleteFlag) {
 
 static int bufferedFetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **out) {
     BufferedFile *f = (BufferedFile *)file;
-    if (isLog(f)) {
-        int rc = flushBefore(f);
-        if (rc != SQLITE_OK) return rc;
-    }
+    int rc = flushBefore(f);
+    if (rc != SQLITE_OK) return rc;
     return f->real->pMethods->xFetch(f->real, offset, amount, out);
 }
 

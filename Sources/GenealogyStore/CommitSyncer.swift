@@ -16,8 +16,8 @@ struct EndedBatch {
 /// writer runs the next transaction while the disk syncs the last ones.
 ///
 /// The write connection commits without `fdatasync` (the buffered log's settings, `WALBuffer`, or
-/// `synchronous = NORMAL`: SQLite writes the commit to the log and no more); nothing of a batch leaves the store until the log is synced here: not its
-/// acks, not its exceptions (`ExceptionFeed`). An ack therefore still means the event survives power
+/// `synchronous = NORMAL`: SQLite writes the commit to the log and no more); nothing of a batch
+/// leaves the store until the log is synced here: not its acks, not its exceptions (`ExceptionFeed`). An ack therefore still means the event survives power
 /// loss, as with `synchronous = FULL`, and one sync covers every batch committed before it began, so
 /// under load one sync serves several commits. SQLite still syncs the log itself where recovery
 /// depends on it: the log's header when the log starts over, the log before a checkpoint copies it.

@@ -68,7 +68,8 @@ public final class GenealogyStore: Sendable {
             throw GenealogyStoreError(.directoryNotWritable, "the store directory \(directory) is not writable")
         }
         // With `synchronous` full the commits are synced by `CommitSyncer`, after COMMIT and before
-        // any ack, while the writer goes on; a commit's log frames go out in one write (`WALBuffer`).
+        // any ack, while the writer goes on; a commit's log frames go out in a few large writes
+        // (`WALBuffer`).
         let buffered = options.synchronous == .full && WALBuffer.vfs != nil
         let db: SQLiteConnection
         do throws(SQLiteError) {

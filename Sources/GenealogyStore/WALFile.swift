@@ -9,11 +9,10 @@ import Synchronization
 /// The store's write-ahead log (`genealogy.sqlite-wal`) as a file to sync to the disk.
 ///
 /// The write connection commits without syncing (`WALBuffer`'s settings, or `synchronous =
-/// NORMAL`), and `CommitSyncer`
-/// syncs the log through this file before anyone is told of the commit. Whoever tells the world
-/// outside the store of what it read (the Odoo poster, replication) syncs it the same way first:
-/// everything a read saw is in the log before that read began, so one sync after the read makes
-/// it durable (`OutboxStore.due`, `ReplicationLog.entries`).
+/// NORMAL`), and `CommitSyncer` syncs the log through this file before anyone is told of the
+/// commit. Whoever tells the world outside the store of what it read (the Odoo poster,
+/// replication) syncs it the same way first: everything a read saw is in the log before that read
+/// began, so one sync after the read makes it durable (`OutboxStore.due`, `ReplicationLog.entries`).
 ///
 /// A failed sync is remembered for the log, in the whole process (`markFailed`): Linux reports a
 /// write-back error once to each open file, so a later sync through this or another descriptor

@@ -4,7 +4,8 @@ internal import CSQLiteWALBuffer
 /// The VFS that writes a commit's frames to the write-ahead log in a few large writes
 /// (`Sources/CSQLiteWALBuffer/include/wal_buffer.h`): a connection opened with `vfs: WALBuffer.vfs`
 /// writes each commit's log frames with one `pwrite` per 124 KiB instead of two per page, at the
-/// commit's sync, and leaves that sync to its owner. Such a connection must run `configureForWALBuffer()`.
+/// commit's sync, and leaves that sync to its owner. Such a connection must run
+/// `configureForWALBuffer()`.
 public enum WALBuffer {
     /// The VFS's name for `SQLiteConnection(path:mode:busyTimeoutMs:vfs:)`, registered on first use;
     /// nil when SQLite has no "unix" VFS to wrap.
