@@ -243,7 +243,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "SQLiteTests", dependencies: ["SQLite", "CSQLite", "CSQLiteWALBuffer"], swiftSettings: strict),
         .testTarget(name: "OdooTests", dependencies: ["Odoo"], swiftSettings: strict),
         .testTarget(
             name: "OutboxPosterTests",

@@ -1,7 +1,7 @@
 // The "mesgate-walbuffer" VFS: see include/wal_buffer.h.
 //
-// Every method but xOpen is the "unix" VFS's own; every file method but those below is the real
-// file's. A file of this VFS is a `BufferedFile` followed in memory by the real file it wraps.
+// Every method but xOpen is the wrapped VFS's own ("unix", or the one a test names); every file
+// method but those below is the real file's. A file of this VFS is a `BufferedFile` followed in memory by the real file it wraps.
 // The log of a connection is paired with the connection's database file when it opens
 // (`sqlite3_filename_database` gives the database's name pointer, the same one its xOpen got), so
 // the database file's barrier finds the buffer to write. A connection is used by one thread at a
@@ -41,7 +41,6 @@ struct BufferedFile {
     mesgate_wal_buffer_stats stats;
 };
 
-static sqlite3_vfs *realVFS;
 static BufferedFile *openDatabases;
 static pthread_mutex_t openDatabasesLock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -288,15 +287,18 @@ static const sqlite3_io_methods bufferedMethods = {
 
 // MARK: the VFS
 
+/// The VFS a VFS of this file wraps.
+static sqlite3_vfs *wrapped(sqlite3_vfs *v) { return (sqlite3_vfs *)v->pAppData; }
+
 static int bufferedOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *outFlags) {
-    (void)vfs;
     BufferedFile *f = (BufferedFile *)file;
     memset(f, 0, sizeof(*f));
     f->real = (sqlite3_file *)&f[1];
-    int rc = realVFS->xOpen(realVFS, name, f->real, flags, outFlags);
+    sqlite3_vfs *real = wrapped(vfs);
+    int rc = real->xOpen(real, name, f->real, flags, outFlags);
     if (rc != SQLITE_OK) return rc;  // base.pMethods stays NULL: SQLite will not call xClose
     if (f->real->pMethods == NULL || f->real->pMethods->iVersion < 3) {
-        // Not the unix VFS's file this wraps: leave it as it is.
+        // A file without the methods this needs (shared memory, memory mapping): leave it be.
         if (f->real->pMethods) f->real->pMethods->xClose(f->real);
         return SQLITE_CANTOPEN;
     }
@@ -325,84 +327,84 @@ static int bufferedOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, 
 }
 
 static int forwardDelete(sqlite3_vfs *v, const char *name, int syncDir) {
-    (void)v;
-    return realVFS->xDelete(realVFS, name, syncDir);
+    return wrapped(v)->xDelete(wrapped(v), name, syncDir);
 }
 static int forwardAccess(sqlite3_vfs *v, const char *name, int flags, int *out) {
-    (void)v;
-    return realVFS->xAccess(realVFS, name, flags, out);
+    return wrapped(v)->xAccess(wrapped(v), name, flags, out);
 }
 static int forwardFullPathname(sqlite3_vfs *v, const char *name, int n, char *out) {
-    (void)v;
-    return realVFS->xFullPathname(realVFS, name, n, out);
+    return wrapped(v)->xFullPathname(wrapped(v), name, n, out);
 }
 static void *forwardDlOpen(sqlite3_vfs *v, const char *name) {
-    (void)v;
-    return realVFS->xDlOpen(realVFS, name);
+    return wrapped(v)->xDlOpen(wrapped(v), name);
 }
 static void forwardDlError(sqlite3_vfs *v, int n, char *out) {
-    (void)v;
-    realVFS->xDlError(realVFS, n, out);
+    wrapped(v)->xDlError(wrapped(v), n, out);
 }
 static void (*forwardDlSym(sqlite3_vfs *v, void *handle, const char *symbol))(void) {
-    (void)v;
-    return realVFS->xDlSym(realVFS, handle, symbol);
+    return wrapped(v)->xDlSym(wrapped(v), handle, symbol);
 }
 static void forwardDlClose(sqlite3_vfs *v, void *handle) {
-    (void)v;
-    realVFS->xDlClose(realVFS, handle);
+    wrapped(v)->xDlClose(wrapped(v), handle);
 }
 static int forwardRandomness(sqlite3_vfs *v, int n, char *out) {
-    (void)v;
-    return realVFS->xRandomness(realVFS, n, out);
+    return wrapped(v)->xRandomness(wrapped(v), n, out);
 }
 static int forwardSleep(sqlite3_vfs *v, int microseconds) {
-    (void)v;
-    return realVFS->xSleep(realVFS, microseconds);
+    return wrapped(v)->xSleep(wrapped(v), microseconds);
 }
 static int forwardCurrentTime(sqlite3_vfs *v, double *out) {
-    (void)v;
-    return realVFS->xCurrentTime(realVFS, out);
+    return wrapped(v)->xCurrentTime(wrapped(v), out);
 }
 static int forwardGetLastError(sqlite3_vfs *v, int n, char *out) {
-    (void)v;
-    return realVFS->xGetLastError(realVFS, n, out);
+    return wrapped(v)->xGetLastError(wrapped(v), n, out);
 }
 static int forwardCurrentTimeInt64(sqlite3_vfs *v, sqlite3_int64 *out) {
-    (void)v;
-    return realVFS->xCurrentTimeInt64(realVFS, out);
+    return wrapped(v)->xCurrentTimeInt64(wrapped(v), out);
 }
 
-static sqlite3_vfs bufferedVFS;
+/// A VFS of this file named `name` over `real` (both live as long as the process), or NULL.
+static sqlite3_vfs *makeVFS(const char *name, sqlite3_vfs *real) {
+    if (real == NULL || real->iVersion < 2 || real->xCurrentTimeInt64 == NULL) return NULL;
+    sqlite3_vfs *vfs = calloc(1, sizeof(sqlite3_vfs));
+    if (vfs == NULL) return NULL;
+    vfs->iVersion = 2;
+    vfs->szOsFile = (int)sizeof(BufferedFile) + real->szOsFile;
+    vfs->mxPathname = real->mxPathname;
+    vfs->zName = name;
+    vfs->pAppData = real;
+    vfs->xOpen = bufferedOpen;
+    vfs->xDelete = forwardDelete;
+    vfs->xAccess = forwardAccess;
+    vfs->xFullPathname = forwardFullPathname;
+    vfs->xDlOpen = forwardDlOpen;
+    vfs->xDlError = forwardDlError;
+    vfs->xDlSym = forwardDlSym;
+    vfs->xDlClose = forwardDlClose;
+    vfs->xRandomness = forwardRandomness;
+    vfs->xSleep = forwardSleep;
+    vfs->xCurrentTime = forwardCurrentTime;
+    vfs->xGetLastError = forwardGetLastError;
+    vfs->xCurrentTimeInt64 = forwardCurrentTimeInt64;
+    return vfs;
+}
+
 static int registered = SQLITE_ERROR;
 static pthread_once_t registerOnce = PTHREAD_ONCE_INIT;
 
 static void registerVFS(void) {
-    realVFS = sqlite3_vfs_find("unix");
-    if (realVFS == NULL || realVFS->iVersion < 2 || realVFS->xCurrentTimeInt64 == NULL) return;
-    bufferedVFS.iVersion = 2;
-    bufferedVFS.szOsFile = (int)sizeof(BufferedFile) + realVFS->szOsFile;
-    bufferedVFS.mxPathname = realVFS->mxPathname;
-    bufferedVFS.zName = MESGATE_WAL_BUFFER_VFS;
-    bufferedVFS.xOpen = bufferedOpen;
-    bufferedVFS.xDelete = forwardDelete;
-    bufferedVFS.xAccess = forwardAccess;
-    bufferedVFS.xFullPathname = forwardFullPathname;
-    bufferedVFS.xDlOpen = forwardDlOpen;
-    bufferedVFS.xDlError = forwardDlError;
-    bufferedVFS.xDlSym = forwardDlSym;
-    bufferedVFS.xDlClose = forwardDlClose;
-    bufferedVFS.xRandomness = forwardRandomness;
-    bufferedVFS.xSleep = forwardSleep;
-    bufferedVFS.xCurrentTime = forwardCurrentTime;
-    bufferedVFS.xGetLastError = forwardGetLastError;
-    bufferedVFS.xCurrentTimeInt64 = forwardCurrentTimeInt64;
-    registered = sqlite3_vfs_register(&bufferedVFS, 0);
+    sqlite3_vfs *vfs = makeVFS(MESGATE_WAL_BUFFER_VFS, sqlite3_vfs_find("unix"));
+    if (vfs != NULL) registered = sqlite3_vfs_register(vfs, 0);
 }
 
 int mesgate_wal_buffer_register(void) {
     pthread_once(&registerOnce, registerVFS);
     return registered;
+}
+
+int mesgate_wal_buffer_register_over(const char *name, const char *underlying) {
+    sqlite3_vfs *vfs = makeVFS(name, sqlite3_vfs_find(underlying));
+    return vfs == NULL ? SQLITE_ERROR : sqlite3_vfs_register(vfs, 0);
 }
 
 int mesgate_wal_buffer_stats_of(sqlite3 *db, mesgate_wal_buffer_stats *stats) {

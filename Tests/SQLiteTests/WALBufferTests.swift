@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import SQLite
 import Testing
@@ -134,9 +135,8 @@ import Testing
     /// write are lost, so the transaction must not commit. Every later call on the log fails until
     /// the write lock is given up; what was committed before stays intact, and once there is space
     /// the writer commits again. Needs root (a 4 MiB tmpfs), as the end-to-end disk-full test.
-    /// (Here SQLite meets the full disk at a write of its own and rolls back by itself; a review's
-    /// fault-injecting VFS under this one, failing the flush a read makes, is what showed a commit
-    /// of lost frames before `failure` was kept.)
+    /// (Here SQLite meets the full disk at a write of its own and rolls back by itself; the test
+    /// below fails the buffer's write where SQLite would not.)
     @Test func aFailedWriteOfTheBufferKeepsItsTransactionFromCommitting() throws {
         let directory = try TemporaryDirectory()
         let disk = directory.file("disk")
@@ -175,6 +175,45 @@ import Testing
         try FileManager.default.removeItem(atPath: filler)
         try Self.insert(10..<20, into: db)
         let reader = try SQLiteConnection(path: path, mode: .readOnly)
+        try Self.expectRows(0..<20, in: reader)
+        #expect(try reader.scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
+    /// The buffer's write fails where a full disk would never be met by SQLite itself: at a read of
+    /// a page the transaction spilled to the log, inside a statement that keeps a statement journal
+    /// (a multi-row insert). SQLite rolls back only the statement for SQLITE_FULL, so were that
+    /// reported the transaction would go on and commit without the lost frames (a corrupt
+    /// database: found by a review with a VFS like `FaultyLogVFS`). It is reported as an I/O
+    /// error: the whole transaction rolls back, nothing of it is stored, the database is intact,
+    /// and the writer commits again once writes pass.
+    @Test func aWriteOfTheBufferFailingAtAReadRollsTheWholeTransactionBack() throws {
+        let directory = try TemporaryDirectory()
+        let vfs = try #require(FaultyLogVFS.bufferedVFS)
+        let path = directory.file("w.sqlite")
+        let db = try SQLiteConnection(path: path, vfs: vfs)
+        try db.enableWAL()
+        try db.configureForWALBuffer()
+        try db.execute("PRAGMA wal_autocheckpoint = 0")
+        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        try Self.insert(0..<10, into: db)
+        try db.execute("PRAGMA cache_size = 20")  // pages: the transaction below spills to the log
+        try db.execute("BEGIN IMMEDIATE")
+        for i in 1_000..<1_200 { try db.run("INSERT INTO t (i, b) VALUES (?1, ?2)", [.int(i), .blob(Self.blob(i))]) }
+        let spilled = try #require(db.walBufferStats)
+        #expect(spilled.asked > spilled.made, "the transaction's frames are not in the buffer")
+
+        FaultyLogVFS.failure.store(SQLITE_FULL, ordering: .relaxed)
+        #expect(throws: SQLiteError.self) {
+            try db.execute("INSERT INTO t (i, b) SELECT i + 100000, b FROM t WHERE i >= 1000")
+        }
+        FaultyLogVFS.failure.store(SQLITE_OK, ordering: .relaxed)
+        #expect(!db.isInTransaction, "the transaction goes on after its frames were lost")
+        if db.isInTransaction { try? db.execute("COMMIT") }
+
+        let reader = try SQLiteConnection(path: path, mode: .readOnly)
+        #expect(try reader.scalar("PRAGMA integrity_check") == .text("ok"))
+        try Self.expectRows(0..<10, in: reader)
+        try Self.insert(10..<20, into: db)
         try Self.expectRows(0..<20, in: reader)
         #expect(try reader.scalar("PRAGMA integrity_check") == .text("ok"))
     }

@@ -39,6 +39,11 @@
 /// Registers the VFS (not as the default) once per process; later calls return the first's result.
 int mesgate_wal_buffer_register(void);
 
+/// Registers another VFS of this kind, named `name` (kept, not copied), over the registered VFS
+/// `underlying` instead of "unix": for tests that put a VFS of their own beneath (one that fails
+/// writes, say). SQLITE_ERROR when there is no such VFS.
+int mesgate_wal_buffer_register_over(const char *name, const char *underlying);
+
 /// What the log of a connection's main database went through since it was opened.
 typedef struct {
     /// Writes SQLite asked of the log, and writes made to the file.
