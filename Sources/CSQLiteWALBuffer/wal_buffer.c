@@ -1,7 +1,8 @@
 // The "mesgate-walbuffer" VFS: see include/wal_buffer.h.
 //
 // Every method but xOpen is the wrapped VFS's own ("unix", or the one a test names); every file
-// method but those below is the real file's. A file of this VFS is a `BufferedFile` followed in memory by the real file it wraps.
+// method but those below is the real file's. A file of this VFS is a `BufferedFile` followed in
+// memory by the real file it wraps.
 // The log of a connection is paired with the connection's database file when it opens
 // (`sqlite3_filename_database` gives the database's name pointer, the same one its xOpen got), so
 // the database file's barrier finds the buffer to write. A connection is used by one thread at a
@@ -73,9 +74,9 @@ static int flush(BufferedFile *f) {
     return rc;
 }
 
-/// `flush` before a call that is not a write or a sync, on any file: its error is an I/O error, which makes SQLite
-/// roll back the whole transaction (a full disk reported from a read would roll back only the
-/// statement, and the transaction could go on to commit without the lost frames).
+/// `flush` before a call that is not a write or a sync, on any file: its error is an I/O error,
+/// which makes SQLite roll back the whole transaction (a full disk reported from a read would roll
+/// back only the statement, and the transaction could go on to commit without the lost frames).
 static int flushBefore(BufferedFile *f) {
     int rc = flush(f);
     return rc == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_WRITE;
@@ -185,7 +186,7 @@ static int bufferedFileControl(sqlite3_file *file, int op, void *arg) {
     if (rc != SQLITE_OK) return rc;
     rc = f->real->pMethods->xFileControl(f->real, op, arg);
     if (rc == SQLITE_OK && op == SQLITE_FCNTL_VFSNAME) {
-        // The real file named its VFS ("unix"); name this one in front of it.
+        // The real file named its VFS ("unix"); name this kind in front of it.
         char **name = (char **)arg;
         char *both = sqlite3_mprintf("%s/%z", MESGATE_WAL_BUFFER_VFS, *name);
         if (both == NULL) return SQLITE_NOMEM;
@@ -404,7 +405,10 @@ int mesgate_wal_buffer_register(void) {
 
 int mesgate_wal_buffer_register_over(const char *name, const char *underlying) {
     sqlite3_vfs *vfs = makeVFS(name, sqlite3_vfs_find(underlying));
-    return vfs == NULL ? SQLITE_ERROR : sqlite3_vfs_register(vfs, 0);
+    if (vfs == NULL) return SQLITE_ERROR;
+    int rc = sqlite3_vfs_register(vfs, 0);
+    if (rc != SQLITE_OK) free(vfs);
+    return rc;
 }
 
 int mesgate_wal_buffer_stats_of(sqlite3 *db, mesgate_wal_buffer_stats *stats) {
