@@ -17,10 +17,11 @@ struct EndedBatch {
 ///
 /// The write connection commits without `fdatasync` (the buffered log's settings, `WALBuffer`, or
 /// `synchronous = NORMAL`: SQLite writes the commit to the log and no more); nothing of a batch
-/// leaves the store until the log is synced here: not its acks, not its exceptions (`ExceptionFeed`). An ack therefore still means the event survives power
-/// loss, as with `synchronous = FULL`, and one sync covers every batch committed before it began, so
-/// under load one sync serves several commits. SQLite still syncs the log itself where recovery
-/// depends on it: the log's header when the log starts over, the log before a checkpoint copies it.
+/// leaves the store until the log is synced here: not its acks, not its exceptions
+/// (`ExceptionFeed`). An ack therefore still means the event survives power loss, as with
+/// `synchronous = FULL`, and one sync covers every batch committed before it began, so under load
+/// one sync serves several commits. SQLite still syncs the log itself where recovery depends on
+/// it: the log's header when the log starts over, the log before a checkpoint copies it.
 ///
 /// Batches are told in commit order, on the syncer's thread (`mesgate-syncer`). The writer runs at
 /// most `limit` events ahead of the acks: past that, `hand` waits, the submission queue fills and

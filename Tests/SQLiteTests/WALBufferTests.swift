@@ -7,13 +7,18 @@ import Testing
     import Glibc
 #endif
 
-/// The buffered log (`WALBuffer`): a commit's frames reach the log in one write, at the commit's
-/// sync, byte for byte what SQLite would have written itself.
+/// The buffered log (`WALBuffer`): a commit's frames reach the log in a few large writes, at the
+/// commit's sync, byte for byte what SQLite would have written itself.
 @Suite struct WALBufferTests {
     /// A writer through the buffered VFS with the settings it needs, and a table `t (i, b)`.
     static func writer(_ directory: TemporaryDirectory) throws -> SQLiteConnection {
-        let vfs = try #require(WALBuffer.vfs)
-        let db = try SQLiteConnection(path: directory.file("w.sqlite"), vfs: vfs)
+        try writer(at: directory.file("w.sqlite"), vfs: WALBuffer.vfs)
+    }
+
+    /// The same at `path`, through `vfs` (a buffered VFS: `WALBuffer.vfs`, or `FaultyLogVFS`'s).
+    static func writer(at path: String, vfs: String?) throws -> SQLiteConnection {
+        let vfs: String = try #require(vfs)
+        let db = try SQLiteConnection(path: path, vfs: vfs)
         try db.enableWAL()
         try db.configureForWALBuffer()
         try db.execute("PRAGMA wal_autocheckpoint = 0")
@@ -145,14 +150,9 @@ import Testing
             return  // not root, or no tmpfs here: nothing to fill
         }
         defer { _ = Self.run("/bin/umount", "-l", disk) }
-        let vfs = try #require(WALBuffer.vfs)
         let path = (disk as NSString).appendingPathComponent("w.sqlite")
-        let db = try SQLiteConnection(path: path, vfs: vfs)
-        try db.enableWAL()
-        try db.configureForWALBuffer()
-        try db.execute("PRAGMA wal_autocheckpoint = 0")
+        let db = try Self.writer(at: path, vfs: WALBuffer.vfs)
         try db.execute("PRAGMA cache_size = 20")  // pages: the transaction below spills
-        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
         try Self.insert(0..<10, into: db)
         let filler = (disk as NSString).appendingPathComponent("filler")
         Self.fill(filler)
@@ -188,13 +188,8 @@ import Testing
     /// and the writer commits again once writes pass.
     @Test func aWriteOfTheBufferFailingAtAReadRollsTheWholeTransactionBack() throws {
         let directory = try TemporaryDirectory()
-        let vfs = try #require(FaultyLogVFS.bufferedVFS)
         let path = directory.file("w.sqlite")
-        let db = try SQLiteConnection(path: path, vfs: vfs)
-        try db.enableWAL()
-        try db.configureForWALBuffer()
-        try db.execute("PRAGMA wal_autocheckpoint = 0")
-        try db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        let db = try Self.writer(at: path, vfs: FaultyLogVFS.bufferedVFS)
         try Self.insert(0..<10, into: db)
         try db.execute("PRAGMA cache_size = 20")  // pages: the transaction below spills to the log
         try db.execute("BEGIN IMMEDIATE")
