@@ -20,13 +20,18 @@ import Synchronization
 /// The writer pays for a tail of a few milliseconds' commits, not for the log, and pays it before
 /// its next batch, whose commit would make the tail longer (`IngestWriter.copyWALTailIfWanted`).
 ///
-/// The tail is what was committed while the last pass ran, and a pass ends with a sync of the
-/// database file, which on a busy disk takes tens of milliseconds: the writer then copies, and
-/// syncs, every page those commits wrote, and the acks wait behind it (that sync is where the p99
-/// under load lives: bench/RESULTS.md, 2026-12-05). So after a pass that took longer than
-/// `shortPass` the checkpointer passes again at once instead of asking, as each pass leaves the
-/// commits of its own duration behind, until a pass is short or `maxPassesInARow` were made
-/// (`afterPass`).
+/// The tail is what was committed while the last pass ran: the writer copies every page those
+/// commits wrote, and the acks wait behind it. So after a pass that took longer than `shortPass`
+/// the checkpointer passes again at once instead of asking, as each pass leaves the commits of its
+/// own duration behind, until a pass is short or `maxPassesInARow` were made (`afterPass`).
+///
+/// The tail copy also makes the only sync of the database file under load: SQLite syncs it at the
+/// end of a pass only when no commit came during the pass, and reports the pass complete either
+/// way (every frame of the log as the pass began). That sync waits for every page the
+/// checkpointer's passes left in the kernel's cache, and is most of a copy's 10 ms (where the p99
+/// under load lives: bench/RESULTS.md, 2026-12-05). Writing those pages out from the checkpointer
+/// after each pass made the copies short but the log's syncs, which the acks wait for, slower,
+/// and the acks' p99 no better (bench/RESULTS.md, 2026-12-06).
 ///
 /// "Long" is relative to the database: a quarter of its pages, at least 1 MiB (unless
 /// `restartFrames` is lower), at most `restartFrames`, so a young store's log stays near its own size instead of growing to tens of
