@@ -88,8 +88,9 @@ public final class GenealogyStore: Sendable {
             // syncs to the syncer too.
             try configureWriter(db, synchronous: options.synchronous == .full ? .normal : options.synchronous)
             if buffered { try db.configureForWALBuffer() }
-            // When the log starts over (see WALCheckpointer), a file that grew past 64 MiB is cut back.
-            try db.execute("PRAGMA journal_size_limit = 67108864")
+            // When the log starts over (see WALCheckpointer), a file longer than the longest log
+            // under load is cut back.
+            try db.execute("PRAGMA journal_size_limit = \(options.walFileLimit)")
         } catch {
             throw GenealogyStoreError(.openFailed, "cannot configure \(path)", underlying: error)
         }

@@ -31,11 +31,27 @@ public struct StoreOptions: Sendable {
     /// Read-only connections in use at once at most; a query beyond them is refused with `.busy`.
     public var maxReaders: Int = 32
     /// WAL frames (pages) after which the log is made to start over under a steady load (see
-    /// `WALCheckpointer`); 12,288 frames are 48 MiB with SQLite's 4 KiB pages (under the 64 MiB
-    /// `journal_size_limit`). Each restart costs the writer a short copy, so a longer log means
-    /// fewer of those pauses (one every few seconds at 7,000 events/s rather than several a second).
-    /// A young store's log is made to start over sooner: at a quarter of its pages, at least 1 MiB.
+    /// `WALCheckpointer`); 12,288 frames are 48 MiB with SQLite's 4 KiB pages. Each restart costs
+    /// the writer a short copy, so a longer log means fewer of those pauses (one every few seconds
+    /// at 7,000 events/s rather than several a second). A young store's log is made to start over
+    /// sooner: at a quarter of its pages, at least 1 MiB.
     public var walRestartFrames: Int = 12_288
+
+    /// The size the WAL file is cut back to when the log starts over (`journal_size_limit`): above
+    /// the longest the log gets under a steady load, which is twice `walRestartFrames` (where the
+    /// writer copies it itself: `IngestWriter.boundWAL`) plus the batches committed meanwhile
+    /// (32 MiB), and at least 64 MiB; 128.6 MiB by default. A file longer than the limit is cut
+    /// back, by the writer, in the first commit after the restart, a few milliseconds of a commit
+    /// that acks wait for, and then grows again: with 64 MiB that was 19 times in 15 s at 17,400
+    /// events/s, 1.6–8.5 ms each (bench/RESULTS.md, 2026-12-06).
+    var walFileLimit: Int {
+        let frames = min(walRestartFrames, 1 << 20)
+        return max(64 << 20, 2 * frames * (Self.pageBytes + Self.frameHeaderBytes) + (32 << 20))
+    }
+
+    /// SQLite's page size (its default, which the store keeps) and the header of a WAL frame.
+    static let pageBytes = 4_096
+    static let frameHeaderBytes = 24
     /// While its transactions fail (disk full, I/O error), how often an idle writer tries a
     /// one-row probe transaction, so that the store reports itself writable again without traffic.
     public var commitProbeInterval: Duration = .seconds(1)

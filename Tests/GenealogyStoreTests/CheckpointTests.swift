@@ -1,5 +1,6 @@
 import Foundation
 import MESDomain
+import SQLite
 import Synchronization
 import Testing
 
@@ -70,6 +71,34 @@ import Testing
 }
 
 extension CheckpointTests {
+    /// The WAL file is cut back when the log starts over only beyond the longest the log gets under
+    /// load (twice the restart length, plus 32 MiB for the batches committed meanwhile): at 64 MiB,
+    /// under that bound, the writer cut it back after most restarts under load, in a commit.
+    @Test func theWALFileIsCutBackOnlyBeyondTheLongestLogUnderLoad() async throws {
+        let frame = 4_096 + 24
+        let defaults = StoreOptions()
+        #expect(defaults.walFileLimit == 2 * 12_288 * frame + 32 * 1_048_576)
+        #expect(defaults.walFileLimit > 2 * defaults.walRestartFrames * frame)
+        var young = StoreOptions()
+        young.walRestartFrames = 64
+        #expect(young.walFileLimit == 64 * 1_048_576)
+        var unbounded = StoreOptions()
+        unbounded.walRestartFrames = .max
+        #expect(unbounded.walFileLimit > 2 * (1 << 20) * frame)
+
+        // The writer's connection runs with it.
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let limit: SQLiteValue? = await withCheckedContinuation { done in
+            store.submitCommand(failed: { _ in nil }, completion: { done.resume(returning: $0) }) {
+                db, _ throws(SQLiteError) in
+                try db.scalar("PRAGMA journal_size_limit")
+            }
+        }
+        #expect(limit == .integer(Int64(defaults.walFileLimit)))
+    }
+
     /// After a pass over a long log that copied everything, the writer is asked to copy the tail
     /// only if the pass was short (the tail is what was committed while it ran) or enough passes
     /// were made in a row; otherwise the checkpointer passes again at once. Anything else waits.
