@@ -45,6 +45,7 @@ public struct StoreOptions: Sendable {
     /// that acks wait for, and then grows again: with 64 MiB that was 19 times in 15 s at 17,400
     /// events/s, 1.6–8.5 ms each (bench/RESULTS.md, 2026-12-06).
     var walFileLimit: Int {
+        // A restart length past 4 GiB of frames (tests' `.max`: no restart) counts as 4 GiB.
         let frames = min(walRestartFrames, 1 << 20)
         return max(64 << 20, 2 * frames * (Self.pageBytes + Self.frameHeaderBytes) + (32 << 20))
     }
@@ -52,6 +53,7 @@ public struct StoreOptions: Sendable {
     /// SQLite's page size (its default, which the store keeps) and the header of a WAL frame.
     static let pageBytes = 4_096
     static let frameHeaderBytes = 24
+
     /// While its transactions fail (disk full, I/O error), how often an idle writer tries a
     /// one-row probe transaction, so that the store reports itself writable again without traffic.
     public var commitProbeInterval: Duration = .seconds(1)
