@@ -30,7 +30,7 @@ final class WriterInbox: Sendable {
     let walFrames = Atomic<Int>(0)
     /// The longest the WAL may get before the writer copies it itself (`IngestWriter.boundWAL`);
     /// set by the checkpointer.
-    let walFrameLimit = Atomic<Int>(2 * WALCheckpointer.minimumLongLogFrames)
+    let walFrameLimit = Atomic<Int>(WALCheckpointer.boundFrames(long: WALCheckpointer.minimumLongLogFrames))
     /// The writer thread's `pthread_self()`, 0 until it runs.
     private let writerThreadID = Atomic<UInt>(0)
     /// The thread that completes submissions when it is not the writer (`CommitSyncer`'s), 0 if none.

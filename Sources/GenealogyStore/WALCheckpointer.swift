@@ -103,6 +103,10 @@ final class WALCheckpointer: @unchecked Sendable {
         min(max(minimumLongLogFrames, pages / 4), cap)
     }
 
+    /// The longest the log may get, with `long` frames counting as long, before the writer copies
+    /// it itself (`IngestWriter.boundWAL`): twice that.
+    static func boundFrames(long: Int) -> Int { 2 * long }
+
     /// What the thread does after a pass.
     enum AfterPass: Equatable {
         /// Ask the writer to copy the tail, so that the log starts over.
@@ -168,7 +172,7 @@ final class WALCheckpointer: @unchecked Sendable {
                 if case .integer(let pages) = try db.scalar("PRAGMA page_count") {
                     let long = Self.longLogFrames(pages: Int(pages), cap: restartFrames)
                     longLogFrames.store(long, ordering: .relaxed)
-                    inbox.walFrameLimit.store(2 * long, ordering: .relaxed)
+                    inbox.walFrameLimit.store(Self.boundFrames(long: long), ordering: .relaxed)
                 }
                 longLog = pass.log >= longLogFrames.load(ordering: .relaxed)
                 let now = DispatchTime.now().uptimeNanoseconds
