@@ -4,7 +4,7 @@ import SQLite
 /// What a plant gateway replicates to the hub, read from the store's commit log.
 ///
 /// The log is `audit_log`: its ids follow commit order without gaps, and every stored event, hold
-/// placed and hold released has its entry, written in the same transaction. The replicator reads
+/// placed, hold released and correction has its entry, written in the same transaction. The replicator reads
 /// the entries after its cursor, publishes the ones that carry a record, and moves the cursor
 /// (`replication_cursor`) only when the stream has acknowledged everything up to it. Its own
 /// connection, like `OutboxStore`: not `Sendable`, confined to the replicator's thread.
@@ -84,11 +84,11 @@ public final class ReplicationLog {
         let batch = try guarded { () throws(SQLiteError) in
             var batch = ReplicationBatch(records: [], through: cursor)
             // From the cursor's own entry on: a run it names may have events after its last one.
-            var entries: [(id: Int64, action: String, subject: String, atMs: Int64)] = []
+            var entries: [(id: Int64, action: String, subject: String)] = []
             try db.cachedStatement(
-                "SELECT id, action, subject, at_ms FROM audit_log WHERE id >= ?1 ORDER BY id LIMIT ?2"
+                "SELECT id, action, subject FROM audit_log WHERE id >= ?1 ORDER BY id LIMIT ?2"
             ).query([.integer(cursor.auditID), .int(max(1, limit) + 1)]) {
-                entries.append(($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2), $0.int64(at: 3)))
+                entries.append(($0.int64(at: 0), $0.string(at: 1), $0.string(at: 2)))
             }
             for entry in entries where batch.records.count < limit {
                 if let run = eventRange(of: entry.action, entry.subject) {
@@ -101,16 +101,8 @@ public final class ReplicationLog {
                             batch.through.eventSequence = event.sequence
                         }
                     }
-                } else if entry.id > cursor.auditID {
-                    let action = entry.action
-                    if action == AuditAction.holdPlaced || action == AuditAction.holdReleased,
-                        let record = AuditRecord.of(action: action, subject: entry.subject),
-                        let hold = try self.hold(record.key, auditID: entry.id, atMs: entry.atMs)
-                    {
-                        let change: ReplicationRecord.Change =
-                            action == AuditAction.holdPlaced ? .holdPlaced(hold) : .holdReleased(hold)
-                        batch.records.append(ReplicationRecord(auditID: entry.id, change: change))
-                    }
+                } else if entry.id > cursor.auditID, let change = try record(of: entry.action, entry.subject) {
+                    batch.records.append(ReplicationRecord(auditID: entry.id, change: change))
                 }
                 batch.through.auditID = entry.id  // entries come in id order from the cursor's own
             }
@@ -144,6 +136,17 @@ public final class ReplicationLog {
         return nil
     }
 
+    /// What an entry other than `event_stored` carries to the hub: a hold placed or released, a
+    /// correction; nil for the rest (an export, a refused login, an outbox command).
+    private func record(of action: String, _ subject: String) throws(SQLiteError) -> ReplicationRecord.Change? {
+        switch AuditRecord.of(action: action, subject: subject) {
+        case .holdPlaced(let id): try hold(id).map { .holdPlaced($0) }
+        case .holdReleased(let id): try hold(id).map { .holdReleased($0) }
+        case .correction(let id): try correction(id).map { .correction($0) }
+        default: nil
+        }
+    }
+
     /// The stored events in `range`, in sequence order, at most `limit`.
     private func events(
         _ range: ClosedRange<Int64>, limit: Int, _ each: (ReplicatedEvent) throws(SQLiteError) -> Void
@@ -161,7 +164,7 @@ public final class ReplicationLog {
         }
     }
 
-    private func hold(_ id: Int64, auditID: Int64, atMs: Int64) throws(SQLiteError) -> ReplicatedHold? {
+    private func hold(_ id: Int64) throws(SQLiteError) -> ReplicatedHold? {
         try db.cachedStatement(
             """
             SELECT h.id, n.product, n.lot, n.serial, n.container, h.reason, h.placed_by, h.propagate, h.placed_at_ms,
@@ -177,6 +180,20 @@ public final class ReplicationLog {
                 reason: $0.string(at: 5), placedBy: $0.string(at: 6), propagate: $0.int64(at: 7) != 0,
                 placedAtMs: $0.int64(at: 8), releasedAtMs: $0.isNull(at: 9) ? nil : $0.int64(at: 9),
                 releasedBy: $0.string(at: 10), releaseReason: $0.string(at: 11))
+        }
+    }
+
+    private func correction(_ id: Int64) throws(SQLiteError) -> ReplicatedCorrection? {
+        try db.cachedStatement(
+            """
+            SELECT id, sequence, replacement_sequence, reason, corrected_by, corrected_at_ms FROM corrections
+            WHERE id = ?1
+            """
+        ).first([.integer(id)]) {
+            ReplicatedCorrection(
+                id: $0.int64(at: 0), sequence: $0.int64(at: 1),
+                replacementSequence: $0.isNull(at: 2) ? nil : $0.int64(at: 2), reason: $0.string(at: 3),
+                by: $0.string(at: 4), atMs: $0.int64(at: 5))
         }
     }
 
@@ -223,6 +240,7 @@ public struct ReplicationRecord: Sendable {
         case event(ReplicatedEvent)
         case holdPlaced(ReplicatedHold)
         case holdReleased(ReplicatedHold)
+        case correction(ReplicatedCorrection)
     }
 }
 
@@ -270,6 +288,28 @@ public struct ReplicatedHold: Sendable, Hashable {
         self.releasedAtMs = releasedAtMs
         self.releasedBy = releasedBy
         self.releaseReason = releaseReason
+    }
+}
+
+/// A correction as it is replicated: the corrected event and its replacement by their sequences in
+/// the plant's store (the replacement, stored in the correction's transaction, comes before it in the
+/// log), who, why and when.
+public struct ReplicatedCorrection: Sendable, Hashable {
+    public var id: Int64
+    public var sequence: Int64
+    /// nil when the event was voided.
+    public var replacementSequence: Int64?
+    public var reason: String
+    public var by: String
+    public var atMs: Int64
+
+    public init(id: Int64, sequence: Int64, replacementSequence: Int64?, reason: String, by: String, atMs: Int64) {
+        self.id = id
+        self.sequence = sequence
+        self.replacementSequence = replacementSequence
+        self.reason = reason
+        self.by = by
+        self.atMs = atMs
     }
 }
 

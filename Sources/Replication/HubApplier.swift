@@ -1,6 +1,7 @@
 import Foundation
 public import GenealogyStore
 public import Logging
+import MESMessages
 import Metrics
 import Synchronization
 import WorkerThread
@@ -9,8 +10,8 @@ import WorkerThread
 ///
 /// It finds the plant streams (`MESGATE_PLANT_*`) on the JetStream server, keeps one durable pull
 /// consumer on each, and takes their messages in batches, plant by plant: events go through the
-/// store's writer (stored once per plant and plant sequence, in the plant's order), holds and
-/// releases into the hub ledger; a message that cannot be applied becomes a dead letter with its
+/// store's writer (stored once per plant and plant sequence, in the plant's order), corrections
+/// through it too (to the hub's copy of the event), holds and releases into the hub ledger; a message that cannot be applied becomes a dead letter with its
 /// reason and the stream goes on. Messages are acknowledged only after what they carry is
 /// committed, so a hub killed mid-batch gets them again and finds them applied.
 public final class HubApplier: Sendable {
@@ -185,17 +186,44 @@ public final class HubApplier: Sendable {
         }
     }
 
-    /// Applies one batch of a plant's messages in order and acknowledges them once committed.
-    /// Applies one round of the plants' messages, each plant's in its order, in one commit of the
-    /// store's writer, and acknowledges them once committed.
+    /// Applies one round of the plants' messages, each plant's in its order, and acknowledges them
+    /// once committed: the events in one commit of the store's writer, except that a correction is
+    /// applied after the events before it (its replacement among them) and before those after it.
     private func apply(_ round: [(JetStreamLink.PlantConsumer, [JetStreamLink.Delivery])], _ ledger: HubLedger) throws {
         let now = Self.nowMs()
         var requests: [IngestRequest] = []
         var lastSequence: [String: Int64] = [:]
+        var stored: [String: Int] = [:]
+        var duplicates = 0
         var dead = 0
+        /// Stores the events taken so far.
+        func flush() throws {
+            let outcomes = try store.submitAll(requests, retryWhileFullMs: options.retryMs)
+            for (request, outcome) in zip(requests, outcomes) {
+                switch outcome {
+                case .accepted: stored[request.origin?.plant ?? "", default: 0] += 1
+                case .duplicate: duplicates += 1
+                case .failed(let error): throw error  // nothing acknowledged: the round comes again
+                }
+            }
+            requests.removeAll()
+        }
+        func setAside(_ delivery: JetStreamLink.Delivery, of consumer: JetStreamLink.PlantConsumer, _ reason: String)
+            throws
+        {
+            dead += 1
+            let plant = delivery.message.headers[PlantMessage.Header.plant] ?? ""
+            let headers = delivery.message.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            try ledger.deadLetter(
+                HubDeadLetter(
+                    plant: plant, stream: consumer.plant.stream, streamSequence: Int64(delivery.streamSequence),
+                    reason: reason, headers: headers.joined(separator: "\n"), body: delivery.message.body, atMs: now))
+            logger.error(
+                "hub.dead_letter",
+                metadata: ["plant": "\(plant)", "stream_sequence": "\(delivery.streamSequence)", "reason": "\(reason)"])
+        }
         for (consumer, messages) in round {
             for delivery in messages {
-                let plant = delivery.message.headers[PlantMessage.Header.plant] ?? ""
                 do {
                     let message = PlantMessage(
                         subject: delivery.message.subject, headers: delivery.message.headers,
@@ -212,33 +240,27 @@ public final class HubApplier: Sendable {
                     case .holdReleased(let hold):
                         try ledger.released(
                             plant: from, holdID: hold.id, reason: hold.request.reason, by: hold.by, atMs: hold.atMs)
+                    case .correction(let correction):
+                        try flush()
+                        switch store.applyPlantCorrection(correction) {
+                        case .applied(let applied):
+                            logger.notice(
+                                "hub.correction.applied",
+                                metadata: [
+                                    "plant": "\(from)", "plant_correction": "\(correction.id)",
+                                    "correction": "\(applied.id)", "event": "\(applied.eventID)",
+                                ])
+                        case .appliedBefore: duplicates += 1
+                        case .missing(let reason): try setAside(delivery, of: consumer, reason)
+                        case .failed(let error): throw error  // the round comes again; what was applied is found
+                        }
                     }
                 } catch let error as PlantMessageError {
-                    dead += 1
-                    let headers = delivery.message.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-                    try ledger.deadLetter(
-                        HubDeadLetter(
-                            plant: plant, stream: consumer.plant.stream, streamSequence: Int64(delivery.streamSequence),
-                            reason: error.description, headers: headers.joined(separator: "\n"),
-                            body: delivery.message.body, atMs: now))
-                    logger.error(
-                        "hub.dead_letter",
-                        metadata: [
-                            "plant": "\(plant)", "stream_sequence": "\(delivery.streamSequence)", "reason": "\(error)",
-                        ])
+                    try setAside(delivery, of: consumer, error.description)
                 }
             }
         }
-        let outcomes = try store.submitAll(requests, retryWhileFullMs: options.retryMs)
-        var stored: [String: Int] = [:]
-        var duplicates = 0
-        for (request, outcome) in zip(requests, outcomes) {
-            switch outcome {
-            case .accepted: stored[request.origin?.plant ?? "", default: 0] += 1
-            case .duplicate: duplicates += 1
-            case .failed(let error): throw error  // nothing acknowledged: the round comes again
-            }
-        }
+        try flush()
         for (plant, sequence) in lastSequence {
             try ledger.applied(plant: plant, through: sequence, count: stored[plant] ?? 0, nowMs: Self.nowMs())
         }
@@ -338,5 +360,22 @@ extension GenealogyStore {
         }
         done.wait()
         return outcomes.withLock { $0.map { $0! } }
+    }
+
+    /// `applyPlantCorrection` from this (non-cooperative) thread, waiting for the outcome.
+    func applyPlantCorrection(_ correction: PlantCorrection) -> PlantCorrectionOutcome {
+        let outcome = Mutex<PlantCorrectionOutcome?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        applyPlantCorrection(
+            correction,
+            decode: { raw in
+                try? raw.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) }
+            },
+            completion: { answer in
+                outcome.withLock { $0 = answer }
+                done.signal()
+            })
+        done.wait()
+        return outcome.withLock { $0! }
     }
 }

@@ -5,10 +5,11 @@ import MESMessages
 /// What one plant record looks like on JetStream, and back.
 ///
 /// An event is its `mes.v1.Event` bytes as the plant stored them; a hold or release is a
-/// `mes.v1.HoldRequest` (lot, reason, propagate). The headers say the rest: which plant and store,
-/// what record, the plant's sequence and when and by whom it was stored. The message id is
-/// `<plant>-<sequence>` for an event and `<plant>-hold-<id>` / `<plant>-release-<id>` for a hold,
-/// so a record published twice is the same message.
+/// `mes.v1.HoldRequest` (lot, reason, propagate); a correction is its reason (UTF-8). The headers say
+/// the rest: which plant and store, what record, the plant's sequence and when and by whom it was
+/// stored (a correction: the corrected event's and its replacement's sequences). The message id is
+/// `<plant>-<sequence>` for an event, `<plant>-hold-<id>` / `<plant>-release-<id>` for a hold and
+/// `<plant>-correction-<id>` for a correction, so a record published twice is the same message.
 public struct PlantMessage: Sendable, Hashable {
     public var subject: String
     public var headers: [String: String]
@@ -34,6 +35,9 @@ public struct PlantMessage: Sendable, Hashable {
         public static let holdID = "Mesgate-Hold-Id"
         public static let by = "Mesgate-By"
         public static let atMs = "Mesgate-At-Ms"
+        public static let correctionID = "Mesgate-Correction-Id"
+        /// A correction's replacement, by its sequence in the plant's store (absent for a void).
+        public static let replacementSequence = "Mesgate-Replacement-Sequence"
         /// Where in the plant store's log the message stands (`<audit id>/<event sequence>`): a
         /// replicator that lost its acks resumes after the stream's last message.
         public static let position = "Mesgate-Log-Position"
@@ -44,6 +48,7 @@ public struct PlantMessage: Sendable, Hashable {
         public static let event = "event"
         public static let holdPlaced = "hold-placed"
         public static let holdReleased = "hold-released"
+        public static let correction = "correction"
     }
 
     /// The message for one record of `plant`'s store `storeID`.
@@ -76,6 +81,17 @@ public struct PlantMessage: Sendable, Hashable {
             headers[Header.atMs] = "\(hold.releasedAtMs ?? 0)"
             let request = HoldRequest(lot: hold.root, reason: hold.releaseReason, propagate: hold.propagate)
             self.init(subject: plant.holdSubject, headers: headers, body: HoldCodec.encodeRequest(request))
+        case .correction(let correction):
+            headers[Header.messageID] = "\(plant.name)-correction-\(correction.id)"
+            headers[Header.record] = Record.correction
+            headers[Header.correctionID] = "\(correction.id)"
+            headers[Header.sequence] = "\(correction.sequence)"
+            if let replacement = correction.replacementSequence {
+                headers[Header.replacementSequence] = "\(replacement)"
+            }
+            headers[Header.by] = correction.by
+            headers[Header.atMs] = "\(correction.atMs)"
+            self.init(subject: plant.correctionSubject, headers: headers, body: Array(correction.reason.utf8))
         }
     }
 
@@ -85,6 +101,7 @@ public struct PlantMessage: Sendable, Hashable {
         case event(IngestRequest)
         case holdPlaced(PlantHold)
         case holdReleased(PlantHold)
+        case correction(PlantCorrection)
     }
 
     /// Reads a message a plant published; throws, saying what is wrong, for one the hub cannot apply.
@@ -118,6 +135,17 @@ public struct PlantMessage: Sendable, Hashable {
                 plant: plant, id: try number(Header.holdID), request: request, by: headers[Header.by] ?? "",
                 atMs: try number(Header.atMs))
             return (plant, storeID, record == Record.holdPlaced ? .holdPlaced(hold) : .holdReleased(hold))
+        case Record.correction:
+            let replacement: Int64? =
+                headers[Header.replacementSequence] == nil ? nil : try number(Header.replacementSequence)
+            guard let reason = String(validating: body, as: UTF8.self), !reason.isEmpty else {
+                throw PlantMessageError("the body is not a correction's reason (UTF-8 text)")
+            }
+            let correction = PlantCorrection(
+                plant: plant, id: try number(Header.correctionID), sequence: try number(Header.sequence),
+                replacementSequence: replacement, reason: reason, by: headers[Header.by] ?? "",
+                atMs: try number(Header.atMs))
+            return (plant, storeID, .correction(correction))
         case let other:
             throw PlantMessageError("\(Header.record) \"\(other)\" is not a record this hub knows")
         }
@@ -177,4 +205,5 @@ public struct PlantName: Sendable, Hashable, CustomStringConvertible {
     public var subjects: String { "mesgate.plant.\(name).>" }
     public var eventSubject: String { "mesgate.plant.\(name).event" }
     public var holdSubject: String { "mesgate.plant.\(name).hold" }
+    public var correctionSubject: String { "mesgate.plant.\(name).correction" }
 }

@@ -74,4 +74,52 @@ import Testing
             )
                 == .real(0))
     }
+
+    /// At the hub, a plant's correction finds the hub's copies of its events by the plant's sequences
+    /// (`plant_events`' key) and takes back what the event made the same way: no whole table read.
+    @Test func aPlantCorrectionAtTheHubReadsNoWholeTable() async throws {
+        let fixture = StoreFixture()
+        let events = CorrectionTests.Events()
+        do {
+            let store = try fixture.open()
+            defer { store.close() }
+            var requests = [
+                request("r0", .received(.init(lot: lot("STEEL", "S0"), qty: qty(1_000), supplier: "ACME")))
+            ]
+            requests += (0..<200).map { i in
+                request(
+                    "c\(i)", workOrder: "MO\(i % 5)",
+                    .consumed(.init(component: lot("STEEL", "S0"), qty: qty(1), into: Self.serial(i))))
+            }
+            for (i, _) in requests.enumerated() {
+                requests[i].origin = EventOrigin(plant: "PLANT-A", sequence: Int64(i + 1), recordedAtMs: 1)
+            }
+            #expect(await store.ingest(events.add(requests)).allSatisfy { $0.sequence != nil })
+        }
+        let db = try fixture.rawConnection()
+        try db.execute("BEGIN IMMEDIATE")
+        let recorder = CorrectionRecorder(db: db, nowMs: 1, decode: events.decode)
+        let void = PlantCorrection(
+            plant: "PLANT-A", id: 1, sequence: 9, replacementSequence: nil, reason: "cost", by: "qa", atMs: 1)
+        var replaced = void
+        replaced.id = 2
+        replaced.sequence = 10
+        replaced.replacementSequence = 11
+        for correction in [void, replaced] {
+            let outcome = try recorder.recordPlant(correction)
+            guard case .applied = outcome else {
+                Issue.record("\(correction.id): \(outcome)")
+                return
+            }
+        }
+        #expect(db.cachedStatementsFullScanSteps == 0)
+        try db.execute("COMMIT")
+        #expect(
+            try db.scalar(
+                """
+                SELECT count(*) FROM edges e JOIN plant_events p ON p.sequence = e.sequence
+                WHERE p.plant_sequence IN (9, 10) AND e.kind = 'direct'
+                """) == .integer(0))
+        #expect(try db.scalar("SELECT count(*) FROM corrections") == .integer(2))
+    }
 }

@@ -26,6 +26,7 @@ import Testing
             case .event(let event): "event \(event.eventID) #\(event.sequence)"
             case .holdPlaced(let hold): "placed \(hold.root.lot) by \(hold.placedBy): \(hold.reason)"
             case .holdReleased(let hold): "released \(hold.root.lot) by \(hold.releasedBy): \(hold.releaseReason)"
+            case .correction(let correction): "correction \(correction.id)"
             }
         }
         #expect(
@@ -59,6 +60,42 @@ import Testing
         #expect(behind.events == 2 && behind.oldestWaitingRecordedAtMs != nil)
     }
 
+    /// A correction travels as its own record, after the replacement stored in its transaction: a
+    /// void with no replacement, a replacement with the plant's sequence of the new event.
+    @Test func aCorrectionComesAfterItsReplacement() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let events = CorrectionTests.Events()
+        let consumed = { (id: String, into: String) in
+            request(id, .consumed(.init(component: lot("STEEL", "S1"), qty: qty(5), into: lot("BR", into))))
+        }
+        _ = await store.ingest(events.add([consumed("c1", "B1"), consumed("c2", "WRONG")]))
+        _ = await store.correct(
+            CorrectionRequest(eventID: "c1", reason: "double scan", by: "ana"), decode: events.decode)
+        let fixed = events.add([consumed("c2.fix", "B2")])[0]
+        _ = await store.correct(
+            CorrectionRequest(eventID: "c2", reason: "wrong pallet", replacement: fixed, by: "ben"),
+            decode: events.decode)
+
+        let log = try ReplicationLog(path: fixture.path)
+        let batch = try log.entries(after: ReplicationCursor(auditID: 0, eventSequence: 0), limit: 100)
+        let shape = batch.records.map { record -> String in
+            switch record.change {
+            case .event(let event): "event \(event.eventID) #\(event.sequence)"
+            case .correction(let c):
+                "correction \(c.id) of #\(c.sequence) by \(c.replacementSequence.map { "#\($0)" } ?? "none"), \(c.by): \(c.reason)"
+            case .holdPlaced, .holdReleased: "hold"
+            }
+        }
+        #expect(
+            shape == [
+                "event c1 #1", "event c2 #2", "correction 1 of #1 by none, ana: double scan", "event c2.fix #3",
+                "correction 2 of #2 by #3, ben: wrong pallet",
+            ])
+        if case .correction(let c) = batch.records[2].change { #expect(c.atMs > 0) }
+    }
+
     /// A run of events (one audit entry) longer than a page is read in pieces: the cursor stays on
     /// the run's entry with the last event read, nothing is read twice, and the hold after it comes
     /// once the run is done.
@@ -88,6 +125,7 @@ import Testing
                     case .event(let event): event.eventID
                     case .holdPlaced(let hold): "placed \(hold.root.lot)"
                     case .holdReleased(let hold): "released \(hold.root.lot)"
+                    case .correction(let correction): "correction \(correction.id)"
                     }
                 })
             if page.records.count == 3, case .event(let last) = page.records[2].change, last.sequence < sequences[6] {
@@ -233,6 +271,80 @@ import Testing
         if case .accepted = direct { Issue.record("a direct shipment of a held lot was stored") }
         try fixture.expectAuditIntact()
     }
+
+    /// A plant's void and replacement, applied at the hub to its copies of the plant's events: the
+    /// void's link is gone from the hub's graph, the replacement's is there, each correction is kept
+    /// once under the plant's person, reason and time, and one naming an event the hub does not hold
+    /// is answered `missing`.
+    @Test func aPlantCorrectionTakesBackTheHubsCopyOnce() async throws {
+        let fixture = StoreFixture()
+        let store = try fixture.open()
+        defer { store.close() }
+        let events = CorrectionTests.Events()
+        let consumed = { (id: String, into: String) in
+            EventBody.consumed(.init(component: lot("STEEL", "S1"), qty: qty(5), into: lot("BR", into)))
+        }
+        for (sequence, r) in events.add([
+            fromPlant("PLANT-A", 1, "r1", .received(.init(lot: lot("STEEL", "S1"), qty: qty(100)))),
+            fromPlant("PLANT-A", 2, "c1", consumed("c1", "B1")),
+            fromPlant("PLANT-A", 3, "c2", consumed("c2", "WRONG")),
+            fromPlant("PLANT-A", 4, "c2.fix", consumed("c2.fix", "B2")),
+        ]).enumerated() {
+            guard case .accepted = await store.ingest(r) else { Issue.record("event \(sequence) not stored"); return }
+        }
+        func inputs(_ output: String) throws -> Int {
+            try store.count(
+                """
+                SELECT count(*) FROM edges e JOIN nodes t ON t.id = e.to_node
+                WHERE t.product = 'BR' AND t.lot = ?1 AND e.kind = 'direct'
+                """, [.text(output)])
+        }
+        #expect(try inputs("B1") == 1 && inputs("WRONG") == 1 && inputs("B2") == 1)
+
+        let void = PlantCorrection(
+            plant: "PLANT-A", id: 1, sequence: 2, replacementSequence: nil, reason: "double scan", by: "ana",
+            atMs: 1_750_000_001_000)
+        guard case .applied(let voided) = await store.applyPlantCorrection(void, decode: events.decode) else {
+            Issue.record("the void was not applied")
+            return
+        }
+        #expect(voided.isVoid && voided.eventID == "PLANT-A/c1" && voided.by == "ana" && voided.reason == "double scan")
+        #expect(voided.atMs == 1_750_000_001_000)
+        #expect(try inputs("B1") == 0)
+
+        let replaced = PlantCorrection(
+            plant: "PLANT-A", id: 2, sequence: 3, replacementSequence: 4, reason: "wrong pallet", by: "ben", atMs: 9)
+        guard case .applied(let correction) = await store.applyPlantCorrection(replaced, decode: events.decode) else {
+            Issue.record("the replacement was not applied")
+            return
+        }
+        #expect(correction.replacementEventID == "PLANT-A/c2.fix")
+        #expect(try inputs("WRONG") == 0 && inputs("B2") == 1)
+
+        // Delivered again: nothing changes.
+        guard case .appliedBefore(let before) = await store.applyPlantCorrection(void, decode: events.decode) else {
+            Issue.record("a second delivery was applied again")
+            return
+        }
+        #expect(before.id == voided.id)
+        #expect(try store.count("SELECT count(*) FROM corrections") == 2)
+        // What the hub does not hold is named, and changes nothing.
+        var unknown = void
+        unknown.sequence = 99
+        var unknownReplacement = replaced
+        unknownReplacement.sequence = 1
+        unknownReplacement.replacementSequence = 98
+        for (correction, names) in [(unknown, "its event 99"), (unknownReplacement, "its replacement 98")] {
+            let outcome = await store.applyPlantCorrection(correction, decode: events.decode)
+            guard case .missing(let reason) = outcome else {
+                Issue.record("\(outcome)")
+                continue
+            }
+            #expect(reason.contains(names) && reason.contains("plant PLANT-A"), "\(reason)")
+        }
+        #expect(try store.count("SELECT count(*) FROM corrections") == 2)
+        try fixture.expectAuditIntact()
+    }
 }
 
 @Suite struct HubLedgerTests {
@@ -261,5 +373,16 @@ import Testing
         #expect(plants.first?.storeID == "s1" && plants.first?.lastSequence == 5 && plants.first?.applied == 5)
         #expect(plants.first?.openHolds == 1 && plants.first?.deadLetters == 1)
         #expect(try ledger.deadLetters(limit: 5).map(\.reason) == ["no Mesgate-Store header"])
+    }
+}
+
+extension GenealogyStore {
+    /// `applyPlantCorrection`, awaiting the outcome.
+    func applyPlantCorrection(_ correction: PlantCorrection, decode: @escaping @Sendable ([UInt8]) -> Event?) async
+        -> PlantCorrectionOutcome
+    {
+        await withCheckedContinuation { done in
+            applyPlantCorrection(correction, decode: decode) { done.resume(returning: $0) }
+        }
     }
 }

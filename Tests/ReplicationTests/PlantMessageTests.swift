@@ -54,6 +54,33 @@ import Testing
         #expect(r.request.reason == "lab ok" && r.by == "qa-ben" && r.atMs == 20)
     }
 
+    @Test func correctionsTravelWithThePlantsSequencesAndTheirReason() throws {
+        let void = ReplicatedCorrection(
+            id: 3, sequence: 41, replacementSequence: nil, reason: "double scan\nsecond line", by: "ana", atMs: 77)
+        var replaced = void
+        replaced.id = 4
+        replaced.replacementSequence = 42
+        let voidMessage = PlantMessage(
+            ReplicationRecord(auditID: 9, change: .correction(void)), plant: plant, storeID: "s")
+        let replacedMessage = PlantMessage(
+            ReplicationRecord(auditID: 10, change: .correction(replaced)), plant: plant, storeID: "s")
+        #expect(voidMessage.subject == "mesgate.plant.PLANT-A.correction")
+        #expect(voidMessage.headers[PlantMessage.Header.messageID] == "PLANT-A-correction-3")
+        #expect(voidMessage.headers[PlantMessage.Header.replacementSequence] == nil)
+        guard case .correction(let v) = try voidMessage.change().change,
+            case .correction(let r) = try replacedMessage.change().change
+        else {
+            Issue.record("not corrections")
+            return
+        }
+        #expect(
+            v
+                == PlantCorrection(
+                    plant: "PLANT-A", id: 3, sequence: 41, replacementSequence: nil, reason: "double scan\nsecond line",
+                    by: "ana", atMs: 77))
+        #expect(r.id == 4 && r.sequence == 41 && r.replacementSequence == 42)
+    }
+
     @Test(arguments: [
         ([:], "no Mesgate-Plant header"),
         (["Mesgate-Plant": "A", "Mesgate-Store": "s", "Mesgate-Record": "nonsense"], "is not a record this hub knows"),
@@ -66,6 +93,18 @@ import Testing
                 "Mesgate-Plant": "A", "Mesgate-Store": "s", "Mesgate-Record": "event", "Mesgate-Sequence": "1",
                 "Mesgate-Recorded-At-Ms": "5",
             ], "the body is not a mes.v1.Event"
+        ),
+        (
+            [
+                "Mesgate-Plant": "A", "Mesgate-Store": "s", "Mesgate-Record": "correction", "Mesgate-Sequence": "1",
+                "Mesgate-Correction-Id": "2", "Mesgate-At-Ms": "5",
+            ], "the body is not a correction's reason"
+        ),
+        (
+            [
+                "Mesgate-Plant": "A", "Mesgate-Store": "s", "Mesgate-Record": "correction", "Mesgate-Sequence": "1",
+                "Mesgate-Correction-Id": "2", "Mesgate-At-Ms": "5", "Mesgate-Replacement-Sequence": "",
+            ], "no Mesgate-Replacement-Sequence header"
         ),
     ])
     func aMessageTheHubCannotApplySaysWhy(headers: [String: String], reason: String) {

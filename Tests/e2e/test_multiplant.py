@@ -248,6 +248,80 @@ def test_nothing_is_lost_or_doubled_across_a_cut_link_and_a_hub_crash(server_fac
     assert len(hub_events(hub.db_path)) == 4 + 200
 
 
+def hub_corrections(db: Path) -> list[tuple]:
+    """(corrected event id, replacement's event id or None, reason, by, when) at the hub, oldest first."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(
+            "SELECT e.event_id, r.event_id, c.reason, c.corrected_by, c.corrected_at_ms FROM corrections c "
+            "JOIN events e ON e.sequence = c.sequence LEFT JOIN events r ON r.sequence = c.replacement_sequence "
+            "ORDER BY c.id").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_plants_corrections_reach_the_hubs_trace(server_factory, hub_factory, nats, pb):
+    """Plant A replaces its consumption of steel S by one of steel S2; plant B voids its consumption of
+    A's brackets. The hub's trace across the plants follows the corrected genealogy, and its history
+    shows what was corrected, by whom and why, as at the plants."""
+    a, b = plant(server_factory, nats.url, "PLANT-A"), plant(server_factory, nats.url, "PLANT-B")
+    at_a, at_b, (steel, bracket, assy) = a_day_at_two_plants(pb, "t6")
+    m = pb.events_pb2
+    steel2 = lot("STEEL", "S2-t6")
+    publish(a, pb, make_event(pb, "a-r2-t6", received=m.MaterialReceived(lot=steel2, qty=qty(100.0),
+                                                                         supplier="Acme Steel")), *at_a)
+    publish(b, pb, *at_b)
+    hub = hub_factory(nats.url)
+    plants = {"PLANT-A": a, "PLANT-B": b}
+    wait_for(hub_has(hub, union(plants)), 30, "both plants at the hub")
+    before = trace(hub, pb, assy, pb.common_pb2.BACKWARD)
+    assert ("STEEL", "S-t6") in {(n.lot.product, n.lot.lot) for n in before.nodes}
+
+    fixed = m.Event()
+    fixed.CopyFrom(at_a[1])
+    fixed.event_id = "a-c-t6.fix"
+    fixed.consumed.component.CopyFrom(steel2)
+    with a.channel() as ch:
+        replaced = pb.events_pb2_grpc.EventIngestStub(ch).Correct(
+            m.CorrectionRequest(event_id="a-c-t6", reason="wrong heat number scanned", replacement=fixed),
+            timeout=RPC_TIMEOUT_S)
+    with b.channel() as ch:
+        voided = pb.events_pb2_grpc.EventIngestStub(ch).Correct(
+            m.CorrectionRequest(event_id="b-c-t6", reason="brackets went to rework, not assembly"),
+            timeout=RPC_TIMEOUT_S)
+    assert replaced.replacement_sequence > 0 and voided.replacement_sequence == 0
+
+    wait_for(lambda: len(hub_corrections(hub.db_path)) == 2 or hub_corrections(hub.db_path), 30,
+             "both corrections at the hub")
+    wait_for(hub_has(hub, union(plants)), 30, "the replacement at the hub")
+    corrections = {row[0]: row[1:] for row in hub_corrections(hub.db_path)}
+    assert corrections["PLANT-A/a-c-t6"][:2] == ("PLANT-A/a-c-t6.fix", "wrong heat number scanned"), corrections
+    assert corrections["PLANT-B/b-c-t6"][:2] == (None, "brackets went to rework, not assembly"), corrections
+
+    # The brackets are made of S2 now, not S; the assemblies are made of nothing the hub knows of.
+    brackets = trace(hub, pb, bracket, pb.common_pb2.BACKWARD)
+    direct = {(getattr(e, "from").lot.product, getattr(e, "from").lot.lot) for e in brackets.edges
+              if e.to.lot.lot == bracket.lot}
+    assert ("STEEL", "S2-t6") in direct and ("STEEL", "S-t6") not in direct, direct
+    after = trace(hub, pb, assy, pb.common_pb2.BACKWARD)
+    assert not {("BRACKET", "B-t6"), ("STEEL", "S-t6")} & {(n.lot.product, n.lot.lot) for n in after.nodes}, after
+    # Forward from S, as a recall would: nothing of plant B is reached any more.
+    forward = trace(hub, pb, steel, pb.common_pb2.FORWARD)
+    assert ("ASSY", "X-t6") not in {(n.lot.product, n.lot.lot) for n in forward.nodes}
+
+    # The hub's history of the steel shows the original marked as at plant A, naming its replacement.
+    with hub.channel() as ch:
+        history = list(pb.genealogy_pb2_grpc.GenealogyStub(ch).LotHistory(steel, timeout=RPC_TIMEOUT_S))
+    original = next(e for e in history if e.event.event_id.endswith("a-c-t6"))
+    assert original.corrected.reason == "wrong heat number scanned", original
+    assert original.corrected.replacement_event_id.endswith("a-c-t6.fix"), original
+    with a.channel() as ch:
+        at_plant = list(pb.genealogy_pb2_grpc.GenealogyStub(ch).LotHistory(steel, timeout=RPC_TIMEOUT_S))
+    plant_original = next(e for e in at_plant if e.event.event_id == "a-c-t6")
+    assert original.corrected.corrected_by == plant_original.corrected.corrected_by
+    assert original.corrected.corrected_at_ms == plant_original.corrected.corrected_at_ms
+
+
 def test_a_second_store_cannot_replicate_as_the_same_plant(server_factory, hub_factory, nats, pb):
     first = plant(server_factory, nats.url, "PLANT-A")
     at_a, _, _ = a_day_at_two_plants(pb, "t3")
