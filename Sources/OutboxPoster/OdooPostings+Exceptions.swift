@@ -39,7 +39,7 @@ extension OdooPostings {
                     "res_model_id": .int(try productionModelID()), "res_id": .int(orderID),
                     "activity_type_id": .int(try todoActivityType()),
                     "summary": .string("\(exception.kind) \(marker)"), "note": .string(note),
-                    "date_deadline": .string(String(Self.odooDate(exception.createdAtMs).prefix(10))),
+                    "date_deadline": .string(String(OdooDateTime.text(exception.createdAtMs).prefix(10))),
                 ])
             created = 1
         }

@@ -96,7 +96,7 @@ public final class OdooPostings {
         let found = try client.searchRead(
             "mrp.workcenter.productivity", [["description", "ilike", .string(marker)]], fields: ["date_end"], limit: 1
         ).first
-        let end: JSONValue = downtime.endedAtMs > 0 ? .string(Self.odooDate(downtime.endedAtMs)) : false
+        let end: JSONValue = downtime.endedAtMs > 0 ? .string(OdooDateTime.text(downtime.endedAtMs)) : false
         if let found, let id = found["id"]?.int {
             if downtime.endedAtMs > 0 && found["date_end"]?.isFalsy != false {
                 try client.write("mrp.workcenter.productivity", [id], ["date_end": end])
@@ -108,7 +108,7 @@ public final class OdooPostings {
             "mrp.workcenter.productivity",
             [
                 "workcenter_id": .int(try workcenter(event.workCenter)), "loss_id": .int(try loss(downtime.loss)),
-                "date_start": .string(Self.odooDate(downtime.startedAtMs)), "date_end": end,
+                "date_start": .string(OdooDateTime.text(downtime.startedAtMs)), "date_end": end,
                 "description": .string("\(downtime.reason) \(marker)"),
             ])
         return "mrp.workcenter.productivity \(id) created"
@@ -174,7 +174,7 @@ public final class OdooPostings {
                         "activity_type_id": .int(try todoActivityType()),
                         "summary": .string("Quality hold \(marker)"),
                         "note": .string("Held by \(hold.placedBy): \(hold.reason)"),
-                        "date_deadline": .string(String(Self.odooDate(hold.placedAtMs).prefix(10))),
+                        "date_deadline": .string(String(OdooDateTime.text(hold.placedAtMs).prefix(10))),
                     ])
                 created += 1
             }
@@ -298,14 +298,5 @@ public final class OdooPostings {
         }
         lossIDs[type] = id
         return id
-    }
-
-    /// Odoo's datetime text, UTC: `2026-11-27 06:00:00`.
-    static func odooDate(_ ms: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 }

@@ -147,7 +147,7 @@ public final class ReleasePoller: Sendable {
                 WorkOrder(
                     id: name, odooID: Int64(order["id"]?.int ?? 0),
                     product: try code(order["product_id"]?.many2oneID ?? 0), qty: order["product_qty"]?.double ?? 0,
-                    state: order["state"]?.string ?? "", scheduledStartMs: Self.ms(order["date_start"]?.string),
+                    state: order["state"]?.string ?? "", scheduledStartMs: OdooDateTime.ms(order["date_start"]?.string),
                     outputTracking: Self.tracking(order["product_tracking"]), components: components,
                     operations: operations.sorted { $0.sequence < $1.sequence }, bom: bom.key,
                     bomRevision: bom.revision))
@@ -164,14 +164,5 @@ public final class ReleasePoller: Sendable {
         case "none": WorkOrder.Tracking.none
         default: .unspecified
         }
-    }
-
-    static func ms(_ text: String?) -> Int64 {
-        guard let text else { return 0 }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
     }
 }
