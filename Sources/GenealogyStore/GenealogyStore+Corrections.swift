@@ -74,46 +74,20 @@ extension GenealogyStore {
         await withCheckedContinuation { done in correct(request, decode: decode) { done.resume(returning: $0) } }
     }
 
-    /// At the hub: applies a correction a plant made to one of its replicated events, on the writer
-    /// thread (see `CorrectionRecorder.recordPlant`).
+    /// At the hub: applies a correction `plant` made to one of its replicated events (the plant's
+    /// ids and sequences), on the writer thread (see `CorrectionRecorder.recordPlant`).
     public func applyPlantCorrection(
-        _ correction: PlantCorrection, decode: @escaping @Sendable ([UInt8]) -> Event?,
+        _ correction: ReplicatedCorrection, from plant: String, decode: @escaping @Sendable ([UInt8]) -> Event?,
         completion: @escaping @Sendable (PlantCorrectionOutcome) -> Void
     ) {
         submitCommand(failed: { .failed($0) }, completion: completion) { db, nowMs throws(SQLiteError) in
-            try CorrectionRecorder(db: db, nowMs: nowMs, decode: decode).recordPlant(correction)
+            try CorrectionRecorder(db: db, nowMs: nowMs, decode: decode).recordPlant(correction, from: plant)
         }
     }
 
     /// Every correction, oldest first.
     public func corrections() throws -> [Correction] {
         try storeQuery { db throws(SQLiteError) in try CorrectionRecorder.all(db) }
-    }
-}
-
-/// A correction made at a plant, as the hub receives it: the plant's own ids and sequences.
-public struct PlantCorrection: Sendable, Hashable {
-    public var plant: String
-    /// The correction's id in the plant's store.
-    public var id: Int64
-    /// The corrected event's sequence in the plant's store.
-    public var sequence: Int64
-    /// The replacement's sequence in the plant's store; nil when the event was voided.
-    public var replacementSequence: Int64?
-    public var reason: String
-    public var by: String
-    public var atMs: Int64
-
-    public init(
-        plant: String, id: Int64, sequence: Int64, replacementSequence: Int64?, reason: String, by: String, atMs: Int64
-    ) {
-        self.plant = plant
-        self.id = id
-        self.sequence = sequence
-        self.replacementSequence = replacementSequence
-        self.reason = reason
-        self.by = by
-        self.atMs = atMs
     }
 }
 
@@ -190,7 +164,9 @@ struct CorrectionRecorder {
     /// the plant applied it to its own (the same rows taken back; no outbox at the hub). The
     /// replacement arrived before it, as a plant event. Kept under the plant's time, person and
     /// reason; a second delivery changes nothing.
-    func recordPlant(_ plant: PlantCorrection) throws(SQLiteError) -> PlantCorrectionOutcome {
+    func recordPlant(_ correction: ReplicatedCorrection, from plant: String) throws(SQLiteError)
+        -> PlantCorrectionOutcome
+    {
         try WriterSavepoint.run("correction", on: db, held: nil) { () throws(SQLiteError) in
             func hubEvent(_ plantSequence: Int64) throws(SQLiteError) -> (Int64, String, [UInt8])? {
                 try db.cachedStatement(
@@ -198,30 +174,30 @@ struct CorrectionRecorder {
                     SELECT e.sequence, e.event_id, e.raw FROM plant_events p JOIN events e ON e.sequence = p.sequence
                     WHERE p.plant = ?1 AND p.plant_sequence = ?2
                     """
-                ).first([.text(plant.plant), .integer(plantSequence)]) {
+                ).first([.text(plant), .integer(plantSequence)]) {
                     ($0.int64(at: 0), $0.string(at: 1), $0.blob(at: 2))
                 }
             }
-            guard let (sequence, eventID, raw) = try hubEvent(plant.sequence) else {
+            guard let (sequence, eventID, raw) = try hubEvent(correction.sequence) else {
                 return .release(
                     .missing(
-                        "correction \(plant.id) of plant \(plant.plant) names its event \(plant.sequence), which the hub does not hold"
+                        "correction \(correction.id) of plant \(plant) names its event \(correction.sequence), which the hub does not hold"
                     ))
             }
             if let before = try Self.correction(of: sequence, db) { return .release(.appliedBefore(before)) }
             var replacement: Int64?
-            if let plantReplacement = plant.replacementSequence {
+            if let plantReplacement = correction.replacementSequence {
                 guard let (stored, _, _) = try hubEvent(plantReplacement) else {
                     return .release(
                         .missing(
-                            "correction \(plant.id) of plant \(plant.plant) names its replacement \(plantReplacement), which the hub does not hold"
+                            "correction \(correction.id) of plant \(plant) names its replacement \(plantReplacement), which the hub does not hold"
                         ))
                 }
                 replacement = stored
             }
             _ = try apply(
-                sequence: sequence, eventID: eventID, raw: raw, replacementSequence: replacement, reason: plant.reason,
-                by: plant.by, correctedAtMs: plant.atMs)
+                sequence: sequence, eventID: eventID, raw: raw, replacementSequence: replacement,
+                reason: correction.reason, by: correction.by, correctedAtMs: correction.atMs)
             return .release(.applied(try Self.correction(of: sequence, db)!))
         }
     }

@@ -242,7 +242,7 @@ public final class HubApplier: Sendable {
                             plant: from, holdID: hold.id, reason: hold.request.reason, by: hold.by, atMs: hold.atMs)
                     case .correction(let correction):
                         try flush()
-                        switch store.applyPlantCorrection(correction) {
+                        switch store.applyPlantCorrection(correction, from: from) {
                         case .applied(let applied):
                             logger.notice(
                                 "hub.correction.applied",
@@ -363,11 +363,11 @@ extension GenealogyStore {
     }
 
     /// `applyPlantCorrection` from this (non-cooperative) thread, waiting for the outcome.
-    func applyPlantCorrection(_ correction: PlantCorrection) -> PlantCorrectionOutcome {
+    func applyPlantCorrection(_ correction: ReplicatedCorrection, from plant: String) -> PlantCorrectionOutcome {
         let outcome = Mutex<PlantCorrectionOutcome?>(nil)
         let done = DispatchSemaphore(value: 0)
         applyPlantCorrection(
-            correction,
+            correction, from: plant,
             decode: { raw in
                 try? raw.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) }
             },

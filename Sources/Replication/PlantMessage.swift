@@ -101,7 +101,8 @@ public struct PlantMessage: Sendable, Hashable {
         case event(IngestRequest)
         case holdPlaced(PlantHold)
         case holdReleased(PlantHold)
-        case correction(PlantCorrection)
+        /// A correction by the plant's ids and sequences (the plant is the message's).
+        case correction(ReplicatedCorrection)
     }
 
     /// Reads a message a plant published; throws, saying what is wrong, for one the hub cannot apply.
@@ -141,8 +142,8 @@ public struct PlantMessage: Sendable, Hashable {
             guard let reason = String(validating: body, as: UTF8.self), !reason.isEmpty else {
                 throw PlantMessageError("the body is not a correction's reason (UTF-8 text)")
             }
-            let correction = PlantCorrection(
-                plant: plant, id: try number(Header.correctionID), sequence: try number(Header.sequence),
+            let correction = ReplicatedCorrection(
+                id: try number(Header.correctionID), sequence: try number(Header.sequence),
                 replacementSequence: replacement, reason: reason, by: headers[Header.by] ?? "",
                 atMs: try number(Header.atMs))
             return (plant, storeID, .correction(correction))

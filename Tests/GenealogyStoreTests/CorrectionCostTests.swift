@@ -10,6 +10,16 @@ import Testing
 @Suite struct CorrectionCostTests {
     static func serial(_ n: Int) -> LotRef { LotRef(product: "FR", serial: "F\(n)") }
 
+    /// A receipt of steel and 200 consumptions of it, each into a serial of its own, over 5 orders.
+    static func steelIntoSerials() -> [IngestRequest] {
+        [request("r0", .received(.init(lot: lot("STEEL", "S0"), qty: qty(1_000), supplier: "ACME")))]
+            + (0..<200).map { i in
+                request(
+                    "c\(i)", workOrder: "MO\(i % 5)",
+                    .consumed(.init(component: lot("STEEL", "S0"), qty: qty(1), into: Self.serial(i))))
+            }
+    }
+
     @Test func aVoidOfEachKindReadsNoWholeTable() async throws {
         let fixture = StoreFixture()
         let events = CorrectionTests.Events()
@@ -17,14 +27,7 @@ import Testing
             let store = try fixture.open()
             defer { store.close() }
             let box = LotRef(container: "BOX")
-            var requests = [
-                request("r0", .received(.init(lot: lot("STEEL", "S0"), qty: qty(1_000), supplier: "ACME")))
-            ]
-            requests += (0..<200).map { i in
-                request(
-                    "c\(i)", workOrder: "MO\(i % 5)",
-                    .consumed(.init(component: lot("STEEL", "S0"), qty: qty(1), into: Self.serial(i))))
-            }
+            var requests = Self.steelIntoSerials()
             requests += [
                 request("p1", workOrder: "MO1", .produced(.init(output: Self.serial(1), good: qty(1, "Units")))),
                 request("k1", .packed(.init(container: box, contents: [Self.serial(2)], action: .add))),
@@ -83,15 +86,8 @@ import Testing
         do {
             let store = try fixture.open()
             defer { store.close() }
-            var requests = [
-                request("r0", .received(.init(lot: lot("STEEL", "S0"), qty: qty(1_000), supplier: "ACME")))
-            ]
-            requests += (0..<200).map { i in
-                request(
-                    "c\(i)", workOrder: "MO\(i % 5)",
-                    .consumed(.init(component: lot("STEEL", "S0"), qty: qty(1), into: Self.serial(i))))
-            }
-            for (i, _) in requests.enumerated() {
+            var requests = Self.steelIntoSerials()
+            for i in requests.indices {
                 requests[i].origin = EventOrigin(plant: "PLANT-A", sequence: Int64(i + 1), recordedAtMs: 1)
             }
             #expect(await store.ingest(events.add(requests)).allSatisfy { $0.sequence != nil })
@@ -99,14 +95,14 @@ import Testing
         let db = try fixture.rawConnection()
         try db.execute("BEGIN IMMEDIATE")
         let recorder = CorrectionRecorder(db: db, nowMs: 1, decode: events.decode)
-        let void = PlantCorrection(
-            plant: "PLANT-A", id: 1, sequence: 9, replacementSequence: nil, reason: "cost", by: "qa", atMs: 1)
+        let void = ReplicatedCorrection(
+            id: 1, sequence: 9, replacementSequence: nil, reason: "cost", by: "qa", atMs: 1)
         var replaced = void
         replaced.id = 2
         replaced.sequence = 10
         replaced.replacementSequence = 11
         for correction in [void, replaced] {
-            let outcome = try recorder.recordPlant(correction)
+            let outcome = try recorder.recordPlant(correction, from: "PLANT-A")
             guard case .applied = outcome else {
                 Issue.record("\(correction.id): \(outcome)")
                 return

@@ -301,10 +301,10 @@ import Testing
         }
         #expect(try inputs("B1") == 1 && inputs("WRONG") == 1 && inputs("B2") == 1)
 
-        let void = PlantCorrection(
-            plant: "PLANT-A", id: 1, sequence: 2, replacementSequence: nil, reason: "double scan", by: "ana",
-            atMs: 1_750_000_001_000)
-        guard case .applied(let voided) = await store.applyPlantCorrection(void, decode: events.decode) else {
+        let void = ReplicatedCorrection(
+            id: 1, sequence: 2, replacementSequence: nil, reason: "double scan", by: "ana", atMs: 1_750_000_001_000)
+        guard case .applied(let voided) = await store.applyPlantCorrection(void, from: "PLANT-A", decode: events.decode)
+        else {
             Issue.record("the void was not applied")
             return
         }
@@ -312,9 +312,12 @@ import Testing
         #expect(voided.atMs == 1_750_000_001_000)
         #expect(try inputs("B1") == 0)
 
-        let replaced = PlantCorrection(
-            plant: "PLANT-A", id: 2, sequence: 3, replacementSequence: 4, reason: "wrong pallet", by: "ben", atMs: 9)
-        guard case .applied(let correction) = await store.applyPlantCorrection(replaced, decode: events.decode) else {
+        let replaced = ReplicatedCorrection(
+            id: 2, sequence: 3, replacementSequence: 4, reason: "wrong pallet", by: "ben", atMs: 9)
+        guard
+            case .applied(let correction) = await store.applyPlantCorrection(
+                replaced, from: "PLANT-A", decode: events.decode)
+        else {
             Issue.record("the replacement was not applied")
             return
         }
@@ -322,7 +325,10 @@ import Testing
         #expect(try inputs("WRONG") == 0 && inputs("B2") == 1)
 
         // Delivered again: nothing changes.
-        guard case .appliedBefore(let before) = await store.applyPlantCorrection(void, decode: events.decode) else {
+        guard
+            case .appliedBefore(let before) = await store.applyPlantCorrection(
+                void, from: "PLANT-A", decode: events.decode)
+        else {
             Issue.record("a second delivery was applied again")
             return
         }
@@ -335,7 +341,7 @@ import Testing
         unknownReplacement.sequence = 1
         unknownReplacement.replacementSequence = 98
         for (correction, names) in [(unknown, "its event 99"), (unknownReplacement, "its replacement 98")] {
-            let outcome = await store.applyPlantCorrection(correction, decode: events.decode)
+            let outcome = await store.applyPlantCorrection(correction, from: "PLANT-A", decode: events.decode)
             guard case .missing(let reason) = outcome else {
                 Issue.record("\(outcome)")
                 continue
@@ -378,11 +384,11 @@ import Testing
 
 extension GenealogyStore {
     /// `applyPlantCorrection`, awaiting the outcome.
-    func applyPlantCorrection(_ correction: PlantCorrection, decode: @escaping @Sendable ([UInt8]) -> Event?) async
-        -> PlantCorrectionOutcome
-    {
+    func applyPlantCorrection(
+        _ correction: ReplicatedCorrection, from plant: String, decode: @escaping @Sendable ([UInt8]) -> Event?
+    ) async -> PlantCorrectionOutcome {
         await withCheckedContinuation { done in
-            applyPlantCorrection(correction, decode: decode) { done.resume(returning: $0) }
+            applyPlantCorrection(correction, from: plant, decode: decode) { done.resume(returning: $0) }
         }
     }
 }

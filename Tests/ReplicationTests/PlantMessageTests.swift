@@ -67,18 +67,12 @@ import Testing
         #expect(voidMessage.subject == "mesgate.plant.PLANT-A.correction")
         #expect(voidMessage.headers[PlantMessage.Header.messageID] == "PLANT-A-correction-3")
         #expect(voidMessage.headers[PlantMessage.Header.replacementSequence] == nil)
-        guard case .correction(let v) = try voidMessage.change().change,
-            case .correction(let r) = try replacedMessage.change().change
-        else {
+        let (from, _, change) = try voidMessage.change()
+        guard case .correction(let v) = change, case .correction(let r) = try replacedMessage.change().change else {
             Issue.record("not corrections")
             return
         }
-        #expect(
-            v
-                == PlantCorrection(
-                    plant: "PLANT-A", id: 3, sequence: 41, replacementSequence: nil, reason: "double scan\nsecond line",
-                    by: "ana", atMs: 77))
-        #expect(r.id == 4 && r.sequence == 41 && r.replacementSequence == 42)
+        #expect(from == "PLANT-A" && v == void && r == replaced)
     }
 
     @Test(arguments: [
