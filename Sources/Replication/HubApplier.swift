@@ -11,9 +11,10 @@ import WorkerThread
 /// It finds the plant streams (`MESGATE_PLANT_*`) on the JetStream server, keeps one durable pull
 /// consumer on each, and takes their messages in batches, plant by plant: events go through the
 /// store's writer (stored once per plant and plant sequence, in the plant's order), corrections
-/// through it too (to the hub's copy of the event), holds and releases into the hub ledger; a message that cannot be applied becomes a dead letter with its
-/// reason and the stream goes on. Messages are acknowledged only after what they carry is
-/// committed, so a hub killed mid-batch gets them again and finds them applied.
+/// through it too (to the hub's copy of the event), holds and releases into the hub ledger; a
+/// message that cannot be applied becomes a dead letter with its reason and the stream goes on.
+/// Messages are acknowledged only after what they carry is committed, so a hub killed mid-batch
+/// gets them again and finds them applied.
 public final class HubApplier: Sendable {
     /// What other threads may read while the applier runs.
     public struct Status: Sendable {
@@ -367,10 +368,7 @@ extension GenealogyStore {
         let outcome = Mutex<PlantCorrectionOutcome?>(nil)
         let done = DispatchSemaphore(value: 0)
         applyPlantCorrection(
-            correction, from: plant,
-            decode: { raw in
-                try? raw.withUnsafeBytes { bytes throws(MessageDecodingError) in try EventCodec.decode(bytes) }
-            },
+            correction, from: plant, decode: EventCodec.stored,
             completion: { answer in
                 outcome.withLock { $0 = answer }
                 done.signal()
