@@ -4,10 +4,10 @@ import SQLite
 /// What a plant gateway replicates to the hub, read from the store's commit log.
 ///
 /// The log is `audit_log`: its ids follow commit order without gaps, and every stored event, hold
-/// placed, hold released and correction has its entry, written in the same transaction. The replicator reads
-/// the entries after its cursor, publishes the ones that carry a record, and moves the cursor
-/// (`replication_cursor`) only when the stream has acknowledged everything up to it. Its own
-/// connection, like `OutboxStore`: not `Sendable`, confined to the replicator's thread.
+/// placed, hold released and correction has its entry, written in the same transaction. The
+/// replicator reads the entries after its cursor, publishes the ones that carry a record, and moves
+/// the cursor (`replication_cursor`) only when the stream has acknowledged everything up to it. Its
+/// own connection, like `OutboxStore`: not `Sendable`, confined to the replicator's thread.
 public final class ReplicationLog {
     private let db: SQLiteConnection
     /// Synced before entries leave the store (see `entries`).

@@ -40,10 +40,10 @@ public struct StoreOptions: Sendable {
     /// The size the WAL file is cut back to when the log starts over (`journal_size_limit`): above
     /// the longest the log gets under a steady load, which is the bound where the writer copies it
     /// itself (`WALCheckpointer.boundFrames`, twice `walRestartFrames`) plus the batches committed
-    /// meanwhile (32 MiB), and at least 64 MiB; 128.6 MiB by default. A file longer than the limit is cut
-    /// back, by the writer, in the first commit after the restart, a few milliseconds of a commit
-    /// that acks wait for, and then grows again: with 64 MiB that was 19 times in 15 s at 17,400
-    /// events/s, 1.6–8.5 ms each (bench/RESULTS.md, 2026-12-06).
+    /// meanwhile (32 MiB), and at least 64 MiB; 128.6 MiB by default. A file longer than the limit
+    /// is cut back, by the writer, in the first commit after the restart, a few milliseconds of a
+    /// commit that acks wait for, and then grows again: with 64 MiB that was 19 times in 15 s at
+    /// 17,400 events/s, 1.6–8.5 ms each (bench/RESULTS.md, 2026-12-06).
     var walFileLimit: Int {
         // A restart length past 4 GiB of frames (tests' `.max`: no restart) counts as 4 GiB.
         let frames = min(walRestartFrames, 1 << 20)
